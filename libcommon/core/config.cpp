@@ -1,0 +1,256 @@
+#include "core/config.hpp"
+
+#include "core/error.hpp"
+#include "core/log.hpp"
+#include "core/strings.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <thread>
+#include <unistd.h>
+
+extern char** environ;
+
+namespace mbd {
+namespace {
+
+std::string hostname_short()
+{
+    char buf[256] = {};
+    if (gethostname(buf, sizeof buf - 1) != 0 || !buf[0])
+        return "localhost";
+    std::string h = buf;
+    auto dot = h.find('.');
+    if (dot != std::string::npos)
+        h.resize(dot);
+    std::string id;
+    for (char c : h)
+        if (std::isalnum(static_cast<unsigned char>(c)) || c == '-')
+            id += char(std::tolower(static_cast<unsigned char>(c)));
+    return id.empty() ? "localhost" : id;
+}
+
+// The mirror this machine's apt uses (first URI of the first deb source), else deb.debian.org.
+std::string default_mirror()
+{
+    for (const char* file : {"/etc/apt/sources.list.d/debian.sources", "/etc/apt/sources.list"}) {
+        std::ifstream in(file);
+        std::string line;
+        while (std::getline(in, line)) {
+            auto t = trim(line);
+            if (starts_with(t, "URIs:")) {
+                auto uris = split_ws(t.substr(5));
+                if (!uris.empty())
+                    return std::string(uris.front());
+            }
+            if (starts_with(t, "deb ")) {
+                for (auto w : split_ws(t.substr(4)))
+                    if (w.find("://") != std::string_view::npos)
+                        return std::string(w);
+            }
+        }
+    }
+    return "http://deb.debian.org/debian";
+}
+
+std::string cores() { return std::to_string(std::max(1u, std::thread::hardware_concurrency())); }
+
+const std::vector<ConfigKey> table = {
+    {"home", ConfigType::path, [] { return std::string("/var/lib/mbd"); },
+     "the instance home: state database, key ring, incoming, spool, chroots, repositories"},
+    {"identity", ConfigType::string, hostname_short,
+     "this instance's identity (key user id, status for peers); default: the short host name"},
+    {"email", ConfigType::string, [] { return "mbd@" + hostname_short(); },
+     "e-mail address of the instance key"},
+    {"log", ConfigType::string, [] { return std::string(); },
+     "debug log categories, comma-separated, or 'all'"},
+    {"log.file", ConfigType::path, [] { return std::string(); },
+     "also append log lines to this file; empty: only stderr/journald"},
+    {"mirror", ConfigType::string, default_mirror,
+     "Debian mirror for new sources and chroots; default: the one apt on this machine uses"},
+    {"build.jobs", ConfigType::integer, cores, "builds run in parallel; default: number of cores"},
+    {"incoming.timeout", ConfigType::integer, [] { return std::string("3600"); },
+     "seconds a .changes may wait for its files before it is rejected"},
+    {"publish.byhash_grace", ConfigType::integer, [] { return std::string("86400"); },
+     "seconds superseded by-hash index files are kept for clients mid-update"},
+    {"publish.valid_until", ConfigType::integer, [] { return std::string("0"); },
+     "seconds a published Release is valid (Valid-Until); 0: no Valid-Until"},
+    {"notify.sendmail", ConfigType::string, [] { return std::string(); },
+     "sendmail command used to notify uploaders; empty: no mail"},
+    {"db.busy_timeout", ConfigType::integer, [] { return std::string("30000"); },
+     "milliseconds a writer waits for the state database lock"},
+};
+
+const ConfigKey* find_key(std::string_view name)
+{
+    for (const auto& k : table)
+        if (k.name == name)
+            return &k;
+    return nullptr;
+}
+
+void validate(const ConfigKey& key, const std::string& value, const std::string& where)
+{
+    if (key.type == ConfigType::integer) {
+        if (!parse_int(value))
+            throw fail(Exit::config, "{}: '{}' must be an integer, not '{}'", where, key.name, value);
+    } else if (key.type == ConfigType::boolean) {
+        if (!parse_bool(value))
+            throw fail(Exit::config, "{}: '{}' must be true or false, not '{}'", where, key.name, value);
+    } else if (key.type == ConfigType::path && key.name == "home" && !value.empty() && value[0] != '/') {
+        throw fail(Exit::config, "{}: 'home' must be an absolute path, not '{}'", where, value);
+    }
+}
+
+} // namespace
+
+std::string_view origin_name(Origin origin)
+{
+    switch (origin) {
+    case Origin::default_value: return "default";
+    case Origin::file: return "file";
+    case Origin::environment: return "environment";
+    case Origin::option: return "option";
+    case Origin::flag: return "flag";
+    }
+    return "?";
+}
+
+const std::vector<ConfigKey>& Config::keys() { return table; }
+
+std::string Config::env_name(std::string_view key)
+{
+    std::string name = "MBD_";
+    for (char c : key)
+        name += (c == '.' || c == '-') ? '_' : char(std::toupper(static_cast<unsigned char>(c)));
+    return name;
+}
+
+void Config::set(std::string_view key, std::string value, Origin origin, std::string where)
+{
+    const ConfigKey* k = find_key(key);
+    if (!k)
+        throw fail(Exit::config, "{}unknown configuration key '{}'", where.empty() ? "" : where + ": ", key);
+    validate(*k, value, where.empty() ? std::string(origin_name(origin)) : where);
+    values_[std::string(key)] = ConfigValue{std::move(value), origin, std::move(where)};
+}
+
+Config Config::load(const Sources& sources)
+{
+    Config c;
+    for (const auto& k : table)
+        c.values_[std::string(k.name)] = ConfigValue{k.default_value(), Origin::default_value, {}};
+
+    // Environment and options are gathered first: they may move the home, and
+    // with it the default config file.
+    std::vector<std::pair<std::string, std::string>> env;
+    std::string config_file;
+    if (sources.read_environment) {
+        for (char** e = environ; e && *e; ++e) {
+            std::string_view kv = *e;
+            if (!starts_with(kv, "MBD_"))
+                continue;
+            auto eq = kv.find('=');
+            std::string name(kv.substr(0, eq));
+            std::string value(eq == std::string_view::npos ? "" : kv.substr(eq + 1));
+            if (name == env_config_file) {
+                config_file = value;
+                continue;
+            }
+            if (name == env_fault)
+                continue;
+            const ConfigKey* key = nullptr;
+            for (const auto& k : table)
+                if (env_name(k.name) == name)
+                    key = &k;
+            if (!key)
+                throw fail(Exit::config, "unknown environment variable '{}' (not a configuration key)", name);
+            env.emplace_back(std::string(key->name), value);
+        }
+    }
+    std::vector<std::pair<std::string, std::string>> opts;
+    for (const auto& o : sources.options) {
+        auto eq = o.find('=');
+        if (eq == std::string::npos || eq == 0)
+            throw fail(Exit::usage, "option '{}' is not of the form key=value", o);
+        opts.emplace_back(o.substr(0, eq), o.substr(eq + 1));
+    }
+
+    // Where is home? It decides where the config file is, so it cannot be set there.
+    std::string home = c.get("home");
+    using Pairs = std::vector<std::pair<std::string, std::string>>;
+    for (const Pairs* list : std::initializer_list<const Pairs*>{&env, &opts, &sources.flags})
+        for (const auto& [k, v] : *list)
+            if (k == "home")
+                home = v;
+    if (config_file.empty()) {
+        auto candidate = std::filesystem::path(home) / "etc" / "mbd.conf";
+        std::error_code ec;
+        if (std::filesystem::exists(candidate, ec))
+            config_file = candidate;
+    }
+    if (!config_file.empty()) {
+        std::ifstream in(config_file);
+        if (!in)
+            throw fail(Exit::config, "cannot read configuration file '{}'", config_file);
+        std::string line;
+        int n = 0;
+        while (std::getline(in, line)) {
+            ++n;
+            auto t = trim(line);
+            if (t.empty() || t.front() == '#')
+                continue;
+            std::string where = fmt::format("{}:{}", config_file, n);
+            auto eq = t.find('=');
+            if (eq == std::string_view::npos)
+                throw fail(Exit::config, "{}: expected 'key = value'", where);
+            std::string key(trim(t.substr(0, eq)));
+            if (key == "home")
+                throw fail(Exit::config, "{}: 'home' cannot be set in the configuration file", where);
+            c.set(key, std::string(trim(t.substr(eq + 1))), Origin::file, where);
+        }
+    }
+    for (const auto& [k, v] : env)
+        c.set(k, v, Origin::environment, env_name(k));
+    for (const auto& [k, v] : opts)
+        c.set(k, v, Origin::option, "-o " + k);
+    for (const auto& [k, v] : sources.flags)
+        c.set(k, v, Origin::flag, "flag");
+    log::debug("config", "home '{}', config file '{}'", c.get("home"), config_file);
+    return c;
+}
+
+const ConfigValue& Config::entry(std::string_view key) const
+{
+    auto it = values_.find(key);
+    if (it == values_.end())
+        throw fail(Exit::failed, "internal error: configuration key '{}' is not declared", key);
+    return it->second;
+}
+
+const std::string& Config::get(std::string_view key) const { return entry(key).value; }
+
+long long Config::get_int(std::string_view key) const { return parse_int(get(key)).value_or(0); }
+
+bool Config::get_bool(std::string_view key) const { return parse_bool(get(key)).value_or(false); }
+
+std::string Config::show() const
+{
+    size_t width = 0, vwidth = 0;
+    for (const auto& k : table) {
+        width = std::max(width, k.name.size());
+        vwidth = std::max(vwidth, get(k.name).size());
+    }
+    std::string out;
+    for (const auto& k : table) {
+        const auto& e = entry(k.name);
+        std::string origin(origin_name(e.origin));
+        if (!e.where.empty() && e.origin != Origin::flag)
+            origin += " " + e.where;
+        out += fmt::format("{:<{}} = {:<{}}  ({})\n", k.name, width, e.value, vwidth, origin);
+    }
+    return out;
+}
+
+} // namespace mbd

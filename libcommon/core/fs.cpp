@@ -1,0 +1,291 @@
+#include "core/fs.hpp"
+
+#include "core/error.hpp"
+#include "core/log.hpp"
+
+#include <cerrno>
+#include <cstdlib>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace mbd {
+namespace {
+
+struct Fd {
+    int fd = -1;
+    explicit Fd(int f) : fd(f) {}
+    ~Fd()
+    {
+        if (fd >= 0)
+            ::close(fd);
+    }
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+};
+
+void write_all(int fd, std::string_view data, const fs::path& path)
+{
+    while (!data.empty()) {
+        ssize_t n = ::write(fd, data.data(), data.size());
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            throw sys_error(fmt::format("cannot write '{}'", path.string()));
+        }
+        data.remove_prefix(size_t(n));
+    }
+}
+
+std::string read_fd(int fd, const fs::path& path, std::uintmax_t max_size)
+{
+    std::string out;
+    char buf[65536];
+    while (true) {
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            throw sys_error(fmt::format("cannot read '{}'", path.string()));
+        }
+        if (n == 0)
+            break;
+        out.append(buf, size_t(n));
+        if (out.size() > max_size)
+            throw fail(Exit::rejected, "'{}' is larger than {} bytes", path.string(), max_size);
+    }
+    return out;
+}
+
+const EVP_MD* md_of(Hasher::Algo algo)
+{
+    switch (algo) {
+    case Hasher::Algo::md5: return EVP_md5();
+    case Hasher::Algo::sha1: return EVP_sha1();
+    case Hasher::Algo::sha256: return EVP_sha256();
+    case Hasher::Algo::sha512: return EVP_sha512();
+    }
+    return EVP_sha256();
+}
+
+std::string digest_hex(Hasher::Algo algo, std::string_view data)
+{
+    Hasher h(algo);
+    h.update(data);
+    return h.hex();
+}
+
+} // namespace
+
+std::string read_file(const fs::path& path)
+{
+    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.fd < 0)
+        throw sys_error(fmt::format("cannot open '{}'", path.string()));
+    return read_fd(fd.fd, path, UINTMAX_MAX);
+}
+
+std::string read_file_nofollow(const fs::path& path, std::uintmax_t max_size)
+{
+    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+    if (fd.fd < 0) {
+        if (errno == ELOOP)
+            throw fail(Exit::rejected, "'{}' is a symbolic link", path.filename().string());
+        throw sys_error(fmt::format("cannot open '{}'", path.string()));
+    }
+    struct stat st{};
+    if (::fstat(fd.fd, &st) != 0)
+        throw sys_error(fmt::format("cannot stat '{}'", path.string()));
+    if (!S_ISREG(st.st_mode))
+        throw fail(Exit::rejected, "'{}' is not a regular file", path.filename().string());
+    return read_fd(fd.fd, path, max_size);
+}
+
+void fsync_dir(const fs::path& dir)
+{
+    Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (fd.fd < 0 || ::fsync(fd.fd) != 0)
+        throw sys_error(fmt::format("cannot sync directory '{}'", dir.string()));
+}
+
+void write_atomic(const fs::path& path, std::string_view content, mode_t mode)
+{
+    fs::path dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
+    std::string tmpl = (dir / ("." + path.filename().string() + ".tmp.XXXXXX")).string();
+    int raw = ::mkostemp(tmpl.data(), O_CLOEXEC);
+    if (raw < 0)
+        throw sys_error(fmt::format("cannot create a temporary file in '{}'", dir.string()));
+    Fd fd(raw);
+    try {
+        write_all(fd.fd, content, path);
+        if (::fchmod(fd.fd, mode) != 0 || ::fsync(fd.fd) != 0)
+            throw sys_error(fmt::format("cannot write '{}'", path.string()));
+        if (::rename(tmpl.c_str(), path.c_str()) != 0)
+            throw sys_error(fmt::format("cannot rename into '{}'", path.string()));
+    } catch (...) {
+        ::unlink(tmpl.c_str());
+        throw;
+    }
+    fsync_dir(dir);
+}
+
+void copy_atomic(const fs::path& src, const fs::path& dst, mode_t mode)
+{
+    fs::path dir = dst.parent_path().empty() ? fs::path(".") : dst.parent_path();
+    std::string tmpl = (dir / ("." + dst.filename().string() + ".tmp.XXXXXX")).string();
+    Fd in(::open(src.c_str(), O_RDONLY | O_CLOEXEC));
+    if (in.fd < 0)
+        throw sys_error(fmt::format("cannot open '{}'", src.string()));
+    int raw = ::mkostemp(tmpl.data(), O_CLOEXEC);
+    if (raw < 0)
+        throw sys_error(fmt::format("cannot create a temporary file in '{}'", dir.string()));
+    Fd out(raw);
+    try {
+        char buf[1 << 16];
+        while (true) {
+            ssize_t n = ::read(in.fd, buf, sizeof buf);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0)
+                throw sys_error(fmt::format("cannot read '{}'", src.string()));
+            if (n == 0)
+                break;
+            write_all(out.fd, std::string_view(buf, size_t(n)), dst);
+        }
+        if (::fchmod(out.fd, mode) != 0 || ::fsync(out.fd) != 0)
+            throw sys_error(fmt::format("cannot write '{}'", dst.string()));
+        if (::rename(tmpl.c_str(), dst.c_str()) != 0)
+            throw sys_error(fmt::format("cannot rename into '{}'", dst.string()));
+    } catch (...) {
+        ::unlink(tmpl.c_str());
+        throw;
+    }
+    fsync_dir(dir);
+}
+
+void make_dirs(const fs::path& dir, mode_t mode)
+{
+    std::error_code ec;
+    if (fs::is_directory(dir, ec))
+        return;
+    if (!dir.parent_path().empty() && dir.parent_path() != dir)
+        make_dirs(dir.parent_path(), mode == 0700 ? 0755 : mode);
+    if (::mkdir(dir.c_str(), mode) != 0 && errno != EEXIST)
+        throw sys_error(fmt::format("cannot create directory '{}'", dir.string()));
+}
+
+Hasher::Hasher(Algo algo) : ctx_(EVP_MD_CTX_new())
+{
+    if (!ctx_ || EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), md_of(algo), nullptr) != 1)
+        throw Error("cannot initialise a message digest");
+}
+
+Hasher::~Hasher() { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_)); }
+
+void Hasher::update(std::string_view data)
+{
+    EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(ctx_), data.data(), data.size());
+}
+
+std::string Hasher::hex()
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned len = 0;
+    EVP_DigestFinal_ex(static_cast<EVP_MD_CTX*>(ctx_), md, &len);
+    static const char* digits = "0123456789abcdef";
+    std::string out(len * 2, '0');
+    for (unsigned i = 0; i < len; ++i) {
+        out[2 * i] = digits[md[i] >> 4];
+        out[2 * i + 1] = digits[md[i] & 15];
+    }
+    return out;
+}
+
+std::string sha256_hex(std::string_view data) { return digest_hex(Hasher::Algo::sha256, data); }
+std::string sha512_hex(std::string_view data) { return digest_hex(Hasher::Algo::sha512, data); }
+std::string md5_hex(std::string_view data) { return digest_hex(Hasher::Algo::md5, data); }
+
+FileDigest digest_file(const fs::path& path)
+{
+    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.fd < 0)
+        throw sys_error(fmt::format("cannot open '{}'", path.string()));
+    Hasher md5(Hasher::Algo::md5), sha1(Hasher::Algo::sha1), s256(Hasher::Algo::sha256),
+        s512(Hasher::Algo::sha512);
+    FileDigest d;
+    std::string buf(1 << 16, '\0');
+    while (true) {
+        ssize_t n = ::read(fd.fd, buf.data(), buf.size());
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            throw sys_error(fmt::format("cannot read '{}'", path.string()));
+        if (n == 0)
+            break;
+        std::string_view chunk(buf.data(), size_t(n));
+        md5.update(chunk);
+        sha1.update(chunk);
+        s256.update(chunk);
+        s512.update(chunk);
+        d.size += std::uintmax_t(n);
+    }
+    d.md5 = md5.hex();
+    d.sha1 = sha1.hex();
+    d.sha256 = s256.hex();
+    d.sha512 = s512.hex();
+    return d;
+}
+
+FileLock::FileLock(const fs::path& path, bool wait)
+{
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0)
+        throw sys_error(fmt::format("cannot open lock file '{}'", path.string()));
+    if (::flock(fd_, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0) {
+        int err = errno;
+        ::close(fd_);
+        fd_ = -1;
+        if (err == EWOULDBLOCK)
+            throw fail(Exit::locked, "'{}' is locked by another process", path.string());
+        throw sys_error(err, fmt::format("cannot lock '{}'", path.string()));
+    }
+    log::debug("lock", "locked '{}'", path.string());
+}
+
+std::optional<FileLock> FileLock::try_lock(const fs::path& path)
+{
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        throw sys_error(fmt::format("cannot open lock file '{}'", path.string()));
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        ::close(fd);
+        return std::nullopt;
+    }
+    return FileLock(fd);
+}
+
+FileLock::~FileLock()
+{
+    if (fd_ >= 0)
+        ::close(fd_);
+}
+
+TempDir::TempDir(const fs::path& parent, std::string_view prefix)
+{
+    std::string tmpl = (parent / (std::string(prefix) + ".XXXXXX")).string();
+    if (!::mkdtemp(tmpl.data()))
+        throw sys_error(fmt::format("cannot create a temporary directory in '{}'", parent.string()));
+    path_ = tmpl;
+}
+
+TempDir::~TempDir()
+{
+    if (!keep_) {
+        std::error_code ec;
+        fs::remove_all(path_, ec);
+    }
+}
+
+} // namespace mbd

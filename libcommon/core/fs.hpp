@@ -1,0 +1,86 @@
+// core/fs: files the crash-safe way, hashes, and advisory locks.
+//
+// write_atomic() writes a temporary file in the target's directory, fsyncs it,
+// renames it over the target and fsyncs the directory: a reader sees the old
+// or the new content, never a mix, whatever happens to the writer.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace mbd {
+
+namespace fs = std::filesystem;
+
+std::string read_file(const fs::path& path);
+// Like read_file but refuses symlinks and non-regular files (O_NOFOLLOW) and
+// files larger than max_size (Error(Exit::rejected)).
+std::string read_file_nofollow(const fs::path& path, std::uintmax_t max_size);
+void write_atomic(const fs::path& path, std::string_view content, mode_t mode = 0644);
+void fsync_dir(const fs::path& dir);
+void make_dirs(const fs::path& dir, mode_t mode = 0755);
+// Copy src to dst via a temporary and rename; preserves nothing but content.
+void copy_atomic(const fs::path& src, const fs::path& dst, mode_t mode = 0644);
+
+// Hex digests.
+std::string sha256_hex(std::string_view data);
+std::string sha512_hex(std::string_view data);
+std::string md5_hex(std::string_view data);
+
+struct FileDigest {
+    std::uintmax_t size = 0;
+    std::string md5, sha1, sha256, sha512;
+};
+// Streams the file once and computes all four digests.
+FileDigest digest_file(const fs::path& path);
+
+// Incremental hashing: feed bytes, then take the hex digest once.
+class Hasher {
+public:
+    enum class Algo { md5, sha1, sha256, sha512 };
+    explicit Hasher(Algo algo);
+    ~Hasher();
+    Hasher(const Hasher&) = delete;
+    Hasher& operator=(const Hasher&) = delete;
+    void update(std::string_view data);
+    std::string hex();
+
+private:
+    void* ctx_;
+};
+
+// An exclusive flock() on a lock file, released on destruction.
+class FileLock {
+public:
+    // Blocks until the lock is free (wait) or throws Error(Exit::locked) at once.
+    FileLock(const fs::path& path, bool wait);
+    ~FileLock();
+    FileLock(FileLock&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+    FileLock(const FileLock&) = delete;
+    FileLock& operator=(const FileLock&) = delete;
+    static std::optional<FileLock> try_lock(const fs::path& path);
+
+private:
+    explicit FileLock(int fd) : fd_(fd) {}
+    int fd_ = -1;
+};
+
+// A directory removed (recursively) on destruction unless keep() was called.
+class TempDir {
+public:
+    explicit TempDir(const fs::path& parent = fs::temp_directory_path(), std::string_view prefix = "mbd");
+    ~TempDir();
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    const fs::path& path() const { return path_; }
+    void keep() { keep_ = true; }
+
+private:
+    fs::path path_;
+    bool keep_ = false;
+};
+
+} // namespace mbd

@@ -1,0 +1,40 @@
+// core/strings: small string helpers shared by every domain.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mbd {
+
+std::string_view trim(std::string_view s);
+std::string_view trim_right(std::string_view s);
+inline bool starts_with(std::string_view s, std::string_view p) { return s.starts_with(p); }
+inline bool ends_with(std::string_view s, std::string_view p) { return s.ends_with(p); }
+
+// Split on runs of spaces/tabs/newlines; no empty items.
+std::vector<std::string_view> split_ws(std::string_view s);
+// Split on a separator; keeps empty items; items are trimmed if trim_items.
+std::vector<std::string_view> split(std::string_view s, char sep, bool trim_items = true);
+
+std::string lower(std::string_view s);
+bool iequals(std::string_view a, std::string_view b);
+
+std::optional<long long> parse_int(std::string_view s);
+std::optional<unsigned long long> parse_uint(std::string_view s);
+std::optional<bool> parse_bool(std::string_view s);
+
+// Quote for a shell command line (for messages and generated scripts).
+std::string shell_quote(std::string_view s);
+
+// True for UTF-8 without overlong forms, surrogates or code points past U+10FFFF.
+bool valid_utf8(std::string_view s);
+
+// "2026-11-25T14:09:55Z"
+std::string iso_time(long long unix_seconds);
+// RFC 2822 date as used in Release/.changes: "Wed, 25 Nov 2026 14:09:55 +0000"
+std::string rfc2822_time(long long unix_seconds);
+long long now_seconds();
+
+} // namespace mbd

@@ -1,0 +1,186 @@
+#include "db/db.hpp"
+
+#include "core/error.hpp"
+#include "core/log.hpp"
+#include "db/schema.hpp"
+
+#include <sqlite3.h>
+
+namespace mbd::db {
+namespace {
+
+[[noreturn]] void throw_sqlite(sqlite3* db, int rc, std::string_view what)
+{
+    std::string msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    int primary = rc & 0xff;
+    Exit code = Exit::state;
+    if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED)
+        code = Exit::locked;
+    else if (primary == SQLITE_FULL)
+        code = Exit::no_space;
+    else if (primary == SQLITE_CONSTRAINT)
+        code = Exit::exists;
+    else if (primary == SQLITE_READONLY || primary == SQLITE_PERM || primary == SQLITE_CANTOPEN)
+        code = Exit::environment;
+    throw fail(code, "state database: {}: {}", what, msg);
+}
+
+} // namespace
+
+Stmt::~Stmt()
+{
+    if (stmt_)
+        sqlite3_finalize(stmt_);
+}
+
+Stmt& Stmt::bind(int index, std::nullptr_t)
+{
+    int rc = sqlite3_bind_null(stmt_, index);
+    if (rc != SQLITE_OK)
+        throw_sqlite(db_, rc, "bind");
+    return *this;
+}
+
+Stmt& Stmt::bind(int index, long long value)
+{
+    int rc = sqlite3_bind_int64(stmt_, index, value);
+    if (rc != SQLITE_OK)
+        throw_sqlite(db_, rc, "bind");
+    return *this;
+}
+
+Stmt& Stmt::bind(int index, std::string_view value)
+{
+    int rc = sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+    if (rc != SQLITE_OK)
+        throw_sqlite(db_, rc, "bind");
+    return *this;
+}
+
+bool Stmt::step()
+{
+    int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW)
+        return true;
+    if (rc == SQLITE_DONE)
+        return false;
+    throw_sqlite(db_, rc, sqlite3_sql(stmt_));
+}
+
+void Stmt::run()
+{
+    while (step()) {
+    }
+}
+
+void Stmt::reset()
+{
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+}
+
+bool Stmt::is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+
+long long Stmt::int64(int col) const { return sqlite3_column_int64(stmt_, col); }
+
+std::string Stmt::text(int col) const
+{
+    auto p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
+    return p ? std::string(p, size_t(sqlite3_column_bytes(stmt_, col))) : std::string();
+}
+
+std::optional<std::string> Stmt::opt_text(int col) const
+{
+    if (is_null(col))
+        return std::nullopt;
+    return text(col);
+}
+
+std::optional<long long> Stmt::opt_int64(int col) const
+{
+    if (is_null(col))
+        return std::nullopt;
+    return int64(col);
+}
+
+Db Db::open_raw(const std::filesystem::path& path, int busy_timeout_ms)
+{
+    sqlite3* handle = nullptr;
+    int rc = sqlite3_open_v2(path.c_str(), &handle,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+    if (rc != SQLITE_OK) {
+        std::string msg = handle ? sqlite3_errmsg(handle) : sqlite3_errstr(rc);
+        sqlite3_close(handle);
+        throw fail(Exit::environment, "cannot open state database '{}': {}", path.string(), msg);
+    }
+    Db db(handle, path);
+    sqlite3_busy_timeout(handle, busy_timeout_ms);
+    sqlite3_extended_result_codes(handle, 1);
+    // A file that is not a database shows up at the first real read.
+    auto mode = db.scalar_text("PRAGMA journal_mode = WAL");
+    if (!mode || *mode != "wal")
+        throw fail(Exit::state, "state database '{}' cannot use WAL mode", path.string());
+    db.exec("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;");
+    log::debug("db", "opened '{}'", path.string());
+    return db;
+}
+
+Db Db::open(const std::filesystem::path& path, int busy_timeout_ms)
+{
+    Db db = open_raw(path, busy_timeout_ms);
+    migrate(db, schema());
+    return db;
+}
+
+Db::~Db()
+{
+    if (db_)
+        sqlite3_close_v2(db_);
+}
+
+void Db::exec(std::string_view sql)
+{
+    std::string s(sql);
+    char* err = nullptr;
+    int rc = sqlite3_exec(db_, s.c_str(), nullptr, nullptr, &err);
+    if (rc != SQLITE_OK) {
+        std::string msg = err ? err : sqlite3_errstr(rc);
+        sqlite3_free(err);
+        int primary = rc & 0xff;
+        Exit code = primary == SQLITE_BUSY ? Exit::locked : primary == SQLITE_FULL ? Exit::no_space : Exit::state;
+        throw fail(code, "state database: {}", msg);
+    }
+}
+
+Stmt Db::prepare(std::string_view sql)
+{
+    sqlite3_stmt* stmt = nullptr;
+    int rc = sqlite3_prepare_v2(db_, sql.data(), int(sql.size()), &stmt, nullptr);
+    if (rc != SQLITE_OK)
+        throw_sqlite(db_, rc, sql);
+    return Stmt(db_, stmt);
+}
+
+long long Db::last_insert_id() const { return sqlite3_last_insert_rowid(db_); }
+long long Db::changes() const { return sqlite3_changes64(db_); }
+bool Db::in_transaction() const { return !sqlite3_get_autocommit(db_); }
+
+Transaction::Transaction(Db& db) : db_(db) { db_.exec("BEGIN IMMEDIATE"); }
+
+Transaction::~Transaction()
+{
+    if (!done_) {
+        try {
+            db_.exec("ROLLBACK");
+        } catch (...) {
+        }
+    }
+}
+
+void Transaction::commit()
+{
+    db_.exec("COMMIT");
+    done_ = true;
+}
+
+} // namespace mbd::db

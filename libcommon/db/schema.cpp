@@ -1,0 +1,122 @@
+#include "db/schema.hpp"
+
+#include "core/error.hpp"
+#include "core/log.hpp"
+#include "db/db.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+
+namespace mbd::db {
+namespace {
+
+// core: instance-wide facts and the event log every tool writes to.
+const SchemaDomain core = {
+    "core",
+    {
+        R"sql(
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE events (
+    id           INTEGER PRIMARY KEY,
+    time         INTEGER NOT NULL,          -- unix seconds
+    type         TEXT NOT NULL,             -- REJECTED, BUILDING, BUILT, PACKAGING, INSTALLED, FAILED, MIGRATED, REMOVED, ...
+    source       TEXT,
+    version      TEXT,
+    distribution TEXT,
+    architecture TEXT,
+    message      TEXT NOT NULL,
+    detail       TEXT                       -- e.g. where a rejected upload was kept
+);
+CREATE INDEX events_time ON events(time);
+)sql",
+    },
+};
+
+} // namespace
+
+const std::vector<SchemaDomain>& schema()
+{
+    static const std::vector<SchemaDomain> domains = {core};
+    return domains;
+}
+
+namespace {
+
+// Versions recorded in the database; empty when it has no schema yet.
+std::map<std::string, long long, std::less<>> recorded_versions(Db& db)
+{
+    std::map<std::string, long long, std::less<>> out;
+    if (!db.scalar_int("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"))
+        return out;
+    auto rows = db.prepare("SELECT domain, version FROM schema_version");
+    while (rows.step())
+        out[rows.text(0)] = rows.int64(1);
+    return out;
+}
+
+// True when db needs migrating; throws when it is newer than this build.
+bool needs_migration(Db& db, const std::vector<SchemaDomain>& domains)
+{
+    auto have = recorded_versions(db);
+    bool behind = false;
+    for (const auto& [name, version] : have) {
+        auto it = std::find_if(domains.begin(), domains.end(), [&](const SchemaDomain& d) { return d.name == name; });
+        if (it == domains.end())
+            throw fail(Exit::state,
+                       "state database '{}' has schema domain '{}', unknown to this mbd: it was written by a newer mbd",
+                       db.path().string(), name);
+        if (version > static_cast<long long>(it->steps.size()))
+            throw fail(Exit::state,
+                       "state database '{}' has schema {} version {}, newer than this mbd knows ({}); upgrade mbd",
+                       db.path().string(), name, version, it->steps.size());
+    }
+    for (const auto& d : domains) {
+        auto it = have.find(d.name);
+        if ((it == have.end() ? 0 : it->second) < static_cast<long long>(d.steps.size()))
+            behind = true;
+    }
+    return behind;
+}
+
+} // namespace
+
+void migrate(Db& db, const std::vector<SchemaDomain>& domains)
+{
+    // The common case (up to date) only reads, so readers never queue behind writers.
+    if (!needs_migration(db, domains))
+        return;
+    Transaction tx(db);
+    if (!needs_migration(db, domains)) // another process migrated while we waited
+        return;
+    db.exec("CREATE TABLE IF NOT EXISTS schema_version (domain TEXT PRIMARY KEY, version INTEGER NOT NULL)");
+    auto have = recorded_versions(db);
+    for (const auto& d : domains) {
+        auto it = have.find(d.name);
+        long long from = it == have.end() ? 0 : it->second;
+        long long want = static_cast<long long>(d.steps.size());
+        for (long long v = from; v < want; ++v) {
+            log::debug("db", "migrating {} to version {}", d.name, v + 1);
+            db.exec(d.steps[size_t(v)]);
+        }
+        if (from != want)
+            db.run("INSERT INTO schema_version(domain, version) VALUES(?, ?) "
+                   "ON CONFLICT(domain) DO UPDATE SET version = excluded.version",
+                   d.name, want);
+    }
+    tx.commit();
+}
+
+std::string schema_summary(const std::vector<SchemaDomain>& domains)
+{
+    std::string out;
+    for (const auto& d : domains)
+        out += fmt::format("{}{} {}", out.empty() ? "" : ", ", d.name, d.steps.size());
+    return out;
+}
+
+} // namespace mbd::db

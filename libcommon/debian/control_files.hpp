@@ -1,0 +1,77 @@
+// debian/control_files: the .changes and .dsc models on top of deb822
+// (Debian Policy 5.4, 5.5): identity, architectures, the files they list with
+// sizes and checksums, and the changelog text. Parsing checks structure only
+// (mandatory fields, well-formed file lines, plain file names, checksum lists
+// that agree); whether the files exist and match is the caller's job.
+// Every problem is an Error(Exit::rejected) with a reason a packager understands.
+#pragma once
+
+#include "deb822/deb822.hpp"
+#include "version/version.hpp"
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mbd::debian {
+
+struct FileEntry {
+    std::string name;
+    unsigned long long size = 0;
+    std::string sha256;
+    std::string sha1;    // may be empty
+    std::string md5;     // from Files
+    std::string section; // .changes only
+    std::string priority;
+};
+
+// Why a file name listed in a control file is not acceptable, or nullopt.
+// Plain names only: [A-Za-z0-9][A-Za-z0-9.+~_-]*, no "..".
+std::optional<std::string> bad_file_name(std::string_view name);
+
+// Package names (Policy 5.6.1): [a-z0-9][a-z0-9+.-]+
+bool valid_package_name(std::string_view name);
+
+struct Changes {
+    deb822::Paragraph fields;
+    std::string format;
+    std::string source;
+    std::optional<std::string> source_version; // "Source: foo (1.2-1)"
+    Version version;
+    std::vector<std::string> distributions;
+    std::vector<std::string> architectures;
+    std::vector<std::string> binaries;
+    std::string maintainer, changed_by, urgency, date;
+    std::string changes_text; // the Changes: field, one changelog line per line
+    std::vector<FileEntry> files;
+
+    bool has_source() const;
+    bool has_binaries() const; // any architecture besides "source"
+    const FileEntry* find_file(std::string_view name) const;
+    const FileEntry* dsc() const; // the .dsc among the files, if any
+
+    // text is the signed content (no OpenPGP armor).
+    static Changes parse(std::string_view text, std::string_view name = "changes");
+};
+
+struct Dsc {
+    deb822::Paragraph fields;
+    std::string format;
+    std::string source;
+    Version version;
+    std::vector<std::string> binaries;
+    std::vector<std::string> architectures;
+    std::string maintainer;
+    std::vector<FileEntry> files;
+
+    static Dsc parse(std::string_view text, std::string_view name = "dsc");
+};
+
+// The content of a clearsigned document WITHOUT checking the signature, for
+// documents whose integrity is established otherwise (a .dsc listed with its
+// SHA256 in a verified .changes). Unsigned text is returned as is. Text outside
+// the signed part is an Error(Exit::rejected).
+std::string unwrap_clearsigned_unverified(std::string_view text, std::string_view name);
+
+} // namespace mbd::debian
