@@ -1,0 +1,45 @@
+#!/usr/bin/env bats
+# Meta-test: every tool's --help (and every subcommand's) is well formed.
+
+load ../helpers
+
+# Subcommand paths of a tool, read from its own --help-all output.
+subcommands() {
+    "$1" --help-all | awk '/^Subcommands:/{s=1; next} /^[^ ]/{s=0} s && /^  [a-z]/{print $1}'
+}
+
+check_help() {
+    local out
+    run_mbd "$@" --help
+    out="$output"
+    [ -n "$out" ]
+    # a description line, a usage line, an options section and the exit-code table
+    [[ "$(printf '%s\n' "$out" | head -n 1)" =~ ^[a-z] ]]
+    printf '%s\n' "$out" | grep -qE '^Usage: '
+    printf '%s\n' "$out" | grep -qE '^Options:'
+    printf '%s\n' "$out" | grep -qE '^(Exit codes: 0 ok, 1 failed, 2 usage|$)'
+    ! printf '%s\n' "$out" | grep -qiE 'todo|not implemented|stub'
+}
+
+@test "every tool's --help is well formed" {
+    for tool in "${MBD_TOOLS[@]}"; do
+        check_help "$tool"
+        assert_output_contains "Exit codes: 0 ok, 1 failed, 2 usage"
+        assert_output_contains "--show-config"
+    done
+}
+
+@test "every subcommand's --help is well formed" {
+    local tool sub
+    for tool in "${MBD_TOOLS[@]}"; do
+        for sub in $(subcommands "$tool"); do
+            check_help "$tool" "$sub"
+        done
+    done
+}
+
+@test "help goes to stdout and exits 0 with -h too" {
+    run_mbd mbd-repo -h
+    assert_output_contains "Usage: mbd-repo"
+    assert_equal "$stderr" ""
+}

@@ -1,0 +1,66 @@
+#include "core/config.hpp"
+#include "core/error.hpp"
+#include "core/fs.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+using namespace mbd;
+
+namespace {
+
+Config load(std::vector<std::string> options, std::vector<std::pair<std::string, std::string>> flags = {})
+{
+    Config::Sources s;
+    s.options = std::move(options);
+    s.flags = std::move(flags);
+    s.read_environment = false;
+    return Config::load(s);
+}
+
+} // namespace
+
+TEST(Config, PrecedenceFileOptionFlag)
+{
+    TempDir home;
+    make_dirs(home.path() / "etc");
+    write_atomic(home.path() / "etc/mbd.conf", "# comment\nbuild.jobs = 7\nidentity = fromfile\nemail=a@b\n");
+    auto c = load({"home=" + home.path().string(), "identity=fromoption"}, {{"email", "flag@x"}});
+    EXPECT_EQ(c.get("build.jobs"), "7");
+    EXPECT_EQ(c.entry("build.jobs").origin, Origin::file);
+    EXPECT_NE(c.entry("build.jobs").where.find("mbd.conf:2"), std::string::npos);
+    EXPECT_EQ(c.get("identity"), "fromoption");
+    EXPECT_EQ(c.get("email"), "flag@x");
+    EXPECT_EQ(c.entry("email").origin, Origin::flag);
+    EXPECT_EQ(c.get_int("build.jobs"), 7);
+    EXPECT_NE(c.show().find("build.jobs"), std::string::npos);
+}
+
+TEST(Config, UnknownKeysAndBadValuesAreErrors)
+{
+    auto code = [](auto f) {
+        try {
+            f();
+        } catch (const Error& e) {
+            return e.code();
+        }
+        return Exit::ok;
+    };
+    EXPECT_EQ(code([] { load({"nope=1"}); }), Exit::config);
+    EXPECT_EQ(code([] { load({"build.jobs=many"}); }), Exit::config);
+    EXPECT_EQ(code([] { load({"home=relative/path"}); }), Exit::config);
+    EXPECT_EQ(code([] { load({"no-equals-sign"}); }), Exit::usage);
+    TempDir home;
+    make_dirs(home.path() / "etc");
+    write_atomic(home.path() / "etc/mbd.conf", "bogus = 1\n");
+    EXPECT_EQ(code([&] { load({"home=" + home.path().string()}); }), Exit::config);
+    write_atomic(home.path() / "etc/mbd.conf", "home = /elsewhere\n");
+    EXPECT_EQ(code([&] { load({"home=" + home.path().string()}); }), Exit::config);
+}
+
+TEST(Config, EnvironmentNames)
+{
+    EXPECT_EQ(Config::env_name("build.jobs"), "MBD_BUILD_JOBS");
+    EXPECT_EQ(Config::env_name("publish.byhash_grace"), "MBD_PUBLISH_BYHASH_GRACE");
+}

@@ -1,0 +1,100 @@
+#include "core/error.hpp"
+#include "core/fs.hpp"
+#include "db/db.hpp"
+#include "db/schema.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace mbd;
+
+namespace {
+
+Exit code_of(const std::function<void()>& f)
+{
+    try {
+        f();
+    } catch (const Error& e) {
+        return e.code();
+    }
+    return Exit::ok;
+}
+
+} // namespace
+
+TEST(Db, OpensInWalModeWithForeignKeys)
+{
+    TempDir dir;
+    auto db = db::Db::open(dir.path() / "config.sqlite");
+    EXPECT_EQ(db.scalar_text("PRAGMA journal_mode"), "wal");
+    EXPECT_EQ(db.scalar_int("PRAGMA foreign_keys"), 1);
+    EXPECT_EQ(db.scalar_int("SELECT version FROM schema_version WHERE domain = 'core'"), 1);
+}
+
+TEST(Db, MigratesForwardStepByStep)
+{
+    TempDir dir;
+    auto path = dir.path() / "x.sqlite";
+    std::vector<db::SchemaDomain> v1 = {{"a", {"CREATE TABLE t (x INTEGER)"}}};
+    std::vector<db::SchemaDomain> v2 = {{"a", {"CREATE TABLE t (x INTEGER)", "ALTER TABLE t ADD COLUMN y TEXT"}},
+                                        {"b", {"CREATE TABLE u (id INTEGER PRIMARY KEY)"}}};
+    {
+        auto db = db::Db::open_raw(path);
+        db::migrate(db, v1);
+        db.run("INSERT INTO t(x) VALUES (?)", 42);
+    }
+    {
+        auto db = db::Db::open_raw(path);
+        db::migrate(db, v2);
+        EXPECT_EQ(db.scalar_int("SELECT x FROM t"), 42);
+        db.run("UPDATE t SET y = ?", "kept");
+        EXPECT_EQ(db.scalar_int("SELECT version FROM schema_version WHERE domain = 'a'"), 2);
+        EXPECT_EQ(db.scalar_int("SELECT version FROM schema_version WHERE domain = 'b'"), 1);
+        db::migrate(db, v2); // idempotent
+    }
+    {
+        // An older mbd refuses a newer database, clearly.
+        auto db = db::Db::open_raw(path);
+        EXPECT_EQ(code_of([&] { db::migrate(db, v1); }), Exit::state);
+        try {
+            db::migrate(db, v1);
+        } catch (const Error& e) {
+            EXPECT_NE(std::string(e.what()).find("newer"), std::string::npos) << e.what();
+        }
+    }
+}
+
+TEST(Db, FailedMigrationLeavesNothingHalfDone)
+{
+    TempDir dir;
+    auto path = dir.path() / "x.sqlite";
+    std::vector<db::SchemaDomain> bad = {{"a", {"CREATE TABLE t (x INTEGER)", "THIS IS NOT SQL"}}};
+    auto db = db::Db::open_raw(path);
+    EXPECT_EQ(code_of([&] { db::migrate(db, bad); }), Exit::state);
+    EXPECT_FALSE(db.scalar_int("SELECT 1 FROM sqlite_master WHERE name = 't'").has_value());
+}
+
+TEST(Db, TransactionsRollBackUnlessCommitted)
+{
+    TempDir dir;
+    auto db = db::Db::open(dir.path() / "config.sqlite");
+    {
+        db::Transaction tx(db);
+        db.run("INSERT INTO meta(key, value) VALUES ('a', '1')");
+    }
+    EXPECT_FALSE(db.scalar_text("SELECT value FROM meta WHERE key = 'a'").has_value());
+    {
+        db::Transaction tx(db);
+        db.run("INSERT INTO meta(key, value) VALUES ('a', '1')");
+        tx.commit();
+    }
+    EXPECT_EQ(db.scalar_text("SELECT value FROM meta WHERE key = 'a'"), "1");
+    EXPECT_EQ(code_of([&] { db.run("INSERT INTO meta(key, value) VALUES ('a', '2')"); }), Exit::exists);
+}
+
+TEST(Db, NotADatabaseIsAStateError)
+{
+    TempDir dir;
+    auto path = dir.path() / "config.sqlite";
+    write_atomic(path, std::string(4096, 'x'));
+    EXPECT_EQ(code_of([&] { db::Db::open(path); }), Exit::state);
+}
