@@ -1,0 +1,91 @@
+// gpg: OpenPGP through GPGME only (no shelling out to gpg for these operations).
+//
+// A Keyring is one GnuPG home. The instance key lives in $MBD_HOME/gnupg; every
+// trust set (uploaders, remotes, ...) is a keyring of its own, so verifying
+// against a set can never accept a key of another set. Signatures we make are
+// OpenPGP v4 over SHA-512 (apt's sqv in Debian 13 rejects SHA-1 and v3).
+// Verification returns only the signed content and the primary-key fingerprint
+// of the signer; its failures have distinct exit codes (core/error.hpp):
+// bad_signature (bad, tampered, unsigned, weak digest, unknown key, text
+// outside the signature), key_expired, key_revoked.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mbd::gpg {
+
+enum class Algo { rsa4096, ed25519 };
+std::optional<Algo> parse_algo(std::string_view name); // "rsa4096", "ed25519"
+
+struct KeyInfo {
+    std::string fingerprint; // primary key, 40 (v4) upper-case hex digits
+    std::string algorithm;   // "rsa4096", "ed25519", ...
+    std::string user_id;     // first user id, "Name <mail>"
+    long long created = 0;   // unix seconds
+    long long expires = 0;   // 0: never
+    bool expired = false;
+    bool revoked = false;
+    bool disabled = false;
+    bool invalid = false;
+    bool can_sign = false;   // has a usable signing (sub)key
+    bool secret = false;     // secret key present in this keyring
+};
+
+struct Verified {
+    std::string content;     // the signed text only
+    std::string fingerprint; // primary key of the signer
+    long long signed_at = 0;
+};
+
+class Keyring {
+public:
+    // Opens (creating with mode 0700 if missing) the GnuPG home at dir.
+    explicit Keyring(std::filesystem::path dir);
+    ~Keyring();
+    Keyring(Keyring&&) noexcept;
+    Keyring(const Keyring&) = delete;
+    Keyring& operator=(const Keyring&) = delete;
+
+    const std::filesystem::path& dir() const { return dir_; }
+
+    // Create a passphrase-less signing key. expires_in_seconds 0: never.
+    KeyInfo generate(const std::string& user_id, Algo algo, long long expires_in_seconds);
+
+    std::vector<KeyInfo> list(bool secret_only = false) const;
+    std::optional<KeyInfo> find(std::string_view fingerprint) const;
+
+    // Import armored or binary key data; returns the primary fingerprints found in it.
+    // Secret keys in the data are refused (Error(Exit::rejected)).
+    std::vector<std::string> import_keys(std::string_view data);
+    std::string export_key(std::string_view fingerprint, bool armor) const;
+    void remove_key(std::string_view fingerprint);
+
+    // Signatures by the given secret key (its fingerprint).
+    std::string clearsign(std::string_view text, std::string_view signer) const;
+    std::string detach_sign(std::string_view data, std::string_view signer) const; // armored
+
+    // Verify a clearsigned document against the keys of this keyring.
+    Verified verify_clearsigned(std::string_view document) const;
+    // Verify a detached signature over data; returns the signer's fingerprint.
+    std::string verify_detached(std::string_view data, std::string_view signature) const;
+
+private:
+    struct Impl;
+    std::filesystem::path dir_;
+    Impl* impl_;
+};
+
+// Strict envelope check of a clearsigned document: it must start with the
+// "BEGIN PGP SIGNED MESSAGE" line and end after the signature block, with
+// exactly one of each. Error(Exit::bad_signature) otherwise.
+void check_clearsign_envelope(std::string_view document);
+
+// "0123 4567 ..." grouping of a fingerprint for humans to compare.
+std::string pretty_fingerprint(std::string_view fingerprint);
+bool valid_fingerprint(std::string_view fingerprint);
+
+} // namespace mbd::gpg
