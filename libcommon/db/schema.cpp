@@ -37,11 +37,31 @@ CREATE INDEX events_time ON events(time);
     },
 };
 
+// keys: the instance key (uploaders and peers' keys come with their own steps).
+const SchemaDomain keys = {
+    "keys",
+    {
+        R"sql(
+CREATE TABLE instance_key (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    fingerprint TEXT NOT NULL,
+    algorithm   TEXT NOT NULL,
+    user_id     TEXT NOT NULL,
+    created     INTEGER NOT NULL,
+    expires     INTEGER NOT NULL DEFAULT 0,     -- 0: never
+    status      TEXT NOT NULL,                  -- core/status.hpp
+    check_flag  TEXT NOT NULL,
+    last_check  INTEGER NOT NULL DEFAULT 0
+);
+)sql",
+    },
+};
+
 } // namespace
 
 const std::vector<SchemaDomain>& schema()
 {
-    static const std::vector<SchemaDomain> domains = {core};
+    static const std::vector<SchemaDomain> domains = {core, keys};
     return domains;
 }
 
