@@ -57,11 +57,66 @@ CREATE TABLE instance_key (
     },
 };
 
+// pipeline: uploads accepted by mbd-incoming and the builds they asked for
+// (requester side), and the build jobs mbd-build runs here (builder side).
+const SchemaDomain pipeline = {
+    "pipeline",
+    {
+        R"sql(
+CREATE TABLE uploads (
+    id           INTEGER PRIMARY KEY,
+    changes      TEXT NOT NULL,              -- file name of the uploaded .changes
+    source       TEXT NOT NULL,
+    version      TEXT NOT NULL,
+    distribution TEXT NOT NULL,
+    uploader     TEXT NOT NULL,              -- signer fingerprint
+    options      TEXT NOT NULL DEFAULT '',   -- upload options, one key[arch]=value per line
+    status       TEXT NOT NULL,              -- building, installed, failed
+    dir          TEXT NOT NULL,              -- var/builds/upload-ID: the source files, then the results
+    received     INTEGER NOT NULL,
+    finished     INTEGER,
+    message      TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX uploads_source ON uploads(source, version);
+CREATE TABLE builds (
+    id           TEXT PRIMARY KEY,           -- build request id: "<upload>-<arch>"
+    upload_id    INTEGER NOT NULL REFERENCES uploads(id) ON DELETE CASCADE,
+    architecture TEXT NOT NULL,
+    arch_all     INTEGER NOT NULL DEFAULT 0,
+    status       TEXT NOT NULL,              -- queued, building, successful, failed
+    builder      TEXT NOT NULL DEFAULT '',   -- fingerprint of the instance that built it
+    queued       INTEGER NOT NULL,
+    finished     INTEGER,
+    seconds      REAL,
+    message      TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX builds_upload ON builds(upload_id);
+CREATE TABLE jobs (
+    id           TEXT NOT NULL,              -- the request's id
+    requester    TEXT NOT NULL,              -- fingerprint of the requesting instance
+    source       TEXT NOT NULL,
+    version      TEXT NOT NULL,
+    distribution TEXT NOT NULL,
+    architecture TEXT NOT NULL,
+    status       TEXT NOT NULL,              -- queued, running, successful, failed, given-back, cancelled
+    queued       INTEGER NOT NULL,
+    started      INTEGER,
+    finished     INTEGER,
+    pid          INTEGER,
+    dir          TEXT NOT NULL,              -- var/builds/job-...: sources, sbuild output, log
+    log          TEXT NOT NULL DEFAULT '',
+    message      TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (requester, id)
+);
+)sql",
+    },
+};
+
 } // namespace
 
 const std::vector<SchemaDomain>& schema()
 {
-    static const std::vector<SchemaDomain> domains = {core, keys};
+    static const std::vector<SchemaDomain> domains = {core, keys, pipeline};
     return domains;
 }
 
