@@ -139,7 +139,9 @@ bool needs_migration(Db& db, const std::vector<SchemaDomain>& domains)
 {
     auto have = recorded_versions(db);
     bool behind = false;
-    for (const auto& [name, version] : have) {
+    for (const auto& entry : have) {
+        const std::string& name = entry.first;
+        long long version = entry.second;
         auto it = std::find_if(domains.begin(), domains.end(), [&](const SchemaDomain& d) { return d.name == name; });
         if (it == domains.end())
             throw fail(Exit::state,

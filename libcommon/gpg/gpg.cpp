@@ -171,11 +171,28 @@ void check_clearsign_envelope(std::string_view doc)
                                              : "unsigned text before the signed message");
     if (count_line_starts(doc, begin) != 1 || count_line_starts(doc, sig) != 1 || count_line_starts(doc, end) != 1)
         throw fail(Exit::bad_signature, "more than one signed message or signature in the document");
+    auto sig_at = doc.find(sig);
     auto end_at = doc.find(end);
-    if (end_at < doc.find(sig))
-        throw fail(Exit::bad_signature, "malformed signed message");
+    if (end_at < sig_at)
+        throw Error(Exit::bad_signature, "malformed signed message");
+    // armor headers (RFC 4880 7: "Hash: ..." lines only) end at the first empty line,
+    // which must come before the signature
+    auto line_start = doc.find('\n');
+    while (true) {
+        if (line_start == std::string_view::npos || line_start + 1 >= sig_at)
+            throw Error(Exit::bad_signature, "malformed signed message (no end of armor headers)");
+        auto next = doc.find('\n', line_start + 1);
+        auto line = doc.substr(line_start + 1, next - line_start - 1);
+        if (line.empty())
+            break;
+        if (!line.starts_with("Hash: "))
+            throw Error(Exit::bad_signature, "malformed signed message (unexpected armor header)");
+        line_start = next;
+    }
+    if (doc.find('\0') != std::string_view::npos)
+        throw Error(Exit::bad_signature, "NUL byte in signed message");
     if (!trim(doc.substr(end_at + end.size())).empty())
-        throw fail(Exit::bad_signature, "unsigned text after the signature");
+        throw Error(Exit::bad_signature, "unsigned text after the signature");
 }
 
 Keyring::Keyring(std::filesystem::path dir) : dir_(std::move(dir)), impl_(new Impl)
