@@ -22,7 +22,6 @@ constexpr std::string_view gpg_conf = "# written by mbd\n"
                                       "digest-algo SHA512\n"
                                       "cert-digest-algo SHA512\n"
                                       "no-auto-key-retrieve\n"
-                                      "trust-model always\n"
                                       "no-greeting\n";
 
 void init_gpgme()
