@@ -61,19 +61,29 @@ Record require_record(Context& ctx)
     return *r;
 }
 
-// Why the recorded key cannot sign now, or nullopt when it signs and verifies.
-std::optional<Error> problem(const Record& r, const gpg::Keyring& ring)
+// Why the ring's key fpr cannot sign now, or nullopt; a key missing from the
+// ring is Error(missing).
+std::optional<Error> unusable(const gpg::Keyring& ring, const std::string& fpr, Exit missing)
 {
-    const auto& fpr = r.info.fingerprint;
     auto k = ring.find(fpr);
     if (!k || !k->secret)
-        return fail(Exit::check_failed, "the instance key {} is missing from '{}'", fpr, ring.dir().string());
+        return fail(missing, "the instance key {} is missing from '{}'", fpr, ring.dir().string());
     if (k->revoked)
         return fail(Exit::key_revoked, "the instance key {} is revoked", fpr);
     if (k->expired)
         return fail(Exit::key_expired, "the instance key {} expired on {}", fpr, iso_time(k->expires));
     if (!k->can_sign || k->disabled || k->invalid)
         return fail(Exit::check_failed, "the instance key {} cannot sign", fpr);
+    return std::nullopt;
+}
+
+// Why the recorded key cannot sign now, or nullopt when it signs and verifies.
+std::optional<Error> problem(const Record& r, const gpg::Keyring& ring)
+{
+    const auto& fpr = r.info.fingerprint;
+    if (auto err = unusable(ring, fpr, Exit::check_failed))
+        return err;
+    auto k = ring.find(fpr);
     auto differs = [&](std::string_view field, const auto& have, const auto& recorded) {
         return fail(Exit::check_failed, "the instance key {} does not match its record: {} is '{}', recorded '{}'", fpr,
                     field, have, recorded);
@@ -128,6 +138,7 @@ std::optional<InstanceKey> find_instance_key(Context& ctx)
 InstanceKey init_instance_key(Context& ctx, gpg::Algo algo, long long expire_seconds, bool force)
 {
     auto& db = ctx.db();
+    FileLock lock(ctx.home().locks() / "instance-key.lock", true); // one init at a time: the second sees the first's key
     auto ring = instance_keyring(ctx.home());
     std::optional<std::string> old;
     if (auto r = load(db))
@@ -156,17 +167,10 @@ InstanceKey require_instance_key(Context& ctx)
     if (r.status.status != Status::active)
         throw fail(Exit::not_allowed, "the instance key {} is not active (status '{}'; see 'mbd-keygen check')", fpr,
                    r.status.display());
-    auto info = instance_keyring(ctx.home()).find(fpr);
-    if (!info || !info->secret)
-        throw fail(Exit::state, "the instance key {} is recorded but missing from '{}'", fpr,
-                   ctx.home().gnupg().string());
-    if (info->revoked)
-        throw fail(Exit::key_revoked, "the instance key {} is revoked", fpr);
-    if (info->expired)
-        throw fail(Exit::key_expired, "the instance key {} expired on {}", fpr, iso_time(info->expires));
-    if (!info->can_sign || info->disabled || info->invalid)
-        throw fail(Exit::failed, "the instance key {} cannot sign", fpr);
-    return InstanceKey{*info, r.status};
+    auto ring = instance_keyring(ctx.home());
+    if (auto err = unusable(ring, fpr, Exit::state))
+        throw *err;
+    return InstanceKey{*ring.find(fpr), r.status};
 }
 
 InstanceKey check_instance_key(Context& ctx)

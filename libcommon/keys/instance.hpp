@@ -41,7 +41,8 @@ InstanceKey init_instance_key(Context& ctx, gpg::Algo algo, long long expire_sec
 std::optional<InstanceKey> find_instance_key(Context& ctx);
 
 // The key to sign with: exists (Exit::not_found), active (Exit::not_allowed),
-// not revoked (Exit::key_revoked), not expired (Exit::key_expired), can sign.
+// in the key ring (Exit::state), not revoked (Exit::key_revoked), not expired
+// (Exit::key_expired), can sign (Exit::check_failed).
 InstanceKey require_instance_key(Context& ctx);
 
 // `mbd-keygen check`: the key exists (Exit::not_found), its secret part is in

@@ -134,3 +134,14 @@ load ../helpers
 @test "check without a key exits 4" {
     run_mbd 4 mbd-keygen check
 }
+
+@test "two inits at once make one key; the other exits 5" {
+    mbd-keygen init --algo ed25519 >/dev/null 2>"$BATS_TEST_TMPDIR/a" & a=$!
+    mbd-keygen init --algo ed25519 >/dev/null 2>"$BATS_TEST_TMPDIR/b" & b=$!
+    rc_a=0 rc_b=0
+    wait $a || rc_a=$?
+    wait $b || rc_b=$?
+    assert_equal "$(printf '%s\n' $rc_a $rc_b | sort | tr '\n' ' ')" "0 5 "
+    run gpg --homedir "$MBD_HOME/gnupg" --list-secret-keys --with-colons
+    assert_equal "$(printf '%s\n' "$output" | grep -c '^sec:')" 1
+}
