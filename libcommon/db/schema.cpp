@@ -37,7 +37,7 @@ CREATE INDEX events_time ON events(time);
     },
 };
 
-// keys: the instance key (uploaders and peers' keys come with their own steps).
+// keys: the instance key, uploaders and their repositories, peers' keys.
 const SchemaDomain keys = {
     "keys",
     {
@@ -52,6 +52,26 @@ CREATE TABLE instance_key (
     status      TEXT NOT NULL,                  -- core/status.hpp
     check_flag  TEXT NOT NULL,
     last_check  INTEGER NOT NULL DEFAULT 0
+);
+)sql",
+        // uploaders and the repositories each may upload to (keys/uploaders.hpp), peers'
+        // keys (keys/peers.hpp); key material is in the trust sets' key rings.
+        R"sql(
+CREATE TABLE uploaders (
+    fingerprint TEXT PRIMARY KEY,               -- primary key, 40 upper-case hex digits
+    user_id     TEXT NOT NULL,
+    added       INTEGER NOT NULL                -- unix seconds
+);
+CREATE TABLE uploader_repositories (
+    fingerprint TEXT NOT NULL REFERENCES uploaders(fingerprint) ON DELETE CASCADE,
+    repository  TEXT NOT NULL,                  -- repositories.id of domain repo (no foreign key)
+    PRIMARY KEY (fingerprint, repository)
+) WITHOUT ROWID;
+CREATE TABLE peer_keys (
+    fingerprint TEXT PRIMARY KEY,
+    user_id     TEXT NOT NULL,
+    added       INTEGER NOT NULL,
+    active      INTEGER NOT NULL DEFAULT 0 CHECK (active IN (0, 1))  -- set by the remote domain
 );
 )sql",
     },
