@@ -34,6 +34,11 @@ display() {
     before=$(sha256sum "$(tarball)")
     run_mbd mbd-chroot shell bookworm amd64 -- touch /left-behind
     run_mbd 16 mbd-chroot shell bookworm amd64 -- test -e /left-behind
+    # interactive, on a terminal
+    run_mbd sh -c "printf '%s\n' 'echo \"inside \$(id -u) \$(cat /etc/debian_version)\"' 'touch /also-left' 'exit 3' |
+        timeout 120 script -qec 'mbd-chroot shell bookworm amd64' /dev/null"
+    [[ "$output" =~ inside\ 0\ 12\.[0-9]+ ]]
+    run_mbd 16 mbd-chroot shell bookworm amd64 -- test -e /also-left
     assert_equal "$(sha256sum "$(tarball)")" "$before"
 }
 
