@@ -24,13 +24,14 @@ constexpr std::uintmax_t tarball_space = 300ULL << 20;
 // An unpacked buildd chroot is ~450 MiB, plus the packages a create downloads.
 constexpr std::uintmax_t unpack_space = 1ULL << 30;
 
-// Runs inside the chroot (its lines joined into one: mmdebstrap echoes hooks to the
-// log); the first failure says what failed, marked for failure_reason().
+// Runs inside the chroot, its lines joined into one (mmdebstrap echoes hooks to the
+// log; each line is a whole command); the first failure says what failed, marked
+// for failure_reason().
 constexpr std::string_view check_script = R"sh(fail() { echo "mbd-check: $*" >&2; exit 1; }
 for p in dpkg dpkg-query apt-get; do command -v $p >/dev/null || fail "'$p' is missing"; done
 audit=$(dpkg --audit 2>&1) || fail "'dpkg --audit' failed: $audit"
 [ -z "$audit" ] || fail "'dpkg --audit' reports: $(printf '%s' "$audit" | head -n 3 | tr '\n' ' ')"
-dpkg-query -W -f='${Status}' build-essential 2>/dev/null | grep -q 'ok installed' || fail "'build-essential' is not installed"
+dpkg-query -W -f='${Status}' build-essential | grep -q 'ok installed' || fail "'build-essential' is not installed"
 out=$(apt-get check -q 2>&1) || fail "'apt-get check' failed: $(printf '%s' "$out" | tail -n 2 | tr '\n' ' ')"
 )sh";
 
@@ -116,7 +117,7 @@ void require_host(Context& ctx, const std::string& arch)
 {
     require_runnable_arch(arch);
     require_unshare_ready();
-    require_free_space(ctx.config().get("chroot.unpack_dir"), unpack_space, "unpacking a chroot");
+    require_unpack_dir(ctx.config().get("chroot.unpack_dir"), unpack_space);
 }
 
 // A file removed on destruction unless released (a temporary tarball).
@@ -248,8 +249,9 @@ std::optional<std::string> verify(Context& ctx, const Chroot& c)
                            c.tarball.string());
     TempDir out(ctx.home().tmp(), "chroot-check");
     Where w = where(ctx, c.codename, c.arch, "check", false);
+    auto script_lines = split(trim(check_script), '\n');
     std::vector<std::string> hooks = {
-        fmt::format("chroot \"$1\" /bin/sh -c {}", shell_quote(fmt::format("{}", fmt::join(split(trim(check_script), '\n'), "; ")))),
+        fmt::format("chroot \"$1\" /bin/sh -c {}", shell_quote(fmt::format("{}", fmt::join(script_lines, "; ")))),
         fmt::format("copy-out /etc/apt/sources.list /etc/apt/keyrings {}", out.path().string()),
     };
     if (reuse(c.tarball, c.source, false, c.codename, c.arch, hooks, "/dev/null", w) != 0)

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <map>
 #include <pwd.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -157,11 +158,26 @@ void require_unshare_ready()
         throw fail(Exit::environment, "unprivileged user namespaces are disabled "
                                       "(as root: sysctl -w kernel.unprivileged_userns_clone=1)");
     if (trim(read_if_exists("/proc/sys/user/max_user_namespaces")) == "0")
-        throw fail(Exit::environment, "user namespaces are disabled (as root: sysctl -w user.max_user_namespaces=15000)");
+        throw fail(Exit::environment,
+                   "user namespaces are disabled (as root: sysctl -w user.max_user_namespaces=15000)");
     const passwd* pw = ::getpwuid(uid);
     std::string user = pw ? pw->pw_name : std::to_string(uid);
     if (auto problem = subid_problem(user, uid, read_if_exists("/etc/subuid"), read_if_exists("/etc/subgid")))
         throw Error(Exit::environment, *problem);
+}
+
+void require_unpack_dir(const fs::path& dir, std::uintmax_t bytes)
+{
+    struct stat st {};
+    if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+        throw fail(Exit::environment, "unpack directory '{}' (configuration key 'chroot.unpack_dir') does not exist",
+                   dir.string());
+    if (::geteuid() != 0 && !(st.st_mode & S_IWOTH))
+        throw fail(Exit::environment,
+                   "unpack directory '{}' (configuration key 'chroot.unpack_dir') must be world-writable like /tmp "
+                   "(chmod 1777): the unshared user writes there",
+                   dir.string());
+    require_free_space(dir, bytes, "unpacking a chroot (configuration key 'chroot.unpack_dir')");
 }
 
 void require_free_space(const fs::path& dir, std::uintmax_t bytes, std::string_view purpose)

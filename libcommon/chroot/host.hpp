@@ -6,7 +6,7 @@
 //     or through a qemu-user handler registered in binfmt_misc;
 //   - for a non-root user, subordinate uid/gid ranges (/etc/subuid, /etc/subgid),
 //     newuidmap/newgidmap and unprivileged user namespaces (unshare mode);
-//   - free space.
+//   - a world-writable unpack directory, and free space.
 #pragma once
 
 #include <cstdint>
@@ -49,6 +49,12 @@ std::optional<std::string> subid_problem(std::string_view user, uid_t uid, std::
 // Everything unshare mode needs for the current user (nothing more for root):
 // Error(Exit::environment) saying what to add or install.
 void require_unshare_ready();
+
+// The directory chroots are unpacked in (configuration key chroot.unpack_dir):
+// Error(Exit::environment) unless it exists and, for a non-root user, is
+// world-writable (the unshared user writes there); Error(Exit::no_space) unless
+// it has bytes free.
+void require_unpack_dir(const std::filesystem::path& dir, std::uintmax_t bytes);
 
 // Error(Exit::no_space) unless dir's file system has at least bytes free.
 void require_free_space(const std::filesystem::path& dir, std::uintmax_t bytes, std::string_view purpose);

@@ -22,20 +22,14 @@ namespace {
 // stdin from a file, output to the log or inherited. Like system(), the caller
 // ignores SIGINT/SIGQUIT while it waits: Ctrl-C stops mmdebstrap, which cleans
 // up, and we report the failure instead of dying with a half-written file.
-int spawn(const std::vector<std::string>& argv, const fs::path& stdin_file, const Where& where)
+int spawn(const std::vector<std::string>& mmdebstrap_argv, const fs::path& stdin_file, const Where& where)
 {
+    // TMPDIR through env(1): mmdebstrap unpacks there
+    std::vector<std::string> argv = {"env", "TMPDIR=" + where.unpack_dir.string()};
+    argv.insert(argv.end(), mmdebstrap_argv.begin(), mmdebstrap_argv.end());
     log::debug("cmd", "run: {}", fmt::join(argv, " "));
-    std::vector<std::string> env_store;
-    for (char** e = environ; e && *e; ++e)
-        if (!starts_with(*e, "TMPDIR="))
-            env_store.emplace_back(*e);
-    env_store.push_back("TMPDIR=" + where.unpack_dir.string());
-    std::vector<char*> envp, args;
-    for (auto& e : env_store)
-        envp.push_back(e.data());
-    envp.push_back(nullptr);
-    std::vector<std::string> argv_copy = argv;
-    for (auto& a : argv_copy)
+    std::vector<char*> args;
+    for (auto& a : argv)
         args.push_back(a.data());
     args.push_back(nullptr);
 
@@ -66,7 +60,7 @@ int spawn(const std::vector<std::string>& argv, const fs::path& stdin_file, cons
     auto old_int = ::signal(SIGINT, SIG_IGN);
     auto old_quit = ::signal(SIGQUIT, SIG_IGN);
     pid_t pid = 0;
-    int err = ::posix_spawnp(&pid, args[0], &actions, &attr, args.data(), envp.data());
+    int err = ::posix_spawnp(&pid, args[0], &actions, &attr, args.data(), environ);
     int status = 0;
     if (err == 0)
         while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
@@ -160,7 +154,8 @@ std::string failure_reason(const fs::path& log)
         if (starts_with(line, "mbd-check: "))
             return std::string(line.substr(11));
         bool generic = line == "E: mmdebstrap failed to run" || starts_with(line, "E: setup failed:") ||
-                       starts_with(line, "E: command failed:") || (starts_with(line, "E: ") && ends_with(line, "failed"));
+                       starts_with(line, "E: command failed:") ||
+                       (starts_with(line, "E: ") && ends_with(line, "failed"));
         auto colon = line.find(": ");
         bool tool = colon != std::string_view::npos && colon > 0 &&
                     std::all_of(line.begin(), line.begin() + long(colon), [](char c) {

@@ -73,11 +73,14 @@ needs_root() {
     local user="mbdt-sub-$$"
     mbd_test_user "$user"
     mkdir -p "$MBD_HOME" "$BATS_TEST_TMPDIR/unpack" && chown "$user" "$MBD_HOME"
-    # the next check after subuid and binfmt is free space: a tiny unpack directory
+    # the next checks after subuid and binfmt: a world-writable unpack directory with free space
+    run_mbd 14 runuser -u "$user" -- env PATH="$PATH" MBD_HOME="$MBD_HOME" \
+        mbd-chroot -o chroot.unpack_dir="$MBD_HOME" create bookworm i386
+    assert_stderr_contains "unpack directory '$MBD_HOME' (configuration key 'chroot.unpack_dir') must be world-writable"
     run_mbd 15 unshare --mount sh -c 'mount -t tmpfs -o size=1m,mode=1777 tmpfs "$1" && exec runuser -u "$2" -- \
         env PATH="$PATH" MBD_HOME="$MBD_HOME" mbd-chroot -o chroot.unpack_dir="$1" create bookworm i386' \
         sh "$BATS_TEST_TMPDIR/unpack" "$user"
-    assert_stderr_contains "not enough free space for unpacking a chroot in '$BATS_TEST_TMPDIR/unpack'"
+    assert_stderr_contains "not enough free space for unpacking a chroot (configuration key 'chroot.unpack_dir') in '$BATS_TEST_TMPDIR/unpack'"
 }
 
 @test "create checks free space first and says how much is needed (exit 15)" {

@@ -83,7 +83,8 @@ TEST(ChrootMmdebstrap, FailureReasonPrefersOurCheckStepsThenErrors)
                       "E: Third error line\n"
                       "E: command failed: chroot \"$1\" apt-get update\n"
                       "E: mmdebstrap failed to run\n");
-    EXPECT_EQ(failure_reason(log), "E: Failed to fetch http://x/InRelease  404; E: Some index files failed to download.");
+    EXPECT_EQ(failure_reason(log),
+              "E: Failed to fetch http://x/InRelease  404; E: Some index files failed to download.");
     write_atomic(log, "I: using /tmp as tempdir\ntar: This does not look like a tar archive\n"
                       "E: setup hook failed\n");
     EXPECT_EQ(failure_reason(log), "tar: This does not look like a tar archive");
