@@ -113,3 +113,14 @@ json_field() { # json_field INDEX FIELD
     run_mbd 2 mbd-chroot shell bookworm amd64 </dev/null
     assert_stderr_contains "an interactive shell needs a terminal"
 }
+
+@test "a chroot another mbd-chroot is working on is busy (exit 6)" {
+    garbage_tarball "$BATS_TEST_TMPDIR/g.tar.zst"
+    run_mbd mbd-chroot import bookworm amd64 "$BATS_TEST_TMPDIR/g.tar.zst"
+    run_mbd 6 flock "$MBD_HOME/var/lock/chroot-bookworm-amd64.lock" \
+        mbd-chroot import bookworm amd64 "$BATS_TEST_TMPDIR/g.tar.zst"
+    assert_stderr_contains "chroot 'bookworm/amd64' is busy: another mbd-chroot is working on it"
+    run_mbd 6 flock "$MBD_HOME/var/lock/chroot-bookworm-amd64.lock" mbd-chroot remove bookworm amd64
+    run_mbd mbd-chroot list --json
+    assert_equal "$(json_field 0 display)" "prepared -"
+}

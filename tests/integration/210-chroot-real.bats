@@ -82,6 +82,28 @@ display() {
 }
 
 # bats test_tags=slow
+@test "a killed update leaves the chroot as it was; the next one clears what it left" {
+    mbd_cached_chroot bookworm amd64
+    local before dir pid
+    before=$(sha256sum "$(tarball)")
+    dir=$(dirname "$(tarball)")
+    setsid mbd-chroot update bookworm amd64 2>/dev/null &
+    pid=$!
+    for _ in $(seq 600); do
+        ! compgen -G "$dir/.*.tmp.tar.zst" >/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$pid"
+    while pgrep -g "$pid" >/dev/null; do sleep 0.2; done # mmdebstrap goes on to the end
+    assert_equal "$(sha256sum "$(tarball)")" "$before"
+    compgen -G "$dir/.*.tmp.tar.zst" # the complete temporary, never renamed
+    assert_equal "$(display)" active
+    run_mbd mbd-chroot usable bookworm amd64
+    run_mbd mbd-chroot update bookworm amd64
+    assert_equal "$(ls -A "$dir")" "bookworm-amd64.tar.zst"
+}
+
+# bats test_tags=slow
 @test "sbuild --chroot-mode=unshare builds a tiny package in it, as an unprivileged user" {
     mbd_cached_chroot bookworm amd64
     local user="mbdt-sbuild-$$" build="$BATS_TEST_TMPDIR/build"
