@@ -87,7 +87,6 @@ void check_all(Context& ctx);
 void update_all(Context& ctx);
 
 std::vector<Chroot> list(Context& ctx);
-std::optional<Chroot> find(Context& ctx, const std::string& codename, const std::string& arch);
 // Stable --json schema: codename, arch, backend, status, flag, display, tarball,
 // size, sha256, created, updated, last_check, check_message, mirror, components, keyring.
 Json to_json(const Chroot& chroot);
