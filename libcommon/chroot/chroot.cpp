@@ -418,8 +418,7 @@ Chroot update(Context& ctx, const std::string& codename, const std::string& arch
         "dist-upgrade",
     };
     if (int rc = reuse(c.tarball, source, true, codename, arch, hooks, tmp.path, w); rc != 0)
-        throw fail(Exit::external, "update of chroot '{}' failed (mmdebstrap exit code {}){}", c.name(), rc,
-                   w.log.empty() ? "" : fmt::format(": {} (log: '{}')", failure_reason(w.log), w.log.string()));
+        throw failure(fmt::format("update of chroot '{}' failed (mmdebstrap exit code {})", c.name(), rc), w);
     install(tmp, c.tarball);
     c.source = source;
     record_new_tarball(ctx, c);
