@@ -25,7 +25,8 @@
 //   unpack directory on chroot.unpack_dir, a tmpfs by default: ~30% faster), and run
 //   sbuild <u.sbuild_args...> --dist=DIST ... PKG.dsc
 // as an unprivileged user that has subuid/subgid ranges (never root: check with
-// chroot::require_unshare_ready(), chroot/host.hpp). find_usable errors:
+// chroot::require_unshare_ready(), chroot/host.hpp) and can read the tarball
+// (0644 in 0755 directories; sbuild reads it as that user). find_usable errors:
 // Exit::not_found (no such chroot, or removed), Exit::tempfail (not active, e.g.
 // waiting to be reactivated by a passing check), Exit::check_failed (tarball
 // missing, or changed since its last successful check).
