@@ -72,7 +72,31 @@ walk() {
         zsh -fc "fpath=('$COMPLETIONS/zsh' \$fpath); autoload -Uz compinit && compinit -u -d '$BATS_TEST_TMPDIR/zcd';
                  autoload -Uz _$tool; functions _$tool >/dev/null && [[ \${_comps[$tool]} == _$tool ]]"
     done
-    "$MBDT_SOURCE_DIR/scripts/gen-cli-docs" zsh "$MBDT_FIXTURE" > "$BATS_TEST_TMPDIR/_mbd-cli-fixture"
-    zsh -n "$BATS_TEST_TMPDIR/_mbd-cli-fixture"
-    grep -q "^_mbd_cli_fixture__peer__key__import()" "$BATS_TEST_TMPDIR/_mbd-cli-fixture"
+}
+
+@test "zsh completes every tool's commands (or options), and nested groups, choices, keys and directories" {
+    local lines=() want=() tool json i
+    for tool in "${MBD_TOOLS[@]}"; do
+        json=$("$tool" --describe-cli)
+        if [ "$(jq '.subcommands | length' <<<"$json")" -gt 0 ]; then
+            lines+=("$tool ")
+            want+=("$(jq -r '[.subcommands[].name] | sort | join(" ")' <<<"$json")")
+        else
+            lines+=("$tool --")
+            want+=("$(jq -r '[.options[].names[] | select(startswith("--"))] | sort | join(" ")' <<<"$json")")
+        fi
+    done
+    mkdir -p "$BATS_TEST_TMPDIR/fx" "$BATS_TEST_TMPDIR/dir/sub"
+    touch "$BATS_TEST_TMPDIR/dir/file"
+    "$MBDT_SOURCE_DIR/scripts/gen-cli-docs" -o "$BATS_TEST_TMPDIR/fx/_mbd-cli-fixture" zsh "$MBDT_FIXTURE"
+    cp "$COMPLETIONS"/zsh/_mbd-* "$BATS_TEST_TMPDIR/fx/"
+    lines+=("mbd-cli-fixture " "mbd-cli-fixture peer key " "mbd-cli-fixture ls --mode " "mbd-cli-fixture -o build."
+            "mbd-cli-fixture peer key import --into dir/")
+    # (for a path, zsh's _path_files also adds the typed directory 'dir'; 'file' is no directory)
+    want+=("ls peer" "import list" "active all removed" "build.jobs" "dir sub")
+    cd "$BATS_TEST_TMPDIR"
+    PATH="$(dirname "$MBDT_FIXTURE"):$PATH" run_mbd "$MBDT_SOURCE_DIR/tests/zsh-complete" "$BATS_TEST_TMPDIR/fx" "${lines[@]}"
+    for i in "${!lines[@]}"; do
+        assert_equal "$(sed -n "$((i + 1))p" <<<"$output")" "${want[$i]}"
+    done
 }
