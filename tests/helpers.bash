@@ -30,8 +30,20 @@ mbd_setup() {
     export LC_ALL=C.UTF-8
 }
 
+# Stop the gpg-agents a test's key rings started.
+mbd_teardown() {
+    local d
+    for d in "$MBD_HOME"/gnupg "$MBD_HOME"/gnupg/*/ "$GNUPGHOME"; do
+        [ -d "$d" ] && gpgconf --homedir "$d" --kill all 2>/dev/null || true
+    done
+}
+
 setup() {
     mbd_setup
+}
+
+teardown() {
+    mbd_teardown
 }
 
 # run_mbd [expected-rc] command [args...]

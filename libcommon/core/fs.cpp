@@ -238,6 +238,26 @@ FileDigest digest_file(const fs::path& path)
     return d;
 }
 
+std::string sha256_file(const fs::path& path)
+{
+    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.fd < 0)
+        throw sys_error(fmt::format("cannot open '{}'", path.string()));
+    Hasher h(Hasher::Algo::sha256);
+    std::string buf(1 << 16, '\0');
+    while (true) {
+        ssize_t n = ::read(fd.fd, buf.data(), buf.size());
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            throw sys_error(fmt::format("cannot read '{}'", path.string()));
+        if (n == 0)
+            break;
+        h.update(std::string_view(buf.data(), size_t(n)));
+    }
+    return h.hex();
+}
+
 FileLock::FileLock(const fs::path& path, bool wait)
 {
     fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);

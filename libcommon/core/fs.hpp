@@ -36,6 +36,8 @@ struct FileDigest {
 };
 // Streams the file once and computes all four digests.
 FileDigest digest_file(const fs::path& path);
+// Streams the file once for its SHA256 only.
+std::string sha256_file(const fs::path& path);
 
 // Incremental hashing: feed bytes, then take the hex digest once.
 class Hasher {

@@ -15,6 +15,7 @@ struct Home {
     std::filesystem::path var() const { return root / "var"; }
     std::filesystem::path spool_build() const { return root / "var/spool/build"; }
     std::filesystem::path spool_outgoing() const { return root / "var/spool/outgoing"; }
+    std::filesystem::path spool_claimed() const { return root / "var/spool/claimed"; } // uploads being processed
     std::filesystem::path builds() const { return root / "var/builds"; }
     std::filesystem::path chroots() const { return root / "var/chroots"; }
     std::filesystem::path rejected() const { return root / "var/rejected"; }

@@ -37,11 +37,107 @@ CREATE INDEX events_time ON events(time);
     },
 };
 
+// keys: the instance key, uploaders and their repositories, peers' keys.
+const SchemaDomain keys = {
+    "keys",
+    {
+        R"sql(
+CREATE TABLE instance_key (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    fingerprint TEXT NOT NULL,
+    algorithm   TEXT NOT NULL,
+    user_id     TEXT NOT NULL,
+    created     INTEGER NOT NULL,
+    expires     INTEGER NOT NULL DEFAULT 0,     -- 0: never
+    status      TEXT NOT NULL,                  -- core/status.hpp
+    check_flag  TEXT NOT NULL,
+    last_check  INTEGER NOT NULL DEFAULT 0
+);
+)sql",
+        // uploaders and the repositories each may upload to (keys/uploaders.hpp), peers'
+        // keys (keys/peers.hpp); key material is in the trust sets' key rings.
+        R"sql(
+CREATE TABLE uploaders (
+    fingerprint TEXT PRIMARY KEY,               -- primary key, 40 upper-case hex digits
+    user_id     TEXT NOT NULL,
+    added       INTEGER NOT NULL                -- unix seconds
+);
+CREATE TABLE uploader_repositories (
+    fingerprint TEXT NOT NULL REFERENCES uploaders(fingerprint) ON DELETE CASCADE,
+    repository  TEXT NOT NULL,                  -- repositories.id of domain repo (no foreign key)
+    PRIMARY KEY (fingerprint, repository)
+) WITHOUT ROWID;
+CREATE TABLE peer_keys (
+    fingerprint TEXT PRIMARY KEY,
+    user_id     TEXT NOT NULL,
+    added       INTEGER NOT NULL,
+    active      INTEGER NOT NULL DEFAULT 0 CHECK (active IN (0, 1))  -- set by the remote domain
+);
+)sql",
+    },
+};
+
+// pipeline: uploads accepted by mbd-incoming and the builds they asked for
+// (requester side), and the build jobs mbd-build runs here (builder side).
+const SchemaDomain pipeline = {
+    "pipeline",
+    {
+        R"sql(
+CREATE TABLE uploads (
+    id           INTEGER PRIMARY KEY,
+    claim        TEXT NOT NULL UNIQUE,       -- the incoming claim it came from (crash recovery)
+    changes      TEXT NOT NULL,              -- file name of the uploaded .changes
+    source       TEXT NOT NULL,
+    version      TEXT NOT NULL,
+    distribution TEXT NOT NULL,
+    uploader     TEXT NOT NULL,              -- signer fingerprint
+    options      TEXT NOT NULL DEFAULT '',   -- upload options, one key[arch]=value per line
+    status       TEXT NOT NULL,              -- building, installed, failed
+    dir          TEXT NOT NULL,              -- var/builds/upload-ID: the source files, then the results
+    received     INTEGER NOT NULL,
+    finished     INTEGER,
+    message      TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX uploads_source ON uploads(source, version);
+CREATE TABLE builds (
+    id           TEXT PRIMARY KEY,           -- build request id: "<upload>-<arch>"
+    upload_id    INTEGER NOT NULL REFERENCES uploads(id) ON DELETE CASCADE,
+    architecture TEXT NOT NULL,
+    arch_all     INTEGER NOT NULL DEFAULT 0,
+    status       TEXT NOT NULL,              -- queued, building, successful, failed
+    builder      TEXT NOT NULL DEFAULT '',   -- fingerprint of the instance it was sent to
+    queued       INTEGER NOT NULL,
+    finished     INTEGER,
+    seconds      REAL,
+    message      TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX builds_upload ON builds(upload_id);
+CREATE TABLE jobs (
+    id           TEXT NOT NULL,              -- the request's id
+    requester    TEXT NOT NULL,              -- fingerprint of the requesting instance
+    source       TEXT NOT NULL,
+    version      TEXT NOT NULL,
+    distribution TEXT NOT NULL,
+    architecture TEXT NOT NULL,
+    status       TEXT NOT NULL,              -- queued, running, successful, failed, given-back, cancelled
+    queued       INTEGER NOT NULL,
+    started      INTEGER,
+    finished     INTEGER,
+    pid          INTEGER,
+    dir          TEXT NOT NULL,              -- var/builds/job-...: sources, sbuild output, log
+    log          TEXT NOT NULL DEFAULT '',
+    message      TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (requester, id)
+);
+)sql",
+    },
+};
+
 } // namespace
 
 const std::vector<SchemaDomain>& schema()
 {
-    static const std::vector<SchemaDomain> domains = {core};
+    static const std::vector<SchemaDomain> domains = {core, keys, pipeline};
     return domains;
 }
 
@@ -64,7 +160,9 @@ bool needs_migration(Db& db, const std::vector<SchemaDomain>& domains)
 {
     auto have = recorded_versions(db);
     bool behind = false;
-    for (const auto& [name, version] : have) {
+    for (const auto& entry : have) {
+        const std::string& name = entry.first;
+        long long version = entry.second;
         auto it = std::find_if(domains.begin(), domains.end(), [&](const SchemaDomain& d) { return d.name == name; });
         if (it == domains.end())
             throw fail(Exit::state,

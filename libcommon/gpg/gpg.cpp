@@ -6,6 +6,7 @@
 #include "core/strings.hpp"
 
 #include <gpgme.h>
+#include <openssl/evp.h>
 
 #include <algorithm>
 #include <clocale>
@@ -83,12 +84,6 @@ struct Key {
     }
 };
 
-bool weak_digest(gpgme_hash_algo_t algo)
-{
-    return algo == GPGME_MD_MD5 || algo == GPGME_MD_SHA1 || algo == GPGME_MD_RMD160 || algo == GPGME_MD_MD2 ||
-           algo == GPGME_MD_NONE;
-}
-
 KeyInfo info_of(gpgme_key_t key)
 {
     KeyInfo i;
@@ -109,6 +104,113 @@ KeyInfo info_of(gpgme_key_t key)
     i.can_sign = key->can_sign;
     i.secret = key->secret;
     return i;
+}
+
+// The bytes of the first "BEGIN PGP SIGNATURE" armor block (RFC 4880 6.2).
+std::string dearmor_signature(std::string_view text)
+{
+    constexpr std::string_view begin = "-----BEGIN PGP SIGNATURE-----";
+    size_t at = 0;
+    while ((at = text.find(begin, at)) != std::string_view::npos && at != 0 && text[at - 1] != '\n')
+        ++at;
+    if (at == std::string_view::npos)
+        throw fail(Exit::bad_signature, "not signed (no OpenPGP signature block)");
+    std::string b64;
+    bool headers = true;
+    size_t pos = text.find('\n', at);
+    while (pos != std::string_view::npos && pos + 1 < text.size()) {
+        size_t next = text.find('\n', pos + 1);
+        auto line = trim(text.substr(pos + 1, next == std::string_view::npos ? next : next - pos - 1));
+        pos = next;
+        if (headers && (line.empty() || line.find(": ") != std::string_view::npos)) {
+            headers = !line.empty();
+            continue;
+        }
+        headers = false;
+        if (line.starts_with("-----") || (line.starts_with('=') && line.size() == 5))
+            break; // end line or CRC-24 checksum
+        b64 += line;
+    }
+    std::string out(b64.size() / 4 * 3 + 3, '\0');
+    EVP_ENCODE_CTX* ctx = EVP_ENCODE_CTX_new();
+    int len = 0, tail = 0;
+    EVP_DecodeInit(ctx);
+    int ok = EVP_DecodeUpdate(ctx, reinterpret_cast<unsigned char*>(out.data()), &len,
+                              reinterpret_cast<const unsigned char*>(b64.data()), int(b64.size()));
+    if (ok >= 0)
+        ok = EVP_DecodeFinal(ctx, reinterpret_cast<unsigned char*>(out.data()) + len, &tail);
+    EVP_ENCODE_CTX_free(ctx);
+    if (ok < 0)
+        throw fail(Exit::bad_signature, "malformed signature armor");
+    out.resize(size_t(len + tail));
+    return out;
+}
+
+std::string hex_upper(std::string_view bytes)
+{
+    std::string out;
+    for (unsigned char c : bytes)
+        out += fmt::format("{:02X}", c);
+    return out;
+}
+
+// Issuer subpackets of one v4 subpacket area (RFC 4880 5.2.3.1).
+void read_subpackets(std::string_view area, SignatureInfo& info)
+{
+    size_t i = 0;
+    while (i < area.size()) {
+        auto o1 = static_cast<unsigned char>(area[i]);
+        size_t len = 0;
+        if (o1 < 192) {
+            len = o1;
+            i += 1;
+        } else if (o1 < 255 && i + 1 < area.size()) {
+            len = ((o1 - 192u) << 8) + static_cast<unsigned char>(area[i + 1]) + 192u;
+            i += 2;
+        } else if (o1 == 255 && i + 4 < area.size()) {
+            len = 0;
+            for (int k = 1; k <= 4; ++k)
+                len = (len << 8) | static_cast<unsigned char>(area[i + size_t(k)]);
+            i += 5;
+        } else {
+            throw fail(Exit::bad_signature, "malformed signature subpacket");
+        }
+        if (len == 0 || i + len > area.size())
+            throw fail(Exit::bad_signature, "malformed signature subpacket");
+        int type = static_cast<unsigned char>(area[i]) & 0x7f;
+        auto body = area.substr(i + 1, len - 1);
+        if (type == 16 && body.size() == 8)
+            info.issuer_key_id = hex_upper(body);
+        else if (type == 33 && body.size() > 1)
+            info.issuer_fingerprint = hex_upper(body.substr(1));
+        i += len;
+    }
+}
+
+SignatureInfo read_signature(std::string_view body)
+{
+    SignatureInfo info;
+    auto byte = [&](size_t i) -> int {
+        if (i >= body.size())
+            throw fail(Exit::bad_signature, "truncated signature packet");
+        return static_cast<unsigned char>(body[i]);
+    };
+    info.version = byte(0);
+    if (info.version == 3) { // version, 5, class, time(4), key id(8), pubkey algo, hash algo
+        info.pubkey_algo = byte(15);
+        info.hash_algo = byte(16);
+        info.issuer_key_id = hex_upper(body.substr(7, 8));
+    } else if (info.version == 4) { // version, class, pubkey algo, hash algo, hashed area, unhashed area
+        info.pubkey_algo = byte(2);
+        info.hash_algo = byte(3);
+        size_t hashed = size_t(byte(4) << 8 | byte(5));
+        byte(6 + hashed + 1);
+        size_t unhashed = size_t(byte(6 + hashed) << 8 | byte(7 + hashed));
+        byte(8 + hashed + unhashed - 1);
+        read_subpackets(body.substr(6, hashed), info);
+        read_subpackets(body.substr(8 + hashed, unhashed), info);
+    }
+    return info;
 }
 
 size_t count_line_starts(std::string_view doc, std::string_view marker)
@@ -171,35 +273,141 @@ void check_clearsign_envelope(std::string_view doc)
                                              : "unsigned text before the signed message");
     if (count_line_starts(doc, begin) != 1 || count_line_starts(doc, sig) != 1 || count_line_starts(doc, end) != 1)
         throw fail(Exit::bad_signature, "more than one signed message or signature in the document");
+    auto sig_at = doc.find(sig);
     auto end_at = doc.find(end);
-    if (end_at < doc.find(sig))
-        throw fail(Exit::bad_signature, "malformed signed message");
+    if (end_at < sig_at)
+        throw Error(Exit::bad_signature, "malformed signed message");
+    // armor headers (RFC 4880 7: "Hash: ..." lines only) end at the first empty line,
+    // which must come before the signature
+    auto line_start = doc.find('\n');
+    while (true) {
+        if (line_start == std::string_view::npos || line_start + 1 >= sig_at)
+            throw Error(Exit::bad_signature, "malformed signed message (no end of armor headers)");
+        auto next = doc.find('\n', line_start + 1);
+        auto line = doc.substr(line_start + 1, next - line_start - 1);
+        if (line.empty())
+            break;
+        if (!line.starts_with("Hash: "))
+            throw Error(Exit::bad_signature, "malformed signed message (unexpected armor header)");
+        line_start = next;
+    }
+    if (doc.find('\0') != std::string_view::npos)
+        throw Error(Exit::bad_signature, "NUL byte in signed message");
     if (!trim(doc.substr(end_at + end.size())).empty())
-        throw fail(Exit::bad_signature, "unsigned text after the signature");
+        throw Error(Exit::bad_signature, "unsigned text after the signature");
 }
 
-Keyring::Keyring(std::filesystem::path dir) : dir_(std::move(dir)), impl_(new Impl)
+std::vector<SignatureInfo> signature_packets(std::string_view signature)
+{
+    std::string raw = !signature.empty() && (static_cast<unsigned char>(signature[0]) & 0x80)
+                          ? std::string(signature)
+                          : dearmor_signature(signature);
+    std::string_view in = raw;
+    std::vector<SignatureInfo> out;
+    size_t i = 0;
+    while (i < in.size()) { // packet headers, RFC 4880 4.2
+        auto b = static_cast<unsigned char>(in[i]);
+        if (!(b & 0x80))
+            throw fail(Exit::bad_signature, "malformed signature packet");
+        int tag = 0;
+        size_t len = 0, hdr = 0;
+        auto at = [&](size_t k) -> size_t {
+            if (i + k >= in.size())
+                throw fail(Exit::bad_signature, "truncated signature packet");
+            return static_cast<unsigned char>(in[i + k]);
+        };
+        if (b & 0x40) { // new format
+            tag = b & 0x3f;
+            size_t l1 = at(1);
+            if (l1 < 192) {
+                len = l1, hdr = 2;
+            } else if (l1 < 224) {
+                len = ((l1 - 192) << 8) + at(2) + 192, hdr = 3;
+            } else if (l1 == 255) {
+                len = at(2) << 24 | at(3) << 16 | at(4) << 8 | at(5), hdr = 6;
+            } else {
+                throw fail(Exit::bad_signature, "partial-length signature packet");
+            }
+        } else { // old format
+            tag = (b >> 2) & 0x0f;
+            switch (b & 3) {
+            case 0: len = at(1), hdr = 2; break;
+            case 1: len = at(1) << 8 | at(2), hdr = 3; break;
+            case 2: len = at(1) << 24 | at(2) << 16 | at(3) << 8 | at(4), hdr = 5; break;
+            default: throw fail(Exit::bad_signature, "indeterminate-length signature packet");
+            }
+        }
+        if (i + hdr + len > in.size())
+            throw fail(Exit::bad_signature, "truncated signature packet");
+        if (tag != 2)
+            throw fail(Exit::bad_signature, "the signature holds an OpenPGP packet of type {}, not a signature", tag);
+        out.push_back(read_signature(in.substr(i + hdr, len)));
+        i += hdr + len;
+    }
+    if (out.empty())
+        throw fail(Exit::bad_signature, "not signed (empty signature)");
+    return out;
+}
+
+std::string_view hash_name(int algo)
+{
+    switch (algo) {
+    case 1: return "MD5";
+    case 2: return "SHA1";
+    case 3: return "RIPEMD160";
+    case 8: return "SHA256";
+    case 9: return "SHA384";
+    case 10: return "SHA512";
+    case 11: return "SHA224";
+    case 12: return "SHA3-256";
+    case 14: return "SHA3-512";
+    }
+    return "unknown hash";
+}
+
+SignatureInfo require_strong_signature(std::string_view signature)
+{
+    auto sigs = signature_packets(signature);
+    if (sigs.size() != 1)
+        throw fail(Exit::bad_signature, "{} signatures where one is expected", sigs.size());
+    const auto& s = sigs.front();
+    if (s.version != 4)
+        throw fail(Exit::bad_signature, "OpenPGP v{} signature (only v4 is accepted)", s.version);
+    if (s.hash_algo != 8 && s.hash_algo != 9 && s.hash_algo != 10 && s.hash_algo != 12 && s.hash_algo != 14)
+        throw fail(Exit::bad_signature, "signature over the weak digest {} (SHA-256 or stronger is needed)",
+                   hash_name(s.hash_algo));
+    return s;
+}
+
+Keyring::Keyring(std::filesystem::path dir, Kind kind) : dir_(std::move(dir)), kind_(kind), impl_(new Impl)
 {
     init_gpgme();
     make_dirs(dir_, 0700);
     ::chmod(dir_.c_str(), 0700);
+    std::string conf(gpg_conf);
+    if (kind_ == Kind::public_only)
+        conf += "no-autostart\n";
     std::error_code ec;
     if (!std::filesystem::exists(dir_ / "gpg.conf", ec))
-        write_atomic(dir_ / "gpg.conf", gpg_conf, 0600);
+        write_atomic(dir_ / "gpg.conf", conf, 0600);
     if (auto err = gpgme_new(&impl_->ctx))
         throw_gpg(err, "cannot create a GPGME context");
     gpgme_set_protocol(impl_->ctx, GPGME_PROTOCOL_OpenPGP);
     if (auto err = gpgme_ctx_set_engine_info(impl_->ctx, GPGME_PROTOCOL_OpenPGP, nullptr, dir_.c_str()))
         throw_gpg(err, fmt::format("cannot use GnuPG home '{}'", dir_.string()), Exit::environment);
     gpgme_set_pinentry_mode(impl_->ctx, GPGME_PINENTRY_MODE_LOOPBACK);
-    gpgme_set_keylist_mode(impl_->ctx, GPGME_KEYLIST_MODE_LOCAL | GPGME_KEYLIST_MODE_WITH_SECRET);
+    gpgme_set_keylist_mode(impl_->ctx, GPGME_KEYLIST_MODE_LOCAL |
+                                           (kind_ == Kind::secret ? GPGME_KEYLIST_MODE_WITH_SECRET : 0));
     gpgme_set_offline(impl_->ctx, 1);
     log::debug("gpg", "keyring '{}'", dir_.string());
 }
 
 Keyring::~Keyring() { delete impl_; }
 
-Keyring::Keyring(Keyring&& other) noexcept : dir_(std::move(other.dir_)), impl_(other.impl_) { other.impl_ = nullptr; }
+Keyring::Keyring(Keyring&& other) noexcept : dir_(std::move(other.dir_)), kind_(other.kind_), impl_(other.impl_)
+{
+    other.impl_ = nullptr;
+}
 
 KeyInfo Keyring::generate(const std::string& user_id, Algo algo, long long expires_in_seconds)
 {
@@ -233,6 +441,28 @@ std::vector<KeyInfo> Keyring::list(bool secret_only) const
             break;
         if (err)
             throw_gpg(err, "cannot list keys");
+        out.push_back(info_of(key));
+        gpgme_key_unref(key);
+    }
+    gpgme_op_keylist_end(impl_->ctx);
+    return out;
+}
+
+std::vector<KeyInfo> Keyring::inspect_keys(std::string_view data) const
+{
+    std::vector<KeyInfo> out;
+    Data in(data);
+    if (auto err = gpgme_op_keylist_from_data_start(impl_->ctx, in.d, 0))
+        throw_gpg(err, "cannot read key data", Exit::rejected);
+    while (true) {
+        gpgme_key_t key = nullptr;
+        auto err = gpgme_op_keylist_next(impl_->ctx, &key);
+        if (gpgme_err_code(err) == GPG_ERR_EOF)
+            break;
+        if (err) {
+            gpgme_op_keylist_end(impl_->ctx);
+            throw_gpg(err, "cannot read key data", Exit::rejected);
+        }
         out.push_back(info_of(key));
         gpgme_key_unref(key);
     }
@@ -307,13 +537,42 @@ std::string Keyring::export_key(std::string_view fingerprint, bool armor) const
     return data;
 }
 
+std::string Keyring::export_secret_key(std::string_view fingerprint) const
+{
+    auto key = find(fingerprint);
+    if (!key || !key->secret)
+        throw fail(Exit::not_found, "no secret key {} in '{}'", fingerprint, dir_.string());
+    Data out;
+    gpgme_set_armor(impl_->ctx, 1);
+    auto err = gpgme_op_export(impl_->ctx, key->fingerprint.c_str(), GPGME_EXPORT_MODE_SECRET, out.d);
+    gpgme_set_armor(impl_->ctx, 0);
+    if (err)
+        throw_gpg(err, fmt::format("cannot export secret key {}", key->fingerprint));
+    std::string data = out.take();
+    if (data.find("-----BEGIN PGP PRIVATE KEY BLOCK-----") == std::string::npos)
+        throw fail(Exit::failed, "exporting secret key {} gave no secret key", key->fingerprint);
+    return data;
+}
+
+void Keyring::set_expiry(std::string_view fingerprint, long long expires_in_seconds)
+{
+    Key key;
+    std::string fpr(fingerprint);
+    if (!valid_fingerprint(fpr) || gpgme_get_key(impl_->ctx, fpr.c_str(), &key.k, 1) || !key.k)
+        throw fail(Exit::not_found, "no secret key {} in '{}'", fpr, dir_.string());
+    if (auto err = gpgme_op_setexpire(impl_->ctx, key.k,
+                                      static_cast<unsigned long>(std::max(expires_in_seconds, 0LL)), nullptr, 0))
+        throw_gpg(err, fmt::format("cannot change the expiry of key {}", fpr));
+}
+
 void Keyring::remove_key(std::string_view fingerprint)
 {
     Key key;
     std::string fpr(fingerprint);
     if (!valid_fingerprint(fpr) || gpgme_get_key(impl_->ctx, fpr.c_str(), &key.k, 0) || !key.k)
         throw fail(Exit::not_found, "no key {} in '{}'", fpr, dir_.string());
-    if (auto err = gpgme_op_delete_ext(impl_->ctx, key.k, GPGME_DELETE_ALLOW_SECRET | GPGME_DELETE_FORCE))
+    unsigned flags = GPGME_DELETE_FORCE | (kind_ == Kind::secret ? GPGME_DELETE_ALLOW_SECRET : 0);
+    if (auto err = gpgme_op_delete_ext(impl_->ctx, key.k, flags))
         throw_gpg(err, fmt::format("cannot remove key {}", fpr));
 }
 
@@ -342,9 +601,13 @@ std::string sign(gpgme_ctx_t ctx, std::string_view text, std::string_view signer
     gpgme_sign_result_t r = gpgme_op_sign_result(ctx);
     if (!r || !r->signatures || r->invalid_signers)
         throw fail(Exit::failed, "signing with key {} produced no signature", fpr);
-    if (weak_digest(r->signatures->hash_algo))
-        throw fail(Exit::failed, "signing used the weak digest {}", gpgme_hash_algo_name(r->signatures->hash_algo));
-    return out.take();
+    std::string signed_text = out.take();
+    try {
+        require_strong_signature(signed_text);
+    } catch (const Error& e) {
+        throw fail(Exit::failed, "signing with key {} made an unacceptable signature: {}", fpr, e.what());
+    }
+    return signed_text;
 }
 
 struct SigCheck {
@@ -352,7 +615,9 @@ struct SigCheck {
     long long timestamp = 0;
 };
 
-SigCheck check_signatures(gpgme_ctx_t ctx)
+// The result of the last verify operation: one good v4 signature over a
+// strong digest by a key that is neither expired nor revoked now.
+SigCheck check_signatures(gpgme_ctx_t ctx, std::string_view signature)
 {
     gpgme_verify_result_t r = gpgme_op_verify_result(ctx);
     if (!r || !r->signatures)
@@ -361,6 +626,14 @@ SigCheck check_signatures(gpgme_ctx_t ctx)
         throw fail(Exit::bad_signature, "signed more than once");
     gpgme_signature_t s = r->signatures;
     std::string id = s->fpr ? s->fpr : "?";
+    if (!valid_fingerprint(id)) { // GnuPG names a key it cannot check by its key id: name it as its issuer does
+        try {
+            auto issuer = signature_packets(signature).front().issuer_fingerprint;
+            if (!issuer.empty())
+                id = issuer;
+        } catch (const Error&) {
+        }
+    }
     switch (gpgme_err_code(s->status)) {
     case GPG_ERR_NO_ERROR: break;
     case GPG_ERR_BAD_SIGNATURE: throw fail(Exit::bad_signature, "bad signature by {} (changed after signing?)", id);
@@ -376,9 +649,6 @@ SigCheck check_signatures(gpgme_ctx_t ctx)
         throw fail(Exit::key_expired, "signed by expired key {}", id);
     if (s->summary & (GPGME_SIGSUM_RED | GPGME_SIGSUM_SIG_EXPIRED | GPGME_SIGSUM_BAD_POLICY))
         throw fail(Exit::bad_signature, "signature by {} not valid", id);
-    if (weak_digest(s->hash_algo))
-        throw fail(Exit::bad_signature, "signature by {} uses the weak digest {}", id,
-                   gpgme_hash_algo_name(s->hash_algo) ? gpgme_hash_algo_name(s->hash_algo) : "?");
     // The primary key that holds the signing (sub)key, and its state now.
     Key key;
     if (gpgme_get_key(ctx, id.c_str(), &key.k, 0) || !key.k)
@@ -394,6 +664,11 @@ SigCheck check_signatures(gpgme_ctx_t ctx)
             if (sub->expired)
                 throw fail(Exit::key_expired, "signed by expired subkey {}", id);
         }
+    }
+    try {
+        require_strong_signature(signature);
+    } catch (const Error& e) {
+        throw fail(e.code(), "signature by {}: {}", key.k->fpr, e.what());
     }
     return {key.k->fpr, static_cast<long long>(s->timestamp)};
 }
@@ -416,7 +691,7 @@ Verified Keyring::verify_clearsigned(std::string_view document) const
     Data sig(document), plain;
     if (auto err = gpgme_op_verify(impl_->ctx, sig.d, nullptr, plain.d))
         throw_gpg(err, "cannot verify the signature", Exit::bad_signature);
-    auto check = check_signatures(impl_->ctx);
+    auto check = check_signatures(impl_->ctx, document);
     log::debug("gpg", "good signature by {}", check.fingerprint);
     return {plain.take(), check.fingerprint, check.timestamp};
 }
@@ -426,7 +701,7 @@ std::string Keyring::verify_detached(std::string_view data, std::string_view sig
     Data sig(signature), text(data);
     if (auto err = gpgme_op_verify(impl_->ctx, sig.d, text.d, nullptr))
         throw_gpg(err, "cannot verify the signature", Exit::bad_signature);
-    return check_signatures(impl_->ctx).fingerprint;
+    return check_signatures(impl_->ctx, signature).fingerprint;
 }
 
 } // namespace mbd::gpg

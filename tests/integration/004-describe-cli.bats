@@ -4,7 +4,7 @@
 
 load ../helpers
 
-MBDT_FIXTURE="$MBDT_BUILD_DIR/tests/fixtures/mbd-cli-fixture"
+MBDT_FIXTURE="$MBDT_BUILD_DIR/tests/tools/mbd-cli-fixture"
 
 # Command paths in the JSON tree, one per line ("peer key import").
 json_paths() {

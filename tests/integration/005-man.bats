@@ -5,7 +5,7 @@
 load ../helpers
 
 MAN_DIR="$MBDT_BUILD_DIR/man"
-MBDT_FIXTURE="$MBDT_BUILD_DIR/tests/fixtures/mbd-cli-fixture"
+MBDT_FIXTURE="$MBDT_BUILD_DIR/tests/tools/mbd-cli-fixture"
 
 # lint PAGE: groff and mandoc must not complain (mandoc's STYLE hints are not warnings).
 lint() {

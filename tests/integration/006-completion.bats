@@ -6,7 +6,7 @@
 load ../helpers
 
 COMPLETIONS="$MBDT_BUILD_DIR/completions"
-MBDT_FIXTURE="$MBDT_BUILD_DIR/tests/fixtures/mbd-cli-fixture"
+MBDT_FIXTURE="$MBDT_BUILD_DIR/tests/tools/mbd-cli-fixture"
 
 # complete TOOL WORD... : what bash completes for the last word, sorted, one line.
 complete_words() {
@@ -55,7 +55,9 @@ walk() {
     assert_equal "$(complete_words "$file" mbd-cli-fixture --home /tmp peer key "")" "import list"
     assert_equal "$(complete_words "$file" mbd-cli-fixture ls --mode "")" "active all removed"
     assert_equal "$(complete_words "$file" mbd-cli-fixture ls --mode = a)" "active all"
-    assert_equal "$(complete_words "$file" mbd-cli-fixture -o build.)" "build.jobs="
+    keys=$("$MBDT_FIXTURE" --describe-cli | jq -r '[.config[].name | select(startswith("build.")) + "="] | sort | join(" ")')
+    [ -n "$keys" ]
+    assert_equal "$(complete_words "$file" mbd-cli-fixture -o build.)" "$keys"
     mkdir -p "$BATS_TEST_TMPDIR/dir/sub" && touch "$BATS_TEST_TMPDIR/dir/key.asc"
     assert_equal "$(complete_words "$file" mbd-cli-fixture peer add "$BATS_TEST_TMPDIR/dir/k")" \
         "$BATS_TEST_TMPDIR/dir/key.asc"
@@ -93,7 +95,8 @@ walk() {
     lines+=("mbd-cli-fixture " "mbd-cli-fixture peer key " "mbd-cli-fixture ls --mode " "mbd-cli-fixture -o build."
             "mbd-cli-fixture peer key import --into dir/")
     # (for a path, zsh's _path_files also adds the typed directory 'dir'; 'file' is no directory)
-    want+=("ls peer" "import list" "active all removed" "build.jobs" "dir sub")
+    want+=("ls peer" "import list" "active all removed"
+           "$("$MBDT_FIXTURE" --describe-cli | jq -r '[.config[].name | select(startswith("build."))] | sort | join(" ")')" "dir sub")
     cd "$BATS_TEST_TMPDIR"
     PATH="$(dirname "$MBDT_FIXTURE"):$PATH" run_mbd "$MBDT_SOURCE_DIR/tests/zsh-complete" "$BATS_TEST_TMPDIR/fx" "${lines[@]}"
     for i in "${!lines[@]}"; do

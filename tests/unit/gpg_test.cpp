@@ -2,6 +2,7 @@
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/process.hpp"
+#include "core/strings.hpp"
 #include "gpg/gpg.hpp"
 
 #include <gtest/gtest.h>
@@ -82,4 +83,77 @@ TEST(Gpg, DetachedSignatureAndExport)
     EXPECT_EQ(code_of([&] { k.trusted.import_keys(k.signer.export_key(k.key.fingerprint, true) + "garbage"); }),
               Exit::ok);
     EXPECT_EQ(code_of([&] { k.trusted.import_keys("not a key"); }), Exit::rejected);
+}
+
+TEST(Gpg, SignaturePacketsOfOurSignaturesAreV4OverSha512WithIssuer)
+{
+    Keys k;
+    for (const auto& sig : {k.signer.clearsign("a\n", k.key.fingerprint), k.signer.detach_sign("a\n", k.key.fingerprint)}) {
+        auto s = gpg::require_strong_signature(sig);
+        EXPECT_EQ(s.version, 4);
+        EXPECT_EQ(gpg::hash_name(s.hash_algo), "SHA512");
+        EXPECT_EQ(s.pubkey_algo, 22); // EdDSA
+        EXPECT_EQ(s.issuer_fingerprint, k.key.fingerprint);
+        EXPECT_EQ(s.issuer_key_id, k.key.fingerprint.substr(24));
+    }
+}
+
+TEST(Gpg, WeakDigestsAndV3SignaturesAreRefused)
+{
+    Keys k;
+    // GnuPG still makes SHA-1 signatures when asked; we never accept them
+    auto text = k.dir.path() / "text";
+    write_atomic(text, "Origin: test\n");
+    auto r = run({"gpg", "--homedir", (k.dir.path() / "signer").string(), "--batch", "--digest-algo", "SHA1",
+                  "--local-user", k.key.fingerprint, "--clearsign", "--output", "-", text.string()});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(gpg::signature_packets(r.out).front().hash_algo, 2);
+    try {
+        k.trusted.verify_clearsigned(r.out);
+        ADD_FAILURE() << "a SHA-1 signature verified";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), Exit::bad_signature);
+        EXPECT_NE(std::string(e.what()).find("weak digest SHA1"), std::string::npos) << e.what();
+    }
+
+    // a v3 signature packet (RFC 4880 5.2.2), old packet format, over SHA-256
+    std::string v3 = {'\x88', '\x19', 3, 5, 0, 1, 2, 3, 4, 1, 2, 3, 4, 5, 6, 7, 8, 1, 8, 0, 0, 0, 8, '\x7f'};
+    v3.resize(2 + 0x19, '\0');
+    auto s = gpg::signature_packets(v3);
+    ASSERT_EQ(s.size(), 1u);
+    EXPECT_EQ(s[0].version, 3);
+    EXPECT_EQ(s[0].issuer_key_id, "0102030405060708");
+    EXPECT_EQ(code_of([&] { gpg::require_strong_signature(v3); }), Exit::bad_signature);
+    // not a signature, truncated, two signatures
+    EXPECT_EQ(code_of([&] { gpg::signature_packets(k.signer.export_key(k.key.fingerprint, false)); }),
+              Exit::bad_signature);
+    EXPECT_EQ(code_of([&] { gpg::signature_packets(v3.substr(0, 10)); }), Exit::bad_signature);
+    EXPECT_EQ(code_of([&] { gpg::require_strong_signature(v3 + v3); }), Exit::bad_signature);
+    EXPECT_EQ(code_of([&] { gpg::signature_packets("no signature here\n"); }), Exit::bad_signature);
+}
+
+TEST(Gpg, InspectExpirySecretExportAndPublicOnlyKeyrings)
+{
+    Keys k;
+    auto pub = k.signer.export_key(k.key.fingerprint, true);
+    auto seen = k.trusted.inspect_keys(pub);
+    ASSERT_EQ(seen.size(), 1u);
+    EXPECT_EQ(seen[0].fingerprint, k.key.fingerprint);
+    EXPECT_TRUE(k.trusted.inspect_keys("not a key").empty());
+
+    k.signer.set_expiry(k.key.fingerprint, 86400);
+    auto expires = k.signer.find(k.key.fingerprint)->expires;
+    EXPECT_NEAR(double(expires), double(now_seconds() + 86400), 60.0);
+    // (GnuPG waits for the next second to supersede a self-signature: one change only)
+
+    auto secret = k.signer.export_secret_key(k.key.fingerprint);
+    EXPECT_NE(secret.find("-----BEGIN PGP PRIVATE KEY BLOCK-----"), std::string::npos);
+    EXPECT_EQ(code_of([&] { k.trusted.export_secret_key(k.key.fingerprint); }), Exit::not_found);
+
+    gpg::Keyring set(k.dir.path() / "set", gpg::Keyring::Kind::public_only);
+    set.import_keys(pub);
+    EXPECT_EQ(set.verify_clearsigned(k.signer.clearsign("x\n", k.key.fingerprint)).fingerprint, k.key.fingerprint);
+    set.remove_key(k.key.fingerprint);
+    EXPECT_FALSE(set.find(k.key.fingerprint));
+    EXPECT_FALSE(std::filesystem::exists(k.dir.path() / "set" / "S.gpg-agent")); // no agent started for it
 }

@@ -1,7 +1,127 @@
 // mbd-keygen: manage the instance key, uploader keys and peer keys.
 #include "core/entry.hpp"
+#include "core/error.hpp"
+#include "core/fs.hpp"
+#include "core/log.hpp"
+#include "keys/instance.hpp"
+#include "keys/uploaders.hpp"
+#include "keys/verify.hpp"
+
+#include <iostream>
+
+using namespace mbd;
+
+namespace {
+
+struct Options {
+    std::string algo = "rsa4096";
+    long long expire_days = 0;
+    bool force = false, armor = false, binary = false, json = false;
+    std::string output, file, key;
+    std::vector<std::string> repos;
+};
+
+std::string read_input(const std::string& file) { return read_file(file == "-" ? "/dev/stdin" : file); }
+
+void instance_commands(Cli& cli, const std::shared_ptr<Options>& o)
+{
+    auto* c = cli.command("init", "create the instance key (RSA 4096, no passphrase, no expiry)", [o](Context& ctx) {
+        std::cout << keys::describe(keys::init_instance_key(ctx, *gpg::parse_algo(o->algo), o->expire_days * 86400,
+                                                            o->force));
+    });
+    c->add_option("--algo", o->algo, "key algorithm")->check(CLI::IsMember({"rsa4096", "ed25519"}));
+    c->add_option("--expire", o->expire_days, "days until the key expires; 0: never")->check(CLI::NonNegativeNumber);
+    c->add_flag("--force", o->force, "replace an existing instance key (the old one is kept in gnupg/retired/)");
+
+    c = cli.command("show", "show the instance key: fingerprint, algorithm, dates, user id, status", [o](Context& ctx) {
+        auto key = keys::find_instance_key(ctx);
+        if (!key)
+            throw fail(Exit::not_found, "this instance has no key (run 'mbd-keygen init')");
+        std::cout << (o->json ? keys::to_json(*key).dump() : keys::describe(*key));
+    });
+    c->add_flag("--json", o->json, "print JSON");
+
+    c = cli.command("export", "export the public instance key (armored by default)", [o](Context& ctx) {
+        auto key = keys::find_instance_key(ctx);
+        if (!key)
+            throw fail(Exit::not_found, "this instance has no key (run 'mbd-keygen init')");
+        auto data = keys::instance_keyring(ctx.home()).export_key(key->info.fingerprint, !o->binary);
+        if (o->output.empty())
+            std::cout << data;
+        else
+            write_atomic(o->output, data);
+    });
+    auto* armor = c->add_flag("--armor", o->armor, "ASCII-armored output (the default)");
+    c->add_flag("--binary", o->binary, "binary OpenPGP output (for apt's .gpg keyrings)")->excludes(armor);
+    c->add_option("--output", o->output, "write to FILE instead of standard output")->type_name("FILE");
+
+    cli.command("check", "check that the instance key can sign and matches its record; record the outcome",
+                [](Context& ctx) { std::cout << keys::describe(keys::check_instance_key(ctx)); });
+    cli.command("activate", "sign with the instance key (after a successful check)",
+                [](Context& ctx) { std::cout << keys::describe(keys::activate_instance_key(ctx)); });
+    cli.command("deactivate", "stop signing with the instance key",
+                [](Context& ctx) { std::cout << keys::describe(keys::deactivate_instance_key(ctx)); });
+    cli.command("remove", "remove the inactive instance key (its secret key is kept in gnupg/retired/)",
+                [](Context& ctx) {
+                    auto file = keys::remove_instance_key(ctx);
+                    log::notice("removed the instance key; its secret key is kept in '{}'", file.string());
+                });
+    c = cli.command("expire", "set the instance key's expiry to DAYS from now (0: never), then check it",
+                    [o](Context& ctx) {
+                        std::cout << keys::describe(keys::set_instance_key_expiry(ctx, o->expire_days * 86400));
+                    });
+    c->add_option("DAYS", o->expire_days, "days from now; 0: never")->required()->check(CLI::NonNegativeNumber);
+}
+
+void uploader_commands(Cli& cli, const std::shared_ptr<Options>& o)
+{
+    auto* up = cli.group("uploader", "uploader keys and the repositories each may upload to");
+    auto repos = [o](CLI::App* c, bool required) {
+        auto* opt = c->add_option("--repo", o->repos, "repository id (repeatable)")->type_name("ID");
+        opt->required(required)->allow_extra_args(false);
+    };
+    auto key = [o](CLI::App* c) { c->add_option("KEY", o->key, "the key's full fingerprint")->required(); };
+    auto print = [](const keys::Uploader& u) { std::cout << keys::describe(std::vector{u}); };
+
+    auto* c = cli.command(up, "add", "import a public key (FILE, or - for standard input) and grant repositories",
+                          [o, print](Context& ctx) { print(keys::add_uploader(ctx, read_input(o->file), o->repos)); });
+    c->add_option("FILE", o->file, "armored or binary public key; - reads standard input")->required();
+    repos(c, false);
+
+    c = cli.command(up, "list", "list uploaders: fingerprint, state, repositories, user id", [o](Context& ctx) {
+        auto all = keys::list_uploaders(ctx);
+        std::cout << (o->json ? keys::to_json(all).dump() : keys::describe(all));
+    });
+    c->add_flag("--json", o->json, "print JSON");
+
+    c = cli.command(up, "grant", "allow an uploader to upload to repositories",
+                    [o, print](Context& ctx) { print(keys::grant_uploader(ctx, o->key, o->repos)); });
+    key(c);
+    repos(c, true);
+    c = cli.command(up, "revoke", "no longer allow an uploader to upload to repositories",
+                    [o, print](Context& ctx) { print(keys::revoke_uploader(ctx, o->key, o->repos)); });
+    key(c);
+    repos(c, true);
+    c = cli.command(up, "remove", "forget an uploader: its key and all its grants",
+                    [o](Context& ctx) { keys::remove_uploader(ctx, o->key); });
+    key(c);
+
+    c = cli.command(up, "verify", "check a clearsigned file as an upload to a repository; print the signer",
+                    [o](Context& ctx) {
+                        std::cout << keys::verify_upload(ctx, read_input(o->file), o->repos.front()).fingerprint
+                                  << "\n";
+                    });
+    c->add_option("FILE", o->file, "clearsigned file (.changes); - reads standard input")->required();
+    c->add_option("--repo", o->repos, "repository id")->type_name("ID")->required()->expected(1);
+}
+
+} // namespace
 
 int main(int argc, char** argv)
 {
-    return mbd::run_tool(argc, argv, {"mbd-keygen", "manage the instance key, uploader keys and peer keys"}, [](mbd::Cli&) {});
+    return run_tool(argc, argv, {"mbd-keygen", "manage the instance key, uploader keys and peer keys"}, [](Cli& cli) {
+        auto o = std::make_shared<Options>();
+        instance_commands(cli, o);
+        uploader_commands(cli, o);
+    });
 }

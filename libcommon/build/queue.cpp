@@ -1,0 +1,325 @@
+#include "build/queue.hpp"
+
+#include "build/result.hpp"
+#include "build/sbuild.hpp"
+#include "core/error.hpp"
+#include "core/fs.hpp"
+#include "core/log.hpp"
+#include "core/strings.hpp"
+#include "db/db.hpp"
+#include "deb822/deb822.hpp"
+#include "gpg/gpg.hpp"
+#include "keys/instance.hpp"
+
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <sys/stat.h>
+#include <thread>
+#include <unistd.h>
+
+namespace mbd::build {
+namespace {
+
+constexpr std::uintmax_t max_request_size = 1 << 20;
+
+std::string key_of(const std::string& requester, const std::string& id)
+{
+    return requester.substr(0, 16) + "-" + id;
+}
+
+std::vector<std::filesystem::path> spool_entries(const Home& home)
+{
+    std::vector<std::pair<long long, std::filesystem::path>> found;
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(home.spool_build(), ec)) {
+        auto name = e.path().filename().string();
+        if (name.starts_with(".") || !e.is_directory() || e.is_symlink())
+            continue;
+        struct stat st{};
+        ::stat(e.path().c_str(), &st);
+        found.emplace_back(st.st_mtim.tv_sec, e.path());
+    }
+    std::sort(found.begin(), found.end());
+    std::vector<std::filesystem::path> out;
+    for (auto& f : found)
+        out.push_back(f.second);
+    return out;
+}
+
+// The chroot tarball for codename/arch, or empty when there is none.
+std::filesystem::path find_tarball(const Home& home, const std::string& codename, const std::string& arch)
+{
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(home.chroots() / codename / arch, ec)) {
+        auto n = e.path().filename().string();
+        if (!n.starts_with(".") && n.find(".tar") != std::string::npos && e.is_regular_file())
+            return e.path();
+    }
+    return {};
+}
+
+struct Slots {
+    std::vector<std::optional<FileLock>> held;
+    explicit Slots(int n) : held(size_t(std::max(1, n))) {}
+};
+
+struct Shared {
+    std::mutex m;
+    std::condition_variable cv;
+    int running = 0;
+    PassReport report;
+};
+
+struct Prepared {
+    Request request;
+    std::string signed_text;
+    std::string key;
+    std::filesystem::path spool;
+};
+
+// Read and check a spool entry. A bad one is moved to var/rejected/.
+std::optional<Prepared> prepare(Context& ctx, const std::filesystem::path& entry)
+{
+    Prepared p;
+    p.spool = entry;
+    p.key = entry.filename().string();
+    try {
+        p.signed_text = read_file_nofollow(entry / "request.asc", max_request_size);
+        auto verified = keys::instance_keyring(ctx.home()).verify_clearsigned(p.signed_text);
+        p.request = Request::parse(deb822::parse_one(verified.content, "request"));
+        if (key_of(p.request.requester, p.request.id) != p.key)
+            throw fail(Exit::rejected, "request {} is filed under the wrong name '{}'", p.request.id, p.key);
+        for (const auto& f : p.request.files) {
+            if (sha256_file(entry / f.name) != f.sha256)
+                throw fail(Exit::rejected, "SHA256 of '{}' does not match the request", f.name);
+        }
+    } catch (const Error& e) {
+        auto target = ctx.home().rejected() / (p.key + ".request");
+        std::filesystem::rename(entry, target);
+        write_atomic(target / "REASON", fmt::format("Request: {}\nCode: {} {}\nReason: {}\n", p.key, int(e.code()),
+                                                    exit_name(e.code()), e.what()));
+        log::error("rejected build request '{}': {}", p.key, e.what());
+        return std::nullopt;
+    }
+    return p;
+}
+
+void set_job(db::Db& db, const Prepared& p, const std::string& status, const std::string& dir,
+             const std::string& log = {}, const std::string& message = {})
+{
+    const auto& r = p.request;
+    long long now = now_seconds();
+    db::Transaction tx(db);
+    db.run("INSERT INTO jobs(id, requester, source, version, distribution, architecture, status, queued, dir) "
+           "VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?) ON CONFLICT(requester, id) DO NOTHING",
+           r.id, r.requester, r.source, r.version, r.distribution, r.architecture, now, dir);
+    if (status == "running")
+        db.run("UPDATE jobs SET status = ?, started = ?, finished = NULL, pid = ?, message = ? WHERE requester = ? AND id = ?",
+               status, now, static_cast<long long>(::getpid()), message, r.requester, r.id);
+    else if (status == "queued" || status == "waiting")
+        db.run("UPDATE jobs SET status = ?, message = ? WHERE requester = ? AND id = ?", status, message, r.requester,
+               r.id);
+    else
+        db.run("UPDATE jobs SET status = ?, finished = ?, pid = NULL, log = ?, message = ? WHERE requester = ? AND id = ?",
+               status, now, log, message, r.requester, r.id);
+    tx.commit();
+}
+
+} // namespace
+
+std::string enqueue(const Home& home, const Request& request, const std::string& signed_request,
+                    const std::filesystem::path& source_dir)
+{
+    std::string key = key_of(request.requester, request.id);
+    auto final_dir = home.spool_build() / key;
+    std::error_code ec;
+    if (std::filesystem::exists(final_dir, ec))
+        return key; // queued already (a pass that crashed after this step)
+    auto tmp = home.spool_build() / ("." + key + ".new");
+    std::filesystem::remove_all(tmp, ec);
+    make_dirs(tmp);
+    for (const auto& f : request.files) {
+        if (::link((source_dir / f.name).c_str(), (tmp / f.name).c_str()) != 0)
+            copy_atomic(source_dir / f.name, tmp / f.name);
+    }
+    write_atomic(tmp / "request.asc", signed_request);
+    if (::rename(tmp.c_str(), final_dir.c_str()) != 0)
+        throw sys_error(fmt::format("cannot queue build request '{}'", key));
+    fsync_dir(home.spool_build());
+    return key;
+}
+
+PassReport run_pass(Context& ctx, const DeliveryRoute& route)
+{
+    const Home home = ctx.home();
+    make_dirs(home.locks());
+    int jobs = int(std::max(1LL, ctx.config().get_int("build.jobs")));
+    auto instance = keys::require_instance_key(ctx);
+    std::string maintainer = fmt::format("{} <{}>", ctx.config().get("identity"), ctx.config().get("email"));
+    std::string build_user = ctx.config().get("build.user");
+    std::string unpack = ctx.config().get("build.unpack_dir");
+    int timeout = int(ctx.config().get_int("build.timeout"));
+    Slots slots(jobs);
+    Shared shared;
+    std::set<std::string> seen; // entries this pass started or set aside
+    std::vector<std::thread> threads;
+
+    auto free_slot = [&]() -> int {
+        for (int k = 0; k < jobs; ++k) {
+            if (slots.held[size_t(k)])
+                continue;
+            auto lock = FileLock::try_lock(home.locks() / fmt::format("build-slot-{}", k));
+            if (lock) {
+                slots.held[size_t(k)].emplace(std::move(*lock));
+                return k;
+            }
+        }
+        return -1;
+    };
+
+    while (true) {
+        bool started = false;
+        for (const auto& entry : spool_entries(home)) {
+            auto name = entry.filename().string();
+            if (seen.count(name))
+                continue;
+            auto dir = home.builds() / name;
+            make_dirs(dir);
+            auto lock = FileLock::try_lock(dir / "lock");
+            if (!lock) {
+                seen.insert(name); // another pass is building it
+                continue;
+            }
+            auto prepared = prepare(ctx, entry);
+            if (!prepared) {
+                seen.insert(name);
+                continue;
+            }
+            auto tarball = find_tarball(home, prepared->request.codename, prepared->request.architecture);
+            if (tarball.empty()) {
+                set_job(ctx.db(), *prepared, "waiting", dir.string(), {},
+                        fmt::format("waiting: no chroot for {}/{} (mbd-chroot create {} {})", prepared->request.codename,
+                                    prepared->request.architecture, prepared->request.codename,
+                                    prepared->request.architecture));
+                seen.insert(name);
+                continue;
+            }
+            int slot = free_slot();
+            if (slot < 0)
+                break; // all slots busy: wait for one of ours, or leave it to the pass that holds them
+            seen.insert(name);
+            set_job(ctx.db(), *prepared, "running", dir.string());
+            {
+                std::lock_guard g(shared.m);
+                ++shared.running;
+                ++shared.report.started;
+            }
+            started = true;
+            auto delivery = route(ctx, prepared->request.requester);
+            threads.emplace_back([&, p = std::move(*prepared), dir, tarball, slot, delivery,
+                                  lock = std::make_shared<FileLock>(std::move(*lock))]() mutable {
+                bool ok = false;
+                std::string message;
+                std::string log_path;
+                try {
+                    // a fresh working directory with the request's sources
+                    std::error_code ec;
+                    for (const auto& e : std::filesystem::directory_iterator(dir, ec))
+                        if (e.path().filename() != "lock")
+                            std::filesystem::remove_all(e.path(), ec);
+                    for (const auto& f : p.request.files)
+                        if (::link((p.spool / f.name).c_str(), (dir / f.name).c_str()) != 0)
+                            copy_atomic(p.spool / f.name, dir / f.name);
+                    SbuildJob job{p.request, dir, tarball, {}, build_user, unpack, 0, timeout};
+                    job.binds.push_back({home.repositories(), home.repositories().string()});
+                    auto outcome = run_sbuild(job);
+                    ok = outcome.successful();
+                    message = outcome.status;
+                    auto result = make_result(p.request, outcome, instance.info.fingerprint, maintainer);
+                    gpg::Keyring ring(home.gnupg());
+                    auto signed_text = ring.clearsign(result.text, instance.info.fingerprint);
+                    log_path = outcome.log.string();
+                    db::Db db = db::Db::open(home.db());
+                    deliver(result, signed_text, delivery);
+                    set_job(db, p, ok ? "successful" : "failed", dir.string(), log_path, message);
+                    std::filesystem::remove_all(p.spool, ec);
+                    log::info("built {} {} on {}: {}", p.request.source, p.request.version, p.request.architecture,
+                              outcome.status);
+                } catch (const std::exception& e) {
+                    ok = false;
+                    log::error("build {} failed: {}", p.request.id, e.what());
+                    try {
+                        db::Db db = db::Db::open(home.db());
+                        set_job(db, p, "failed", dir.string(), log_path, e.what());
+                    } catch (...) {
+                    }
+                }
+                std::lock_guard g(shared.m);
+                slots.held[size_t(slot)].reset();
+                --shared.running;
+                (ok ? shared.report.successful : shared.report.failed)++;
+                shared.cv.notify_all();
+            });
+        }
+        std::unique_lock g(shared.m);
+        if (shared.running == 0 && !started)
+            break;
+        if (shared.running > 0)
+            shared.cv.wait(g);
+    }
+    for (auto& t : threads)
+        t.join();
+    return shared.report;
+}
+
+std::vector<Job> list_jobs(Context& ctx, const std::string& status_filter)
+{
+    auto q = ctx.db().query("SELECT id, requester, source, version, distribution, architecture, status, dir, log, "
+                            "message, queued, COALESCE(started, 0), COALESCE(finished, 0) FROM jobs "
+                            "WHERE ? = '' OR status = ? ORDER BY queued, id",
+                            status_filter, status_filter);
+    std::vector<Job> out;
+    while (q.step()) {
+        Job j;
+        j.id = q.text(0);
+        j.requester = q.text(1);
+        j.key = key_of(j.requester, j.id);
+        j.source = q.text(2);
+        j.version = q.text(3);
+        j.distribution = q.text(4);
+        j.architecture = q.text(5);
+        j.status = q.text(6);
+        j.dir = q.text(7);
+        j.log = q.text(8);
+        j.message = q.text(9);
+        j.queued = q.int64(10);
+        j.started = q.int64(11);
+        j.finished = q.int64(12);
+        out.push_back(std::move(j));
+    }
+    return out;
+}
+
+Json to_json(const Job& j)
+{
+    auto t = [](long long v) { return v ? Json(iso_time(v)) : Json(); };
+    return Json::object()
+        .set("id", j.id)
+        .set("requester", j.requester)
+        .set("source", j.source)
+        .set("version", j.version)
+        .set("distribution", j.distribution)
+        .set("architecture", j.architecture)
+        .set("status", j.status)
+        .set("queued", t(j.queued))
+        .set("started", t(j.started))
+        .set("finished", t(j.finished))
+        .set("log", j.log)
+        .set("message", j.message);
+}
+
+} // namespace mbd::build

@@ -1,0 +1,46 @@
+// build/queue: the build spool (var/spool/build/) and one mbd-build pass.
+//
+// A queued request is a directory var/spool/build/<key>/ holding request.asc
+// (the signed request) and the source files it lists; it is written under a
+// dot-name and renamed into place when complete. A pass runs every request
+// it can, up to build.jobs at once across all passes (slot locks in
+// var/lock/), starting the next one the moment a slot frees. A running build
+// lives in var/builds/<key>/ and holds a lock there; a build whose process
+// died (lock free, status running) is put back in the queue by the next pass.
+// When a build ends, its signed result is delivered to the requester and the
+// request leaves the spool.
+#pragma once
+
+#include "build/request.hpp"
+#include "core/entry.hpp"
+#include "core/json.hpp"
+
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace mbd::build {
+
+// Put a request (signed text + its source files) into the spool; returns its key.
+std::string enqueue(const Home& home, const Request& request, const std::string& signed_request,
+                    const std::filesystem::path& source_dir);
+
+struct PassReport {
+    int started = 0, successful = 0, failed = 0, requeued = 0;
+};
+
+// Where results for a requester go: our own incoming/ for this instance;
+// the remote issue routes others. Returns the directory to deliver into.
+using DeliveryRoute = std::function<std::filesystem::path(Context&, const std::string& requester)>;
+
+PassReport run_pass(Context& ctx, const DeliveryRoute& route);
+
+struct Job {
+    std::string key, id, requester, source, version, distribution, architecture, status, dir, log, message;
+    long long queued = 0, started = 0, finished = 0;
+};
+std::vector<Job> list_jobs(Context& ctx, const std::string& status_filter = {});
+Json to_json(const Job& job);
+
+} // namespace mbd::build

@@ -1,0 +1,57 @@
+// keys/uploaders: uploader keys and the repositories each may upload to.
+//
+// Key material is in the trust set "uploaders" ($MBD_HOME/gnupg/uploaders);
+// the access list is in the state database (tables uploaders and
+// uploader_repositories, schema domain keys). Keys are named by their full
+// fingerprint. A key is valid for the repositories granted to it and no other;
+// keys/verify.hpp checks uploads against this list.
+#pragma once
+
+#include "core/entry.hpp"
+#include "core/json.hpp"
+#include "keys/trust_set.hpp"
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mbd::db {
+class Db;
+}
+
+namespace mbd::keys {
+
+struct Uploader {
+    SetKey key;
+    long long added = 0;                   // unix seconds
+    std::vector<std::string> repositories; // sorted
+};
+
+// Repository ids are [a-z0-9]+ (Error(Exit::usage) otherwise).
+void validate_repository_id(std::string_view id);
+// Does repository id exist? Asks the repo domain's table `repositories(id)`;
+// true for every id while that table does not exist.
+bool repository_exists(db::Db& db, std::string_view id);
+
+// Import one public key (armored or binary; Error(Exit::rejected) for anything
+// else) and grant it the repositories (each must exist: Error(Exit::not_found)).
+// Adding a known key again refreshes its key material (a new expiry, a
+// revocation) and adds the grants. An expired or revoked key is recorded with a
+// notice: its signatures are refused.
+Uploader add_uploader(Context& ctx, std::string_view key_data, const std::vector<std::string>& repositories);
+std::vector<Uploader> list_uploaders(Context& ctx);
+// Error(Exit::not_found) for an unknown fingerprint; revoking a repository
+// that is not granted is Error(Exit::not_found) too, and changes nothing.
+Uploader grant_uploader(Context& ctx, std::string_view fingerprint, const std::vector<std::string>& repositories);
+Uploader revoke_uploader(Context& ctx, std::string_view fingerprint, const std::vector<std::string>& repositories);
+// Forget the uploader: its grants and its key.
+void remove_uploader(Context& ctx, std::string_view fingerprint);
+
+// `uploader list`: one line per uploader, "FINGERPRINT STATE REPOSITORIES USER-ID"
+// (repositories comma-separated, "-" for none); JSON: an array of
+// {fingerprint, user_id, algorithm, created, expires, state, added, repositories}
+// (keys/trust_set.hpp's key_json, then added and repositories).
+std::string describe(const std::vector<Uploader>& uploaders);
+Json to_json(const std::vector<Uploader>& uploaders);
+
+} // namespace mbd::keys

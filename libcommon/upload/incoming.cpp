@@ -1,0 +1,286 @@
+#include "upload/incoming.hpp"
+
+#include "core/events.hpp"
+#include "core/fs.hpp"
+#include "core/log.hpp"
+#include "core/strings.hpp"
+#include "db/db.hpp"
+#include "debian/control_files.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <set>
+#include <sys/stat.h>
+
+namespace mbd::upload {
+namespace {
+
+constexpr std::string_view begin_marker = "-----BEGIN PGP SIGNED MESSAGE-----";
+constexpr std::string_view end_marker = "\n-----END PGP SIGNATURE-----";
+
+struct Stat {
+    bool exists = false, symlink = false, regular = false, directory = false;
+    unsigned long long size = 0;
+    long long mtime = 0;
+};
+
+Stat lstat_of(const fs::path& p)
+{
+    struct stat st{};
+    Stat s;
+    if (::lstat(p.c_str(), &st) != 0)
+        return s;
+    s.exists = true;
+    s.symlink = S_ISLNK(st.st_mode);
+    s.regular = S_ISREG(st.st_mode);
+    s.directory = S_ISDIR(st.st_mode);
+    s.size = static_cast<unsigned long long>(st.st_size);
+    s.mtime = st.st_mtim.tv_sec;
+    return s;
+}
+
+// A file name safe to use in a directory name we make (the original stays as is inside).
+std::string label_of(std::string_view name)
+{
+    std::string out;
+    for (char c : name.substr(0, 120))
+        out += (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' || c == '+' || c == '~')
+                   ? c
+                   : '_';
+    return out.empty() ? "upload" : out;
+}
+
+std::string stamp(long long t)
+{
+    std::string s = iso_time(t); // 2026-11-25T14:09:55Z -> 20261125T140955Z
+    std::erase(s, '-');
+    std::erase(s, ':');
+    return s;
+}
+
+void move(const fs::path& from, const fs::path& to)
+{
+    if (::rename(from.c_str(), to.c_str()) != 0)
+        throw sys_error(fmt::format("cannot move '{}' to '{}'", from.string(), to.string()));
+}
+
+// A fresh directory var/rejected/<time>-<label>[-N]/.
+fs::path new_rejected_dir(const Home& home, const std::string& label)
+{
+    make_dirs(home.rejected());
+    std::string base = stamp(now_seconds()) + "-" + label_of(label);
+    for (int n = 0;; ++n) {
+        fs::path dir = home.rejected() / (n ? base + "-" + std::to_string(n) : base);
+        if (::mkdir(dir.c_str(), 0755) == 0)
+            return dir;
+        if (errno != EEXIST)
+            throw sys_error(fmt::format("cannot create '{}'", dir.string()));
+    }
+}
+
+void write_reason(const fs::path& dir, const std::string& what, const Rejection& why)
+{
+    std::string text = fmt::format("Upload: {}\nRejected: {}\nCode: {} {}\nReason: {}\n", what, iso_time(now_seconds()),
+                                   int(why.code), exit_name(why.code), why.reason);
+    write_atomic(dir / "REASON", text);
+}
+
+} // namespace
+
+std::vector<Pending> scan_incoming(const Home& home, long long now)
+{
+    std::vector<std::pair<long long, Pending>> found;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(home.incoming(), ec)) {
+        std::string name = entry.path().filename().string();
+        if (!name.ends_with(".changes"))
+            continue;
+        Pending p;
+        p.changes = name;
+        Stat st = lstat_of(entry.path());
+        p.age = now - st.mtime;
+        if (auto why = debian::bad_file_name(name)) {
+            p.malformed = Rejection{Exit::rejected, *why};
+        } else if (st.symlink) {
+            p.malformed = Rejection{Exit::rejected, fmt::format("'{}' is a symbolic link", name)};
+        } else if (!st.regular) {
+            p.malformed = Rejection{Exit::rejected, fmt::format("'{}' is not a regular file", name)};
+        }
+        if (p.malformed) {
+            found.emplace_back(st.mtime, std::move(p));
+            continue;
+        }
+        std::string text;
+        try {
+            text = read_file_nofollow(entry.path(), max_changes_size);
+        } catch (const Error& e) {
+            if (e.code() == Exit::not_found)
+                continue; // claimed by someone meanwhile
+            p.malformed = Rejection{Exit::rejected, e.what()};
+            found.emplace_back(st.mtime, std::move(p));
+            continue;
+        }
+        bool signed_doc = text.starts_with(begin_marker);
+        bool still_writing = signed_doc ? text.find(end_marker) == std::string::npos
+                                        : text.size() < begin_marker.size() && begin_marker.starts_with(text);
+        if (still_writing) {
+            p.missing.push_back(name);
+            found.emplace_back(st.mtime, std::move(p));
+            continue;
+        }
+        try {
+            auto changes =
+                debian::Changes::parse(debian::unwrap_clearsigned_unverified(text, name), name);
+            for (const auto& f : changes.files) {
+                p.files.push_back(f.name);
+                Stat fst = lstat_of(home.incoming() / f.name);
+                if (!fst.exists || (fst.regular && fst.size < f.size))
+                    p.missing.push_back(f.name);
+                else
+                    p.age = std::min(p.age, now - fst.mtime);
+            }
+        } catch (const Error& e) {
+            p.malformed = Rejection{e.code(), e.what()};
+        }
+        p.complete = p.missing.empty();
+        found.emplace_back(st.mtime, std::move(p));
+    }
+    std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) {
+        return a.first != b.first ? a.first < b.first : a.second.changes < b.second.changes;
+    });
+    std::vector<Pending> out;
+    for (auto& f : found)
+        out.push_back(std::move(f.second));
+    return out;
+}
+
+std::optional<Claim> claim(const Home& home, const Pending& pending)
+{
+    make_dirs(home.spool_claimed());
+    std::string tmpl = (home.spool_claimed() / (stamp(now_seconds()) + "-" + label_of(pending.changes) + ".XXXXXX")).string();
+    if (!::mkdtemp(tmpl.data()))
+        throw sys_error(fmt::format("cannot create a directory in '{}'", home.spool_claimed().string()));
+    Claim c{tmpl, pending.changes, {}};
+    if (::rename((home.incoming() / pending.changes).c_str(), (c.dir / pending.changes).c_str()) != 0) {
+        int err = errno;
+        ::rmdir(c.dir.c_str());
+        if (err == ENOENT)
+            return std::nullopt;
+        throw sys_error(err, fmt::format("cannot claim '{}'", pending.changes));
+    }
+    for (const auto& f : pending.files) {
+        if (f == pending.changes)
+            continue;
+        if (::rename((home.incoming() / f).c_str(), (c.dir / f).c_str()) == 0)
+            c.files.push_back(f);
+        else if (errno != ENOENT)
+            throw sys_error(fmt::format("cannot claim '{}'", f));
+    }
+    fsync_dir(home.incoming());
+    fsync_dir(c.dir);
+    log::debug("incoming", "claimed '{}' into '{}'", pending.changes, c.dir.string());
+    return c;
+}
+
+std::vector<Claim> leftover_claims(const Home& home)
+{
+    std::vector<Claim> out;
+    std::error_code ec;
+    std::vector<fs::path> dirs;
+    for (const auto& entry : fs::directory_iterator(home.spool_claimed(), ec))
+        if (entry.is_directory() && !entry.is_symlink())
+            dirs.push_back(entry.path());
+    std::sort(dirs.begin(), dirs.end());
+    for (const auto& dir : dirs) {
+        Claim c{dir, {}, {}};
+        for (const auto& f : fs::directory_iterator(dir, ec)) {
+            std::string n = f.path().filename().string();
+            if (n.ends_with(".changes") && c.changes.empty())
+                c.changes = n;
+            else
+                c.files.push_back(n);
+        }
+        std::sort(c.files.begin(), c.files.end());
+        out.push_back(std::move(c));
+    }
+    return out;
+}
+
+std::vector<std::string> orphans(const Home& home, const std::vector<Pending>& pending, long long now, long long timeout)
+{
+    std::set<std::string> listed;
+    for (const auto& p : pending) {
+        listed.insert(p.changes);
+        listed.insert(p.files.begin(), p.files.end());
+    }
+    std::vector<std::string> out;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(home.incoming(), ec)) {
+        std::string n = entry.path().filename().string();
+        if (listed.count(n) || n.starts_with(".")) // dot files: partial uploads of some tools (rsync, sftp)
+            continue;
+        Stat st = lstat_of(entry.path());
+        if (st.exists && now - st.mtime >= timeout)
+            out.push_back(n);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+fs::path reject(Context& ctx, const Claim& c, const Rejection& why, const std::string& source,
+                const std::string& version, const std::string& distribution)
+{
+    fs::path target = new_rejected_dir(ctx.home(), c.changes.empty() ? c.dir.filename().string() : c.changes);
+    // the claim's content moves as a whole: rename over the empty directory just made
+    move(c.dir, target);
+    write_reason(target, c.changes, why);
+    fsync_dir(ctx.home().rejected());
+    auto& db = ctx.db();
+    db::Transaction tx(db);
+    record_event(db, Event{0, 0, "REJECTED", source, version, distribution, "",
+                           fmt::format("{}: {}", c.changes, why.reason), target.string()});
+    tx.commit();
+    return target;
+}
+
+fs::path reject_loose(Context& ctx, const std::vector<std::string>& names, const std::string& label,
+                      const Rejection& why)
+{
+    fs::path target = new_rejected_dir(ctx.home(), label);
+    for (const auto& n : names) {
+        if (::rename((ctx.home().incoming() / n).c_str(), (target / n).c_str()) != 0 && errno != ENOENT)
+            throw sys_error(fmt::format("cannot move '{}' to '{}'", n, target.string()));
+    }
+    write_reason(target, fmt::format("{}", fmt::join(names, " ")), why);
+    fsync_dir(ctx.home().incoming());
+    auto& db = ctx.db();
+    db::Transaction tx(db);
+    record_event(db, Event{0, 0, "REJECTED", "", "", "", "", fmt::format("{}: {}", label, why.reason), target.string()});
+    tx.commit();
+    return target;
+}
+
+std::string read_claimed(const Claim& c, const std::string& name, std::uintmax_t max_size)
+{
+    return read_file_nofollow(c.dir / name, max_size);
+}
+
+void verify_files(const Claim& c, const std::vector<ListedFile>& files)
+{
+    for (const auto& f : files) {
+        Stat st = lstat_of(c.dir / f.name);
+        if (!st.exists)
+            throw fail(Exit::rejected, "listed file '{}' is missing", f.name);
+        if (st.symlink)
+            throw fail(Exit::rejected, "listed file '{}' is a symbolic link", f.name);
+        if (!st.regular)
+            throw fail(Exit::rejected, "listed file '{}' is not a regular file", f.name);
+        if (st.size != f.size)
+            throw fail(Exit::rejected, "size of '{}' is {}, the .changes says {}", f.name, st.size, f.size);
+        if (sha256_file(c.dir / f.name) != f.sha256)
+            throw fail(Exit::rejected, "SHA256 of '{}' does not match the .changes", f.name);
+    }
+}
+
+} // namespace mbd::upload

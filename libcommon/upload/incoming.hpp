@@ -1,0 +1,85 @@
+// upload/incoming: the incoming/ directory as a queue, safe against partial
+// uploads, concurrent passes and crashes.
+//
+// dput sends the .changes last, but a file may still be being written when a
+// pass looks. A .changes is "complete" when it is a whole clearsigned document
+// (ends with its signature) and every file it lists is present with at least
+// its listed size. Incomplete ones are left for a later pass and rejected once
+// older than incoming.timeout. A complete one is claimed: moved, with its
+// files, into its own directory under var/spool/claimed/ (one rename each), so
+// a crash leaves it in one place for the next pass to pick up. Passes are
+// serialised by a lock (var/lock/incoming.lock). Rejected uploads are kept,
+// untouched, in var/rejected/<time>-<name>/ with a REASON file; nothing is
+// ever deleted silently. Files never read through a symlink (O_NOFOLLOW).
+#pragma once
+
+#include "core/entry.hpp"
+#include "core/error.hpp"
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mbd::upload {
+
+struct Rejection {
+    Exit code = Exit::rejected;
+    std::string reason;
+};
+
+// A .changes in incoming/ as one pass sees it.
+struct Pending {
+    std::string changes;                 // file name in incoming/
+    std::vector<std::string> files;      // listed files (plain names)
+    std::vector<std::string> missing;    // listed but absent or still short
+    long long age = 0;                   // seconds since last modification
+    bool complete = false;               // whole document, all files there
+    std::optional<Rejection> malformed;  // cannot be processed at all
+};
+
+// An upload moved into its own directory for processing.
+struct Claim {
+    std::filesystem::path dir;
+    std::string changes;            // file name of the .changes inside dir
+    std::vector<std::string> files; // listed files moved along
+};
+
+// Limit for a .changes file (a signed text document).
+inline constexpr std::uintmax_t max_changes_size = 4 << 20;
+
+std::vector<Pending> scan_incoming(const Home& home, long long now);
+
+// Claim a pending upload; nullopt if its .changes vanished (taken by another pass).
+std::optional<Claim> claim(const Home& home, const Pending& pending);
+
+// Claims left behind by an interrupted pass, oldest first.
+std::vector<Claim> leftover_claims(const Home& home);
+
+// Files in incoming/ that no .changes lists and that are older than timeout.
+std::vector<std::string> orphans(const Home& home, const std::vector<Pending>& pending, long long now,
+                                 long long timeout);
+
+// Move a claim (everything in it) to var/rejected/<time>-<name>/ with a REASON
+// file; returns that directory. Records a REJECTED event.
+std::filesystem::path reject(Context& ctx, const Claim& claim, const Rejection& why, const std::string& source = {},
+                             const std::string& version = {}, const std::string& distribution = {});
+
+// Move loose files of incoming/ (orphans, a .changes that is a symlink...) to
+// var/rejected/ the same way.
+std::filesystem::path reject_loose(Context& ctx, const std::vector<std::string>& names, const std::string& label,
+                                   const Rejection& why);
+
+// Read a claimed file: regular file only, never through a symlink.
+std::string read_claimed(const Claim& claim, const std::string& name, std::uintmax_t max_size);
+
+// Every listed file of a .changes must be in the claim, a regular file (not a
+// symlink), with the listed size and SHA256. Throws Error(Exit::rejected).
+struct ListedFile {
+    std::string name;
+    unsigned long long size;
+    std::string sha256;
+};
+void verify_files(const Claim& claim, const std::vector<ListedFile>& files);
+
+} // namespace mbd::upload
