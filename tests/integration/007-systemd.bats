@@ -74,3 +74,23 @@ units_for_this_build() {
     grep -q 'create 0640 root root' "$BATS_TEST_TMPDIR/logrotate.conf"
     run_mbd logrotate --debug --state "$BATS_TEST_TMPDIR/state" "$BATS_TEST_TMPDIR/logrotate.conf"
 }
+
+@test "the log goes to var/log/mbd.log in the home, and to stderr with <N> priorities under journald" {
+    local fixture="$MBDT_BUILD_DIR/tests/tools/mbd-cli-fixture"
+    mkdir -p "$MBD_HOME/var/log"
+    JOURNAL_STREAM=8:1234 run_mbd "$fixture" ls
+    assert_equal "$stderr" "<6>mbd-cli-fixture: I: listing"
+    grep -qE "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z \[[0-9]+\] mbd-cli-fixture: I: listing\$" "$MBD_HOME/var/log/mbd.log"
+    run_mbd "$fixture" ls
+    assert_equal "$stderr" "mbd-cli-fixture: I: listing"
+    assert_equal "$(grep -c listing "$MBD_HOME/var/log/mbd.log")" 2
+    # elsewhere, or nowhere
+    run_mbd "$fixture" -o log.file="$BATS_TEST_TMPDIR/other.log" ls
+    grep -q listing "$BATS_TEST_TMPDIR/other.log"
+    run_mbd "$fixture" -o log.file= ls
+    assert_equal "$(grep -c listing "$MBD_HOME/var/log/mbd.log")" 2
+    # a log that cannot be written costs nothing
+    rm -r "$MBD_HOME/var/log"
+    run_mbd "$fixture" ls
+    [ ! -e "$MBD_HOME/var/log" ]
+}
