@@ -352,14 +352,34 @@ struct SigCheck {
     long long timestamp = 0;
 };
 
-SigCheck check_signatures(gpgme_ctx_t ctx)
+SigCheck check_signature(gpgme_ctx_t ctx, gpgme_signature_t s);
+
+// Exactly one signature, valid; or (any) at least one valid signature among several,
+// those by keys this keyring does not have being ignored (apt's rule for archives).
+SigCheck check_signatures(gpgme_ctx_t ctx, bool any = false)
 {
     gpgme_verify_result_t r = gpgme_op_verify_result(ctx);
     if (!r || !r->signatures)
         throw fail(Exit::bad_signature, "not signed");
-    if (r->signatures->next)
-        throw fail(Exit::bad_signature, "signed more than once");
-    gpgme_signature_t s = r->signatures;
+    if (!any) {
+        if (r->signatures->next)
+            throw fail(Exit::bad_signature, "signed more than once");
+        return check_signature(ctx, r->signatures);
+    }
+    std::optional<Error> first;
+    for (gpgme_signature_t s = r->signatures; s; s = s->next) {
+        try {
+            return check_signature(ctx, s);
+        } catch (const Error& e) {
+            if (!first || (first->code() == Exit::bad_signature && gpgme_err_code(s->status) != GPG_ERR_NO_PUBKEY))
+                first = e;
+        }
+    }
+    throw *first;
+}
+
+SigCheck check_signature(gpgme_ctx_t ctx, gpgme_signature_t s)
+{
     std::string id = s->fpr ? s->fpr : "?";
     switch (gpgme_err_code(s->status)) {
     case GPG_ERR_NO_ERROR: break;
@@ -427,6 +447,23 @@ std::string Keyring::verify_detached(std::string_view data, std::string_view sig
     if (auto err = gpgme_op_verify(impl_->ctx, sig.d, text.d, nullptr))
         throw_gpg(err, "cannot verify the signature", Exit::bad_signature);
     return check_signatures(impl_->ctx).fingerprint;
+}
+
+Verified Keyring::verify_archive_clearsigned(std::string_view document) const
+{
+    Data sig(document), plain;
+    if (auto err = gpgme_op_verify(impl_->ctx, sig.d, nullptr, plain.d))
+        throw_gpg(err, "cannot verify the signature", Exit::bad_signature);
+    auto check = check_signatures(impl_->ctx, true);
+    return {plain.take(), check.fingerprint, check.timestamp};
+}
+
+std::string Keyring::verify_archive_detached(std::string_view data, std::string_view signature) const
+{
+    Data sig(signature), text(data);
+    if (auto err = gpgme_op_verify(impl_->ctx, sig.d, text.d, nullptr))
+        throw_gpg(err, "cannot verify the signature", Exit::bad_signature);
+    return check_signatures(impl_->ctx, true).fingerprint;
 }
 
 } // namespace mbd::gpg
