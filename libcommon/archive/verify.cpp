@@ -8,9 +8,12 @@
 #include "core/strings.hpp"
 #include "db/db.hpp"
 #include "deb822/deb822.hpp"
+#include "gpg/gpg.hpp"
 #include "keys/instance.hpp"
 
+#include <atomic>
 #include <ctime>
+#include <thread>
 #include <map>
 #include <set>
 #include <sys/stat.h>
@@ -46,10 +49,67 @@ std::vector<std::string> verify_published(Context& ctx, std::string_view reposit
     auto& db = ctx.db();
     fs::path root = repository_dir(ctx, repository);
     auto key = keys::require_instance_key(ctx);
-    auto ring = keys::instance_keyring(ctx.home());
     long long now = now_seconds();
 
-    for (const auto& plan : plan_dists(db, repository)) {
+    auto plans = plan_dists(db, repository);
+
+    // The signatures first, several at once (each is a gpg process that mostly waits).
+    struct Signed {
+        std::string release;
+        std::vector<std::string> problems;
+        bool readable = false;
+    };
+    std::vector<Signed> signed_(plans.size());
+    {
+        std::atomic<size_t> next{0};
+        auto work = [&] {
+            auto ring = keys::instance_keyring(ctx.home());
+            for (size_t i; (i = next++) < plans.size();) {
+                auto& out = signed_[i];
+                fs::path dir = root / "dists" / plans[i].dist.name;
+                std::string inrelease, signature;
+                try {
+                    out.release = read_file(dir / "Release");
+                    inrelease = read_file(dir / "InRelease");
+                    signature = read_file(dir / "Release.gpg");
+                    out.readable = true;
+                } catch (const Error& e) {
+                    out.problems.push_back(e.what());
+                    continue;
+                }
+                try {
+                    auto v = ring.verify_clearsigned(inrelease);
+                    if (v.fingerprint != key.info.fingerprint)
+                        out.problems.push_back(
+                            fmt::format("InRelease is signed by {}, not by the instance key", v.fingerprint));
+                    if (trim_right(v.content) != trim_right(out.release))
+                        out.problems.push_back("InRelease and Release differ");
+                } catch (const Error& e) {
+                    out.problems.push_back(fmt::format("InRelease: {}", e.what()));
+                }
+                try {
+                    if (ring.verify_detached(out.release, signature) != key.info.fingerprint)
+                        out.problems.push_back("Release.gpg is not made by the instance key");
+                } catch (const Error& e) {
+                    out.problems.push_back(fmt::format("Release.gpg: {}", e.what()));
+                }
+            }
+        };
+        std::vector<std::thread> threads;
+        for (size_t t = 1; t < std::min<size_t>(plans.size(), 4); ++t)
+            threads.emplace_back([&] {
+                try {
+                    work();
+                } catch (...) { // the other threads carry on; what is left unverified is reported below
+                }
+            });
+        work();
+        for (auto& t : threads)
+            t.join();
+    }
+
+    for (size_t pi = 0; pi < plans.size(); ++pi) {
+        const auto& plan = plans[pi];
         const auto& d = plan.dist;
         fs::path dir = root / "dists" / d.name;
         auto problem = [&](std::string text) { problems.push_back(fmt::format("'{}': {}", d.name, text)); };
@@ -60,31 +120,14 @@ std::vector<std::string> verify_published(Context& ctx, std::string_view reposit
             problem("never published (run 'mbd-repo publish')");
         else if (journal_seq && *journal_seq > *published_seq)
             problem("has changes that are not published yet (run 'mbd-repo publish')");
-
-        std::string release, inrelease, signature;
-        try {
-            release = read_file(dir / "Release");
-            inrelease = read_file(dir / "InRelease");
-            signature = read_file(dir / "Release.gpg");
-        } catch (const Error& e) {
-            problem(e.what());
+        for (const auto& p : signed_[pi].problems)
+            problem(p);
+        if (!signed_[pi].readable) {
+            if (signed_[pi].problems.empty())
+                problem("its Release could not be verified");
             continue;
         }
-        try {
-            auto v = ring.verify_clearsigned(inrelease);
-            if (v.fingerprint != key.info.fingerprint)
-                problem(fmt::format("InRelease is signed by {}, not by the instance key", v.fingerprint));
-            if (trim_right(v.content) != trim_right(release))
-                problem("InRelease and Release differ");
-        } catch (const Error& e) {
-            problem(fmt::format("InRelease: {}", e.what()));
-        }
-        try {
-            if (ring.verify_detached(release, signature) != key.info.fingerprint)
-                problem("Release.gpg is not made by the instance key");
-        } catch (const Error& e) {
-            problem(fmt::format("Release.gpg: {}", e.what()));
-        }
+        const std::string& release = signed_[pi].release;
 
         deb822::Paragraph rel;
         try {

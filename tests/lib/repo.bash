@@ -3,9 +3,12 @@
 #
 #   mbdt_repo_template ID [setup args]   in setup_file: make the template (mbd-repo setup --no-check)
 #   mbdt_repo_home                        in setup: copy the template into $MBD_HOME
-#   mbdt_repo_apt DIR DIST...             an apt sandbox for these distributions of repository 'test'
+#   mbdt_repo_apt DIR DIST...             an apt sandbox for these distributions of repository $MBDT_REPO
+#   mbdt_install NAME VERSION DIST [build args]   build, sign and install a package
 #   mbdt_assert_release_ok DIST           gpgv verifies InRelease and Release.gpg; every Release entry's
 #                                         size and SHA256/SHA512 match its file and its by-hash copies
+#   mbdt_apt_ok DIR apt-get-args...       apt-get succeeds without W:/E: lines
+# The repository is $MBDT_REPO (default: test, the template's).
 #
 # Load with: load ../lib/repo (after ../helpers and ../lib/debian)
 
@@ -43,12 +46,12 @@ mbdt_repo_apt() {
     local dir=$1 d lines=()
     shift
     for d in "$@"; do
-        lines+=("deb file://$MBD_HOME/repositories/test $d main" "deb-src file://$MBD_HOME/repositories/test $d main")
+        lines+=("deb file://$MBD_HOME/repositories/${MBDT_REPO:-test} $d main"
+            "deb-src file://$MBD_HOME/repositories/${MBDT_REPO:-test} $d main")
     done
     mbdt_apt_sandbox "$dir" "$MBDT_KEY" "${lines[@]}"
 }
 
-# Build, sign and install NAME VERSION into DIST of repository 'test'; extra args go to mbdt_build_package.
 mbdt_install() {
     local name=$1 version=$2 dist=$3 changes
     shift 3
@@ -58,7 +61,7 @@ mbdt_install() {
 }
 
 mbdt_assert_release_ok() {
-    local dir="$MBD_HOME/repositories/test/dists/$1" kr="$BATS_TEST_TMPDIR/kr.gpg"
+    local dir="$MBD_HOME/repositories/${MBDT_REPO:-test}/dists/$1" kr="$BATS_TEST_TMPDIR/kr.gpg"
     [ -f "$kr" ] || gpg --batch --yes --dearmor -o "$kr" "$MBDT_KEY"
     gpgv --keyring "$kr" "$dir/InRelease" 2>/dev/null || { echo "gpgv: InRelease of $1 does not verify" >&2; return 1; }
     gpgv --keyring "$kr" "$dir/Release.gpg" "$dir/Release" 2>/dev/null ||
