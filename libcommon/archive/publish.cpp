@@ -1,6 +1,7 @@
 #include "archive/publish.hpp"
 
 #include "archive/dists.hpp"
+#include "archive/durable.hpp"
 #include "archive/index.hpp"
 #include "core/error.hpp"
 #include "core/fault.hpp"
@@ -156,69 +157,15 @@ std::string release_text(const std::string& header, long long date, long long va
     return text;
 }
 
-BuildOptions build_options() { return BuildOptions{}; }
-
-// Makes what was written durable before what depends on it: one fdatasync per file and
-// fsync per directory when few, one syncfs when many (syncfs also waits for whatever
-// else is dirty on the filesystem, so it pays only for large batches).
-class Durable {
-public:
-    void file(const fs::path& p) { files_.insert(p); }
-    void dir(const fs::path& p) { dirs_.insert(p); }
-    void flush(const fs::path& any_dir)
-    {
-        if (files_.size() + dirs_.size() > 64) {
-            int fd = ::open(any_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-            if (fd < 0 || ::syncfs(fd) != 0) {
-                int err = errno;
-                if (fd >= 0)
-                    ::close(fd);
-                throw sys_error(err, fmt::format("cannot sync '{}'", any_dir.string()));
-            }
-            ::close(fd);
-        } else {
-            for (const auto& f : files_)
-                sync_one(f, false);
-            for (const auto& d : dirs_)
-                sync_one(d, true);
-        }
-        files_.clear();
-        dirs_.clear();
-    }
-
-private:
-    static void sync_one(const fs::path& p, bool dir)
-    {
-        int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC | (dir ? O_DIRECTORY : 0));
-        if (fd < 0 || (dir ? ::fsync(fd) : ::fdatasync(fd)) != 0) {
-            int err = errno;
-            if (fd >= 0)
-                ::close(fd);
-            throw sys_error(err, fmt::format("cannot sync '{}'", p.string()));
-        }
-        ::close(fd);
-    }
-    std::set<fs::path> files_, dirs_;
-};
-
-void write_unsynced(const fs::path& path, std::string_view content)
+BuildOptions build_options(const Context& ctx)
 {
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        throw sys_error(fmt::format("cannot create '{}'", path.string()));
-    while (!content.empty()) {
-        ssize_t n = ::write(fd, content.data(), content.size());
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            int err = errno;
-            ::close(fd);
-            throw sys_error(err, fmt::format("cannot write '{}'", path.string()));
-        }
-        content.remove_prefix(size_t(n));
-    }
-    if (::close(fd) != 0)
-        throw sys_error(fmt::format("cannot write '{}'", path.string()));
+    auto level = [&](std::string_view key, long long lo, long long hi) {
+        long long v = ctx.config().get_int(key);
+        if (v < lo || v > hi)
+            throw fail(Exit::config, "'{}' must be between {} and {}, not {}", key, lo, hi, v);
+        return int(v);
+    };
+    return BuildOptions{level("publish.gzip_level", 1, 9), level("publish.xz_preset", 0, 9), 0};
 }
 
 // A distribution being published.
@@ -234,7 +181,7 @@ struct Work {
 
 // Stage 1: the index files that changed, by-hash first, then their canonical names.
 void stage_indices(db::Db& db, Work& w, const std::optional<Published>& published, const PublishOptions& options,
-                   PublishReport& report, Durable& durable)
+                   const BuildOptions& build, PublishReport& report, Durable& durable)
 {
     const auto& d = w.plan->dist;
     std::map<std::string, IndexState> old_states;
@@ -265,9 +212,9 @@ void stage_indices(db::Db& db, Work& w, const std::optional<Published>& publishe
             built = build_incremental(spec.kind, old->second, by_hash(target, "SHA256", old->second.raw.sha256),
                                       by_hash(target, "SHA256", old->second.gz.sha256),
                                       by_hash(target, "SHA256", old->second.xz.sha256), std::move(ch->second),
-                                      target.parent_path(), base, build_options());
+                                      target.parent_path(), base, build);
         if (!built)
-            built = build_full(spec.kind, all_entries(db, d.id, spec), target.parent_path(), base, build_options());
+            built = build_full(spec.kind, all_entries(db, d.id, spec), target.parent_path(), base, build);
         ++report.indices_built;
         report.chunks_built += built->chunks_built;
         bool same = have_old && built->state.raw == old->second.raw && built->state.gz == old->second.gz &&
@@ -304,8 +251,8 @@ void stage_release(const gpg::Keyring& ring, const std::string& signer, Work& w,
     std::string inrelease = ring.clearsign(w.release, signer);
     for (auto [name, content] : {std::pair<const char*, const std::string*>{"Release", &w.release},
                                  {"Release.gpg", &signature}, {"InRelease", &inrelease}}) {
-        fs::path tmp = w.dir / (std::string(".") + name + ".tmp.new");
-        write_unsynced(tmp, *content); // made durable by the syncfs before the renames
+        fs::path tmp = w.dir / (std::string(".") + name + ".new");
+        write_unsynced(tmp, *content); // made durable before the renames
         w.renames.emplace_back(tmp, w.dir / name);
     }
 }
@@ -367,6 +314,7 @@ PublishReport publish(Context& ctx, const repo::RepositoryLock& lock, const Publ
     auto plans = plan_dists(db, lock.id());
     std::vector<Work> work;
     Durable durable;
+    auto build = build_options(ctx);
     bool found = !options.dist;
     for (const auto& plan : plans) {
         const auto& d = plan.dist;
@@ -385,7 +333,7 @@ PublishReport publish(Context& ctx, const repo::RepositoryLock& lock, const Publ
         if (!due)
             continue;
         Work w{&plan, seq, {}, {}, root / "dists" / d.name, {}, {}};
-        stage_indices(db, w, pub, options, report, durable);
+        stage_indices(db, w, pub, options, build, report, durable);
         work.push_back(std::move(w));
     }
     if (!found)

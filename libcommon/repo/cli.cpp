@@ -313,7 +313,7 @@ void define_packages(Cli& cli)
     struct InstallArgs {
         std::vector<std::string> changes;
         std::string dist;
-        bool no_publish = false;
+        bool no_publish = false, each = false;
     };
     auto in = std::make_shared<InstallArgs>();
     auto* c = cli.command("install", "install .changes (source and binaries, all or nothing) and publish", [in](Context& ctx) {
@@ -322,13 +322,20 @@ void define_packages(Cli& cli)
             req.changes.emplace_back(p);
         req.dist = in->dist;
         req.publish = !in->no_publish;
-        auto r = install(ctx, req);
-        std::cout << fmt::format("{} {} -> {}\n", r.source, r.version, r.dist.name);
-        print_published(r.published);
+        std::vector<InstallResult> results;
+        if (in->each)
+            results = install_each(ctx, req.changes, req.dist, req.publish);
+        else
+            results.push_back(install(ctx, req));
+        for (const auto& r : results)
+            std::cout << fmt::format("{} {} -> {}\n", r.source, r.version, r.dist.name);
+        if (!results.empty())
+            print_published(results.back().published);
     });
     c->add_option("changes", in->changes, "the .changes files of one source version")->required();
     c->add_option("--dist", in->dist, "target distribution CODENAME-ID-SUITE (default: the .changes' Distribution)");
     c->add_flag("--no-publish", in->no_publish, "only record it (publish later)");
+    c->add_flag("--each", in->each, "each .changes is an upload of its own (imports); one publish at the end");
 
     struct MoveArgs {
         std::string source, dist;

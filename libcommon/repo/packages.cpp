@@ -1,5 +1,6 @@
 #include "repo/packages.hpp"
 
+#include "archive/durable.hpp"
 #include "archive/publish.hpp"
 #include "core/error.hpp"
 #include "core/fault.hpp"
@@ -13,6 +14,7 @@
 
 #include <algorithm>
 #include <fnmatch.h>
+#include <functional>
 #include <map>
 #include <regex>
 #include <set>
@@ -311,45 +313,97 @@ std::optional<std::string> upload_rejection(db::Db& db, const DistRef& dist, std
 
 // ---- install ----------------------------------------------------------------------
 
-InstallResult install(Context& ctx, const InstallRequest& request)
-{
-    auto& db = ctx.db();
-    if (request.changes.empty())
-        throw fail(Exit::usage, "no .changes given");
+namespace {
 
-    // The uploads, their files checked against what they list.
-    struct Upload {
-        debian::Changes changes;
-        fs::path dir;
-    };
+struct Upload {
+    debian::Changes changes;
+    fs::path dir;
+};
+
+// The .changes of one install, read and resolved to their distribution.
+struct ParsedInstall {
     std::vector<Upload> uploads;
-    for (const auto& path : request.changes) {
+    std::string source, source_version;
+    DistRef dist;
+};
+
+ParsedInstall parse_install(db::Db& db, const std::vector<fs::path>& changes, const std::string& dist)
+{
+    if (changes.empty())
+        throw fail(Exit::usage, "no .changes given");
+    ParsedInstall p;
+    for (const auto& path : changes) {
         std::string text = read_file(path);
         auto content = debian::unwrap_clearsigned_unverified(text, path.filename().string());
-        uploads.push_back({debian::Changes::parse(content, path.filename().string()), path.parent_path()});
-        if (uploads.back().dir.empty())
-            uploads.back().dir = ".";
+        p.uploads.push_back({debian::Changes::parse(content, path.filename().string()), path.parent_path()});
+        if (p.uploads.back().dir.empty())
+            p.uploads.back().dir = ".";
     }
-    const auto& first = uploads.front().changes;
-    std::string source = first.source;
-    std::string source_version = first.source_version.value_or(first.version.str());
-    for (const auto& u : uploads)
-        if (u.changes.source != source || u.changes.source_version.value_or(u.changes.version.str()) != source_version)
+    const auto& first = p.uploads.front().changes;
+    p.source = first.source;
+    p.source_version = first.source_version.value_or(first.version.str());
+    for (const auto& u : p.uploads)
+        if (u.changes.source != p.source || u.changes.source_version.value_or(u.changes.version.str()) != p.source_version)
             throw fail(Exit::rejected, "the .changes are of different sources or versions ('{} {}' and '{} {}')",
-                       source, source_version, u.changes.source, u.changes.version.str());
-    std::string dist_name = request.dist;
+                       p.source, p.source_version, u.changes.source, u.changes.version.str());
+    std::string dist_name = dist;
     if (dist_name.empty()) {
         if (first.distributions.size() != 1)
             throw fail(Exit::rejected, "the .changes names {} distributions; give one with --dist",
                        first.distributions.size());
         dist_name = first.distributions.front();
     }
-    DistRef dist = find_dist(db, dist_name);
-    RepositoryLock lock(ctx, dist.repository);
+    p.dist = find_dist(db, dist_name);
+    return p;
+}
+
+struct Binary {
+    std::string name, version, arch, kind, section, stanza, contents;
+    PoolFile* file;
+};
+
+// What an install has checked and copied into the pool, for its database transaction.
+struct Staged {
+    std::string repository, source, source_version;
+    DistRef dist;
+    std::map<std::string, PoolFile> files; // by file name; the pointers below point into it
+    std::optional<debian::Dsc> dsc;
+    std::string dsc_name;
+    std::vector<const PoolFile*> dsc_files;
+    std::vector<Binary> binaries;
+    std::optional<long long> existing_source;
+    std::string component = "main", section, priority, directory;
+};
+
+InstallResult commit_install(db::Db& db, Staged& st);
+
+bool dropped_unpublished(db::Db& db, const ParsedInstall& p)
+{
+    return db.scalar_int("SELECT 1 FROM source_packages WHERE repository = ? AND name = ? AND version = ? AND id NOT IN "
+                         "(SELECT source_id FROM dist_sources)",
+                         p.dist.repository, p.source, p.source_version)
+        .has_value();
+}
+
+// Check an upload and copy its files into the pool (made durable through `durable`);
+// returns the database transaction that installs it, to run once they are durable.
+std::function<InstallResult()> stage_install(Context& ctx, const RepositoryLock& lock, const ParsedInstall& parsed,
+                                             archive::Durable& durable)
+{
+    auto& db = ctx.db();
+    auto st = std::make_shared<Staged>();
+    const auto& uploads = parsed.uploads;
+    const std::string& source = parsed.source;
+    const std::string& source_version = parsed.source_version;
+    const DistRef& dist = parsed.dist;
+    st->repository = lock.id();
+    st->source = source;
+    st->source_version = source_version;
+    st->dist = dist;
+    if (dist.repository != lock.id())
+        throw fail(Exit::usage, "'{}' is not a distribution of repository '{}'", dist.name, lock.id());
     // A version dropped but not yet published away must be gone before it comes back.
-    if (db.scalar_int("SELECT 1 FROM source_packages WHERE repository = ? AND name = ? AND version = ? AND id NOT IN "
-                      "(SELECT source_id FROM dist_sources)",
-                      dist.repository, source, source_version))
+    if (dropped_unpublished(db, parsed))
         publish_repository(ctx, lock);
     auto repo = get_repository(db, dist.repository);
     auto distribution = get_distribution(db, dist.codename);
@@ -357,7 +411,7 @@ InstallResult install(Context& ctx, const InstallRequest& request)
     fs::path root = archive::repository_dir(ctx, repo.id);
 
     // Every listed file, once, verified.
-    std::map<std::string, PoolFile> files;
+    auto& files = st->files;
     std::map<std::string, const debian::FileEntry*> entries;
     for (const auto& u : uploads)
         for (const auto& f : u.changes.files) {
@@ -388,10 +442,13 @@ InstallResult install(Context& ctx, const InstallRequest& request)
                 throw fail(Exit::rejected, "more than one .dsc in the upload");
             dsc_entry = e;
         }
-    std::optional<debian::Dsc> dsc;
-    std::optional<long long> existing_source;
-    std::string component = "main", section, priority;
+    auto& dsc = st->dsc;
+    auto& existing_source = st->existing_source;
+    auto& component = st->component;
+    auto& section = st->section;
+    auto& priority = st->priority;
     if (dsc_entry) {
+        st->dsc_name = dsc_entry->name;
         dsc = debian::Dsc::parse(read_file(files[dsc_entry->name].from), dsc_entry->name);
         if (dsc->source != source || dsc->version.str() != source_version)
             throw fail(Exit::rejected, "'{}' is {} {}, the .changes says {} {}", dsc_entry->name, dsc->source,
@@ -413,10 +470,11 @@ InstallResult install(Context& ctx, const InstallRequest& request)
         distribution.components.end())
         throw fail(Exit::rejected, "component '{}' is not one of '{}' ({})", component, dist.codename,
                    join(distribution.components));
-    std::string directory = fmt::format("pool/{}/{}/{}", component, pool_prefix(source), source);
+    st->directory = fmt::format("pool/{}/{}/{}", component, pool_prefix(source), source);
+    const std::string& directory = st->directory;
 
     // The files of the .dsc: in the upload, or in the pool already (an orig tarball).
-    std::vector<const PoolFile*> dsc_files;
+    auto& dsc_files = st->dsc_files;
     if (dsc) {
         for (const auto& f : dsc->files) {
             auto it = files.find(f.name);
@@ -439,11 +497,7 @@ InstallResult install(Context& ctx, const InstallRequest& request)
     }
 
     // The binaries.
-    struct Binary {
-        std::string name, version, arch, kind, section, stanza, contents;
-        PoolFile* file;
-    };
-    std::vector<Binary> binaries;
+    auto& binaries = st->binaries;
     for (auto& [name, pf] : files) {
         bool deb = ends_with(name, ".deb"), udeb = ends_with(name, ".udeb");
         if (!deb && !udeb)
@@ -521,11 +575,24 @@ InstallResult install(Context& ctx, const InstallRequest& request)
     }
     for (const auto& [name, pf] : files)
         if (!pf.id) {
-            make_dirs((root / pf.path).parent_path());
-            copy_atomic(pf.from, root / pf.path);
+            fs::path to = root / pf.path;
+            make_dirs(to.parent_path());
+            archive::copy_unsynced(pf.from, to);
+            durable.file(to);
+            durable.dir(to.parent_path());
             fault::point("install");
         }
+    return [st, &db] { return commit_install(db, *st); };
+}
 
+InstallResult commit_install(db::Db& db, Staged& st)
+{
+    auto& files = st.files;
+    const auto& dist = st.dist;
+    const auto& source = st.source;
+    const auto& source_version = st.source_version;
+    const auto& binaries = st.binaries;
+    const auto& dsc = st.dsc;
     InstallResult result{dist, source, source_version, {}, {}, {}};
     {
         db::Transaction tx(db);
@@ -533,27 +600,27 @@ InstallResult install(Context& ctx, const InstallRequest& request)
             if (!pf.id) {
                 db.run("INSERT INTO pool_files(repository, path, size, md5, sha1, sha256, sha512) "
                        "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                       repo.id, pf.path, pf.digest.size, pf.digest.md5, pf.digest.sha1, pf.digest.sha256,
+                       st.repository, pf.path, pf.digest.size, pf.digest.md5, pf.digest.sha1, pf.digest.sha256,
                        pf.digest.sha512);
                 pf.id = db.last_insert_id();
             }
-            db.run("DELETE FROM pool_pending WHERE repository = ? AND path = ?", repo.id, pf.path);
-            db.run("DELETE FROM pool_garbage WHERE repository = ? AND path = ?", repo.id, pf.path);
+            db.run("DELETE FROM pool_pending WHERE repository = ? AND path = ?", st.repository, pf.path);
+            db.run("DELETE FROM pool_garbage WHERE repository = ? AND path = ?", st.repository, pf.path);
             result.pool_files.push_back(pf.path);
         }
         long long source_id;
         if (dsc) {
-            std::string stanza = sources_stanza(dsc->fields, directory, files[dsc_entry->name], dsc_files, section,
-                                                priority);
+            std::string stanza = sources_stanza(dsc->fields, st.directory, files[st.dsc_name], st.dsc_files,
+                                                st.section, st.priority);
             db.run("INSERT INTO source_packages(repository, name, version, component, stanza, installed) "
                    "VALUES (?, ?, ?, ?, ?, ?)",
-                   repo.id, source, source_version, component, stanza, now_seconds());
+                   st.repository, source, source_version, st.component, stanza, now_seconds());
             source_id = db.last_insert_id();
-            db.run("INSERT INTO source_files(source_id, file_id) VALUES (?, ?)", source_id, files[dsc_entry->name].id);
-            for (const auto* f : dsc_files)
+            db.run("INSERT INTO source_files(source_id, file_id) VALUES (?, ?)", source_id, files[st.dsc_name].id);
+            for (const auto* f : st.dsc_files)
                 db.run("INSERT OR IGNORE INTO source_files(source_id, file_id) VALUES (?, ?)", source_id, f->id);
         } else {
-            source_id = *existing_source;
+            source_id = *st.existing_source;
         }
         std::vector<long long> new_binaries;
         for (const auto& b : binaries) {
@@ -584,9 +651,68 @@ InstallResult install(Context& ctx, const InstallRequest& request)
         tx.commit();
     }
     log::info("installed {} {} into {}", source, source_version, dist.name);
+    return result;
+}
+
+} // namespace
+
+InstallResult install(Context& ctx, const InstallRequest& request)
+{
+    auto parsed = parse_install(ctx.db(), request.changes, request.dist);
+    RepositoryLock lock(ctx, parsed.dist.repository);
+    archive::Durable durable;
+    auto commit = stage_install(ctx, lock, parsed, durable);
+    durable.flush(archive::repository_dir(ctx, lock.id()));
+    auto result = commit();
     if (request.publish)
         result.published = publish_repository(ctx, lock);
     return result;
+}
+
+std::vector<InstallResult> install_each(Context& ctx, const std::vector<std::filesystem::path>& changes,
+                                        const std::string& dist, bool publish)
+{
+    std::vector<InstallResult> results;
+    if (changes.empty())
+        return results;
+    auto first = parse_install(ctx.db(), {changes.front()}, dist);
+    RepositoryLock lock(ctx, first.dist.repository);
+    fs::path root = archive::repository_dir(ctx, lock.id());
+    // In batches: stage (check, copy) many, make their files durable at once, commit each.
+    // An upload of a source already in the batch waits for the batch's commit.
+    archive::Durable durable;
+    std::vector<std::function<InstallResult()>> batch;
+    std::set<std::string> sources;
+    auto commit_batch = [&] {
+        auto staged = std::move(batch);
+        batch.clear();
+        sources.clear();
+        durable.flush(root);
+        for (auto& c : staged)
+            results.push_back(c());
+    };
+    try {
+        for (const auto& c : changes) {
+            auto parsed = c == changes.front() ? first : parse_install(ctx.db(), {c}, dist);
+            // (publishing, which may happen in stage_install, must not find staged files pending)
+            if (sources.count(parsed.source) || batch.size() >= 1000 || dropped_unpublished(ctx.db(), parsed))
+                commit_batch();
+            sources.insert(parsed.source);
+            batch.push_back(stage_install(ctx, lock, parsed, durable));
+        }
+        commit_batch();
+    } catch (...) {
+        try {
+            commit_batch(); // what was staged before the failure goes in
+        } catch (...) {
+        }
+        if (publish && !results.empty())
+            publish_repository(ctx, lock); // and is published; the error stands
+        throw;
+    }
+    if (publish && !results.empty())
+        results.back().published = publish_repository(ctx, lock);
+    return results;
 }
 
 // ---- migrate, remove --------------------------------------------------------------------

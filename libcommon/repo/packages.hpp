@@ -70,6 +70,11 @@ struct InstallResult {
 // Error(Exit::exists) when a pool file of that name exists with other content.
 InstallResult install(Context& ctx, const InstallRequest& request);
 
+// Each .changes as an install of its own (one repository), then one publish: for
+// imports. Stops at the first failure (what went in before it stays, and is published).
+std::vector<InstallResult> install_each(Context& ctx, const std::vector<std::filesystem::path>& changes,
+                                        const std::string& dist = {}, bool publish = true);
+
 // ---- migrate, remove ----------------------------------------------------------------
 
 struct ChangeResult {

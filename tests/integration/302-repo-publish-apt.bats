@@ -138,3 +138,59 @@ normalize() {
     MBDT_APT_TOOL=apt-cache run mbdt_apt "$apt" policy hello
     [[ "$output" == *"file:$MBD_HOME/repositories/test bookworm-test-unstable/main amd64 Packages"* ]]
 }
+
+@test "a source upload and its build results install together, or not at all" {
+    src=$(mbdt_build_package "$MBDT_PKG" hello 1.0-1~test12+1 --dist bookworm-test-unstable --source-only)
+    bin=$(mbdt_build_package "$MBDT_PKG" hello 1.0-1~test12+1 --dist bookworm-test-unstable --binary-only)
+    mbdt_sign_changes "$src"
+    mbdt_sign_changes "$bin"
+    cp "$MBDT_PKG/hello-doc_1.0-1~test12+1_all.deb" "$BATS_TEST_TMPDIR/saved.deb"
+    echo broken >"$MBDT_PKG/hello-doc_1.0-1~test12+1_all.deb"
+    run_mbd 7 mbd-repo install "$src" "$bin"
+    run_mbd mbd-repo ls test
+    assert_equal "$output" ""
+    [ ! -e "$MBD_HOME/repositories/test/pool/main/h/hello/hello_1.0-1~test12+1.dsc" ]
+    cp "$BATS_TEST_TMPDIR/saved.deb" "$MBDT_PKG/hello-doc_1.0-1~test12+1_all.deb"
+    run_mbd mbd-repo install "$src" "$bin"
+    run_mbd mbd-repo show hello --json
+    assert_equal "$(printf '%s' "$output" | jq -r '.[0].binaries | join(" ")')" \
+        "hello_1.0-1~test12+1_amd64 hello-doc_1.0-1~test12+1_all"
+    run sqlite3 "$MBD_HOME/config.sqlite" "SELECT COUNT(*) FROM events WHERE type = 'INSTALLED'"
+    assert_equal "$output" 1
+    run_mbd mbd-repo check test
+}
+
+@test "install --each imports many uploads with one publish" {
+    changes=()
+    for n in one two three; do
+        changes+=("$(mbdt_build_package "$MBDT_PKG" "$n" 1.0~test12+1 --dist bookworm-test-unstable --no-all)")
+    done
+    run_mbd mbd-repo install --each "${changes[@]}"
+    assert_equal "$(printf '%s\n' "$output" | wc -l)" 3
+    assert_equal "$(printf '%s\n' "$stderr" | grep -c 'published')" 1
+    assert_equal "$(grep -c '^Package: ' "$MBD_HOME/repositories/test/dists/bookworm-test-unstable/main/binary-amd64/Packages")" 3
+    run_mbd mbd-repo check test
+}
+
+@test "superseded by-hash files stay for the grace period; Valid-Until when configured" {
+    mbdt_install hello 1.0-1~test12+1 bookworm-test-unstable
+    bh="$MBD_HOME/repositories/test/dists/bookworm-test-unstable/main/binary-amd64/by-hash/SHA256"
+    old=$(sha256sum <"$bh/../../Packages" | cut -d' ' -f1)
+    mbdt_install hello 1.0-2~test12+1 bookworm-test-unstable
+    [ -f "$bh/$old" ]
+    run_mbd mbd-repo -o publish.byhash_grace=0 -o publish.valid_until=86400 publish test
+    assert_output_contains "bookworm-test-unstable"
+    rel="$MBD_HOME/repositories/test/dists/bookworm-test-unstable/Release"
+    until=$(sed -n 's/^Valid-Until: //p' "$rel")
+    [ -n "$until" ]
+    [ "$(date -d "$until" +%s)" -gt "$(date -d "+23 hours" +%s)" ]
+    # the first publish with the new setting rewrote every Release; the old Packages is gone now
+    mbdt_install other 1.0~test12+1 bookworm-test-unstable --no-all
+    run_mbd mbd-repo -o publish.byhash_grace=0 -o publish.valid_until=86400 publish test --rebuild --dist bookworm-test-unstable
+    [ ! -e "$bh/$old" ]
+    assert_equal "$(ls "$bh" | wc -l)" 3 # Packages, .gz, .xz
+    run_mbd mbd-repo -o publish.valid_until=86400 check test
+    # without the setting, the next publish drops Valid-Until again
+    run_mbd mbd-repo publish test
+    ! grep -q '^Valid-Until' "$rel"
+}
