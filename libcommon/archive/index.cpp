@@ -303,6 +303,8 @@ void cut(IndexKind kind, std::vector<Entry>& open, size_t from, Cutter& cutter, 
         c.info.entries = end - start;
         c.raw = render(kind, open, start, end);
         out.push_back(std::move(c));
+        for (size_t i = start; i < end; ++i) // rendered: only one copy of the text stays in memory
+            std::string().swap(open[i].text);
         start = end;
     };
     for (size_t i = from; i < open.size();) {

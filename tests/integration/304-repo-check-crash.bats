@@ -149,3 +149,29 @@ next_operation() {
     done
     mbdt_apt_ok "$apt" install hello
 }
+
+@test "writers of one repository queue on its lock; readers never wait" {
+    a=$(mbdt_build_package "$MBDT_PKG" alpha 1.0~test12+1 --dist bookworm-test-unstable --no-all)
+    b=$(mbdt_build_package "$MBDT_PKG" beta 1.0~test12+1 --dist bookworm-test-unstable --no-all)
+    mbd-repo install "$a" >"$BATS_TEST_TMPDIR/a.log" 2>&1 &
+    pa=$!
+    mbd-repo install "$b" >"$BATS_TEST_TMPDIR/b.log" 2>&1 &
+    pb=$!
+    wait "$pa"
+    wait "$pb"
+    assert_equal "$(grep -c '^Package: ' "$MBD_HOME/repositories/test/dists/bookworm-test-unstable/main/binary-amd64/Packages")" 2
+    run_mbd mbd-repo check test
+    # while another process holds the lock, a writer waits and a reader does not
+    setsid flock "$MBD_HOME/var/lock/repository-test.lock" sleep 30 &
+    holder=$!
+    sleep 0.5
+    run timeout 2 mbd-repo remove alpha bookworm-test-unstable
+    assert_equal "$status" 124
+    run timeout 2 mbd-repo show alpha
+    assert_equal "$status" 0
+    run timeout 2 mbd-repo sources-list test
+    assert_equal "$status" 0
+    kill -- "-$holder"
+    wait "$holder" || true
+    run_mbd mbd-repo remove alpha bookworm-test-unstable
+}
