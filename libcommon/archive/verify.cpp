@@ -12,7 +12,6 @@
 #include "keys/instance.hpp"
 
 #include <atomic>
-#include <ctime>
 #include <thread>
 #include <map>
 #include <set>
@@ -22,19 +21,6 @@ namespace mbd::archive {
 namespace {
 
 namespace fs = std::filesystem;
-
-// "Wed, 25 Nov 2026 14:09:55 +0000" (or UTC) -> unix seconds; -1 when unreadable.
-long long parse_rfc2822(const std::string& text)
-{
-    std::tm tm{};
-    const char* end = ::strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S", &tm);
-    if (!end)
-        return -1;
-    std::string_view zone = trim(end);
-    if (zone != "+0000" && zone != "UTC" && zone != "GMT" && zone != "Z")
-        return -1;
-    return ::timegm(&tm);
-}
 
 struct Listed {
     std::uint64_t size = 0;
@@ -145,14 +131,14 @@ std::vector<std::string> verify_published(Context& ctx, std::string_view reposit
                 problem(fmt::format("Release has {}: '{}', expected '{}'", field, rel.get(field),
                                     trim(line.substr(colon + 1))));
         }
-        long long date = parse_rfc2822(rel.get("Date"));
-        if (date < 0)
+        auto date = parse_rfc2822_time(rel.get("Date"));
+        if (!date)
             problem(fmt::format("Release has an unreadable Date '{}'", rel.get("Date")));
-        else if (date > now + 60)
+        else if (*date > now + 60)
             problem(fmt::format("Release Date '{}' is in the future", rel.get("Date")));
         if (rel.has("Valid-Until")) {
-            long long until = parse_rfc2822(rel.get("Valid-Until"));
-            if (until < 0 || until <= now)
+            auto until = parse_rfc2822_time(rel.get("Valid-Until"));
+            if (!until || *until <= now)
                 problem(fmt::format("Release is valid until '{}' only", rel.get("Valid-Until")));
         }
 

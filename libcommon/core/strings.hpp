@@ -35,6 +35,8 @@ bool valid_utf8(std::string_view s);
 std::string iso_time(long long unix_seconds);
 // RFC 2822 date as used in Release/.changes: "Wed, 25 Nov 2026 14:09:55 +0000"
 std::string rfc2822_time(long long unix_seconds);
+// The inverse for Release files: UTC only ("+0000", "UTC", "GMT" or "Z"); nullopt otherwise.
+std::optional<long long> parse_rfc2822_time(std::string_view text);
 long long now_seconds();
 
 } // namespace mbd

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <clocale>
+#include <map>
 #include <mutex>
 #include <sys/stat.h>
 
@@ -124,8 +125,11 @@ size_t count_line_starts(std::string_view doc, std::string_view marker)
 
 struct Keyring::Impl {
     gpgme_ctx_t ctx = nullptr;
+    std::map<std::string, gpgme_key_t> signers; // looked up once per Keyring (each look-up runs gpg)
     ~Impl()
     {
+        for (auto& [fpr, key] : signers)
+            gpgme_key_unref(key);
         if (ctx)
             gpgme_release(ctx);
     }
@@ -319,18 +323,24 @@ void Keyring::remove_key(std::string_view fingerprint)
 
 namespace {
 
-std::string sign(gpgme_ctx_t ctx, std::string_view text, std::string_view signer, gpgme_sig_mode_t mode)
+std::string sign(gpgme_ctx_t ctx, std::map<std::string, gpgme_key_t>& signers, std::string_view text,
+                 std::string_view signer, gpgme_sig_mode_t mode)
 {
-    Key key;
     std::string fpr(signer);
-    if (!valid_fingerprint(fpr) || gpgme_get_key(ctx, fpr.c_str(), &key.k, 1) || !key.k)
-        throw fail(Exit::not_found, "no secret key {} to sign with", fpr);
-    if (key.k->expired)
-        throw fail(Exit::key_expired, "the signing key {} has expired", fpr);
-    if (key.k->revoked)
-        throw fail(Exit::key_revoked, "the signing key {} is revoked", fpr);
+    auto cached = signers.find(fpr);
+    if (cached == signers.end()) {
+        Key key;
+        if (!valid_fingerprint(fpr) || gpgme_get_key(ctx, fpr.c_str(), &key.k, 1) || !key.k)
+            throw fail(Exit::not_found, "no secret key {} to sign with", fpr);
+        if (key.k->expired)
+            throw fail(Exit::key_expired, "the signing key {} has expired", fpr);
+        if (key.k->revoked)
+            throw fail(Exit::key_revoked, "the signing key {} is revoked", fpr);
+        cached = signers.emplace(fpr, key.k).first;
+        key.k = nullptr; // owned by the cache now
+    }
     gpgme_signers_clear(ctx);
-    if (auto err = gpgme_signers_add(ctx, key.k))
+    if (auto err = gpgme_signers_add(ctx, cached->second))
         throw_gpg(err, "cannot use the signing key");
     gpgme_set_armor(ctx, 1);
     Data in(text), out;
@@ -422,12 +432,12 @@ SigCheck check_signature(gpgme_ctx_t ctx, gpgme_signature_t s)
 
 std::string Keyring::clearsign(std::string_view text, std::string_view signer) const
 {
-    return sign(impl_->ctx, text, signer, GPGME_SIG_MODE_CLEAR);
+    return sign(impl_->ctx, impl_->signers, text, signer, GPGME_SIG_MODE_CLEAR);
 }
 
 std::string Keyring::detach_sign(std::string_view data, std::string_view signer) const
 {
-    return sign(impl_->ctx, data, signer, GPGME_SIG_MODE_DETACH);
+    return sign(impl_->ctx, impl_->signers, data, signer, GPGME_SIG_MODE_DETACH);
 }
 
 Verified Keyring::verify_clearsigned(std::string_view document) const

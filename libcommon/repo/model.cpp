@@ -289,9 +289,10 @@ Source check_source(Context& ctx, std::string_view name)
         for (const auto& [k, v] : s.identifiers)
             expect(k, v);
         if (rel.has("Valid-Until")) {
-            // apt's own check is the reference; here only a clearly expired Release is refused
-            auto vu = rel.get("Valid-Until");
-            log::debug("repo", "source '{}' Release valid until {}", s.name, vu);
+            auto until = parse_rfc2822_time(rel.get("Valid-Until"));
+            if (!until || *until <= now_seconds())
+                throw fail(Exit::check_failed, "source '{}': '{}Release' is valid until '{}' only", s.name, url,
+                           rel.get("Valid-Until"));
         }
     } catch (const Error& e) {
         problem = e;
