@@ -18,6 +18,9 @@ std::vector<std::string_view> split_ws(std::string_view s);
 // Split on a separator; keeps empty items; items are trimmed if trim_items.
 std::vector<std::string_view> split(std::string_view s, char sep, bool trim_items = true);
 
+// The items with sep between them.
+std::string join(const std::vector<std::string>& items, std::string_view sep);
+
 std::string lower(std::string_view s);
 bool iequals(std::string_view a, std::string_view b);
 

@@ -14,14 +14,6 @@
 namespace mbd::repo {
 namespace {
 
-std::string joined(const std::vector<std::string>& v, std::string_view sep = " ")
-{
-    std::string out;
-    for (const auto& s : v)
-        out += (out.empty() ? "" : std::string(sep)) + s;
-    return out;
-}
-
 std::vector<std::string> comma_list(const std::vector<std::string>& args)
 {
     std::vector<std::string> out;
@@ -48,7 +40,7 @@ template <typename T> void print_list(const std::vector<T>& items, bool json, co
 std::string source_line(const Source& s)
 {
     return fmt::format("{:<24} {:<10} {:<10} {:<12} {}\n", s.name, s.origin, s.codename, s.status.display(),
-                       joined(s.uris));
+                       join(s.uris, " "));
 }
 
 std::string source_text(const Source& s)
@@ -59,8 +51,8 @@ std::string source_text(const Source& s)
     return fmt::format("name:          {}\norigin:        {}\ncodename:      {}\nsuite:         {}\nuris:          {}\n"
                        "identifiers:   {}\ncodeversion:   {}\ncomponents:    {}\narchitectures: {}\n"
                        "release date:  {}\nstatus:        {}\n",
-                       s.name, s.origin, s.codename, s.suite, joined(s.uris), ids, s.codeversion,
-                       joined(s.components), joined(s.architectures), s.release_date, s.status.display());
+                       s.name, s.origin, s.codename, s.suite, join(s.uris, " "), ids, s.codeversion,
+                       join(s.components, " "), join(s.architectures, " "), s.release_date, s.status.display());
 }
 
 std::string layout_text(const Layout& l)
@@ -88,7 +80,7 @@ std::string dist_text(const Distribution& d)
     for (const auto& e : d.extra_sources)
         extra += fmt::format("{}{}:{}", extra.empty() ? "" : " ", e.source, e.priority);
     return fmt::format("{}: source {}, extra [{}], components [{}], architectures [{}] (all: {}), lintian {}\n",
-                       d.codename, d.base_source, extra, joined(d.components), joined(d.architectures), d.arch_all,
+                       d.codename, d.base_source, extra, join(d.components, " "), join(d.architectures, " "), d.arch_all,
                        d.options.lintian_mode);
 }
 
@@ -97,7 +89,7 @@ std::string repo_text(const Repository& r)
     std::string dists;
     for (const auto& d : r.dists)
         dists += fmt::format("{}{}{}", dists.empty() ? "" : " ", d.codename,
-                             d.architectures.empty() ? "" : ":" + joined(d.architectures, ","));
+                             d.architectures.empty() ? "" : ":" + join(d.architectures, ","));
     return fmt::format("{:<12} {:<12} {:<18} {}\n", r.id, r.status.display(), r.layout, dists);
 }
 
@@ -109,7 +101,7 @@ std::string holding_text(const Holding& h)
 void print_published(const std::vector<std::string>& dists)
 {
     if (!dists.empty())
-        log::info("published {}", joined(dists, ", "));
+        log::info("published {}", join(dists, ", "));
 }
 
 // ---- groups --------------------------------------------------------------------

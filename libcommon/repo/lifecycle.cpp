@@ -48,13 +48,7 @@ Repository repository_action(Context& ctx, std::string_view id, std::string_view
     auto& db = ctx.db();
     auto repo = get_repository(db, id);
     ModelStatus st = repo.status;
-    if (action == "activate") {
-        if (auto why = st.activate_error())
-            throw fail(Exit::state, "cannot activate repository '{}': {}", id, *why);
-        st = st.activate();
-    } else if (action == "deactivate") {
-        st = st.deactivate();
-    } else if (action == "remove") {
+    if (action == "remove") {
         RepositoryLock lock(ctx, std::string(id));
         if (auto n = db.scalar_int("SELECT COUNT(*) FROM dist_sources ds JOIN dists d ON d.id = ds.dist_id "
                                    "WHERE d.repository = ?",
@@ -77,9 +71,8 @@ Repository repository_action(Context& ctx, std::string_view id, std::string_view
         }
         fs::remove_all(archive::repository_dir(ctx, id));
         return get_repository(db, id);
-    } else {
-        throw fail(Exit::usage, "unknown action '{}'", action);
     }
+    st = status_action(st, action, fmt::format("repository '{}'", id));
     db::Transaction tx(db);
     store_repository_status(db, id, st);
     tx.commit();

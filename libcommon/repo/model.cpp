@@ -24,17 +24,6 @@ std::vector<std::string> words(std::string_view s)
     return out;
 }
 
-std::string join(const std::vector<std::string>& v, std::string_view sep = " ")
-{
-    std::string out;
-    for (const auto& s : v) {
-        if (!out.empty())
-            out += sep;
-        out += s;
-    }
-    return out;
-}
-
 Json json_list(const std::vector<std::string>& v)
 {
     Json a = Json::array();
@@ -104,6 +93,24 @@ Json status_json(const ModelStatus& s)
         .set("status", std::string(to_string(s.status)))
         .set("check_flag", std::string(to_string(s.flag)))
         .set("last_check", s.last_check ? Json(iso_time(s.last_check)) : Json());
+}
+
+// Every row of a query, or the one row with a given key (Error(Exit::not_found) naming `what`).
+template <typename Of> auto select_all(db::Db& db, std::string_view sql, Of of)
+{
+    std::vector<decltype(of(std::declval<db::Stmt&>()))> out;
+    auto r = db.prepare(sql);
+    while (r.step())
+        out.push_back(of(r));
+    return out;
+}
+
+template <typename Of> auto select_one(db::Db& db, std::string_view sql, std::string_view key, std::string_view what, Of of)
+{
+    auto r = db.query(sql, key);
+    if (!r.step())
+        throw fail(Exit::not_found, "no {} '{}'", what, key);
+    return of(r);
 }
 
 void store_source_status(db::Db& db, std::string_view name, const ModelStatus& s)
@@ -186,7 +193,7 @@ Source add_source(Context& ctx, const SourceSpec& spec)
     db::Transaction tx(db);
     db.run("INSERT INTO sources(name, origin, codename, suite, uris, identifiers, codeversion, status, check_flag, "
            "last_check) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
-           spec.name, spec.origin, spec.codename, spec.suite.empty() ? spec.codename : spec.suite, join(spec.uris),
+           spec.name, spec.origin, spec.codename, spec.suite.empty() ? spec.codename : spec.suite, join(spec.uris, " "),
            format_pairs(spec.identifiers, "\n"), codeversion, to_string(st.status), to_string(st.flag));
     tx.commit();
     log::debug("repo", "source '{}' added with {} keys", spec.name, imported);
@@ -195,19 +202,13 @@ Source add_source(Context& ctx, const SourceSpec& spec)
 
 std::vector<Source> list_sources(db::Db& db)
 {
-    std::vector<Source> out;
-    auto r = db.prepare(fmt::format("SELECT {} FROM sources ORDER BY name", source_columns));
-    while (r.step())
-        out.push_back(source_of(r));
-    return out;
+    return select_all(db, fmt::format("SELECT {} FROM sources ORDER BY name", source_columns), source_of);
 }
 
 Source get_source(db::Db& db, std::string_view name)
 {
-    auto r = db.query(fmt::format("SELECT {} FROM sources WHERE name = ?", source_columns), name);
-    if (!r.step())
-        throw fail(Exit::not_found, "no source '{}'", name);
-    return source_of(r);
+    return select_one(db, fmt::format("SELECT {} FROM sources WHERE name = ?", source_columns), name, "source",
+                      source_of);
 }
 
 std::string source_keys_armored(const Home& home, std::string_view source)
@@ -315,18 +316,24 @@ Source check_source(Context& ctx, std::string_view name)
     return get_source(db, name);
 }
 
+ModelStatus status_action(const ModelStatus& st, std::string_view action, std::string_view what)
+{
+    if (action == "activate") {
+        if (auto why = st.activate_error())
+            throw fail(Exit::state, "cannot activate {}: {}", what, *why);
+        return st.activate();
+    }
+    if (action == "deactivate")
+        return st.deactivate();
+    throw fail(Exit::usage, "unknown action '{}'", action);
+}
+
 Source source_action(Context& ctx, std::string_view name, std::string_view action)
 {
     auto& db = ctx.db();
     Source s = get_source(db, name);
     ModelStatus st = s.status;
-    if (action == "activate") {
-        if (auto why = st.activate_error())
-            throw fail(Exit::state, "cannot activate source '{}': {}", name, *why);
-        st = st.activate();
-    } else if (action == "deactivate") {
-        st = st.deactivate();
-    } else if (action == "remove") {
+    if (action == "remove") {
         if (auto used = db.scalar_text("SELECT codename FROM distributions WHERE base_source = ? UNION "
                                        "SELECT codename FROM distribution_extra_sources WHERE source = ?",
                                        name, name))
@@ -338,9 +345,8 @@ Source source_action(Context& ctx, std::string_view name, std::string_view actio
         std::filesystem::remove_all(source_keyring_dir(ctx.home(), name), ec);
         s.status = st.after_remove();
         return s;
-    } else {
-        throw fail(Exit::usage, "unknown action '{}'", action);
     }
+    st = status_action(st, action, fmt::format("source '{}'", name));
     db::Transaction tx(db);
     store_source_status(db, name, st);
     tx.commit();
@@ -423,19 +429,14 @@ void check_regex(const std::optional<std::string>& rule)
 
 std::vector<Layout> list_layouts(db::Db& db)
 {
-    std::vector<Layout> out;
-    auto r = db.prepare(fmt::format("SELECT {} FROM layouts ORDER BY builtin DESC, name", layout_columns));
-    while (r.step())
-        out.push_back(layout_of(db, r));
-    return out;
+    return select_all(db, fmt::format("SELECT {} FROM layouts ORDER BY builtin DESC, name", layout_columns),
+                      [&](db::Stmt& r) { return layout_of(db, r); });
 }
 
 Layout get_layout(db::Db& db, std::string_view name)
 {
-    auto r = db.query(fmt::format("SELECT {} FROM layouts WHERE name = ?", layout_columns), name);
-    if (!r.step())
-        throw fail(Exit::not_found, "no layout '{}'", name);
-    return layout_of(db, r);
+    return select_one(db, fmt::format("SELECT {} FROM layouts WHERE name = ?", layout_columns), name, "layout",
+                      [&](db::Stmt& r) { return layout_of(db, r); });
 }
 
 Layout add_layout(db::Db& db, std::string_view name, std::optional<std::string> copy_of)
@@ -580,7 +581,7 @@ Distribution add_distribution(db::Db& db, const Distribution& d)
     db.run("INSERT INTO distributions(codename, base_source, components, architectures, arch_all, lintian_mode, "
            "piuparts_mode, autopkgtest_mode, build_options, build_profiles, resolver) "
            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-           d.codename, d.base_source, join(d.components), join(d.architectures), d.arch_all, d.options.lintian_mode,
+           d.codename, d.base_source, join(d.components, " "), join(d.architectures, " "), d.arch_all, d.options.lintian_mode,
            d.options.piuparts_mode, d.options.autopkgtest_mode, d.options.deb_build_options,
            d.options.deb_build_profiles, d.options.resolver);
     for (const auto& e : d.extra_sources) {
@@ -621,19 +622,14 @@ Distribution distribution_of(db::Db& db, db::Stmt& r)
 
 std::vector<Distribution> list_distributions(db::Db& db)
 {
-    std::vector<Distribution> out;
-    auto r = db.prepare(fmt::format("SELECT {} FROM distributions ORDER BY codename", dist_columns));
-    while (r.step())
-        out.push_back(distribution_of(db, r));
-    return out;
+    return select_all(db, fmt::format("SELECT {} FROM distributions ORDER BY codename", dist_columns),
+                      [&](db::Stmt& r) { return distribution_of(db, r); });
 }
 
 Distribution get_distribution(db::Db& db, std::string_view codename)
 {
-    auto r = db.query(fmt::format("SELECT {} FROM distributions WHERE codename = ?", dist_columns), codename);
-    if (!r.step())
-        throw fail(Exit::not_found, "no distribution '{}'", codename);
-    return distribution_of(db, r);
+    return select_one(db, fmt::format("SELECT {} FROM distributions WHERE codename = ?", dist_columns), codename,
+                      "distribution", [&](db::Stmt& r) { return distribution_of(db, r); });
 }
 
 Json to_json(const Distribution& d)
@@ -699,7 +695,7 @@ Repository create_repository(db::Db& db, const Repository& r)
                           rd.codename))
             throw fail(Exit::usage, "distribution '{}' given twice", rd.codename);
         db.run("INSERT INTO repository_distributions(repository, codename, architectures) VALUES (?, ?, ?)", r.id,
-               rd.codename, join(rd.architectures));
+               rd.codename, join(rd.architectures, " "));
         for (const auto& s : layout.suites)
             for (int rb = 0; rb <= s.rollbacks; ++rb)
                 db.run("INSERT INTO dists(repository, codename, suite, rollback, name) VALUES (?, ?, ?, ?, ?)", r.id,
@@ -734,19 +730,14 @@ constexpr std::string_view repo_columns = "id, layout, origin, description, crea
 
 std::vector<Repository> list_repositories(db::Db& db)
 {
-    std::vector<Repository> out;
-    auto r = db.prepare(fmt::format("SELECT {} FROM repositories ORDER BY id", repo_columns));
-    while (r.step())
-        out.push_back(repository_of(db, r));
-    return out;
+    return select_all(db, fmt::format("SELECT {} FROM repositories ORDER BY id", repo_columns),
+                      [&](db::Stmt& r) { return repository_of(db, r); });
 }
 
 Repository get_repository(db::Db& db, std::string_view id)
 {
-    auto r = db.query(fmt::format("SELECT {} FROM repositories WHERE id = ?", repo_columns), id);
-    if (!r.step())
-        throw fail(Exit::not_found, "no repository '{}'", id);
-    return repository_of(db, r);
+    return select_one(db, fmt::format("SELECT {} FROM repositories WHERE id = ?", repo_columns), id, "repository",
+                      [&](db::Stmt& r) { return repository_of(db, r); });
 }
 
 void store_repository_status(db::Db& db, std::string_view id, const ModelStatus& s)

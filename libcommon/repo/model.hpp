@@ -68,6 +68,9 @@ Source get_source(db::Db& db, std::string_view name); // Error(Exit::not_found)
 // Records the outcome in the status; throws the failure after recording it.
 Source check_source(Context& ctx, std::string_view name);
 Source source_action(Context& ctx, std::string_view name, std::string_view action); // activate|deactivate|remove
+
+// The seed's activate/deactivate on a status (what: "source 'x'" for the message).
+ModelStatus status_action(const ModelStatus& st, std::string_view action, std::string_view what);
 // The source's keys, armored (for Signed-By in build environments).
 std::string source_keys_armored(const Home& home, std::string_view source);
 Json to_json(const Source& s);

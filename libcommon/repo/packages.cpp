@@ -222,17 +222,6 @@ Version parse_version_or_reject(std::string_view text)
     return Version::parse(text);
 }
 
-std::string join(const std::vector<std::string>& v, std::string_view sep = ", ")
-{
-    std::string out;
-    for (const auto& s : v) {
-        if (!out.empty())
-            out += sep;
-        out += s;
-    }
-    return out;
-}
-
 } // namespace
 
 // ---- checks -----------------------------------------------------------------------
@@ -469,7 +458,7 @@ std::function<InstallResult()> stage_install(Context& ctx, const RepositoryLock&
     if (std::find(distribution.components.begin(), distribution.components.end(), component) ==
         distribution.components.end())
         throw fail(Exit::rejected, "component '{}' is not one of '{}' ({})", component, dist.codename,
-                   join(distribution.components));
+                   join(distribution.components, ", "));
     st->directory = fmt::format("pool/{}/{}/{}", component, pool_prefix(source), source);
     const std::string& directory = st->directory;
 
@@ -517,7 +506,7 @@ std::function<InstallResult()> stage_install(Context& ctx, const RepositoryLock&
                        bin_source_version, source, source_version);
         if (arch != "all" && std::find(archs.begin(), archs.end(), arch) == archs.end())
             throw fail(Exit::rejected, "'{}' is for architecture '{}', not one of '{}' ({})", name, arch, dist.name,
-                       join(archs));
+                       join(archs, ", "));
         std::string expected = fmt::format("{}_{}_{}.{}", pkg, Version::parse(ver).without_epoch(), arch, deb ? "deb" : "udeb");
         if (name != expected)
             throw fail(Exit::rejected, "'{}' should be named '{}' after its control file", name, expected);
@@ -646,7 +635,7 @@ InstallResult commit_install(db::Db& db, Staged& st)
         check_binary_clash(db, dist.id, dist.name, source, source_id);
         add_event(db, "INSTALLED", source, source_version, dist.name,
                   fmt::format("installed {} {} into {} ({})", source, source_version, dist.name,
-                              result.binaries.empty() ? "source only" : join(result.binaries)));
+                              result.binaries.empty() ? "source only" : join(result.binaries, ", ")));
         fault::point("install");
         tx.commit();
     }

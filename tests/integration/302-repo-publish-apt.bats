@@ -6,19 +6,6 @@ load ../helpers
 load ../lib/debian
 load ../lib/repo
 
-setup_file() {
-    mbdt_repo_template test
-}
-
-teardown_file() {
-    mbdt_repo_teardown_template
-}
-
-setup() {
-    mbd_setup
-    mbdt_repo_home
-}
-
 # Stanzas of a Packages/Sources file as sorted "Package Version|Field|value" lines
 # (continuation lines joined with \n), so two files can be compared modulo order.
 normalize() {

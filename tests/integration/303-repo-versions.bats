@@ -5,19 +5,6 @@ load ../helpers
 load ../lib/debian
 load ../lib/repo
 
-setup_file() {
-    mbdt_repo_template test
-}
-
-teardown_file() {
-    mbdt_repo_teardown_template
-}
-
-setup() {
-    mbd_setup
-    mbdt_repo_home
-}
-
 # "version dist" lines of a source, from show --json
 versions() {
     run_mbd mbd-repo show "$1" --json

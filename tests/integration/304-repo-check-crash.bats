@@ -6,19 +6,6 @@ load ../helpers
 load ../lib/debian
 load ../lib/repo
 
-setup_file() {
-    mbdt_repo_template test
-}
-
-teardown_file() {
-    mbdt_repo_teardown_template
-}
-
-setup() {
-    mbd_setup
-    mbdt_repo_home
-}
-
 # A repository 'crash' with a small layout (unstable -> testing, one rollback each).
 small_repository() {
     run_mbd mbd-repo layout add tiny

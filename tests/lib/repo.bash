@@ -10,7 +10,9 @@
 #   mbdt_apt_ok DIR apt-get-args...       apt-get succeeds without W:/E: lines
 # The repository is $MBDT_REPO (default: test, the template's).
 #
-# Load with: load ../lib/repo (after ../helpers and ../lib/debian)
+# Load with: load ../lib/repo (after ../helpers and ../lib/debian). Loading it sets the
+# file's hooks: setup_file makes the template (repository 'test', Default layout, amd64),
+# setup gives each test a copy; define them again after loading to do otherwise.
 
 mbdt_repo_template() {
     local id=$1
@@ -28,8 +30,17 @@ mbdt_repo_template() {
     )
 }
 
-mbdt_repo_teardown_template() {
+setup_file() {
+    mbdt_repo_template test
+}
+
+teardown_file() {
     rm -rf "$MBDT_TEMPLATE"
+}
+
+setup() {
+    mbd_setup
+    mbdt_repo_home
 }
 
 mbdt_repo_home() {
