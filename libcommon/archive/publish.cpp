@@ -361,8 +361,9 @@ PublishReport publish(Context& ctx, const repo::RepositoryLock& lock, const Publ
                 error = std::current_exception();
             }
         };
+        // (a key ring costs gpg start-ups of its own: a few distributions are signed with one)
         std::vector<std::thread> threads;
-        for (size_t t = 1; t < std::min<size_t>(work.size(), 4); ++t)
+        for (size_t t = 1; t < std::min<size_t>(work.size() / 4, 4); ++t)
             threads.emplace_back(sign);
         sign();
         for (auto& t : threads)
