@@ -181,3 +181,22 @@ normalize() {
     run_mbd mbd-repo publish test
     ! grep -q '^Valid-Until' "$rel"
 }
+
+@test "udebs go to debian-installer/binary-ARCH/Packages; search finds sources and binaries" {
+    mbdt_install inst 1.0~test12+1 bookworm-test-unstable --udeb
+    dists="$MBD_HOME/repositories/test/dists/bookworm-test-unstable/main"
+    grep -q '^Package: inst-udeb$' "$dists/debian-installer/binary-amd64/Packages"
+    grep -q '^Filename: pool/main/i/inst/inst-udeb_1.0~test12+1_amd64.udeb$' "$dists/debian-installer/binary-amd64/Packages"
+    ! grep -q '^Package: inst-udeb$' "$dists/binary-amd64/Packages"
+    ! grep -q 'lib/inst/data' "$dists/Contents-amd64"
+    mbdt_assert_release_ok bookworm-test-unstable
+    mbdt_install other 1.0~test12+1 bookworm-test-unstable --no-all
+    run_mbd mbd-repo search 'inst-u*' --json
+    assert_equal "$(printf '%s' "$output" | jq -r '.[].source')" inst
+    run_mbd mbd-repo search 'o*'
+    assert_output_contains "other"
+    run_mbd mbd-repo search 'nothing*'
+    assert_equal "$output" ""
+    run_mbd mbd-repo ls test --dist bookworm-test-unstable --json
+    assert_equal "$(printf '%s' "$output" | jq -r '[.[].source] | join(" ")')" "inst other"
+}

@@ -7,6 +7,7 @@
 #       --dist D          Distribution: of the .changes (default: unstable)
 #       --arch A          architecture of the arch-dependent binary (default: amd64)
 #       --no-all          no Architecture: all package (NAME-doc)
+#       --udeb            also a udeb (NAME-udeb, Package-Type: udeb)
 #       --files N         ship N extra files in the arch-dependent package
 #       --section S       source and binary section (default: misc)
 #       --content TEXT    what /usr/share/NAME/data holds (default: NAME VERSION)
@@ -27,12 +28,13 @@ mbdt_uploader_key() {
 mbdt_build_package() {
     local dir=$1 name=$2 version=$3
     shift 3
-    local dist=unstable arch=amd64 all=1 files=0 section=misc content="" what=full
+    local dist=unstable arch=amd64 all=1 udeb=0 files=0 section=misc content="" what=full
     while [ $# -gt 0 ]; do
         case "$1" in
             --dist) dist=$2; shift ;;
             --arch) arch=$2; shift ;;
             --no-all) all=0 ;;
+            --udeb) udeb=1 ;;
             --files) files=$2; shift ;;
             --section) section=$2; shift ;;
             --content) content=$2; shift ;;
@@ -63,6 +65,10 @@ mbdt_build_package() {
         if [ "$all" = 1 ]; then
             printf '\nPackage: %s-doc\nArchitecture: all\nDescription: documentation of %s\n mbd test fixture.\n' "$name" "$name"
         fi
+        if [ "$udeb" = 1 ]; then
+            printf '\nPackage: %s-udeb\nPackage-Type: udeb\nSection: debian-installer\nArchitecture: any\n' "$name"
+            printf 'Description: installer part of %s\n' "$name"
+        fi
     } >"$tree/debian/control"
     echo "$content" >"$tree/debian/data"
     printf '%s (%s) %s; urgency=medium\n\n  * Test upload.\n\n -- Test Maintainer <maint@example.org>  Mon, 01 Jan 2024 00:00:00 +0000\n' \
@@ -81,6 +87,13 @@ mbdt_build_package() {
         printf '\tfor i in $$(seq 1 %s); do echo $$i >debian/tmp-%s/usr/share/%s/file$$i; done\n' "$files" "$name" "$name"
         printf '\tdpkg-gencontrol -p%s -Pdebian/tmp-%s\n' "$name" "$name"
         printf '\tdpkg-deb --root-owner-group -Zxz --build debian/tmp-%s ..\n' "$name"
+        if [ "$udeb" = 1 ]; then
+            printf '\tmkdir -p debian/tmp-%s-udeb/DEBIAN debian/tmp-%s-udeb/lib/%s\n' "$name" "$name" "$name"
+            printf '\tcp debian/data debian/tmp-%s-udeb/lib/%s/data\n' "$name" "$name"
+            printf '\tdpkg-gencontrol -p%s-udeb -Pdebian/tmp-%s-udeb\n' "$name" "$name"
+            printf '\tdpkg-deb --root-owner-group -Zxz --build debian/tmp-%s-udeb ../%s-udeb_%s_$$(dpkg-architecture -qDEB_HOST_ARCH).udeb\n' \
+                "$name" "$name" "${version#*:}"
+        fi
         printf 'binary-indep:\n'
         if [ "$all" = 1 ]; then
             printf '\tmkdir -p debian/tmp-%s-doc/DEBIAN debian/tmp-%s-doc/usr/share/doc/%s-doc\n' "$name" "$name" "$name"
