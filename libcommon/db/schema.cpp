@@ -242,6 +242,10 @@ CREATE TABLE published_indices (
 );
 -- Pool files being copied in (removed at commit; leftovers of a killed install are
 -- deleted by the next publish) and pool files no longer referenced (deleted after a grace).
+-- Sources a distribution let go of: the next publish deletes those nothing holds any more.
+CREATE TABLE gc_candidates (
+    source_id     INTEGER PRIMARY KEY REFERENCES source_packages(id) ON DELETE CASCADE
+);
 CREATE TABLE pool_pending (
     repository    TEXT NOT NULL,
     path          TEXT NOT NULL,

@@ -14,7 +14,6 @@
 
 #include <algorithm>
 #include <fnmatch.h>
-#include <functional>
 #include <map>
 #include <regex>
 #include <set>
@@ -152,6 +151,7 @@ void set_member(db::Db& db, long long dist_id, std::string_view name, std::optio
     if (current) {
         journal(db, dist_id, false, *current);
         db.run("DELETE FROM dist_sources WHERE dist_id = ? AND name = ?", dist_id, name);
+        db.run("INSERT OR IGNORE INTO gc_candidates(source_id) VALUES (?)", *current);
     }
     if (source_id) {
         db.run("INSERT INTO dist_sources(dist_id, name, source_id, since) VALUES (?, ?, ?, ?)", dist_id, name,
@@ -204,10 +204,11 @@ void place(db::Db& db, const DistRef& target, std::string_view name, long long s
 void check_binary_clash(db::Db& db, long long dist_id, std::string_view dist_name, std::string_view source,
                         long long source_id)
 {
+    // (CROSS JOIN keeps this order: from the new binaries by name, never over the distribution)
     auto r = db.query("SELECT b.name, b.architecture, b.version, ds.name FROM binary_packages nb "
-                      "JOIN binary_packages b ON b.name = nb.name AND b.architecture = nb.architecture "
+                      "CROSS JOIN binary_packages b ON b.name = nb.name AND b.architecture = nb.architecture "
                       "AND b.version = nb.version "
-                      "JOIN dist_sources ds ON ds.source_id = b.source_id "
+                      "CROSS JOIN dist_sources ds ON ds.source_id = b.source_id "
                       "WHERE nb.source_id = ? AND ds.dist_id = ? AND ds.name != ?",
                       source_id, dist_id, source);
     if (r.step())
@@ -364,20 +365,16 @@ struct Staged {
     std::string component = "main", section, priority, directory;
 };
 
-InstallResult commit_install(db::Db& db, Staged& st);
-
 bool dropped_unpublished(db::Db& db, const ParsedInstall& p)
 {
-    return db.scalar_int("SELECT 1 FROM source_packages WHERE repository = ? AND name = ? AND version = ? AND id NOT IN "
-                         "(SELECT source_id FROM dist_sources)",
+    return db.scalar_int("SELECT 1 FROM source_packages s WHERE repository = ? AND name = ? AND version = ? AND NOT "
+                         "EXISTS (SELECT 1 FROM dist_sources WHERE source_id = s.id)",
                          p.dist.repository, p.source, p.source_version)
         .has_value();
 }
 
-// Check an upload and copy its files into the pool (made durable through `durable`);
-// returns the database transaction that installs it, to run once they are durable.
-std::function<InstallResult()> stage_install(Context& ctx, const RepositoryLock& lock, const ParsedInstall& parsed,
-                                             archive::Durable& durable)
+// Check an upload: everything but writing. What it will install is returned.
+std::shared_ptr<Staged> check_install(Context& ctx, const RepositoryLock& lock, const ParsedInstall& parsed)
 {
     auto& db = ctx.db();
     auto st = std::make_shared<Staged>();
@@ -397,7 +394,6 @@ std::function<InstallResult()> stage_install(Context& ctx, const RepositoryLock&
     auto repo = get_repository(db, dist.repository);
     auto distribution = get_distribution(db, dist.codename);
     auto archs = repository_architectures(repo, distribution);
-    fs::path root = archive::repository_dir(ctx, repo.id);
 
     // Every listed file, once, verified.
     auto& files = st->files;
@@ -553,27 +549,67 @@ std::function<InstallResult()> stage_install(Context& ctx, const RepositoryLock&
         }
     }
 
-    // Copy new files into the pool; a kill before the commit leaves them pending, and the
-    // next publish deletes them.
-    {
-        db::Transaction tx(db);
-        for (const auto& [name, pf] : files)
-            if (!pf.id)
-                db.run("INSERT OR IGNORE INTO pool_pending(repository, path) VALUES (?, ?)", repo.id, pf.path);
-        tx.commit();
-    }
-    for (const auto& [name, pf] : files)
-        if (!pf.id) {
-            fs::path to = root / pf.path;
-            make_dirs(to.parent_path());
-            archive::copy_unsynced(pf.from, to);
-            durable.file(to);
-            durable.dir(to.parent_path());
-            fault::point("install");
-        }
-    return [st, &db] { return commit_install(db, *st); };
+    return st;
 }
 
+// Copy the new files of checked uploads into the pool (made durable through `durable`).
+// They are recorded as pending first: a kill before their install commits leaves them
+// to the next publish, which deletes them.
+void copy_into_pool(db::Db& db, const fs::path& root, const std::vector<std::shared_ptr<Staged>>& staged,
+                    archive::Durable& durable)
+{
+    {
+        db::Transaction tx(db);
+        for (const auto& st : staged)
+            for (const auto& [name, pf] : st->files)
+                if (!pf.id)
+                    db.run("INSERT OR IGNORE INTO pool_pending(repository, path) VALUES (?, ?)", st->repository,
+                           pf.path);
+        tx.commit();
+    }
+    for (const auto& st : staged)
+        for (const auto& [name, pf] : st->files)
+            if (!pf.id) {
+                fs::path to = root / pf.path;
+                make_dirs(to.parent_path());
+                archive::copy_unsynced(pf.from, to);
+                durable.file(to);
+                durable.dir(to.parent_path());
+                fault::point("install");
+            }
+}
+
+// A transaction of its own, or a savepoint in the caller's (a batch of installs).
+class Unit {
+public:
+    explicit Unit(db::Db& db) : db_(db), nested_(db.in_transaction())
+    {
+        db_.exec(nested_ ? "SAVEPOINT install" : "BEGIN IMMEDIATE");
+    }
+    ~Unit()
+    {
+        if (!done_) {
+            try {
+                db_.exec(nested_ ? "ROLLBACK TO install; RELEASE install" : "ROLLBACK");
+            } catch (...) {
+            }
+        }
+    }
+    Unit(const Unit&) = delete;
+    Unit& operator=(const Unit&) = delete;
+    void commit()
+    {
+        db_.exec(nested_ ? "RELEASE install" : "COMMIT");
+        done_ = true;
+    }
+
+private:
+    db::Db& db_;
+    bool nested_;
+    bool done_ = false;
+};
+
+// The database side of an install, once its files are in the pool and durable.
 InstallResult commit_install(db::Db& db, Staged& st)
 {
     auto& files = st.files;
@@ -584,7 +620,7 @@ InstallResult commit_install(db::Db& db, Staged& st)
     const auto& dsc = st.dsc;
     InstallResult result{dist, source, source_version, {}, {}, {}};
     {
-        db::Transaction tx(db);
+        Unit tx(db);
         for (auto& [name, pf] : files) {
             if (!pf.id) {
                 db.run("INSERT INTO pool_files(repository, path, size, md5, sha1, sha256, sha512) "
@@ -649,10 +685,12 @@ InstallResult install(Context& ctx, const InstallRequest& request)
 {
     auto parsed = parse_install(ctx.db(), request.changes, request.dist);
     RepositoryLock lock(ctx, parsed.dist.repository);
+    auto st = check_install(ctx, lock, parsed);
+    fs::path root = archive::repository_dir(ctx, lock.id());
     archive::Durable durable;
-    auto commit = stage_install(ctx, lock, parsed, durable);
-    durable.flush(archive::repository_dir(ctx, lock.id()));
-    auto result = commit();
+    copy_into_pool(ctx.db(), root, {st}, durable);
+    durable.flush(root);
+    auto result = commit_install(ctx.db(), *st);
     if (request.publish)
         result.published = publish_repository(ctx, lock);
     return result;
@@ -667,32 +705,44 @@ std::vector<InstallResult> install_each(Context& ctx, const std::vector<std::fil
     auto first = parse_install(ctx.db(), {changes.front()}, dist);
     RepositoryLock lock(ctx, first.dist.repository);
     fs::path root = archive::repository_dir(ctx, lock.id());
-    // In batches: stage (check, copy) many, make their files durable at once, commit each.
-    // An upload of a source already in the batch waits for the batch's commit.
-    archive::Durable durable;
-    std::vector<std::function<InstallResult()>> batch;
+    // In batches: check many, copy their files, make them durable at once, install them in
+    // one transaction. An upload of a source already in the batch waits for the batch.
+    auto& db = ctx.db();
+    std::vector<std::shared_ptr<Staged>> batch;
     std::set<std::string> sources;
     auto commit_batch = [&] {
         auto staged = std::move(batch);
         batch.clear();
         sources.clear();
+        if (staged.empty())
+            return;
+        archive::Durable durable;
+        copy_into_pool(db, root, staged, durable);
         durable.flush(root);
-        for (auto& c : staged)
-            results.push_back(c());
+        db::Transaction tx(db);
+        for (auto& st : staged) {
+            try {
+                results.push_back(commit_install(db, *st));
+            } catch (...) {
+                tx.commit(); // those before it go in
+                throw;
+            }
+        }
+        tx.commit();
     };
     try {
         for (const auto& c : changes) {
-            auto parsed = c == changes.front() ? first : parse_install(ctx.db(), {c}, dist);
-            // (publishing, which may happen in stage_install, must not find staged files pending)
-            if (sources.count(parsed.source) || batch.size() >= 1000 || dropped_unpublished(ctx.db(), parsed))
+            auto parsed = c == changes.front() ? first : parse_install(db, {c}, dist);
+            // (checking may publish, which must not find files of the batch pending)
+            if (sources.count(parsed.source) || batch.size() >= 1000 || dropped_unpublished(db, parsed))
                 commit_batch();
             sources.insert(parsed.source);
-            batch.push_back(stage_install(ctx, lock, parsed, durable));
+            batch.push_back(check_install(ctx, lock, parsed));
         }
         commit_batch();
     } catch (...) {
         try {
-            commit_batch(); // what was staged before the failure goes in
+            commit_batch(); // what was checked before the failure goes in
         } catch (...) {
         }
         if (publish && !results.empty())
@@ -778,21 +828,41 @@ std::vector<std::string> publish_repository(Context& ctx, const RepositoryLock& 
     std::vector<std::string> unlink;
     {
         db::Transaction tx(db);
-        // Sources nothing holds (and no unpublished change names) go, then their pool files.
-        db.run("DELETE FROM source_packages WHERE repository = ? AND id NOT IN (SELECT source_id FROM dist_sources) "
-               "AND id NOT IN (SELECT source_id FROM dist_journal)",
-               lock.id());
-        db.run("INSERT OR IGNORE INTO pool_garbage(repository, path, since) SELECT repository, path, ? FROM pool_files "
-               "WHERE repository = ? AND id NOT IN (SELECT file_id FROM source_files) "
-               "AND id NOT IN (SELECT file_id FROM binary_packages)",
-               now, lock.id());
-        db.run("DELETE FROM pool_files WHERE repository = ? AND id NOT IN (SELECT file_id FROM source_files) "
-               "AND id NOT IN (SELECT file_id FROM binary_packages)",
-               lock.id());
+        // Sources nothing holds (and no unpublished change names) go, then the pool files
+        // nothing else names; each look-up by index, so this costs what was dropped.
+        std::vector<long long> drop;
+        auto c = db.query("SELECT c.source_id FROM gc_candidates c CROSS JOIN source_packages s ON s.id = c.source_id "
+                          "WHERE s.repository = ? AND NOT EXISTS (SELECT 1 FROM dist_sources WHERE source_id = c.source_id) "
+                          "AND NOT EXISTS (SELECT 1 FROM dist_journal WHERE source_id = c.source_id)",
+                          lock.id());
+        while (c.step())
+            drop.push_back(c.int64(0));
+        for (long long id : drop) {
+            std::vector<long long> files;
+            auto f = db.query("SELECT file_id FROM source_files WHERE source_id = ? UNION "
+                              "SELECT file_id FROM binary_packages WHERE source_id = ?",
+                              id, id);
+            while (f.step())
+                files.push_back(f.int64(0));
+            db.run("DELETE FROM source_packages WHERE id = ?", id);
+            for (long long file : files) {
+                if (db.scalar_int("SELECT 1 FROM source_files WHERE file_id = ? UNION ALL "
+                                  "SELECT 1 FROM binary_packages WHERE file_id = ?",
+                                  file, file))
+                    continue;
+                db.run("INSERT OR IGNORE INTO pool_garbage(repository, path, since) "
+                       "SELECT repository, path, ? FROM pool_files WHERE id = ?",
+                       now, file);
+                db.run("DELETE FROM pool_files WHERE id = ?", file);
+            }
+        }
+        // Candidates held again (moved to a rollback, migrated) are done with until dropped again.
+        db.run("DELETE FROM gc_candidates WHERE EXISTS (SELECT 1 FROM dist_sources ds "
+               "WHERE ds.source_id = gc_candidates.source_id)");
         // Files of installs killed before their commit.
-        auto pending = db.query("SELECT path FROM pool_pending WHERE repository = ? AND path NOT IN "
-                                "(SELECT path FROM pool_files WHERE repository = ?)",
-                                lock.id(), lock.id());
+        auto pending = db.query("SELECT p.path FROM pool_pending p WHERE p.repository = ? AND NOT EXISTS "
+                                "(SELECT 1 FROM pool_files f WHERE f.repository = p.repository AND f.path = p.path)",
+                                lock.id());
         while (pending.step())
             unlink.push_back(pending.text(0));
         db.run("DELETE FROM pool_pending WHERE repository = ?", lock.id());
