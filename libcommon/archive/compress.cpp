@@ -27,6 +27,7 @@ std::string gzip_member(std::string_view data, int level)
     z.avail_out = uInt(out.size());
     int r = deflate(&z, Z_FINISH);
     out.resize(z.total_out);
+    out.shrink_to_fit(); // chunks are kept until written: hold only what they need
     deflateEnd(&z);
     if (r != Z_STREAM_END)
         throw Error("gzip compression failed");
@@ -56,6 +57,7 @@ XzBlock xz_block(std::string_view data, int preset)
     if (r != LZMA_OK)
         throw Error("xz compression failed");
     out.bytes.resize(pos);
+    out.bytes.shrink_to_fit();
     out.unpadded = lzma_block_unpadded_size(&block);
     out.uncompressed = data.size();
     return out;

@@ -508,8 +508,6 @@ std::shared_ptr<Staged> check_install(Context& ctx, const RepositoryLock& lock, 
             throw fail(Exit::rejected, "'{}' should be named '{}' after its control file", name, expected);
         const auto* e = entries[name];
         std::string sec = c.has("Section") ? c.get("Section") : e->section;
-        if (!dsc && section.empty())
-            section = sec;
         pf.path = directory + "/" + name;
         std::string stanza = packages_stanza(c, pf.path, pf.digest, e->section, e->priority);
         std::string contents;
