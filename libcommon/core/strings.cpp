@@ -187,6 +187,31 @@ std::string rfc2822_time(long long t)
                        months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
+std::string join(const std::vector<std::string>& items, std::string_view sep)
+{
+    std::string out;
+    for (const auto& s : items) {
+        if (!out.empty())
+            out += sep;
+        out += s;
+    }
+    return out;
+}
+
+std::optional<long long> parse_rfc2822_time(std::string_view text)
+{
+    // strptime's %a/%b read English names in the C locale mbd runs in
+    std::string t(text);
+    std::tm tm{};
+    const char* end = ::strptime(t.c_str(), "%a, %d %b %Y %H:%M:%S", &tm);
+    if (!end)
+        return std::nullopt;
+    std::string_view zone = trim(end);
+    if (zone != "+0000" && zone != "UTC" && zone != "GMT" && zone != "Z")
+        return std::nullopt;
+    return static_cast<long long>(::timegm(&tm));
+}
+
 long long now_seconds() { return static_cast<long long>(std::time(nullptr)); }
 
 } // namespace mbd

@@ -18,6 +18,9 @@ std::vector<std::string_view> split_ws(std::string_view s);
 // Split on a separator; keeps empty items; items are trimmed if trim_items.
 std::vector<std::string_view> split(std::string_view s, char sep, bool trim_items = true);
 
+// The items with sep between them.
+std::string join(const std::vector<std::string>& items, std::string_view sep);
+
 std::string lower(std::string_view s);
 bool iequals(std::string_view a, std::string_view b);
 
@@ -35,6 +38,8 @@ bool valid_utf8(std::string_view s);
 std::string iso_time(long long unix_seconds);
 // RFC 2822 date as used in Release/.changes: "Wed, 25 Nov 2026 14:09:55 +0000"
 std::string rfc2822_time(long long unix_seconds);
+// The inverse for Release files: UTC only ("+0000", "UTC", "GMT" or "Z"); nullopt otherwise.
+std::optional<long long> parse_rfc2822_time(std::string_view text);
 long long now_seconds();
 
 } // namespace mbd

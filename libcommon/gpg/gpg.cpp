@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <clocale>
+#include <map>
 #include <mutex>
 #include <sys/stat.h>
 
@@ -226,8 +227,11 @@ size_t count_line_starts(std::string_view doc, std::string_view marker)
 
 struct Keyring::Impl {
     gpgme_ctx_t ctx = nullptr;
+    std::map<std::string, gpgme_key_t> signers; // looked up once per Keyring (each look-up runs gpg)
     ~Impl()
     {
+        for (auto& [fpr, key] : signers)
+            gpgme_key_unref(key);
         if (ctx)
             gpgme_release(ctx);
     }
@@ -578,18 +582,24 @@ void Keyring::remove_key(std::string_view fingerprint)
 
 namespace {
 
-std::string sign(gpgme_ctx_t ctx, std::string_view text, std::string_view signer, gpgme_sig_mode_t mode)
+std::string sign(gpgme_ctx_t ctx, std::map<std::string, gpgme_key_t>& signers, std::string_view text,
+                 std::string_view signer, gpgme_sig_mode_t mode)
 {
-    Key key;
     std::string fpr(signer);
-    if (!valid_fingerprint(fpr) || gpgme_get_key(ctx, fpr.c_str(), &key.k, 1) || !key.k)
-        throw fail(Exit::not_found, "no secret key {} to sign with", fpr);
-    if (key.k->expired)
-        throw fail(Exit::key_expired, "the signing key {} has expired", fpr);
-    if (key.k->revoked)
-        throw fail(Exit::key_revoked, "the signing key {} is revoked", fpr);
+    auto cached = signers.find(fpr);
+    if (cached == signers.end()) {
+        Key key;
+        if (!valid_fingerprint(fpr) || gpgme_get_key(ctx, fpr.c_str(), &key.k, 1) || !key.k)
+            throw fail(Exit::not_found, "no secret key {} to sign with", fpr);
+        if (key.k->expired)
+            throw fail(Exit::key_expired, "the signing key {} has expired", fpr);
+        if (key.k->revoked)
+            throw fail(Exit::key_revoked, "the signing key {} is revoked", fpr);
+        cached = signers.emplace(fpr, key.k).first;
+        key.k = nullptr; // owned by the cache now
+    }
     gpgme_signers_clear(ctx);
-    if (auto err = gpgme_signers_add(ctx, key.k))
+    if (auto err = gpgme_signers_add(ctx, cached->second))
         throw_gpg(err, "cannot use the signing key");
     gpgme_set_armor(ctx, 1);
     Data in(text), out;
@@ -615,16 +625,36 @@ struct SigCheck {
     long long timestamp = 0;
 };
 
-// The result of the last verify operation: one good v4 signature over a
-// strong digest by a key that is neither expired nor revoked now.
-SigCheck check_signatures(gpgme_ctx_t ctx, std::string_view signature)
+SigCheck check_signature(gpgme_ctx_t ctx, gpgme_signature_t s, std::string_view signature, bool archive);
+
+// The result of the last verify operation: one good v4 signature over a strong
+// digest by a key that is neither expired nor revoked now. For archives (apt's
+// rule), at least one such signature among several, those by keys this keyring
+// does not have being ignored.
+SigCheck check_signatures(gpgme_ctx_t ctx, std::string_view signature, bool archive = false)
 {
     gpgme_verify_result_t r = gpgme_op_verify_result(ctx);
     if (!r || !r->signatures)
         throw fail(Exit::bad_signature, "not signed");
-    if (r->signatures->next)
-        throw fail(Exit::bad_signature, "signed more than once");
-    gpgme_signature_t s = r->signatures;
+    if (!archive) {
+        if (r->signatures->next)
+            throw fail(Exit::bad_signature, "signed more than once");
+        return check_signature(ctx, r->signatures, signature, false);
+    }
+    std::optional<Error> first;
+    for (gpgme_signature_t s = r->signatures; s; s = s->next) {
+        try {
+            return check_signature(ctx, s, signature, true);
+        } catch (const Error& e) {
+            if (!first || (first->code() == Exit::bad_signature && gpgme_err_code(s->status) != GPG_ERR_NO_PUBKEY))
+                first = e;
+        }
+    }
+    throw *first;
+}
+
+SigCheck check_signature(gpgme_ctx_t ctx, gpgme_signature_t s, std::string_view signature, bool archive)
+{
     std::string id = s->fpr ? s->fpr : "?";
     if (!valid_fingerprint(id)) { // GnuPG names a key it cannot check by its key id: name it as its issuer does
         try {
@@ -665,10 +695,16 @@ SigCheck check_signatures(gpgme_ctx_t ctx, std::string_view signature)
                 throw fail(Exit::key_expired, "signed by expired subkey {}", id);
         }
     }
-    try {
-        require_strong_signature(signature);
-    } catch (const Error& e) {
-        throw fail(e.code(), "signature by {}: {}", key.k->fpr, e.what());
+    if (archive) {
+        // several signatures in one document: judge this one by what GnuPG reports of it
+        if (s->hash_algo == GPGME_MD_MD5 || s->hash_algo == GPGME_MD_SHA1 || s->hash_algo == GPGME_MD_RMD160)
+            throw fail(Exit::bad_signature, "signature by {} uses a weak digest", key.k->fpr);
+    } else {
+        try {
+            require_strong_signature(signature);
+        } catch (const Error& e) {
+            throw fail(e.code(), "signature by {}: {}", key.k->fpr, e.what());
+        }
     }
     return {key.k->fpr, static_cast<long long>(s->timestamp)};
 }
@@ -677,12 +713,12 @@ SigCheck check_signatures(gpgme_ctx_t ctx, std::string_view signature)
 
 std::string Keyring::clearsign(std::string_view text, std::string_view signer) const
 {
-    return sign(impl_->ctx, text, signer, GPGME_SIG_MODE_CLEAR);
+    return sign(impl_->ctx, impl_->signers, text, signer, GPGME_SIG_MODE_CLEAR);
 }
 
 std::string Keyring::detach_sign(std::string_view data, std::string_view signer) const
 {
-    return sign(impl_->ctx, data, signer, GPGME_SIG_MODE_DETACH);
+    return sign(impl_->ctx, impl_->signers, data, signer, GPGME_SIG_MODE_DETACH);
 }
 
 Verified Keyring::verify_clearsigned(std::string_view document) const
@@ -702,6 +738,23 @@ std::string Keyring::verify_detached(std::string_view data, std::string_view sig
     if (auto err = gpgme_op_verify(impl_->ctx, sig.d, text.d, nullptr))
         throw_gpg(err, "cannot verify the signature", Exit::bad_signature);
     return check_signatures(impl_->ctx, signature).fingerprint;
+}
+
+Verified Keyring::verify_archive_clearsigned(std::string_view document) const
+{
+    Data sig(document), plain;
+    if (auto err = gpgme_op_verify(impl_->ctx, sig.d, nullptr, plain.d))
+        throw_gpg(err, "cannot verify the signature", Exit::bad_signature);
+    auto check = check_signatures(impl_->ctx, document, true);
+    return {plain.take(), check.fingerprint, check.timestamp};
+}
+
+std::string Keyring::verify_archive_detached(std::string_view data, std::string_view signature) const
+{
+    Data sig(signature), text(data);
+    if (auto err = gpgme_op_verify(impl_->ctx, sig.d, text.d, nullptr))
+        throw_gpg(err, "cannot verify the signature", Exit::bad_signature);
+    return check_signatures(impl_->ctx, signature, true).fingerprint;
 }
 
 } // namespace mbd::gpg

@@ -1,0 +1,35 @@
+// archive/durable: makes files durable in batches, before what refers to them is
+// written (a Release naming index files, a database row naming pool files).
+//
+//   Durable d;
+//   d.file(path); d.dir(parent);   // after writing them without fsync
+//   d.flush(any_dir_on_that_fs);   // then write what depends on them
+//
+// Few paths: one fdatasync per file and fsync per directory. Many: one syncfs, which
+// also waits for whatever else is dirty on that filesystem, so it pays only for large
+// batches.
+#pragma once
+
+#include <filesystem>
+#include <set>
+#include <string_view>
+
+namespace mbd::archive {
+
+class Durable {
+public:
+    void file(const std::filesystem::path& p) { files_.insert(p); }
+    void dir(const std::filesystem::path& p) { dirs_.insert(p); }
+    void flush(const std::filesystem::path& any_dir);
+    bool empty() const { return files_.empty() && dirs_.empty(); }
+
+private:
+    std::set<std::filesystem::path> files_, dirs_;
+};
+
+// Write (or copy) to a temporary next to path and rename it there, without fsync:
+// a reader sees the old or the new content; make it durable with a Durable.
+void write_unsynced(const std::filesystem::path& path, std::string_view content);
+void copy_unsynced(const std::filesystem::path& from, const std::filesystem::path& to);
+
+} // namespace mbd::archive

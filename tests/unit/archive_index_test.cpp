@@ -1,0 +1,168 @@
+// archive/index: chunked indices. An incremental build must give the same bytes as a
+// full build of the same entries, whatever the changes; compressed forms decompress
+// to the uncompressed one; states round-trip.
+#include "archive/compress.hpp"
+#include "archive/index.hpp"
+#include "core/fs.hpp"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <random>
+
+using namespace mbd;
+using namespace mbd::archive;
+
+namespace {
+
+std::string stanza(const std::string& name, const std::string& version, int size)
+{
+    std::string s = "Package: " + name + "\nVersion: " + version + "\nArchitecture: amd64\nDescription: test\n";
+    for (int i = 0; i < size; ++i)
+        s += " line " + std::to_string(i) + " of " + name + "\n";
+    return s;
+}
+
+struct Built {
+    IndexState state;
+    std::string raw, gz, xz;
+};
+
+Built read_built(const BuiltIndex& b, const std::filesystem::path& dir, const std::string& tag)
+{
+    Built out{b.state, read_file(b.raw_tmp), read_file(b.gz_tmp), read_file(b.xz_tmp)};
+    // keep them where build_incremental can find them (as by-hash would)
+    std::filesystem::rename(b.raw_tmp, dir / (tag + ".raw"));
+    std::filesystem::rename(b.gz_tmp, dir / (tag + ".gz"));
+    std::filesystem::rename(b.xz_tmp, dir / (tag + ".xz"));
+    return out;
+}
+
+class IndexTest : public ::testing::Test {
+protected:
+    TempDir tmp;
+    BuildOptions options{6, 1, 2};
+};
+
+TEST_F(IndexTest, IncrementalEqualsFull)
+{
+    std::mt19937 rng(42);
+    std::map<std::string, std::string> entries; // key -> stanza
+    for (int i = 0; i < 3000; ++i) {
+        std::string name = "pkg" + std::to_string(i);
+        std::string text = stanza(name, "1.0", int(rng() % 20));
+        entries[stanza_key(IndexKind::packages, text)] = text;
+    }
+    auto all = [&] {
+        std::vector<Entry> v;
+        for (const auto& [k, t] : entries)
+            v.push_back({k, t});
+        return v;
+    };
+    auto full = build_full(IndexKind::packages, all(), tmp.path(), "Packages", options);
+    EXPECT_GT(full.state.chunks.size(), 5u);
+    Built prev = read_built(full, tmp.path(), "gen0");
+    EXPECT_EQ(gunzip(prev.gz), prev.raw);
+    EXPECT_EQ(unxz(prev.xz), prev.raw);
+    EXPECT_EQ(sha256_hex(prev.raw), prev.state.raw.sha256);
+
+    for (int round = 1; round <= 30; ++round) {
+        std::vector<Change> changes;
+        int n = 1 + int(rng() % (round % 5 == 0 ? 400 : 5));
+        for (int c = 0; c < n; ++c) {
+            int op = int(rng() % 3);
+            if (op == 0 && !entries.empty()) { // remove
+                auto it = entries.begin();
+                std::advance(it, long(rng() % entries.size()));
+                changes.push_back({it->first, std::nullopt});
+                entries.erase(it);
+            } else { // add or replace
+                std::string name = "pkg" + std::to_string(rng() % 4000) + (op == 2 ? "x" : "");
+                std::string text = stanza(name, std::to_string(round) + ".0", int(rng() % 30));
+                auto key = stanza_key(IndexKind::packages, text);
+                changes.push_back({key, text});
+                entries[key] = text;
+            }
+        }
+        std::string tag = "gen" + std::to_string(round);
+        std::string old = "gen" + std::to_string(round - 1);
+        auto inc = build_incremental(IndexKind::packages, prev.state, tmp.path() / (old + ".raw"),
+                                     tmp.path() / (old + ".gz"), tmp.path() / (old + ".xz"), changes, tmp.path(),
+                                     "Packages", options);
+        ASSERT_TRUE(inc.has_value());
+        Built got = read_built(*inc, tmp.path(), tag);
+        auto ref = build_full(IndexKind::packages, all(), tmp.path(), "Packages", options);
+        Built want = read_built(ref, tmp.path(), tag + "ref");
+        ASSERT_EQ(got.raw, want.raw) << "round " << round;
+        ASSERT_EQ(got.gz, want.gz) << "round " << round;
+        ASSERT_EQ(got.xz, want.xz) << "round " << round;
+        ASSERT_EQ(got.state.encode(), want.state.encode());
+        EXPECT_EQ(unxz(got.xz), got.raw);
+        EXPECT_EQ(gunzip(got.gz), got.raw);
+        if (n < 5) {
+            EXPECT_LT(inc->chunks_built, inc->state.chunks.size() / 2) << "a small change rebuilt most chunks";
+        }
+        prev = got;
+    }
+}
+
+TEST_F(IndexTest, ContentsGroupsPathsAcrossPackages)
+{
+    std::vector<Entry> entries;
+    std::map<std::string, bool> keys;
+    for (int p = 0; p < 500; ++p)
+        for (int f = 0; f < 20; ++f) {
+            std::string path = "usr/share/pkg" + std::to_string(p % 50) + "/file" + std::to_string(f);
+            auto key = contents_key(path, "misc/pkg" + std::to_string(p));
+            entries.push_back({key, {}});
+            keys[key] = true;
+        }
+    auto full = build_full(IndexKind::contents, entries, tmp.path(), "Contents-amd64", options);
+    Built prev = read_built(full, tmp.path(), "c0");
+    // one line per path, packages joined with commas
+    EXPECT_NE(prev.raw.find("usr/share/pkg0/file0"), std::string::npos);
+    auto line_end = prev.raw.find('\n');
+    EXPECT_NE(prev.raw.substr(0, line_end).find(",misc/pkg"), std::string::npos);
+
+    std::vector<Change> changes;
+    for (int f = 0; f < 20; ++f) {
+        std::string path = "usr/share/pkg7/file" + std::to_string(f);
+        changes.push_back({contents_key(path, "misc/pkg7"), std::nullopt});
+        changes.push_back({contents_key(path, "misc/zzz"), std::string()});
+        keys.erase(contents_key(path, "misc/pkg7"));
+        keys[contents_key(path, "misc/zzz")] = true;
+    }
+    auto inc = build_incremental(IndexKind::contents, prev.state, tmp.path() / "c0.raw", tmp.path() / "c0.gz",
+                                 tmp.path() / "c0.xz", changes, tmp.path(), "Contents-amd64", options);
+    ASSERT_TRUE(inc.has_value());
+    Built got = read_built(*inc, tmp.path(), "c1");
+    std::vector<Entry> now;
+    for (const auto& [k, _] : keys)
+        now.push_back({k, {}});
+    EXPECT_EQ(got.raw, render_full(IndexKind::contents, now));
+    EXPECT_EQ(unxz(got.xz), got.raw);
+}
+
+TEST_F(IndexTest, EmptyIndexIsValidCompressed)
+{
+    auto b = build_full(IndexKind::sources, {}, tmp.path(), "Sources", options);
+    Built e = read_built(b, tmp.path(), "e");
+    EXPECT_EQ(e.raw, "");
+    EXPECT_EQ(gunzip(e.gz), "");
+    EXPECT_EQ(unxz(e.xz), "");
+    auto st = IndexState::decode(e.state.encode());
+    ASSERT_TRUE(st.has_value());
+    EXPECT_EQ(st->encode(), e.state.encode());
+    EXPECT_FALSE(IndexState::decode("garbage").has_value());
+}
+
+TEST_F(IndexTest, MissingPreviousFilesMeanFullBuild)
+{
+    auto b = build_full(IndexKind::sources, {{"a\x1f" "1", "Package: a\nVersion: 1\n"}}, tmp.path(), "Sources", options);
+    Built e = read_built(b, tmp.path(), "m");
+    auto inc = build_incremental(IndexKind::sources, e.state, tmp.path() / "nope", tmp.path() / "m.gz",
+                                 tmp.path() / "m.xz", {}, tmp.path(), "Sources", options);
+    EXPECT_FALSE(inc.has_value());
+}
+
+} // namespace
