@@ -19,6 +19,7 @@
 #include <set>
 #include <sys/stat.h>
 #include <thread>
+#include <csignal>
 #include <unistd.h>
 
 namespace mbd::build {
@@ -234,9 +235,21 @@ PassReport run_pass(Context& ctx, const DeliveryRoute& route)
                     for (const auto& f : p.request.files)
                         if (::link((p.spool / f.name).c_str(), (dir / f.name).c_str()) != 0)
                             copy_atomic(p.spool / f.name, dir / f.name);
-                    SbuildJob job{p.request, dir, tarball, {}, build_user, unpack, 0, timeout};
+                    SbuildJob job{p.request, dir, tarball, {}, build_user, unpack, 0, timeout, {}};
                     job.binds.push_back({home.repositories(), home.repositories().string()});
+                    job.started = [&](int pid) {
+                        db::Db db = db::Db::open(home.db());
+                        db.run("UPDATE jobs SET pid = ? WHERE requester = ? AND id = ?", static_cast<long long>(pid),
+                               p.request.requester, p.request.id);
+                    };
+                    write_atomic(dir / "request.asc", p.signed_text);
                     auto outcome = run_sbuild(job);
+                    {
+                        db::Db db = db::Db::open(home.db());
+                        if (db.scalar_text("SELECT status FROM jobs WHERE requester = ? AND id = ?",
+                                           p.request.requester, p.request.id) == "cancelling")
+                            outcome.status = "cancelled";
+                    }
                     ok = outcome.successful();
                     message = outcome.status;
                     auto result = make_result(p.request, outcome, instance.info.fingerprint, maintainer);
@@ -245,7 +258,8 @@ PassReport run_pass(Context& ctx, const DeliveryRoute& route)
                     log_path = outcome.log.string();
                     db::Db db = db::Db::open(home.db());
                     deliver(result, signed_text, delivery);
-                    set_job(db, p, ok ? "successful" : "failed", dir.string(), log_path, message);
+                    set_job(db, p, ok ? "successful" : outcome.status == "cancelled" ? "cancelled" : "failed",
+                            dir.string(), log_path, message);
                     std::filesystem::remove_all(p.spool, ec);
                     log::info("built {} {} on {}: {}", p.request.source, p.request.version, p.request.architecture,
                               outcome.status);
@@ -276,6 +290,14 @@ PassReport run_pass(Context& ctx, const DeliveryRoute& route)
     return shared.report;
 }
 
+std::filesystem::path local_route(Context& ctx, const std::string& requester)
+{
+    auto instance = keys::require_instance_key(ctx);
+    if (requester != instance.info.fingerprint)
+        throw fail(Exit::not_allowed, "no route for results to {} (not this instance)", requester);
+    return ctx.home().incoming();
+}
+
 std::vector<Job> list_jobs(Context& ctx, const std::string& status_filter)
 {
     auto q = ctx.db().query("SELECT id, requester, source, version, distribution, architecture, status, dir, log, "
@@ -302,6 +324,56 @@ std::vector<Job> list_jobs(Context& ctx, const std::string& status_filter)
         out.push_back(std::move(j));
     }
     return out;
+}
+
+std::filesystem::path job_log(Context& ctx, const std::string& id)
+{
+    for (const auto& j : list_jobs(ctx))
+        if (j.id == id || j.key == id) {
+            if (j.log.empty())
+                throw fail(Exit::not_found, "build '{}' has no log yet (status {})", id, j.status);
+            return j.log;
+        }
+    throw fail(Exit::not_found, "no build '{}' here (see 'mbd-build list')", id);
+}
+
+void cancel(Context& ctx, const std::string& id, const DeliveryRoute& route)
+{
+    std::optional<Job> job;
+    for (auto& j : list_jobs(ctx))
+        if (j.id == id || j.key == id)
+            job = j;
+    auto entry = ctx.home().spool_build() / (job ? job->key : id);
+    std::error_code ec;
+    if (job && job->status == "running") {
+        auto pid = ctx.db().scalar_int("SELECT pid FROM jobs WHERE requester = ? AND id = ?", job->requester, job->id);
+        ctx.db().run("UPDATE jobs SET status = 'cancelling' WHERE requester = ? AND id = ?", job->requester, job->id);
+        if (pid && *pid > 1)
+            ::kill(-static_cast<pid_t>(*pid), SIGTERM);
+        log::notice("cancelling the running build {}", job->id);
+        return;
+    }
+    if (!std::filesystem::exists(entry, ec))
+        throw fail(Exit::not_found, "no queued or running build '{}' (see 'mbd-build list')", id);
+    auto dir = ctx.home().builds() / entry.filename();
+    make_dirs(dir);
+    auto lock = FileLock::try_lock(dir / "lock");
+    if (!lock)
+        throw fail(Exit::locked, "build '{}' is being started; try again", id);
+    auto p = prepare(ctx, entry);
+    if (!p)
+        return; // it was malformed and has been rejected
+    auto instance = keys::require_instance_key(ctx);
+    SbuildOutcome outcome;
+    outcome.status = "cancelled";
+    outcome.log = dir / "cancelled.log";
+    write_atomic(outcome.log, fmt::format("Build {} was cancelled before it started, at {}.\n", p->request.id,
+                                          iso_time(now_seconds())));
+    auto result = make_result(p->request, outcome, instance.info.fingerprint,
+                              fmt::format("{} <{}>", ctx.config().get("identity"), ctx.config().get("email")));
+    deliver(result, keys::clearsign(ctx, result.text), route(ctx, p->request.requester));
+    set_job(ctx.db(), *p, "cancelled", dir.string(), outcome.log.string(), "cancelled");
+    std::filesystem::remove_all(entry, ec);
 }
 
 Json to_json(const Job& j)

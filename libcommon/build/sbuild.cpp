@@ -147,6 +147,7 @@ SbuildOutcome run_sbuild(const SbuildJob& job)
     opts.cwd = job.dir;
     opts.output_file = job.dir / "sbuild.out";
     opts.timeout_seconds = job.timeout_seconds;
+    opts.started = job.started;
     auto res = run(cmd, opts);
     SbuildOutcome o;
     o.exit_code = res.status;
