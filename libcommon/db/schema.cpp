@@ -133,11 +133,211 @@ CREATE TABLE jobs (
     },
 };
 
+// repo: sources, layouts, distributions, repositories (configuration), the package
+// index (pool files, source and binary packages, distribution memberships) and the
+// publishing state (journal of membership changes, chunk tables of published indices).
+const SchemaDomain repo = {
+    "repo",
+    {
+        R"sql(
+CREATE TABLE sources (
+    name          TEXT PRIMARY KEY,             -- 'debian-bookworm'
+    origin        TEXT NOT NULL,                -- the Release must say Origin: this
+    codename      TEXT NOT NULL,                -- ... and Codename: this
+    suite         TEXT NOT NULL,                -- fetched from dists/SUITE (usually the codename)
+    uris          TEXT NOT NULL,                -- space-separated archive URLs
+    identifiers   TEXT NOT NULL DEFAULT '',     -- extra 'Field=value' lines the Release must match
+    codeversion   TEXT NOT NULL DEFAULT '',     -- '12' for bookworm (version rule); from Release 'Version'
+    components    TEXT NOT NULL DEFAULT '',     -- recorded by check
+    architectures TEXT NOT NULL DEFAULT '',     -- recorded by check
+    release_date  TEXT NOT NULL DEFAULT '',     -- recorded by check
+    status        TEXT NOT NULL,
+    check_flag    TEXT NOT NULL,
+    last_check    INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE layouts (
+    name          TEXT PRIMARY KEY,
+    builtin       INTEGER NOT NULL DEFAULT 0,
+    version_rule  TEXT,                         -- regex with %ID% %CODEVERSION%; NULL: none
+    experimental_version_rule TEXT,
+    meta          TEXT NOT NULL DEFAULT '',     -- 'unstable=sid-unstable ...' (meta distribution names)
+    description   TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE layout_suites (
+    layout        TEXT NOT NULL REFERENCES layouts(name) ON DELETE CASCADE,
+    suite         TEXT NOT NULL,
+    position      INTEGER NOT NULL,
+    uploadable    INTEGER NOT NULL DEFAULT 0,
+    experimental  INTEGER NOT NULL DEFAULT 0,
+    migrates_to   TEXT,
+    rollbacks     INTEGER NOT NULL DEFAULT 0,
+    not_automatic INTEGER NOT NULL DEFAULT 0,
+    but_automatic_upgrades INTEGER NOT NULL DEFAULT 0,
+    build_keyring INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (layout, suite)
+);
+INSERT INTO layouts(name, builtin, version_rule, experimental_version_rule, meta, description) VALUES
+    ('Default', 1, '~%ID%%CODEVERSION%\+[1-9]', '~%ID%%CODEVERSION%\+0', '',
+     'mbd''s default: stable, hotfix, testing, unstable, snapshot, experimental'),
+    ('Debian Developer', 1, NULL, NULL, 'unstable=sid-unstable experimental=sid-experimental',
+     'like Debian: no version rule, uploads to meta names (unstable, experimental)');
+INSERT INTO layout_suites(layout, suite, position, uploadable, experimental, migrates_to, rollbacks,
+                          not_automatic, but_automatic_upgrades, build_keyring) VALUES
+    ('Default', 'stable',       1, 0, 0, NULL,      6,  0, 0, 0),
+    ('Default', 'hotfix',       2, 1, 0, 'stable',  4,  0, 0, 0),
+    ('Default', 'testing',      3, 0, 0, 'stable',  3,  0, 0, 0),
+    ('Default', 'unstable',     4, 1, 0, 'testing', 9,  0, 0, 1),
+    ('Default', 'snapshot',     5, 1, 1, NULL,      12, 1, 1, 0),
+    ('Default', 'experimental', 6, 1, 1, NULL,      6,  1, 0, 0),
+    ('Debian Developer', 'stable',       1, 0, 0, NULL,      6, 0, 0, 0),
+    ('Debian Developer', 'testing',      2, 0, 0, 'stable',  3, 0, 0, 0),
+    ('Debian Developer', 'unstable',     3, 1, 0, 'testing', 9, 0, 0, 1),
+    ('Debian Developer', 'experimental', 4, 1, 1, NULL,      6, 1, 0, 0);
+CREATE TABLE distributions (
+    codename      TEXT PRIMARY KEY,
+    base_source   TEXT NOT NULL REFERENCES sources(name),
+    components    TEXT NOT NULL DEFAULT 'main', -- space-separated
+    architectures TEXT NOT NULL,                -- space-separated
+    arch_all      TEXT NOT NULL,                -- the architecture that builds Architecture: all
+    lintian_mode  TEXT NOT NULL DEFAULT 'warnfail',
+    piuparts_mode TEXT NOT NULL DEFAULT 'disabled',
+    autopkgtest_mode TEXT NOT NULL DEFAULT 'disabled',
+    build_options TEXT NOT NULL DEFAULT '',     -- DEB_BUILD_OPTIONS
+    build_profiles TEXT NOT NULL DEFAULT '',    -- DEB_BUILD_PROFILES
+    resolver      TEXT NOT NULL DEFAULT 'apt'
+);
+CREATE TABLE distribution_extra_sources (
+    codename      TEXT NOT NULL REFERENCES distributions(codename) ON DELETE CASCADE,
+    source        TEXT NOT NULL REFERENCES sources(name),
+    priority      INTEGER NOT NULL,
+    PRIMARY KEY (codename, source)
+);
+CREATE TABLE repositories (
+    id            TEXT PRIMARY KEY,
+    layout        TEXT NOT NULL REFERENCES layouts(name),
+    origin        TEXT NOT NULL,
+    description   TEXT NOT NULL DEFAULT '',
+    created       INTEGER NOT NULL,
+    status        TEXT NOT NULL,
+    check_flag    TEXT NOT NULL,
+    last_check    INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE repository_distributions (
+    repository    TEXT NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
+    codename      TEXT NOT NULL REFERENCES distributions(codename),
+    architectures TEXT NOT NULL DEFAULT '',     -- a subset of the distribution's; '': all of them
+    PRIMARY KEY (repository, codename)
+);
+-- One row per published APT distribution: CODENAME-ID-SUITE (rollback 0) and
+-- CODENAME-ID-SUITE-rollbackN (rollback N+1).
+CREATE TABLE dists (
+    id            INTEGER PRIMARY KEY,
+    repository    TEXT NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
+    codename      TEXT NOT NULL,
+    suite         TEXT NOT NULL,
+    rollback      INTEGER NOT NULL,
+    name          TEXT NOT NULL UNIQUE,
+    UNIQUE (repository, codename, suite, rollback)
+);
+CREATE TABLE pool_files (
+    id            INTEGER PRIMARY KEY,
+    repository    TEXT NOT NULL REFERENCES repositories(id),
+    path          TEXT NOT NULL,                -- 'pool/main/h/hello/hello_1.0.dsc'
+    size          INTEGER NOT NULL,
+    md5           TEXT NOT NULL,
+    sha1          TEXT NOT NULL,
+    sha256        TEXT NOT NULL,
+    sha512        TEXT NOT NULL,
+    UNIQUE (repository, path)
+);
+CREATE TABLE source_packages (
+    id            INTEGER PRIMARY KEY,
+    repository    TEXT NOT NULL REFERENCES repositories(id),
+    name          TEXT NOT NULL,
+    version       TEXT NOT NULL,
+    component     TEXT NOT NULL,
+    stanza        TEXT NOT NULL,                -- its Sources paragraph (no trailing empty line)
+    installed     INTEGER NOT NULL,
+    UNIQUE (repository, name, version)
+);
+CREATE TABLE source_files (
+    source_id     INTEGER NOT NULL REFERENCES source_packages(id) ON DELETE CASCADE,
+    file_id       INTEGER NOT NULL REFERENCES pool_files(id),
+    PRIMARY KEY (source_id, file_id)
+);
+CREATE INDEX source_files_file ON source_files(file_id);
+CREATE TABLE binary_packages (
+    id            INTEGER PRIMARY KEY,
+    source_id     INTEGER NOT NULL REFERENCES source_packages(id) ON DELETE CASCADE,
+    name          TEXT NOT NULL,
+    version       TEXT NOT NULL,
+    architecture  TEXT NOT NULL,
+    kind          TEXT NOT NULL,                -- 'deb' or 'udeb'
+    section       TEXT NOT NULL,
+    file_id       INTEGER NOT NULL REFERENCES pool_files(id),
+    stanza        TEXT NOT NULL,                -- its Packages paragraph
+    contents      TEXT NOT NULL,                -- the paths it ships, one per line (Contents-ARCH)
+    UNIQUE (source_id, name, architecture)
+);
+CREATE INDEX binary_packages_file ON binary_packages(file_id);
+CREATE INDEX binary_packages_name ON binary_packages(name);
+-- What each distribution holds: one version of a source (with its binaries) per name.
+CREATE TABLE dist_sources (
+    dist_id       INTEGER NOT NULL REFERENCES dists(id) ON DELETE CASCADE,
+    name          TEXT NOT NULL,
+    source_id     INTEGER NOT NULL REFERENCES source_packages(id),
+    since         INTEGER NOT NULL,
+    PRIMARY KEY (dist_id, name)
+);
+CREATE INDEX dist_sources_source ON dist_sources(source_id);
+-- Every change of what a distribution holds, so publishing costs what changed.
+-- binary_id NULL: the source stanza. Rows before a distribution's published seq are trimmed.
+CREATE TABLE dist_journal (
+    seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+    dist_id       INTEGER NOT NULL REFERENCES dists(id) ON DELETE CASCADE,
+    added         INTEGER NOT NULL,
+    source_id     INTEGER NOT NULL,
+    binary_id     INTEGER
+);
+CREATE INDEX dist_journal_dist ON dist_journal(dist_id, seq);
+CREATE INDEX dist_journal_source ON dist_journal(source_id);
+-- What was last published per distribution, and per index file its chunk table.
+CREATE TABLE published_dists (
+    dist_id       INTEGER PRIMARY KEY REFERENCES dists(id) ON DELETE CASCADE,
+    seq           INTEGER NOT NULL,             -- journal applied up to this seq
+    header        TEXT NOT NULL,                -- the Release fields other than Date/hashes
+    release_sha256 TEXT NOT NULL,
+    published     INTEGER NOT NULL,
+    valid_until   INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE published_indices (
+    dist_id       INTEGER NOT NULL REFERENCES dists(id) ON DELETE CASCADE,
+    path          TEXT NOT NULL,                -- 'main/binary-amd64/Packages'
+    state         BLOB NOT NULL,                -- archive/chunked.hpp IndexState
+    PRIMARY KEY (dist_id, path)
+);
+-- Pool files being copied in (removed at commit; leftovers of a killed install are
+-- deleted by the next publish) and pool files no longer referenced (deleted after a grace).
+CREATE TABLE pool_pending (
+    repository    TEXT NOT NULL,
+    path          TEXT NOT NULL,
+    PRIMARY KEY (repository, path)
+);
+CREATE TABLE pool_garbage (
+    repository    TEXT NOT NULL,
+    path          TEXT NOT NULL,
+    since         INTEGER NOT NULL,
+    PRIMARY KEY (repository, path)
+);
+)sql",
+    },
+};
+
 } // namespace
 
 const std::vector<SchemaDomain>& schema()
 {
-    static const std::vector<SchemaDomain> domains = {core, keys, pipeline};
+    static const std::vector<SchemaDomain> domains = {core, keys, repo, pipeline};
     return domains;
 }
 

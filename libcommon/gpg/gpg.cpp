@@ -615,16 +615,36 @@ struct SigCheck {
     long long timestamp = 0;
 };
 
-// The result of the last verify operation: one good v4 signature over a
-// strong digest by a key that is neither expired nor revoked now.
-SigCheck check_signatures(gpgme_ctx_t ctx, std::string_view signature)
+SigCheck check_signature(gpgme_ctx_t ctx, gpgme_signature_t s, std::string_view signature, bool archive);
+
+// The result of the last verify operation: one good v4 signature over a strong
+// digest by a key that is neither expired nor revoked now. For archives (apt's
+// rule), at least one such signature among several, those by keys this keyring
+// does not have being ignored.
+SigCheck check_signatures(gpgme_ctx_t ctx, std::string_view signature, bool archive = false)
 {
     gpgme_verify_result_t r = gpgme_op_verify_result(ctx);
     if (!r || !r->signatures)
         throw fail(Exit::bad_signature, "not signed");
-    if (r->signatures->next)
-        throw fail(Exit::bad_signature, "signed more than once");
-    gpgme_signature_t s = r->signatures;
+    if (!archive) {
+        if (r->signatures->next)
+            throw fail(Exit::bad_signature, "signed more than once");
+        return check_signature(ctx, r->signatures, signature, false);
+    }
+    std::optional<Error> first;
+    for (gpgme_signature_t s = r->signatures; s; s = s->next) {
+        try {
+            return check_signature(ctx, s, signature, true);
+        } catch (const Error& e) {
+            if (!first || (first->code() == Exit::bad_signature && gpgme_err_code(s->status) != GPG_ERR_NO_PUBKEY))
+                first = e;
+        }
+    }
+    throw *first;
+}
+
+SigCheck check_signature(gpgme_ctx_t ctx, gpgme_signature_t s, std::string_view signature, bool archive)
+{
     std::string id = s->fpr ? s->fpr : "?";
     if (!valid_fingerprint(id)) { // GnuPG names a key it cannot check by its key id: name it as its issuer does
         try {
@@ -665,10 +685,16 @@ SigCheck check_signatures(gpgme_ctx_t ctx, std::string_view signature)
                 throw fail(Exit::key_expired, "signed by expired subkey {}", id);
         }
     }
-    try {
-        require_strong_signature(signature);
-    } catch (const Error& e) {
-        throw fail(e.code(), "signature by {}: {}", key.k->fpr, e.what());
+    if (archive) {
+        // several signatures in one document: judge this one by what GnuPG reports of it
+        if (s->hash_algo == GPGME_MD_MD5 || s->hash_algo == GPGME_MD_SHA1 || s->hash_algo == GPGME_MD_RMD160)
+            throw fail(Exit::bad_signature, "signature by {} uses a weak digest", key.k->fpr);
+    } else {
+        try {
+            require_strong_signature(signature);
+        } catch (const Error& e) {
+            throw fail(e.code(), "signature by {}: {}", key.k->fpr, e.what());
+        }
     }
     return {key.k->fpr, static_cast<long long>(s->timestamp)};
 }
@@ -702,6 +728,23 @@ std::string Keyring::verify_detached(std::string_view data, std::string_view sig
     if (auto err = gpgme_op_verify(impl_->ctx, sig.d, text.d, nullptr))
         throw_gpg(err, "cannot verify the signature", Exit::bad_signature);
     return check_signatures(impl_->ctx, signature).fingerprint;
+}
+
+Verified Keyring::verify_archive_clearsigned(std::string_view document) const
+{
+    Data sig(document), plain;
+    if (auto err = gpgme_op_verify(impl_->ctx, sig.d, nullptr, plain.d))
+        throw_gpg(err, "cannot verify the signature", Exit::bad_signature);
+    auto check = check_signatures(impl_->ctx, document, true);
+    return {plain.take(), check.fingerprint, check.timestamp};
+}
+
+std::string Keyring::verify_archive_detached(std::string_view data, std::string_view signature) const
+{
+    Data sig(signature), text(data);
+    if (auto err = gpgme_op_verify(impl_->ctx, sig.d, text.d, nullptr))
+        throw_gpg(err, "cannot verify the signature", Exit::bad_signature);
+    return check_signatures(impl_->ctx, signature, true).fingerprint;
 }
 
 } // namespace mbd::gpg

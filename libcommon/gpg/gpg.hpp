@@ -84,6 +84,12 @@ public:
     // Verify a detached signature over data; returns the signer's fingerprint.
     std::string verify_detached(std::string_view data, std::string_view signature) const;
 
+    // Archive signatures (a Debian InRelease, Release.gpg): several signatures are
+    // allowed; at least one must be valid and made by a key of this keyring, those
+    // by unknown keys are ignored (apt's rule). Returns the first good signer.
+    Verified verify_archive_clearsigned(std::string_view document) const;
+    std::string verify_archive_detached(std::string_view data, std::string_view signature) const;
+
 private:
     struct Impl;
     std::filesystem::path dir_;

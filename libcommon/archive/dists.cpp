@@ -1,0 +1,117 @@
+#include "archive/dists.hpp"
+
+#include "core/error.hpp"
+#include "core/strings.hpp"
+#include "db/db.hpp"
+
+#include <map>
+
+namespace mbd::archive {
+namespace {
+
+std::vector<IndexSpec> index_specs(const std::vector<std::string>& components, const std::vector<std::string>& archs)
+{
+    std::vector<IndexSpec> out;
+    for (const auto& c : components) {
+        out.push_back({c + "/source/Sources", IndexKind::sources, c, "", ""});
+        for (const auto& a : archs) {
+            out.push_back({c + "/binary-" + a + "/Packages", IndexKind::packages, c, a, "deb"});
+            out.push_back({c + "/debian-installer/binary-" + a + "/Packages", IndexKind::packages, c, a, "udeb"});
+            out.push_back({c + "/Contents-" + a, IndexKind::contents, c, a, "deb"});
+        }
+    }
+    return out;
+}
+
+std::string release_header(const repo::Repository& repo, const repo::Suite& suite, const repo::DistRef& d,
+                           const std::vector<std::string>& archs, const std::vector<std::string>& components)
+{
+    std::string h;
+    h += "Origin: " + repo.origin + "\n";
+    h += "Label: " + repo.id + "\n";
+    h += "Suite: " + d.name + "\n";
+    h += "Codename: " + d.name + "\n";
+    if (suite.not_automatic)
+        h += "NotAutomatic: yes\n";
+    if (suite.not_automatic && suite.but_automatic_upgrades)
+        h += "ButAutomaticUpgrades: yes\n";
+    h += "Acquire-By-Hash: yes\n";
+    h += "Architectures:";
+    for (const auto& a : archs)
+        h += " " + a;
+    h += "\nComponents:";
+    for (const auto& c : components)
+        h += " " + c;
+    h += "\n";
+    h += fmt::format("Description: {} {} {}{}\n", repo.id, d.codename, d.suite,
+                     d.is_rollback() ? fmt::format(" (rollback {})", d.rollback - 1) : "");
+    return h;
+}
+
+} // namespace
+
+std::vector<DistPlan> plan_dists(db::Db& db, std::string_view repository)
+{
+    auto repo = repo::get_repository(db, repository);
+    auto layout = repo::get_layout(db, repo.layout);
+    std::map<std::string, repo::Distribution> distributions;
+    std::vector<DistPlan> out;
+    for (const auto& d : repo::repository_dists(db, repo.id)) {
+        if (!distributions.count(d.codename))
+            distributions[d.codename] = repo::get_distribution(db, d.codename);
+        const auto& distribution = distributions[d.codename];
+        auto archs = repo::repository_architectures(repo, distribution);
+        const repo::Suite* suite = layout.suite(d.suite);
+        if (!suite)
+            throw fail(Exit::state, "layout '{}' has no suite '{}' (distribution '{}')", layout.name, d.suite, d.name);
+        out.push_back({d, release_header(repo, *suite, d, archs, distribution.components),
+                       index_specs(distribution.components, archs)});
+    }
+    return out;
+}
+
+std::string qualified_name(const std::string& section, const std::string& name)
+{
+    return (section.empty() ? std::string("unknown") : section) + "/" + name;
+}
+
+void add_contents(std::vector<Entry>& out, const std::string& paths, const std::string& q)
+{
+    for (auto p : split(paths, '\n', false))
+        if (!p.empty())
+            out.push_back({contents_key(p, q), {}});
+}
+
+std::vector<Entry> all_entries(db::Db& db, long long dist_id, const IndexSpec& spec)
+{
+    std::vector<Entry> out;
+    if (spec.kind == IndexKind::sources) {
+        auto r = db.query("SELECT s.stanza FROM dist_sources ds JOIN source_packages s ON s.id = ds.source_id "
+                          "WHERE ds.dist_id = ? AND s.component = ?",
+                          dist_id, spec.component);
+        while (r.step()) {
+            std::string t = r.text(0);
+            out.push_back({stanza_key(spec.kind, t), std::move(t)});
+        }
+        return out;
+    }
+    bool contents = spec.kind == IndexKind::contents;
+    auto r = db.query(fmt::format("SELECT b.{}, b.section, b.name FROM dist_sources ds "
+                                  "JOIN source_packages s ON s.id = ds.source_id "
+                                  "JOIN binary_packages b ON b.source_id = s.id "
+                                  "WHERE ds.dist_id = ? AND s.component = ? AND b.kind = ? "
+                                  "AND b.architecture IN (?, 'all')",
+                                  contents ? "contents" : "stanza"),
+                      dist_id, spec.component, spec.pkg_kind, spec.arch);
+    while (r.step()) {
+        if (contents) {
+            add_contents(out, r.text(0), qualified_name(r.text(1), r.text(2)));
+        } else {
+            std::string t = r.text(0);
+            out.push_back({stanza_key(spec.kind, t), std::move(t)});
+        }
+    }
+    return out;
+}
+
+} // namespace mbd::archive

@@ -1,0 +1,40 @@
+// archive/dists: what one APT distribution of a repository publishes: its index files
+// (per component: Sources; per architecture: Packages, debian-installer Packages,
+// Contents-ARCH), their entries from the state database, and its Release fields.
+// Shared by publishing (archive/publish.hpp) and verification (archive/verify.hpp).
+#pragma once
+
+#include "archive/index.hpp"
+#include "repo/model.hpp"
+
+#include <string>
+#include <vector>
+
+namespace mbd::archive {
+
+struct IndexSpec {
+    std::string path; // relative to dists/NAME: 'main/binary-amd64/Packages'
+    IndexKind kind;
+    std::string component;
+    std::string arch;     // "" for Sources
+    std::string pkg_kind; // "deb" / "udeb" for Packages and Contents
+};
+
+struct DistPlan {
+    repo::DistRef dist;
+    std::string header;           // the Release fields but Date, Valid-Until and checksums
+    std::vector<IndexSpec> indices;
+};
+
+// Every distribution of a repository with what it publishes, in layout order.
+std::vector<DistPlan> plan_dists(db::Db& db, std::string_view repository);
+
+// Every entry of an index, read from the database.
+std::vector<Entry> all_entries(db::Db& db, long long dist_id, const IndexSpec& spec);
+
+// 'section/name' as Contents lists a package.
+std::string qualified_name(const std::string& section, const std::string& name);
+// Entries for each path of a newline-separated list.
+void add_contents(std::vector<Entry>& out, const std::string& paths, const std::string& qualified);
+
+} // namespace mbd::archive

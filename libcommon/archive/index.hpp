@@ -1,0 +1,95 @@
+// archive/index: one index file (Packages, Sources or Contents-ARCH) in its three
+// forms (uncompressed, .gz, .xz), built from chunks so that republishing costs what
+// changed, not the size of the archive.
+//
+// Entries are kept sorted by key. They are cut into chunks at content-defined
+// boundaries (after an entry group whose key hashes to a boundary value, once the
+// chunk holds a minimum of bytes, or at a maximum size), so a boundary depends only on
+// the entries since the previous boundary. Each chunk is one gzip member and one xz
+// block. An update re-reads only the chunks its changes fall into (from the previous
+// files, by-hash, which are immutable), rebuilds them, and carries on into the next
+// chunks until its boundaries fall where the old ones were; every other chunk is
+// copied compressed. An incremental build therefore gives the same bytes as a full one.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mbd::archive {
+
+enum class IndexKind {
+    packages, // Packages stanzas, key Package\x1fArchitecture\x1fVersion
+    sources,  // Sources stanzas, key Package\x1fVersion
+    contents, // Contents-ARCH lines; one entry per (path, section/package), key path\x1fsection/package
+};
+
+// The key of a Packages/Sources stanza (text ends with one newline, no empty line).
+std::string stanza_key(IndexKind kind, std::string_view stanza);
+// The key of a Contents entry.
+std::string contents_key(std::string_view path, std::string_view qualified_package);
+
+struct Entry {
+    std::string key;
+    std::string text; // the stanza (Packages/Sources); empty for Contents
+};
+
+// A change to an index: text set = add or replace, unset = remove.
+struct Change {
+    std::string key;
+    std::optional<std::string> text;
+};
+
+struct FileInfo {
+    std::uint64_t size = 0;
+    std::string sha256, sha512;
+    bool operator==(const FileInfo&) const = default;
+};
+
+struct ChunkInfo {
+    std::string first_key;
+    std::uint64_t entries = 0, raw_size = 0, gz_size = 0, xz_size = 0, xz_unpadded = 0;
+};
+
+// What the database remembers of a published index.
+struct IndexState {
+    std::vector<ChunkInfo> chunks;
+    FileInfo raw, gz, xz;
+
+    std::string encode() const;
+    static std::optional<IndexState> decode(std::string_view blob); // nullopt: unreadable (rebuild)
+};
+
+struct BuildOptions {
+    int gzip_level = 6;
+    int xz_preset = 6;
+    unsigned threads = 0; // 0: one per core
+};
+
+// The three files of a built index, written as temporary files next to their target.
+struct BuiltIndex {
+    IndexState state;
+    std::filesystem::path raw_tmp, gz_tmp, xz_tmp;
+    std::uint64_t chunks_built = 0; // chunks compressed (the rest was copied)
+};
+
+// Build from all entries (any order; keys must be unique).
+BuiltIndex build_full(IndexKind kind, std::vector<Entry> entries, const std::filesystem::path& dir,
+                      const std::string& basename, const BuildOptions& options);
+
+// Build from the previous state and files (raw, gz, xz: the by-hash copies) plus changes.
+// nullopt when the previous files are missing or do not match the state (build in full).
+std::optional<BuiltIndex> build_incremental(IndexKind kind, const IndexState& old,
+                                            const std::filesystem::path& old_raw,
+                                            const std::filesystem::path& old_gz,
+                                            const std::filesystem::path& old_xz, std::vector<Change> changes,
+                                            const std::filesystem::path& dir, const std::string& basename,
+                                            const BuildOptions& options);
+
+// The uncompressed text of a whole index built from entries (for `check`).
+std::string render_full(IndexKind kind, std::vector<Entry> entries);
+
+} // namespace mbd::archive

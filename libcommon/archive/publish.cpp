@@ -1,0 +1,465 @@
+#include "archive/publish.hpp"
+
+#include "archive/dists.hpp"
+#include "archive/index.hpp"
+#include "core/error.hpp"
+#include "core/fault.hpp"
+#include "core/fs.hpp"
+#include "core/log.hpp"
+#include "core/strings.hpp"
+#include "db/db.hpp"
+#include "keys/instance.hpp"
+#include "repo/model.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <thread>
+#include <cerrno>
+#include <fcntl.h>
+#include <map>
+#include <set>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace mbd::archive {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The journal since the last publish, as changes per index path.
+std::map<std::string, std::vector<Change>> journal_changes(db::Db& db, long long dist_id, long long after,
+                                                           const std::vector<IndexSpec>& specs)
+{
+    std::map<std::string, std::vector<Change>> out;
+    auto r = db.query("SELECT j.added, j.binary_id IS NULL, s.component, "
+                      "CASE WHEN j.binary_id IS NULL THEN s.stanza ELSE b.stanza END, "
+                      "b.architecture, b.kind, b.section, b.name, b.contents "
+                      "FROM dist_journal j JOIN source_packages s ON s.id = j.source_id "
+                      "LEFT JOIN binary_packages b ON b.id = j.binary_id "
+                      "WHERE j.dist_id = ? AND j.seq > ? ORDER BY j.seq",
+                      dist_id, after);
+    while (r.step()) {
+        bool added = r.int64(0) != 0;
+        bool is_source = r.int64(1) != 0;
+        std::string component = r.text(2), stanza = r.text(3);
+        std::string arch = r.text(4), kind = r.text(5);
+        for (const auto& spec : specs) {
+            if (spec.component != component)
+                continue;
+            if (is_source) {
+                if (spec.kind == IndexKind::sources)
+                    out[spec.path].push_back(
+                        {stanza_key(spec.kind, stanza), added ? std::optional<std::string>(stanza) : std::nullopt});
+                continue;
+            }
+            if (spec.kind == IndexKind::sources || spec.pkg_kind != kind || (arch != spec.arch && arch != "all"))
+                continue;
+            if (spec.kind == IndexKind::packages) {
+                out[spec.path].push_back(
+                    {stanza_key(spec.kind, stanza), added ? std::optional<std::string>(stanza) : std::nullopt});
+            } else {
+                std::vector<Entry> e;
+                add_contents(e, r.text(8), qualified_name(r.text(6), r.text(7)));
+                for (auto& x : e)
+                    out[spec.path].push_back({std::move(x.key), added ? std::optional<std::string>("") : std::nullopt});
+            }
+        }
+    }
+    return out;
+}
+
+fs::path by_hash(const fs::path& file, std::string_view algo, const std::string& hash)
+{
+    return file.parent_path() / "by-hash" / std::string(algo) / hash;
+}
+
+void link_or_keep(const fs::path& from, const fs::path& to)
+{
+    if (::link(from.c_str(), to.c_str()) != 0 && errno != EEXIST)
+        throw sys_error(fmt::format("cannot link '{}'", to.string()));
+}
+
+// by-hash first, then the canonical name.
+void install_file(const fs::path& tmp, const fs::path& target, const FileInfo& info)
+{
+    auto b256 = by_hash(target, "SHA256", info.sha256), b512 = by_hash(target, "SHA512", info.sha512);
+    make_dirs(b256.parent_path());
+    make_dirs(b512.parent_path());
+    link_or_keep(tmp, b256);
+    link_or_keep(tmp, b512);
+    fault::point("publish");
+    if (::rename(tmp.c_str(), target.c_str()) != 0)
+        throw sys_error(fmt::format("cannot rename into '{}'", target.string()));
+    fault::point("publish");
+}
+
+// Mark superseded by-hash files: their grace period starts now.
+void touch_superseded(const fs::path& target, const FileInfo& old)
+{
+    for (auto [algo, hash] : {std::pair{"SHA256", &old.sha256}, std::pair{"SHA512", &old.sha512}})
+        ::utimensat(AT_FDCWD, by_hash(target, algo, *hash).c_str(), nullptr, 0);
+}
+
+void remove_stale_temporaries(const fs::path& dir)
+{
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir, ec)) {
+        auto name = e.path().filename().string();
+        if (starts_with(name, ".") && name.find(".tmp.") != std::string::npos)
+            fs::remove(e.path(), ec);
+    }
+}
+
+struct Published {
+    long long seq = 0;
+    std::string header;
+    long long published = 0, valid_until = 0;
+};
+
+std::string release_text(const std::string& header, long long date, long long valid_until,
+                         const std::map<std::string, IndexState>& states)
+{
+    // Date and Valid-Until after Codename, as Debian's archive writes them.
+    std::string text;
+    for (auto line : split(header, '\n', false)) {
+        if (line.empty())
+            continue;
+        text += line;
+        text += '\n';
+        if (starts_with(line, "Codename:")) {
+            text += "Date: " + rfc2822_time(date) + "\n";
+            if (valid_until)
+                text += "Valid-Until: " + rfc2822_time(valid_until) + "\n";
+        }
+    }
+    struct Row {
+        std::string path;
+        const FileInfo* info;
+    };
+    std::vector<Row> rows;
+    for (const auto& [path, st] : states) {
+        rows.push_back({path, &st.raw});
+        rows.push_back({path + ".gz", &st.gz});
+        rows.push_back({path + ".xz", &st.xz});
+    }
+    std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.path < b.path; });
+    size_t width = 0;
+    for (const auto& r : rows)
+        width = std::max(width, std::to_string(r.info->size).size());
+    text += "SHA256:\n";
+    for (const auto& r : rows)
+        text += fmt::format(" {} {:>{}} {}\n", r.info->sha256, r.info->size, width, r.path);
+    text += "SHA512:\n";
+    for (const auto& r : rows)
+        text += fmt::format(" {} {:>{}} {}\n", r.info->sha512, r.info->size, width, r.path);
+    return text;
+}
+
+BuildOptions build_options() { return BuildOptions{}; }
+
+// Makes what was written durable before what depends on it: one fdatasync per file and
+// fsync per directory when few, one syncfs when many (syncfs also waits for whatever
+// else is dirty on the filesystem, so it pays only for large batches).
+class Durable {
+public:
+    void file(const fs::path& p) { files_.insert(p); }
+    void dir(const fs::path& p) { dirs_.insert(p); }
+    void flush(const fs::path& any_dir)
+    {
+        if (files_.size() + dirs_.size() > 64) {
+            int fd = ::open(any_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (fd < 0 || ::syncfs(fd) != 0) {
+                int err = errno;
+                if (fd >= 0)
+                    ::close(fd);
+                throw sys_error(err, fmt::format("cannot sync '{}'", any_dir.string()));
+            }
+            ::close(fd);
+        } else {
+            for (const auto& f : files_)
+                sync_one(f, false);
+            for (const auto& d : dirs_)
+                sync_one(d, true);
+        }
+        files_.clear();
+        dirs_.clear();
+    }
+
+private:
+    static void sync_one(const fs::path& p, bool dir)
+    {
+        int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC | (dir ? O_DIRECTORY : 0));
+        if (fd < 0 || (dir ? ::fsync(fd) : ::fdatasync(fd)) != 0) {
+            int err = errno;
+            if (fd >= 0)
+                ::close(fd);
+            throw sys_error(err, fmt::format("cannot sync '{}'", p.string()));
+        }
+        ::close(fd);
+    }
+    std::set<fs::path> files_, dirs_;
+};
+
+void write_unsynced(const fs::path& path, std::string_view content)
+{
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        throw sys_error(fmt::format("cannot create '{}'", path.string()));
+    while (!content.empty()) {
+        ssize_t n = ::write(fd, content.data(), content.size());
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            int err = errno;
+            ::close(fd);
+            throw sys_error(err, fmt::format("cannot write '{}'", path.string()));
+        }
+        content.remove_prefix(size_t(n));
+    }
+    if (::close(fd) != 0)
+        throw sys_error(fmt::format("cannot write '{}'", path.string()));
+}
+
+// A distribution being published.
+struct Work {
+    const DistPlan* plan;
+    long long seq = 0;
+    std::map<std::string, IndexState> states; // every index, new or kept
+    std::set<fs::path> touched_dirs;          // directories where index files changed
+    fs::path dir;
+    std::string release;
+    std::vector<std::pair<fs::path, fs::path>> renames; // temporary -> Release, Release.gpg, InRelease
+};
+
+// Stage 1: the index files that changed, by-hash first, then their canonical names.
+void stage_indices(db::Db& db, Work& w, const std::optional<Published>& published, const PublishOptions& options,
+                   PublishReport& report, Durable& durable)
+{
+    const auto& d = w.plan->dist;
+    std::map<std::string, IndexState> old_states;
+    if (published && !options.rebuild) {
+        auto r = db.query("SELECT path, state FROM published_indices WHERE dist_id = ?", d.id);
+        while (r.step())
+            if (auto st = IndexState::decode(r.text(1)))
+                old_states[r.text(0)] = *st;
+    }
+    auto changes = published && !options.rebuild ? journal_changes(db, d.id, published->seq, w.plan->indices)
+                                                 : std::map<std::string, std::vector<Change>>{};
+    for (const auto& spec : w.plan->indices) {
+        fs::path target = w.dir / spec.path;
+        auto old = old_states.find(spec.path);
+        auto ch = changes.find(spec.path);
+        bool have_old = old != old_states.end();
+        // Unchanged and present: kept as it is.
+        if (have_old && ch == changes.end() && fs::exists(by_hash(target, "SHA256", old->second.raw.sha256))) {
+            w.states[spec.path] = old->second;
+            continue;
+        }
+        make_dirs(target.parent_path());
+        if (w.touched_dirs.insert(target.parent_path()).second)
+            remove_stale_temporaries(target.parent_path());
+        std::string base = target.filename().string();
+        std::optional<BuiltIndex> built;
+        if (have_old && ch != changes.end())
+            built = build_incremental(spec.kind, old->second, by_hash(target, "SHA256", old->second.raw.sha256),
+                                      by_hash(target, "SHA256", old->second.gz.sha256),
+                                      by_hash(target, "SHA256", old->second.xz.sha256), std::move(ch->second),
+                                      target.parent_path(), base, build_options());
+        if (!built)
+            built = build_full(spec.kind, all_entries(db, d.id, spec), target.parent_path(), base, build_options());
+        ++report.indices_built;
+        report.chunks_built += built->chunks_built;
+        bool same = have_old && built->state.raw == old->second.raw && built->state.gz == old->second.gz &&
+                    built->state.xz == old->second.xz && fs::exists(target);
+        if (same) {
+            for (const auto* p : {&built->raw_tmp, &built->gz_tmp, &built->xz_tmp})
+                fs::remove(*p);
+            w.states[spec.path] = old->second;
+            continue;
+        }
+        install_file(built->raw_tmp, target, built->state.raw);
+        install_file(built->gz_tmp, fs::path(target.string() + ".gz"), built->state.gz);
+        install_file(built->xz_tmp, fs::path(target.string() + ".xz"), built->state.xz);
+        for (auto ext : {"", ".gz", ".xz"})
+            durable.file(target.string() + ext);
+        durable.dir(target.parent_path());
+        durable.dir(target.parent_path() / "by-hash" / "SHA256");
+        durable.dir(target.parent_path() / "by-hash" / "SHA512");
+        if (have_old) {
+            touch_superseded(target, old->second.raw);
+            touch_superseded(fs::path(target.string() + ".gz"), old->second.gz);
+            touch_superseded(fs::path(target.string() + ".xz"), old->second.xz);
+        }
+        w.states[spec.path] = built->state;
+    }
+}
+
+// Stage 2: Release, Release.gpg and InRelease as temporary files.
+void stage_release(const gpg::Keyring& ring, const std::string& signer, Work& w, long long date, long long valid_until)
+{
+    make_dirs(w.dir);
+    w.release = release_text(w.plan->header, date, valid_until, w.states);
+    std::string signature = ring.detach_sign(w.release, signer);
+    std::string inrelease = ring.clearsign(w.release, signer);
+    for (auto [name, content] : {std::pair<const char*, const std::string*>{"Release", &w.release},
+                                 {"Release.gpg", &signature}, {"InRelease", &inrelease}}) {
+        fs::path tmp = w.dir / (std::string(".") + name + ".tmp.new");
+        write_unsynced(tmp, *content); // made durable by the syncfs before the renames
+        w.renames.emplace_back(tmp, w.dir / name);
+    }
+}
+
+// After the new Release is live: superseded by-hash files past their grace period go.
+void clean_by_hash(const Work& w, long long grace, long long now)
+{
+    std::map<fs::path, std::set<std::string>> current;
+    for (const auto& [path, st] : w.states)
+        for (const auto* f : {&st.raw, &st.gz, &st.xz}) {
+            fs::path parent = (w.dir / path).parent_path() / "by-hash";
+            current[parent / "SHA256"].insert(f->sha256);
+            current[parent / "SHA512"].insert(f->sha512);
+        }
+    for (const auto& t : w.touched_dirs) {
+        for (auto algo : {"SHA256", "SHA512"}) {
+            fs::path bh = t / "by-hash" / algo;
+            std::error_code ec;
+            for (const auto& e : fs::directory_iterator(bh, ec)) {
+                if (current[bh].count(e.path().filename().string()))
+                    continue;
+                struct stat st{};
+                if (::lstat(e.path().c_str(), &st) == 0 && st.st_mtime + grace <= now)
+                    fs::remove(e.path(), ec);
+            }
+        }
+    }
+}
+
+} // namespace
+
+fs::path repository_dir(const Context& ctx, std::string_view id) { return ctx.home().repositories() / std::string(id); }
+
+PublishReport publish(Context& ctx, const repo::RepositoryLock& lock, const PublishOptions& options)
+{
+    auto& db = ctx.db();
+    fs::path root = repository_dir(ctx, lock.id());
+    make_dirs(root / "dists");
+
+    std::map<long long, Published> published;
+    {
+        auto r = db.query("SELECT p.dist_id, p.seq, p.header, p.published, p.valid_until FROM published_dists p "
+                          "JOIN dists d ON d.id = p.dist_id WHERE d.repository = ?",
+                          lock.id());
+        while (r.step())
+            published[r.int64(0)] = Published{r.int64(1), r.text(2), r.int64(3), r.int64(4)};
+    }
+    std::map<long long, long long> journal_seq;
+    {
+        auto r = db.query("SELECT j.dist_id, MAX(j.seq) FROM dist_journal j JOIN dists d ON d.id = j.dist_id "
+                          "WHERE d.repository = ? GROUP BY j.dist_id",
+                          lock.id());
+        while (r.step())
+            journal_seq[r.int64(0)] = r.int64(1);
+    }
+    long long now = now_seconds();
+    long long valid = ctx.config().get_int("publish.valid_until");
+    PublishReport report;
+    auto plans = plan_dists(db, lock.id());
+    std::vector<Work> work;
+    Durable durable;
+    bool found = !options.dist;
+    for (const auto& plan : plans) {
+        const auto& d = plan.dist;
+        if (options.dist && *options.dist != d.name)
+            continue;
+        found = true;
+        std::optional<Published> pub;
+        if (auto p = published.find(d.id); p != published.end())
+            pub = p->second;
+        auto j = journal_seq.find(d.id);
+        long long seq = j != journal_seq.end() ? j->second : (pub ? pub->seq : 0);
+        bool due = !pub || options.rebuild || seq > pub->seq || pub->header != plan.header ||
+                   (valid > 0 && (pub->valid_until == 0 || now >= pub->published + valid / 2)) ||
+                   (valid <= 0 && pub->valid_until != 0) ||
+                   ::access((root / "dists" / d.name / "InRelease").c_str(), F_OK) != 0;
+        if (!due)
+            continue;
+        Work w{&plan, seq, {}, {}, root / "dists" / d.name, {}, {}};
+        stage_indices(db, w, pub, options, report, durable);
+        work.push_back(std::move(w));
+    }
+    if (!found)
+        throw fail(Exit::not_found, "repository '{}' has no distribution '{}'", lock.id(), *options.dist);
+    if (work.empty())
+        return report;
+
+    // Everything a new Release names is on disk before any Release is; the Releases are
+    // all on disk before the database says they are published.
+    durable.flush(root);
+    auto key = keys::require_instance_key(ctx);
+    long long valid_until = valid > 0 ? now + valid : 0;
+    {
+        // Each signature is a gpg process that mostly waits: sign several at once.
+        std::atomic<size_t> next{0};
+        std::exception_ptr error;
+        std::mutex m;
+        auto sign = [&] {
+            try {
+                auto ring = keys::instance_keyring(ctx.home());
+                for (size_t i; (i = next++) < work.size();)
+                    stage_release(ring, key.info.fingerprint, work[i], now, valid_until);
+            } catch (...) {
+                std::lock_guard l(m);
+                error = std::current_exception();
+            }
+        };
+        std::vector<std::thread> threads;
+        for (size_t t = 1; t < std::min<size_t>(work.size(), 4); ++t)
+            threads.emplace_back(sign);
+        sign();
+        for (auto& t : threads)
+            t.join();
+        if (error)
+            std::rethrow_exception(error);
+    }
+    for (const auto& w : work)
+        for (const auto& [tmp, target] : w.renames)
+            durable.file(tmp);
+    durable.flush(root);
+    for (auto& w : work) {
+        for (const auto& [tmp, target] : w.renames) {
+            if (::rename(tmp.c_str(), target.c_str()) != 0)
+                throw sys_error(fmt::format("cannot rename into '{}'", target.string()));
+            fault::point("publish");
+        }
+        durable.dir(w.dir);
+    }
+    durable.flush(root);
+    {
+        db::Transaction tx(db);
+        for (const auto& w : work) {
+            long long id = w.plan->dist.id;
+            db.run("DELETE FROM published_indices WHERE dist_id = ?", id);
+            for (const auto& [path, st] : w.states)
+                db.run("INSERT INTO published_indices(dist_id, path, state) VALUES (?, ?, ?)", id, path, st.encode());
+            db.run("INSERT INTO published_dists(dist_id, seq, header, release_sha256, published, valid_until) "
+                   "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(dist_id) DO UPDATE SET seq = excluded.seq, header = "
+                   "excluded.header, release_sha256 = excluded.release_sha256, published = excluded.published, "
+                   "valid_until = excluded.valid_until",
+                   id, w.seq, w.plan->header, sha256_hex(w.release), now, valid_until);
+            db.run("DELETE FROM dist_journal WHERE dist_id = ? AND seq <= ?", id, w.seq);
+        }
+        tx.commit();
+    }
+    fault::point("publish");
+    long long grace = ctx.config().get_int("publish.byhash_grace");
+    for (const auto& w : work) {
+        clean_by_hash(w, grace, now);
+        report.dists.push_back(w.plan->dist.name);
+    }
+    log::debug("publish", "'{}': {} distributions, {} indices built, {} chunks compressed", lock.id(),
+               report.dists.size(), report.indices_built, report.chunks_built);
+    return report;
+}
+
+} // namespace mbd::archive

@@ -1,0 +1,46 @@
+// archive/publish: writes a repository's APT distributions (dists/NAME/) from the
+// state database. Per distribution and component: Sources, and per architecture
+// Packages, debian-installer Packages (udebs) and Contents-ARCH, each uncompressed,
+// .gz and .xz (archive/index.hpp), each also under by-hash/SHA256/ and by-hash/SHA512/;
+// a Release with SHA256 and SHA512 of every file, InRelease and Release.gpg signed by
+// the instance key.
+//
+// Order on disk: index files by-hash first, canonical names next, then (after syncfs)
+// Release, Release.gpg, InRelease last, each by atomic rename; then the state database
+// records what was published. A writer killed anywhere leaves the previous InRelease
+// with every file it names (by-hash), and the next publish redoes the work.
+// Superseded by-hash files stay for publish.byhash_grace seconds.
+//
+// A distribution is republished only when what it holds changed (the dist_journal
+// since its last publish), its Release fields changed, its InRelease is missing, or its
+// Valid-Until is more than half spent; then only the indices the changes touch are
+// rebuilt, chunk by chunk. Nothing changed: nothing is written.
+#pragma once
+
+#include "core/entry.hpp"
+#include "repo/lock.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mbd::archive {
+
+struct PublishOptions {
+    bool rebuild = false;            // build every index in full, ignoring the previous state
+    std::optional<std::string> dist; // only this distribution (its name)
+};
+
+struct PublishReport {
+    std::vector<std::string> dists;  // distributions (re)published
+    long long indices_built = 0;     // index files rebuilt (in full or in part)
+    long long chunks_built = 0;      // chunks compressed
+};
+
+// The caller holds the repository's lock.
+PublishReport publish(Context& ctx, const repo::RepositoryLock& lock, const PublishOptions& options = {});
+
+// The directory a repository is published in ($MBD_HOME/repositories/ID).
+std::filesystem::path repository_dir(const Context& ctx, std::string_view id);
+
+} // namespace mbd::archive

@@ -1,0 +1,135 @@
+#include "repo/apt.hpp"
+
+#include "core/error.hpp"
+#include "core/strings.hpp"
+#include "db/db.hpp"
+#include "keys/instance.hpp"
+
+#include <algorithm>
+
+namespace mbd::repo {
+
+std::string repository_url(const Context& ctx, std::string_view repository)
+{
+    std::string base = ctx.config().get("publish.url");
+    if (base.empty())
+        return "file://" + (ctx.home().repositories() / std::string(repository)).string();
+    while (!base.empty() && base.back() == '/')
+        base.pop_back();
+    return base + "/" + std::string(repository);
+}
+
+std::string sources_list(Context& ctx, std::string_view repository, const SourcesListOptions& o)
+{
+    auto& db = ctx.db();
+    auto repo = get_repository(db, repository);
+    auto layout = get_layout(db, repo.layout);
+    for (const auto& c : o.codenames)
+        if (std::none_of(repo.dists.begin(), repo.dists.end(), [&](const RepositoryDist& d) { return d.codename == c; }))
+            throw fail(Exit::not_found, "repository '{}' has no distribution '{}'", repo.id, c);
+    for (const auto& s : o.suites)
+        if (!layout.suite(s))
+            throw fail(Exit::not_found, "layout '{}' has no suite '{}'", layout.name, s);
+    std::string url = o.url.empty() ? repository_url(ctx, repo.id) : o.url;
+    std::string key = o.signed_by.empty()
+                          ? fmt::format("/etc/apt/keyrings/mbd-{}.asc", ctx.config().get("identity"))
+                          : o.signed_by;
+    std::string out;
+    for (const auto& d : repository_dists(db, repo.id)) {
+        auto wanted = [](const std::vector<std::string>& list, const std::string& v) {
+            return list.empty() || std::find(list.begin(), list.end(), v) != list.end();
+        };
+        if (!wanted(o.codenames, d.codename) || !wanted(o.suites, d.suite) || (d.is_rollback() && !o.rollbacks))
+            continue;
+        std::string components;
+        for (const auto& c : get_distribution(db, d.codename).components)
+            components += (components.empty() ? "" : " ") + c;
+        if (o.deb822) {
+            if (!out.empty())
+                out += "\n";
+            out += fmt::format("Types: deb{}\nURIs: {}\nSuites: {}\nComponents: {}\nSigned-By: {}\n",
+                               o.sources ? " deb-src" : "", url, d.name, components, key);
+        } else {
+            out += fmt::format("deb [signed-by={}] {} {} {}\n", key, url, d.name, components);
+            if (o.sources)
+                out += fmt::format("deb-src [signed-by={}] {} {} {}\n", key, url, d.name, components);
+        }
+    }
+    return out;
+}
+
+std::string dput_conf(Context& ctx, const DputOptions& o)
+{
+    std::string method = o.method.empty() ? (o.host.empty() ? "local" : "sftp") : o.method;
+    if (method != "local" && method != "scp" && method != "sftp")
+        throw fail(Exit::usage, "unknown dput method '{}' (local, scp or sftp)", method);
+    if (method != "local" && o.host.empty())
+        throw fail(Exit::usage, "method '{}' needs --host", method);
+    std::string incoming = o.incoming.empty() ? ctx.home().incoming().string() : o.incoming;
+    std::string out = fmt::format("[mbd-{}]\nmethod = {}\n", ctx.config().get("identity"), method);
+    if (!o.host.empty())
+        out += "fqdn = " + o.host + "\n";
+    if (!o.login.empty())
+        out += "login = " + o.login + "\n";
+    out += "incoming = " + incoming + "\n";
+    out += "allow_unsigned_uploads = 0\n";
+    return out;
+}
+
+namespace {
+
+void add_suite(std::vector<std::string>& out, const std::string& s)
+{
+    if (std::find(out.begin(), out.end(), s) == out.end())
+        out.push_back(s);
+}
+
+} // namespace
+
+std::vector<AptSource> build_sources(Context& ctx, const DistRef& dist, int internal_priority)
+{
+    auto& db = ctx.db();
+    auto distribution = get_distribution(db, dist.codename);
+    auto repo = get_repository(db, dist.repository);
+    auto layout = get_layout(db, repo.layout);
+    std::vector<AptSource> out;
+    auto external = [&](const std::string& name, std::optional<int> priority) {
+        Source s = get_source(db, name);
+        std::vector<std::string> comps;
+        for (const auto& c : distribution.components)
+            if (s.components.empty() || std::find(s.components.begin(), s.components.end(), c) != s.components.end())
+                comps.push_back(c);
+        out.push_back({s.uris.front(), s.suite, comps, source_keys_armored(ctx.home(), s.name), priority, false, {}});
+    };
+    external(distribution.base_source, std::nullopt);
+    for (const auto& e : distribution.extra_sources)
+        external(e.source, e.priority);
+
+    // Our own suites: this one and where it migrates to; experimental ones see all others.
+    const Suite* suite = layout.suite(dist.suite);
+    if (!suite)
+        throw fail(Exit::state, "layout '{}' has no suite '{}'", layout.name, dist.suite);
+    std::vector<std::string> suites{suite->name};
+    for (const Suite* s = suite; s && s->migrates_to && suites.size() <= layout.suites.size();) {
+        add_suite(suites, *s->migrates_to);
+        s = layout.suite(*s->migrates_to);
+    }
+    if (suite->experimental)
+        for (const auto& s : layout.suites)
+            if (!s.experimental)
+                add_suite(suites, s.name);
+    std::string key = keys::instance_keyring(ctx.home()).export_key(keys::require_instance_key(ctx).info.fingerprint, true);
+    for (const auto& s : suites)
+        out.push_back({repository_url(ctx, repo.id), dist_name(dist.codename, repo.id, s, 0), distribution.components,
+                       key, internal_priority, true, ctx.home().repositories() / repo.id});
+    return out;
+}
+
+BuildTarget build_target(db::Db& db, const DistRef& dist)
+{
+    auto distribution = get_distribution(db, dist.codename);
+    auto repo = get_repository(db, dist.repository);
+    return {repository_architectures(repo, distribution), distribution.arch_all, distribution.options};
+}
+
+} // namespace mbd::repo

@@ -1,0 +1,64 @@
+// repo/apt: what users and builds need to reach our repositories: the apt sources
+// lines (one-line or deb822 .sources), a dput.cf stanza, and the apt sources an
+// sbuild build of a distribution must see (DESIGN.md "Builds").
+#pragma once
+
+#include "core/entry.hpp"
+#include "repo/model.hpp"
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mbd::repo {
+
+// The URL of a repository's root (publish.url + '/ID', or file://HOME/repositories/ID).
+std::string repository_url(const Context& ctx, std::string_view repository);
+
+struct SourcesListOptions {
+    std::vector<std::string> codenames; // empty: all of the repository's
+    std::vector<std::string> suites;    // empty: all of the layout's
+    bool rollbacks = false;             // also the rollback distributions
+    bool deb822 = false;                // a .sources file instead of one-line entries
+    bool sources = true;                // deb-src too
+    std::string signed_by;              // key file path; empty: /etc/apt/keyrings/mbd-IDENTITY.asc
+    std::string url;                    // empty: repository_url()
+};
+std::string sources_list(Context& ctx, std::string_view repository, const SourcesListOptions& options);
+
+struct DputOptions {
+    std::string host;   // empty: this host (method local)
+    std::string method; // local, scp, sftp; default local without host, else sftp
+    std::string login;  // for scp/sftp
+    std::string incoming; // path on that host; empty: this instance's incoming/
+};
+std::string dput_conf(Context& ctx, const DputOptions& options);
+
+// One apt source of a build environment.
+struct AptSource {
+    std::string uri;                      // archive root
+    std::string suite;                    // dists/SUITE
+    std::vector<std::string> components;
+    std::string key;                      // armored public key(s) for Signed-By
+    std::optional<int> priority;          // APT pin priority (Pin: release n=SUITE); nullopt: apt's default
+    bool internal = false;                // one of this repository's distributions
+    std::filesystem::path local_path;     // internal: the repository's directory on this host (to bind-mount)
+};
+
+// The apt sources a build for dist sees: the base source, the extra sources with their
+// priorities, and this repository's internal suites at priority internal_priority
+// (default 1; the 'internal-apt-priority' upload option): the suite itself and the
+// suites it migrates to (transitively); for an experimental suite, also every
+// non-experimental suite.
+std::vector<AptSource> build_sources(Context& ctx, const DistRef& dist, int internal_priority = 1);
+
+// The distribution's build settings, for the pipeline.
+struct BuildTarget {
+    std::vector<std::string> architectures; // this repository's for the codename
+    std::string arch_all;                   // the one that builds Architecture: all
+    BuildOptions options;
+};
+BuildTarget build_target(db::Db& db, const DistRef& dist);
+
+} // namespace mbd::repo

@@ -1,0 +1,135 @@
+#include "repo/debfile.hpp"
+
+#include "core/error.hpp"
+#include "core/strings.hpp"
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include <algorithm>
+#include <memory>
+
+namespace mbd::repo {
+namespace {
+
+using ArchivePtr = std::unique_ptr<archive, decltype(&archive_read_free)>;
+
+ArchivePtr new_reader()
+{
+    ArchivePtr a(archive_read_new(), archive_read_free);
+    if (!a)
+        throw Error("out of memory (libarchive)");
+    return a;
+}
+
+// A tar member of the outer ar archive, read as a stream through the outer reader.
+struct Nested {
+    archive* outer;
+    char buf[1 << 16];
+};
+
+la_ssize_t nested_read(archive*, void* data, const void** out)
+{
+    auto* n = static_cast<Nested*>(data);
+    la_ssize_t got = archive_read_data(n->outer, n->buf, sizeof n->buf);
+    *out = n->buf;
+    return got;
+}
+
+std::string strip_dot(std::string_view p)
+{
+    if (starts_with(p, "./"))
+        p.remove_prefix(2);
+    else if (starts_with(p, "/"))
+        p.remove_prefix(1);
+    while (!p.empty() && p.back() == '/')
+        p.remove_suffix(1);
+    return std::string(p);
+}
+
+// Walk the tar member; for the control tarball return ./control, for data collect paths.
+void read_tar(archive* outer, const std::string& what, const std::filesystem::path& file, bool control,
+              std::string& control_text, std::vector<std::string>& paths)
+{
+    auto in = new_reader();
+    archive_read_support_filter_all(in.get());
+    archive_read_support_format_tar(in.get());
+    auto nested = std::make_unique<Nested>();
+    nested->outer = outer;
+    if (archive_read_open(in.get(), nested.get(), nullptr, nested_read, nullptr) != ARCHIVE_OK)
+        throw fail(Exit::rejected, "'{}': cannot read member '{}': {}", file.filename().string(), what,
+                   archive_error_string(in.get()) ? archive_error_string(in.get()) : "unknown error");
+    archive_entry* e = nullptr;
+    int r;
+    while ((r = archive_read_next_header(in.get(), &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
+        std::string name = strip_dot(archive_entry_pathname(e) ? archive_entry_pathname(e) : "");
+        if (control) {
+            if (name == "control" && archive_entry_filetype(e) == AE_IFREG) {
+                la_int64_t size = archive_entry_size(e);
+                if (size < 0 || size > (1 << 22))
+                    throw fail(Exit::rejected, "'{}': control file too large", file.filename().string());
+                control_text.resize(size_t(size));
+                la_ssize_t got = archive_read_data(in.get(), control_text.data(), control_text.size());
+                if (got != size)
+                    throw fail(Exit::rejected, "'{}': truncated control file", file.filename().string());
+            }
+        } else if (!name.empty() && archive_entry_filetype(e) != AE_IFDIR) {
+            paths.push_back(std::move(name));
+        }
+    }
+    if (r != ARCHIVE_EOF)
+        throw fail(Exit::rejected, "'{}': corrupt member '{}': {}", file.filename().string(), what,
+                   archive_error_string(in.get()) ? archive_error_string(in.get()) : "unknown error");
+}
+
+} // namespace
+
+DebInfo read_deb(const std::filesystem::path& file)
+{
+    auto outer = new_reader();
+    archive_read_support_format_ar(outer.get());
+    if (archive_read_open_filename(outer.get(), file.c_str(), 1 << 16) != ARCHIVE_OK)
+        throw fail(Exit::rejected, "'{}' is not a Debian binary package: {}", file.filename().string(),
+                   archive_error_string(outer.get()) ? archive_error_string(outer.get()) : "unknown error");
+    std::string control_text, debian_binary;
+    std::vector<std::string> paths;
+    bool have_control = false, have_data = false;
+    archive_entry* e = nullptr;
+    int r;
+    while ((r = archive_read_next_header(outer.get(), &e)) == ARCHIVE_OK) {
+        std::string member = archive_entry_pathname(e) ? archive_entry_pathname(e) : "";
+        if (member == "debian-binary") {
+            char buf[64] = {};
+            la_ssize_t n = archive_read_data(outer.get(), buf, sizeof buf - 1);
+            debian_binary.assign(buf, n > 0 ? size_t(n) : 0);
+        } else if (starts_with(member, "control.tar")) {
+            read_tar(outer.get(), member, file, true, control_text, paths);
+            have_control = true;
+        } else if (starts_with(member, "data.tar")) {
+            read_tar(outer.get(), member, file, false, control_text, paths);
+            have_data = true;
+        }
+    }
+    if (r != ARCHIVE_EOF)
+        throw fail(Exit::rejected, "'{}' is not a Debian binary package: {}", file.filename().string(),
+                   archive_error_string(outer.get()) ? archive_error_string(outer.get()) : "corrupt ar archive");
+    if (!starts_with(debian_binary, "2."))
+        throw fail(Exit::rejected, "'{}' is not a Debian binary package (format '{}')", file.filename().string(),
+                   trim(debian_binary));
+    if (!have_control || control_text.empty())
+        throw fail(Exit::rejected, "'{}' has no control file", file.filename().string());
+    if (!have_data)
+        throw fail(Exit::rejected, "'{}' has no data member", file.filename().string());
+    DebInfo info;
+    info.control = deb822::parse_one(control_text, file.filename().string() + ":control",
+                                     {.allow_comments = false, .require_utf8 = false});
+    for (auto f : {"Package", "Version", "Architecture"})
+        if (info.control.get(f).empty())
+            throw fail(Exit::rejected, "'{}': control file has no '{}'", file.filename().string(), f);
+    std::sort(paths.begin(), paths.end());
+    paths.erase(std::unique(paths.begin(), paths.end()), paths.end());
+    info.paths = std::move(paths);
+    return info;
+}
+
+} // namespace mbd::repo

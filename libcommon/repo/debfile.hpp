@@ -1,0 +1,22 @@
+// repo/debfile: what mbd reads from a binary package (.deb/.udeb) with libarchive:
+// the control paragraph (ar member control.tar.{gz,xz,zst,...}, file ./control) and
+// the paths it ships (data.tar.*, for Contents-ARCH). Read once at install time.
+#pragma once
+
+#include "deb822/deb822.hpp"
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace mbd::repo {
+
+struct DebInfo {
+    deb822::Paragraph control;
+    std::vector<std::string> paths; // files and links, without './', sorted; no directories
+};
+
+// Error(Exit::rejected) naming the file when it is not a well-formed Debian binary package.
+DebInfo read_deb(const std::filesystem::path& file);
+
+} // namespace mbd::repo

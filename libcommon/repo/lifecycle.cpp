@@ -1,0 +1,207 @@
+#include "repo/lifecycle.hpp"
+
+#include "archive/publish.hpp"
+#include "archive/verify.hpp"
+#include "core/error.hpp"
+#include "core/fs.hpp"
+#include "core/log.hpp"
+#include "core/process.hpp"
+#include "core/strings.hpp"
+#include "db/db.hpp"
+#include "keys/instance.hpp"
+#include "repo/lock.hpp"
+#include "repo/packages.hpp"
+
+#include <set>
+
+namespace mbd::repo {
+namespace {
+
+namespace fs = std::filesystem;
+
+} // namespace
+
+Repository prepare_repository(Context& ctx, std::string_view id)
+{
+    auto& db = ctx.db();
+    keys::require_instance_key(ctx);
+    RepositoryLock lock(ctx, std::string(id));
+    auto repo = get_repository(db, id);
+    make_dirs(archive::repository_dir(ctx, id) / "pool");
+    publish_repository(ctx, lock);
+    ModelStatus st = repo.status.after_prepare();
+    db::Transaction tx(db);
+    store_repository_status(db, id, st);
+    tx.commit();
+    return get_repository(db, id);
+}
+
+Repository create_and_prepare(Context& ctx, const Repository& r)
+{
+    keys::require_instance_key(ctx);
+    create_repository(ctx.db(), r);
+    return prepare_repository(ctx, r.id);
+}
+
+Repository repository_action(Context& ctx, std::string_view id, std::string_view action)
+{
+    auto& db = ctx.db();
+    auto repo = get_repository(db, id);
+    ModelStatus st = repo.status;
+    if (action == "activate") {
+        if (auto why = st.activate_error())
+            throw fail(Exit::state, "cannot activate repository '{}': {}", id, *why);
+        st = st.activate();
+    } else if (action == "deactivate") {
+        st = st.deactivate();
+    } else if (action == "remove") {
+        RepositoryLock lock(ctx, std::string(id));
+        if (auto n = db.scalar_int("SELECT COUNT(*) FROM dist_sources ds JOIN dists d ON d.id = ds.dist_id "
+                                   "WHERE d.repository = ?",
+                                   id);
+            n && *n > 0)
+            throw fail(Exit::exists, "repository '{}' holds packages ({} in its distributions); remove them first", id,
+                       *n);
+        {
+            db::Transaction tx(db);
+            db.run("DELETE FROM published_dists WHERE dist_id IN (SELECT id FROM dists WHERE repository = ?)", id);
+            db.run("DELETE FROM published_indices WHERE dist_id IN (SELECT id FROM dists WHERE repository = ?)", id);
+            db.run("DELETE FROM dist_journal WHERE dist_id IN (SELECT id FROM dists WHERE repository = ?)", id);
+            db.run("DELETE FROM source_packages WHERE repository = ?", id);
+            db.run("DELETE FROM pool_files WHERE repository = ?", id);
+            db.run("DELETE FROM pool_pending WHERE repository = ?", id);
+            db.run("DELETE FROM pool_garbage WHERE repository = ?", id);
+            st = st.after_remove();
+            store_repository_status(db, id, st);
+            tx.commit();
+        }
+        fs::remove_all(archive::repository_dir(ctx, id));
+        return get_repository(db, id);
+    } else {
+        throw fail(Exit::usage, "unknown action '{}'", action);
+    }
+    db::Transaction tx(db);
+    store_repository_status(db, id, st);
+    tx.commit();
+    return get_repository(db, id);
+}
+
+CheckReport check_repository(Context& ctx, std::string_view id)
+{
+    auto& db = ctx.db();
+    auto repo = get_repository(db, id);
+    CheckReport report{repo.id, {}, 0, 0};
+    if (repo.status.status == Status::removed) {
+        report.problems.push_back(fmt::format("repository '{}' is removed (run 'mbd-repo repository prepare')", id));
+        return report;
+    }
+    RepositoryLock lock(ctx, repo.id);
+    fs::path root = archive::repository_dir(ctx, repo.id);
+
+    // DB <-> pool
+    std::set<std::string> known;
+    auto files = db.query("SELECT path, size, sha256 FROM pool_files WHERE repository = ?", repo.id);
+    while (files.step()) {
+        std::string path = files.text(0);
+        known.insert(path);
+        ++report.pool_files;
+        try {
+            auto d = digest_file(root / path);
+            if (d.size != std::uintmax_t(files.int64(1)) || d.sha256 != files.text(2))
+                report.problems.push_back(fmt::format("pool file '{}' does not match its size and SHA256", path));
+        } catch (const Error& e) {
+            report.problems.push_back(fmt::format("pool file '{}': {}", path, e.what()));
+        }
+    }
+    auto garbage = db.query("SELECT path FROM pool_garbage WHERE repository = ?", repo.id);
+    while (garbage.step())
+        known.insert(garbage.text(0));
+    std::error_code ec;
+    for (auto it = fs::recursive_directory_iterator(root / "pool", ec); !ec && it != fs::recursive_directory_iterator();
+         it.increment(ec)) {
+        if (!it->is_regular_file())
+            continue;
+        std::string rel = fs::relative(it->path(), root).string();
+        if (!known.count(rel))
+            report.problems.push_back(fmt::format("pool file '{}' is not in the state database", rel));
+    }
+
+    // DB <-> dists <-> signatures
+    auto published = archive::verify_published(ctx, repo.id);
+    report.problems.insert(report.problems.end(), published.begin(), published.end());
+    report.dists = (long long)repository_dists(db, repo.id).size();
+
+    ModelStatus st = repo.status.after_check(report.ok(), now_seconds());
+    db::Transaction tx(db);
+    store_repository_status(db, repo.id, st);
+    tx.commit();
+    return report;
+}
+
+Json to_json(const CheckReport& r)
+{
+    Json problems = Json::array();
+    for (const auto& p : r.problems)
+        problems.push(p);
+    return Json::object()
+        .set("repository", r.repository)
+        .set("ok", r.ok())
+        .set("pool_files", r.pool_files)
+        .set("distributions", r.dists)
+        .set("problems", problems);
+}
+
+SetupResult setup(Context& ctx, const SetupOptions& o)
+{
+    auto& db = ctx.db();
+    keys::require_instance_key(ctx);
+    if (!valid_repository_id(o.id))
+        throw fail(Exit::usage, "invalid repository id '{}' (lowercase letters and digits)", o.id);
+    if (db.scalar_int("SELECT 1 FROM repositories WHERE id = ?", o.id))
+        throw fail(Exit::exists, "repository '{}' exists already", o.id);
+
+    std::string source_name = "debian-" + o.codename;
+    if (!db.scalar_int("SELECT 1 FROM sources WHERE name = ?", source_name)) {
+        SourceSpec spec;
+        spec.name = source_name;
+        spec.codename = o.codename;
+        spec.uris = {o.mirror.empty() ? ctx.config().get("mirror") : o.mirror};
+        spec.key_files = {o.keyring};
+        if (!fs::exists(o.keyring))
+            throw fail(Exit::environment, "no archive keyring '{}' (apt-get install debian-archive-keyring)", o.keyring);
+        add_source(ctx, spec);
+        log::notice("added source '{}' ({})", source_name, spec.uris.front());
+    }
+    Source source = get_source(db, source_name);
+    if (o.check_source && source.status.flag != CheckFlag::none) {
+        source = check_source(ctx, source_name);
+        if (source.status.status != Status::active)
+            source = source_action(ctx, source_name, "activate");
+    }
+
+    if (!db.scalar_int("SELECT 1 FROM distributions WHERE codename = ?", o.codename)) {
+        Distribution d;
+        d.codename = o.codename;
+        d.base_source = source_name;
+        d.architectures = o.architectures;
+        if (d.architectures.empty())
+            d.architectures = {std::string(trim(run_checked({"dpkg", "--print-architecture"})))};
+        d.arch_all = d.architectures.front();
+        add_distribution(db, d);
+        log::notice("added distribution '{}' ({})", o.codename, d.architectures.front());
+    }
+    Repository r;
+    r.id = o.id;
+    r.layout = o.layout;
+    r.origin = ctx.config().get("identity");
+    r.description = fmt::format("mbd repository '{}'", o.id);
+    r.dists = {{o.codename, o.architectures}};
+    create_and_prepare(ctx, r);
+    auto report = check_repository(ctx, o.id);
+    if (!report.ok())
+        throw fail(Exit::check_failed, "repository '{}' failed its first check: {}", o.id, report.problems.front());
+    repository_action(ctx, o.id, "activate");
+    return {get_source(db, source_name), get_distribution(db, o.codename), get_repository(db, o.id)};
+}
+
+} // namespace mbd::repo

@@ -1,0 +1,55 @@
+// repo/lifecycle: a repository's status actions (the seed's prepare, check, activate,
+// deactivate, remove), its full check, and the one-shot setup for first-time users.
+//
+//   prepare     create repositories/ID and publish every distribution (empty ones too)
+//   check       DB <-> pool (sizes, SHA256; files the DB does not know) <-> published
+//               indices <-> signatures (archive/verify.hpp); the outcome is recorded
+//   activate    accept uploads (needs a passed check)
+//   deactivate  stop accepting uploads
+//   remove      delete the published data; refused while the repository holds packages
+#pragma once
+
+#include "core/entry.hpp"
+#include "core/json.hpp"
+#include "repo/model.hpp"
+
+#include <string>
+#include <vector>
+
+namespace mbd::repo {
+
+// Create the configuration and prepare it (needs the instance key to sign).
+Repository create_and_prepare(Context& ctx, const Repository& r);
+Repository prepare_repository(Context& ctx, std::string_view id);
+Repository repository_action(Context& ctx, std::string_view id, std::string_view action); // activate|deactivate|remove
+
+struct CheckReport {
+    std::string repository;
+    std::vector<std::string> problems;
+    long long pool_files = 0;
+    long long dists = 0;
+    bool ok() const { return problems.empty(); }
+};
+// Checks and records the result in the repository's status.
+CheckReport check_repository(Context& ctx, std::string_view id);
+Json to_json(const CheckReport& r);
+
+struct SetupOptions {
+    std::string id;
+    std::string codename = "bookworm";
+    std::vector<std::string> architectures; // empty: this machine's
+    std::string layout = "Default";
+    std::string mirror;                     // empty: configuration key 'mirror'
+    std::string keyring = "/usr/share/keyrings/debian-archive-keyring.gpg";
+    bool check_source = true;               // fetch and verify the mirror's Release
+};
+struct SetupResult {
+    Source source;
+    Distribution distribution;
+    Repository repository;
+};
+// Source debian-CODENAME, distribution CODENAME (each unless it exists), repository ID:
+// created, prepared, checked, activated.
+SetupResult setup(Context& ctx, const SetupOptions& options);
+
+} // namespace mbd::repo

@@ -1,0 +1,198 @@
+// repo/model: the configuration model of mbd-repo (after mini-buildd), stored in the
+// state database (schema domain "repo"):
+//
+//   Source        an archive (URLs + codename + origin) and the keys its Release is
+//                 signed with; `check` fetches and verifies that Release.
+//   Layout        suites and their options (uploadable, experimental, migrates to,
+//                 rollbacks), the version rule, meta distribution names. "Default"
+//                 and "Debian Developer" exist out of the box and cannot be changed.
+//   Distribution  a base source + extra sources (with an APT priority), components,
+//                 architectures (one builds Architecture: all), build options.
+//   Repository    identity ([a-z0-9]+), layout, distributions; it publishes one APT
+//                 distribution CODENAME-ID-SUITE per codename and suite, plus
+//                 CODENAME-ID-SUITE-rollbackN for the layout's rollback count.
+//
+// Sources and repositories carry the seed's status model (core/status.hpp).
+// Every function takes the state database; writers open their own transaction.
+#pragma once
+
+#include "core/entry.hpp"
+#include "core/json.hpp"
+#include "core/status.hpp"
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace mbd::db {
+class Db;
+}
+
+namespace mbd::repo {
+
+using Pairs = std::vector<std::pair<std::string, std::string>>;
+
+// ---- sources ----------------------------------------------------------------
+
+struct Source {
+    std::string name;       // 'debian-bookworm'
+    std::string origin;     // 'Debian'
+    std::string codename;   // 'bookworm'
+    std::string suite;      // fetched from dists/SUITE; usually the codename
+    std::vector<std::string> uris;
+    Pairs identifiers;      // extra Release fields that must match ('Label=Debian')
+    std::string codeversion; // '12' for bookworm: the %CODEVERSION% of version rules
+    // recorded by check from the Release:
+    std::vector<std::string> components, architectures;
+    std::string release_date;
+    ModelStatus status;
+};
+
+struct SourceSpec {
+    std::string name, origin = "Debian", codename, suite, codeversion;
+    std::vector<std::string> uris;
+    Pairs identifiers;
+    std::vector<std::string> key_files; // armored or binary OpenPGP keys (keyrings) to trust
+};
+
+// The GnuPG home holding the keys a source's Release must be signed with.
+std::filesystem::path source_keyring_dir(const Home& home, std::string_view source);
+
+Source add_source(Context& ctx, const SourceSpec& spec);
+std::vector<Source> list_sources(db::Db& db);
+Source get_source(db::Db& db, std::string_view name); // Error(Exit::not_found)
+// Fetch dists/SUITE/InRelease (else Release + Release.gpg) with apt-helper, verify it
+// against the source's keys, match Origin/Codename/identifiers, record what it lists.
+// Records the outcome in the status; throws the failure after recording it.
+Source check_source(Context& ctx, std::string_view name);
+Source source_action(Context& ctx, std::string_view name, std::string_view action); // activate|deactivate|remove
+// The source's keys, armored (for Signed-By in build environments).
+std::string source_keys_armored(const Home& home, std::string_view source);
+Json to_json(const Source& s);
+
+// The conventional %CODEVERSION% of a Debian/Ubuntu codename ('12' for bookworm), or "".
+std::string known_codeversion(std::string_view codename);
+
+// ---- layouts ----------------------------------------------------------------
+
+struct Suite {
+    std::string name;
+    bool uploadable = false;
+    bool experimental = false;
+    std::optional<std::string> migrates_to;
+    int rollbacks = 0;
+    bool not_automatic = false;
+    bool but_automatic_upgrades = false;
+    bool build_keyring = false;
+};
+
+struct Layout {
+    std::string name;
+    bool builtin = false;
+    std::optional<std::string> version_rule;              // regex with %ID% and %CODEVERSION%
+    std::optional<std::string> experimental_version_rule;
+    Pairs meta;                                           // ('unstable', 'sid-unstable')
+    std::string description;
+    std::vector<Suite> suites;                            // in order
+
+    const Suite* suite(std::string_view name) const;
+};
+
+std::vector<Layout> list_layouts(db::Db& db);
+Layout get_layout(db::Db& db, std::string_view name);
+// A new custom layout, empty or a copy of another one.
+Layout add_layout(db::Db& db, std::string_view name, std::optional<std::string> copy_of);
+// Add or change a suite of a custom layout that no repository uses.
+Layout set_layout_suite(db::Db& db, std::string_view layout, const Suite& suite);
+// Change the version rules / meta names of a custom layout no repository uses.
+Layout set_layout_rules(db::Db& db, std::string_view layout, std::optional<std::string> rule,
+                        std::optional<std::string> experimental_rule, std::optional<std::string> meta);
+Json to_json(const Layout& l);
+
+// ---- distributions ----------------------------------------------------------
+
+// Build options for the pipeline (sbuild). Modes: disabled|ignore|errfail|warnfail.
+struct BuildOptions {
+    std::string lintian_mode = "warnfail";
+    std::string piuparts_mode = "disabled";
+    std::string autopkgtest_mode = "disabled";
+    std::string deb_build_options;  // DEB_BUILD_OPTIONS
+    std::string deb_build_profiles; // DEB_BUILD_PROFILES
+    std::string resolver = "apt";
+};
+bool valid_check_mode(std::string_view mode);
+
+struct ExtraSource {
+    std::string source;
+    int priority = 500;
+};
+
+struct Distribution {
+    std::string codename;
+    std::string base_source;
+    std::vector<ExtraSource> extra_sources;
+    std::vector<std::string> components{"main"};
+    std::vector<std::string> architectures;
+    std::string arch_all; // builds Architecture: all
+    BuildOptions options;
+};
+
+// Validates (sources exist, arch_all among architectures, names) and stores.
+Distribution add_distribution(db::Db& db, const Distribution& d);
+std::vector<Distribution> list_distributions(db::Db& db);
+Distribution get_distribution(db::Db& db, std::string_view codename);
+Json to_json(const Distribution& d);
+
+// ---- repositories -----------------------------------------------------------
+
+struct RepositoryDist {
+    std::string codename;
+    std::vector<std::string> architectures; // empty: all of the distribution's
+};
+
+struct Repository {
+    std::string id;
+    std::string layout;
+    std::string origin;
+    std::string description;
+    long long created = 0;
+    ModelStatus status;
+    std::vector<RepositoryDist> dists;
+};
+
+bool valid_repository_id(std::string_view id);
+// Creates the configuration and the rows of its published distributions (status removed);
+// the caller prepares it (publishes). Error(Exit::exists) when the id is taken.
+Repository create_repository(db::Db& db, const Repository& r);
+std::vector<Repository> list_repositories(db::Db& db);
+Repository get_repository(db::Db& db, std::string_view id);
+void store_repository_status(db::Db& db, std::string_view id, const ModelStatus& s);
+Json to_json(const Repository& r);
+
+// The architectures a repository publishes for one of its codenames.
+std::vector<std::string> repository_architectures(const Repository& r, const Distribution& d);
+
+// ---- published distributions ------------------------------------------------
+
+// One APT distribution of a repository: CODENAME-ID-SUITE[-rollbackN].
+struct DistRef {
+    long long id = 0;
+    std::string repository, codename, suite;
+    int rollback = 0; // 0: the suite itself; N: CODENAME-ID-SUITE-rollback(N-1)
+    std::string name;
+    bool is_rollback() const { return rollback > 0; }
+};
+
+std::string dist_name(std::string_view codename, std::string_view repository, std::string_view suite, int rollback);
+// Every published distribution of a repository, suites in layout order, rollbacks after.
+std::vector<DistRef> repository_dists(db::Db& db, std::string_view repository);
+// 'bookworm-test-unstable', 'bookworm-test-unstable-rollback2', or a meta name of a
+// layout ('unstable' -> 'sid-ID-unstable' for the one repository using that layout with
+// that codename). Error(Exit::not_found) with the reason otherwise.
+DistRef find_dist(db::Db& db, std::string_view name);
+// The main distribution (rollback 0) of a repository, codename and suite.
+DistRef find_suite_dist(db::Db& db, std::string_view repository, std::string_view codename, std::string_view suite);
+
+} // namespace mbd::repo

@@ -1,0 +1,790 @@
+#include "repo/packages.hpp"
+
+#include "archive/publish.hpp"
+#include "core/error.hpp"
+#include "core/fault.hpp"
+#include "core/fs.hpp"
+#include "core/log.hpp"
+#include "core/strings.hpp"
+#include "db/db.hpp"
+#include "debian/control_files.hpp"
+#include "repo/debfile.hpp"
+#include "version/version.hpp"
+
+#include <algorithm>
+#include <fnmatch.h>
+#include <map>
+#include <regex>
+#include <set>
+
+namespace mbd::repo {
+namespace {
+
+namespace fs = std::filesystem;
+
+// ---- helpers -------------------------------------------------------------------
+
+std::string pool_prefix(std::string_view source)
+{
+    if (starts_with(source, "lib") && source.size() > 3)
+        return std::string(source.substr(0, 4));
+    return std::string(source.substr(0, 1));
+}
+
+std::string component_of_section(std::string_view section)
+{
+    auto slash = section.find('/');
+    return slash == std::string_view::npos ? "main" : std::string(section.substr(0, slash));
+}
+
+void add_event(db::Db& db, std::string_view type, std::string_view source, std::string_view version,
+               std::string_view dist, std::string_view message)
+{
+    db.run("INSERT INTO events(time, type, source, version, distribution, architecture, message) "
+           "VALUES (?, ?, ?, ?, ?, NULL, ?)",
+           now_seconds(), type, source, version, dist, message);
+}
+
+std::string with_newline(std::string s)
+{
+    if (!s.empty() && s.back() != '\n')
+        s += '\n';
+    return s;
+}
+
+// The Packages stanza: the control fields as the .deb has them, Section/Priority from the
+// .changes when the control file has none, then Filename, Size and checksums (before
+// Description, where apt-ftparchive puts them).
+std::string packages_stanza(const deb822::Paragraph& control, const std::string& filename, const FileDigest& d,
+                            const std::string& section, const std::string& priority)
+{
+    static const std::set<std::string, std::less<>> ours = {"filename", "size", "md5sum", "sha1", "sha256", "sha512"};
+    std::string head, description;
+    for (const auto& f : control.fields()) {
+        if (ours.count(lower(f.name)))
+            continue;
+        if (iequals(f.name, "Description")) {
+            description += with_newline(f.raw);
+            continue;
+        }
+        if (!description.empty()) { // fields after Description stay after it
+            description += with_newline(f.raw);
+            continue;
+        }
+        head += with_newline(f.raw);
+        if (iequals(f.name, "Version")) {
+            if (!control.has("Priority") && !priority.empty() && priority != "-")
+                head += "Priority: " + priority + "\n";
+            if (!control.has("Section") && !section.empty() && section != "-")
+                head += "Section: " + section + "\n";
+        }
+    }
+    head += fmt::format("Filename: {}\nSize: {}\nMD5sum: {}\nSHA1: {}\nSHA256: {}\nSHA512: {}\n", filename, d.size,
+                        d.md5, d.sha1, d.sha256, d.sha512);
+    return head + description;
+}
+
+struct PoolFile {
+    std::string name;      // file name
+    fs::path from;         // where it is now
+    std::string path;      // pool path relative to the repository
+    FileDigest digest;
+    long long id = 0;      // existing pool_files row, or 0
+};
+
+// The Sources stanza: the .dsc fields with Source renamed to Package, plus Directory,
+// Priority, Section and the file lists (the .dsc included).
+std::string sources_stanza(const deb822::Paragraph& dsc, const std::string& directory, const PoolFile& dsc_file,
+                           const std::vector<const PoolFile*>& files, const std::string& section,
+                           const std::string& priority)
+{
+    static const std::set<std::string, std::less<>> ours = {"files", "checksums-sha1", "checksums-sha256",
+                                                            "checksums-sha512", "directory"};
+    std::string out = "Package: " + dsc.get("Source") + "\n";
+    for (const auto& f : dsc.fields()) {
+        if (iequals(f.name, "Source") || ours.count(lower(f.name)))
+            continue;
+        out += with_newline(f.raw);
+    }
+    out += "Directory: " + directory + "\n";
+    if (!dsc.has("Priority") && !priority.empty() && priority != "-")
+        out += "Priority: " + priority + "\n";
+    if (!dsc.has("Section") && !section.empty() && section != "-")
+        out += "Section: " + section + "\n";
+    std::vector<const PoolFile*> all{&dsc_file};
+    all.insert(all.end(), files.begin(), files.end());
+    auto list = [&](std::string_view field, std::string FileDigest::*hash) {
+        out += std::string(field) + ":\n";
+        for (const auto* f : all)
+            out += fmt::format(" {} {} {}\n", f->digest.*hash, f->digest.size, f->name);
+    };
+    list("Files", &FileDigest::md5);
+    list("Checksums-Sha1", &FileDigest::sha1);
+    list("Checksums-Sha256", &FileDigest::sha256);
+    list("Checksums-Sha512", &FileDigest::sha512);
+    return out;
+}
+
+// ---- membership (with the journal publishing reads) ---------------------------------
+
+void journal(db::Db& db, long long dist_id, bool added, long long source_id)
+{
+    db.run("INSERT INTO dist_journal(dist_id, added, source_id, binary_id) VALUES (?, ?, ?, NULL)", dist_id, added,
+           source_id);
+    db.run("INSERT INTO dist_journal(dist_id, added, source_id, binary_id) "
+           "SELECT ?, ?, source_id, id FROM binary_packages WHERE source_id = ?",
+           dist_id, added, source_id);
+}
+
+std::optional<long long> member(db::Db& db, long long dist_id, std::string_view name)
+{
+    return db.scalar_int("SELECT source_id FROM dist_sources WHERE dist_id = ? AND name = ?", dist_id, name);
+}
+
+// Set what a distribution holds of a source name (nullopt: nothing).
+void set_member(db::Db& db, long long dist_id, std::string_view name, std::optional<long long> source_id)
+{
+    auto current = member(db, dist_id, name);
+    if (current == source_id)
+        return;
+    if (current) {
+        journal(db, dist_id, false, *current);
+        db.run("DELETE FROM dist_sources WHERE dist_id = ? AND name = ?", dist_id, name);
+    }
+    if (source_id) {
+        db.run("INSERT INTO dist_sources(dist_id, name, source_id, since) VALUES (?, ?, ?, ?)", dist_id, name,
+               *source_id, now_seconds());
+        journal(db, dist_id, true, *source_id);
+    }
+}
+
+std::string version_of(db::Db& db, long long source_id)
+{
+    return db.scalar_text("SELECT version FROM source_packages WHERE id = ?", source_id).value_or("?");
+}
+
+// Put source_id into a suite's distribution; what it held moves to rollback0, and so on.
+void place(db::Db& db, const DistRef& target, std::string_view name, long long source_id)
+{
+    Suite suite = suite_of(db, target);
+    auto dist_id_of = [&](int rollback) {
+        return db.scalar_int("SELECT id FROM dists WHERE repository = ? AND codename = ? AND suite = ? AND "
+                             "rollback = ?",
+                             target.repository, target.codename, target.suite, rollback);
+    };
+    auto previous = member(db, target.id, name);
+    if (previous == source_id)
+        return;
+    if (previous) {
+        // Shift rollbacks up, oldest first; the last one is dropped.
+        for (int rb = suite.rollbacks; rb >= 1; --rb) {
+            auto from = dist_id_of(rb);
+            if (!from)
+                continue;
+            auto held = member(db, *from, name);
+            if (!held)
+                continue;
+            auto to = rb < suite.rollbacks ? dist_id_of(rb + 1) : std::nullopt;
+            set_member(db, *from, name, std::nullopt);
+            if (to)
+                set_member(db, *to, name, held);
+        }
+        set_member(db, target.id, name, std::nullopt);
+        if (suite.rollbacks > 0)
+            if (auto rb0 = dist_id_of(1))
+                set_member(db, *rb0, name, previous);
+    }
+    set_member(db, target.id, name, source_id);
+}
+
+// A binary with the same name, architecture and version from another source would
+// appear twice in the index.
+void check_binary_clash(db::Db& db, long long dist_id, std::string_view dist_name, std::string_view source,
+                        long long source_id)
+{
+    auto r = db.query("SELECT b.name, b.architecture, b.version, ds.name FROM binary_packages nb "
+                      "JOIN binary_packages b ON b.name = nb.name AND b.architecture = nb.architecture "
+                      "AND b.version = nb.version "
+                      "JOIN dist_sources ds ON ds.source_id = b.source_id "
+                      "WHERE nb.source_id = ? AND ds.dist_id = ? AND ds.name != ?",
+                      source_id, dist_id, source);
+    if (r.step())
+        throw fail(Exit::rejected, "binary package '{}_{}_{}' is in '{}' already, built from source '{}'", r.text(0),
+                   r.text(2), r.text(1), dist_name, r.text(3));
+}
+
+Version parse_version_or_reject(std::string_view text)
+{
+    if (auto why = Version::invalid_reason(text))
+        throw fail(Exit::rejected, "invalid version '{}': {}", text, *why);
+    return Version::parse(text);
+}
+
+std::string join(const std::vector<std::string>& v, std::string_view sep = ", ")
+{
+    std::string out;
+    for (const auto& s : v) {
+        if (!out.empty())
+            out += sep;
+        out += s;
+    }
+    return out;
+}
+
+} // namespace
+
+// ---- checks -----------------------------------------------------------------------
+
+Suite suite_of(db::Db& db, const DistRef& dist)
+{
+    auto repo = get_repository(db, dist.repository);
+    auto layout = get_layout(db, repo.layout);
+    const Suite* s = layout.suite(dist.suite);
+    if (!s)
+        throw fail(Exit::state, "layout '{}' has no suite '{}'", layout.name, dist.suite);
+    return *s;
+}
+
+std::optional<std::string> version_rule_violation(db::Db& db, const DistRef& dist, std::string_view version)
+{
+    auto repo = get_repository(db, dist.repository);
+    auto layout = get_layout(db, repo.layout);
+    const Suite* suite = layout.suite(dist.suite);
+    if (!suite)
+        return fmt::format("layout '{}' has no suite '{}'", layout.name, dist.suite);
+    const auto& rule = suite->experimental ? layout.experimental_version_rule : layout.version_rule;
+    if (!rule)
+        return std::nullopt;
+    auto distribution = get_distribution(db, dist.codename);
+    auto source = get_source(db, distribution.base_source);
+    std::string codeversion = source.codeversion.empty() ? known_codeversion(dist.codename) : source.codeversion;
+    std::string re = *rule;
+    for (auto [var, value] : {std::pair<std::string_view, std::string>{"%ID%", repo.id}, {"%CODEVERSION%", codeversion}})
+        for (size_t p; (p = re.find(var)) != std::string::npos;)
+            re.replace(p, var.size(), value);
+    try {
+        if (std::regex_search(std::string(version), std::regex(re)))
+            return std::nullopt;
+    } catch (const std::regex_error&) {
+        return fmt::format("layout '{}' has an invalid version rule '{}'", layout.name, re);
+    }
+    return fmt::format("version '{}' does not match the version rule '{}' of '{}'", version, re, dist.name);
+}
+
+std::optional<std::string> version_conflict(db::Db& db, const DistRef& dist, std::string_view source,
+                                            std::string_view version)
+{
+    Version v = parse_version_or_reject(version);
+    if (auto held = member(db, dist.id, source)) {
+        std::string hv = version_of(db, *held);
+        if (Version::parse(hv) >= v)
+            return fmt::format("'{}' holds {} {}, which is not older than {}", dist.name, source, hv, version);
+    }
+    auto r = db.query("SELECT d.name FROM source_packages s JOIN dist_sources ds ON ds.source_id = s.id "
+                      "JOIN dists d ON d.id = ds.dist_id WHERE s.repository = ? AND s.name = ? AND s.version = ? "
+                      "ORDER BY d.id LIMIT 1",
+                      dist.repository, source, version);
+    if (r.step())
+        return fmt::format("{} {} is in '{}' already", source, version, r.text(0));
+    return std::nullopt;
+}
+
+std::optional<std::string> upload_rejection(db::Db& db, const DistRef& dist, std::string_view source,
+                                            std::string_view version, bool admin)
+{
+    if (dist.is_rollback())
+        return fmt::format("'{}' is a rollback distribution", dist.name);
+    auto repo = get_repository(db, dist.repository);
+    if (!admin && repo.status.status != Status::active)
+        return fmt::format("repository '{}' is not active ({})", repo.id, repo.status.display());
+    if (repo.status.status == Status::removed)
+        return fmt::format("repository '{}' is removed", repo.id);
+    Suite suite = suite_of(db, dist);
+    if (!suite.uploadable)
+        return fmt::format("'{}' is not uploadable (packages reach it by migration)", dist.name);
+    if (auto why = Version::invalid_reason(version))
+        return fmt::format("invalid version '{}': {}", version, *why);
+    if (auto why = version_rule_violation(db, dist, version))
+        return why;
+    return version_conflict(db, dist, source, version);
+}
+
+// ---- install ----------------------------------------------------------------------
+
+InstallResult install(Context& ctx, const InstallRequest& request)
+{
+    auto& db = ctx.db();
+    if (request.changes.empty())
+        throw fail(Exit::usage, "no .changes given");
+
+    // The uploads, their files checked against what they list.
+    struct Upload {
+        debian::Changes changes;
+        fs::path dir;
+    };
+    std::vector<Upload> uploads;
+    for (const auto& path : request.changes) {
+        std::string text = read_file(path);
+        auto content = debian::unwrap_clearsigned_unverified(text, path.filename().string());
+        uploads.push_back({debian::Changes::parse(content, path.filename().string()), path.parent_path()});
+        if (uploads.back().dir.empty())
+            uploads.back().dir = ".";
+    }
+    const auto& first = uploads.front().changes;
+    std::string source = first.source;
+    std::string source_version = first.source_version.value_or(first.version.str());
+    for (const auto& u : uploads)
+        if (u.changes.source != source || u.changes.source_version.value_or(u.changes.version.str()) != source_version)
+            throw fail(Exit::rejected, "the .changes are of different sources or versions ('{} {}' and '{} {}')",
+                       source, source_version, u.changes.source, u.changes.version.str());
+    std::string dist_name = request.dist;
+    if (dist_name.empty()) {
+        if (first.distributions.size() != 1)
+            throw fail(Exit::rejected, "the .changes names {} distributions; give one with --dist",
+                       first.distributions.size());
+        dist_name = first.distributions.front();
+    }
+    DistRef dist = find_dist(db, dist_name);
+    RepositoryLock lock(ctx, dist.repository);
+    // A version dropped but not yet published away must be gone before it comes back.
+    if (db.scalar_int("SELECT 1 FROM source_packages WHERE repository = ? AND name = ? AND version = ? AND id NOT IN "
+                      "(SELECT source_id FROM dist_sources)",
+                      dist.repository, source, source_version))
+        publish_repository(ctx, lock);
+    auto repo = get_repository(db, dist.repository);
+    auto distribution = get_distribution(db, dist.codename);
+    auto archs = repository_architectures(repo, distribution);
+    fs::path root = archive::repository_dir(ctx, repo.id);
+
+    // Every listed file, once, verified.
+    std::map<std::string, PoolFile> files;
+    std::map<std::string, const debian::FileEntry*> entries;
+    for (const auto& u : uploads)
+        for (const auto& f : u.changes.files) {
+            fs::path at = u.dir / f.name;
+            if (files.count(f.name)) {
+                if (entries[f.name]->sha256 != f.sha256)
+                    throw fail(Exit::rejected, "'{}' is listed twice with different checksums", f.name);
+                continue;
+            }
+            if (!fs::is_regular_file(at))
+                throw fail(Exit::rejected, "'{}' is listed in the .changes but missing", f.name);
+            auto d = digest_file(at);
+            if (d.size != f.size)
+                throw fail(Exit::rejected, "'{}' has {} bytes, the .changes says {}", f.name, d.size, f.size);
+            if (d.sha256 != f.sha256)
+                throw fail(Exit::rejected, "'{}' does not match its SHA256 in the .changes", f.name);
+            if (!f.md5.empty() && d.md5 != f.md5)
+                throw fail(Exit::rejected, "'{}' does not match its MD5 in the .changes", f.name);
+            files[f.name] = PoolFile{f.name, at, {}, d, 0};
+            entries[f.name] = &f;
+        }
+
+    // The source: a .dsc among the files, or the same version held by the distribution.
+    const debian::FileEntry* dsc_entry = nullptr;
+    for (const auto& [name, e] : entries)
+        if (ends_with(name, ".dsc")) {
+            if (dsc_entry)
+                throw fail(Exit::rejected, "more than one .dsc in the upload");
+            dsc_entry = e;
+        }
+    std::optional<debian::Dsc> dsc;
+    std::optional<long long> existing_source;
+    std::string component = "main", section, priority;
+    if (dsc_entry) {
+        dsc = debian::Dsc::parse(read_file(files[dsc_entry->name].from), dsc_entry->name);
+        if (dsc->source != source || dsc->version.str() != source_version)
+            throw fail(Exit::rejected, "'{}' is {} {}, the .changes says {} {}", dsc_entry->name, dsc->source,
+                       dsc->version.str(), source, source_version);
+        section = dsc_entry->section;
+        priority = dsc_entry->priority;
+        component = component_of_section(section);
+        if (auto why = upload_rejection(db, dist, source, source_version, true))
+            throw fail(Exit::rejected, "{}", *why);
+    } else {
+        existing_source = member(db, dist.id, source);
+        if (!existing_source || version_of(db, *existing_source) != source_version)
+            throw fail(Exit::rejected, "the upload has no source package and '{}' does not hold {} {}", dist.name,
+                       source, source_version);
+        component = db.scalar_text("SELECT component FROM source_packages WHERE id = ?", *existing_source).value();
+        section = "";
+    }
+    if (std::find(distribution.components.begin(), distribution.components.end(), component) ==
+        distribution.components.end())
+        throw fail(Exit::rejected, "component '{}' is not one of '{}' ({})", component, dist.codename,
+                   join(distribution.components));
+    std::string directory = fmt::format("pool/{}/{}/{}", component, pool_prefix(source), source);
+
+    // The files of the .dsc: in the upload, or in the pool already (an orig tarball).
+    std::vector<const PoolFile*> dsc_files;
+    if (dsc) {
+        for (const auto& f : dsc->files) {
+            auto it = files.find(f.name);
+            if (it == files.end()) {
+                auto row = db.query("SELECT id, size, md5, sha1, sha256, sha512 FROM pool_files WHERE repository = ? "
+                                    "AND path = ?",
+                                    repo.id, directory + "/" + f.name);
+                if (!row.step())
+                    throw fail(Exit::rejected, "'{}' (listed in '{}') is neither in the upload nor in the pool",
+                               f.name, dsc_entry->name);
+                PoolFile pf{f.name, {}, directory + "/" + f.name,
+                            FileDigest{std::uintmax_t(row.int64(1)), row.text(2), row.text(3), row.text(4), row.text(5)},
+                            row.int64(0)};
+                it = files.emplace(f.name, pf).first;
+            }
+            if (it->second.digest.size != f.size || it->second.digest.sha256 != f.sha256)
+                throw fail(Exit::rejected, "'{}' does not match its size or SHA256 in '{}'", f.name, dsc_entry->name);
+            dsc_files.push_back(&it->second);
+        }
+    }
+
+    // The binaries.
+    struct Binary {
+        std::string name, version, arch, kind, section, stanza, contents;
+        PoolFile* file;
+    };
+    std::vector<Binary> binaries;
+    for (auto& [name, pf] : files) {
+        bool deb = ends_with(name, ".deb"), udeb = ends_with(name, ".udeb");
+        if (!deb && !udeb)
+            continue;
+        DebInfo info = read_deb(pf.from);
+        const auto& c = info.control;
+        std::string pkg = c.get("Package"), ver = c.get("Version"), arch = c.get("Architecture");
+        parse_version_or_reject(ver);
+        std::string src_field = c.get("Source");
+        auto sw = split_ws(src_field);
+        std::string bin_source = sw.empty() ? pkg : std::string(sw[0]);
+        std::string bin_source_version = ver;
+        if (sw.size() == 2 && sw[1].size() > 2)
+            bin_source_version = std::string(sw[1].substr(1, sw[1].size() - 2));
+        if (bin_source != source || bin_source_version != source_version)
+            throw fail(Exit::rejected, "'{}' was built from {} {}, not from {} {}", name, bin_source,
+                       bin_source_version, source, source_version);
+        if (arch != "all" && std::find(archs.begin(), archs.end(), arch) == archs.end())
+            throw fail(Exit::rejected, "'{}' is for architecture '{}', not one of '{}' ({})", name, arch, dist.name,
+                       join(archs));
+        std::string expected = fmt::format("{}_{}_{}.{}", pkg, Version::parse(ver).without_epoch(), arch, deb ? "deb" : "udeb");
+        if (name != expected)
+            throw fail(Exit::rejected, "'{}' should be named '{}' after its control file", name, expected);
+        const auto* e = entries[name];
+        std::string sec = c.has("Section") ? c.get("Section") : e->section;
+        if (!dsc && section.empty())
+            section = sec;
+        pf.path = directory + "/" + name;
+        std::string stanza = packages_stanza(c, pf.path, pf.digest, e->section, e->priority);
+        std::string contents;
+        for (const auto& p : info.paths)
+            if (std::none_of(p.begin(), p.end(), [](unsigned char ch) { return ch < 0x20 || ch == 0x7f; }) &&
+                p.back() != ' ') {
+                contents += p;
+                contents += '\n';
+            }
+        binaries.push_back({pkg, ver, arch, deb ? "deb" : "udeb", sec, std::move(stanza), std::move(contents), &pf});
+    }
+    if (!dsc && binaries.empty())
+        throw fail(Exit::rejected, "the upload has neither a source nor binary packages");
+    // Into the pool go the source package and the binaries; what else the .changes lists
+    // (.buildinfo) was verified but is not published.
+    for (auto it = files.begin(); it != files.end();) {
+        bool wanted = it->first == (dsc_entry ? dsc_entry->name : "") || !it->second.path.empty() ||
+                      std::any_of(dsc_files.begin(), dsc_files.end(), [&](const PoolFile* f) { return f == &it->second; });
+        if (!wanted) {
+            it = files.erase(it);
+            continue;
+        }
+        if (it->second.path.empty())
+            it->second.path = directory + "/" + it->first;
+        ++it;
+    }
+
+    // Pool files: the same name with other content is refused.
+    for (auto& [name, pf] : files) {
+        if (pf.id)
+            continue;
+        auto row = db.query("SELECT id, size, sha256 FROM pool_files WHERE repository = ? AND path = ?", repo.id, pf.path);
+        if (row.step()) {
+            if (std::uintmax_t(row.int64(1)) != pf.digest.size || row.text(2) != pf.digest.sha256)
+                throw fail(Exit::exists, "pool file '{}' exists with other content", pf.path);
+            pf.id = row.int64(0);
+        }
+    }
+
+    // Copy new files into the pool; a kill before the commit leaves them pending, and the
+    // next publish deletes them.
+    {
+        db::Transaction tx(db);
+        for (const auto& [name, pf] : files)
+            if (!pf.id)
+                db.run("INSERT OR IGNORE INTO pool_pending(repository, path) VALUES (?, ?)", repo.id, pf.path);
+        tx.commit();
+    }
+    for (const auto& [name, pf] : files)
+        if (!pf.id) {
+            make_dirs((root / pf.path).parent_path());
+            copy_atomic(pf.from, root / pf.path);
+            fault::point("install");
+        }
+
+    InstallResult result{dist, source, source_version, {}, {}, {}};
+    {
+        db::Transaction tx(db);
+        for (auto& [name, pf] : files) {
+            if (!pf.id) {
+                db.run("INSERT INTO pool_files(repository, path, size, md5, sha1, sha256, sha512) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       repo.id, pf.path, pf.digest.size, pf.digest.md5, pf.digest.sha1, pf.digest.sha256,
+                       pf.digest.sha512);
+                pf.id = db.last_insert_id();
+            }
+            db.run("DELETE FROM pool_pending WHERE repository = ? AND path = ?", repo.id, pf.path);
+            db.run("DELETE FROM pool_garbage WHERE repository = ? AND path = ?", repo.id, pf.path);
+            result.pool_files.push_back(pf.path);
+        }
+        long long source_id;
+        if (dsc) {
+            std::string stanza = sources_stanza(dsc->fields, directory, files[dsc_entry->name], dsc_files, section,
+                                                priority);
+            db.run("INSERT INTO source_packages(repository, name, version, component, stanza, installed) "
+                   "VALUES (?, ?, ?, ?, ?, ?)",
+                   repo.id, source, source_version, component, stanza, now_seconds());
+            source_id = db.last_insert_id();
+            db.run("INSERT INTO source_files(source_id, file_id) VALUES (?, ?)", source_id, files[dsc_entry->name].id);
+            for (const auto* f : dsc_files)
+                db.run("INSERT OR IGNORE INTO source_files(source_id, file_id) VALUES (?, ?)", source_id, f->id);
+        } else {
+            source_id = *existing_source;
+        }
+        std::vector<long long> new_binaries;
+        for (const auto& b : binaries) {
+            if (db.scalar_int("SELECT 1 FROM binary_packages WHERE source_id = ? AND name = ? AND architecture = ?",
+                              source_id, b.name, b.arch))
+                throw fail(Exit::exists, "{} {} has a binary package '{}' for '{}' already", source, source_version,
+                           b.name, b.arch);
+            db.run("INSERT INTO binary_packages(source_id, name, version, architecture, kind, section, file_id, "
+                   "stanza, contents) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   source_id, b.name, b.version, b.arch, b.kind, b.section, b.file->id, b.stanza, b.contents);
+            new_binaries.push_back(db.last_insert_id());
+            result.binaries.push_back(fmt::format("{}_{}_{}", b.name, b.version, b.arch));
+        }
+        if (dsc) {
+            place(db, dist, source, source_id);
+        } else {
+            // New binaries of a source some distributions hold already.
+            for (long long bin : new_binaries)
+                db.run("INSERT INTO dist_journal(dist_id, added, source_id, binary_id) "
+                       "SELECT dist_id, 1, source_id, ? FROM dist_sources WHERE source_id = ?",
+                       bin, source_id);
+        }
+        check_binary_clash(db, dist.id, dist.name, source, source_id);
+        add_event(db, "INSTALLED", source, source_version, dist.name,
+                  fmt::format("installed {} {} into {} ({})", source, source_version, dist.name,
+                              result.binaries.empty() ? "source only" : join(result.binaries)));
+        fault::point("install");
+        tx.commit();
+    }
+    log::info("installed {} {} into {}", source, source_version, dist.name);
+    if (request.publish)
+        result.published = publish_repository(ctx, lock);
+    return result;
+}
+
+// ---- migrate, remove --------------------------------------------------------------------
+
+ChangeResult migrate(Context& ctx, std::string_view source, std::string_view from_dist, bool publish)
+{
+    auto& db = ctx.db();
+    DistRef from = find_dist(db, from_dist);
+    RepositoryLock lock(ctx, from.repository);
+    if (from.is_rollback())
+        throw fail(Exit::usage, "'{}' is a rollback distribution; migrate from a suite", from.name);
+    Suite suite = suite_of(db, from);
+    if (!suite.migrates_to)
+        throw fail(Exit::not_allowed, "suite '{}' does not migrate (its layout says so)", from.suite);
+    DistRef to = find_suite_dist(db, from.repository, from.codename, *suite.migrates_to);
+    auto held = member(db, from.id, source);
+    if (!held)
+        throw fail(Exit::not_found, "'{}' holds no source '{}'", from.name, source);
+    std::string version = version_of(db, *held);
+    if (auto there = member(db, to.id, source)) {
+        std::string tv = version_of(db, *there);
+        if (*there == *held)
+            throw fail(Exit::exists, "'{}' holds {} {} already", to.name, source, tv);
+        if (Version::parse(tv) > Version::parse(version))
+            throw fail(Exit::rejected, "'{}' holds {} {}, newer than {}", to.name, source, tv, version);
+    }
+    {
+        db::Transaction tx(db);
+        place(db, to, source, *held);
+        check_binary_clash(db, to.id, to.name, source, *held);
+        add_event(db, "MIGRATED", source, version, to.name,
+                  fmt::format("migrated {} {} from {} to {}", source, version, from.name, to.name));
+        tx.commit();
+    }
+    log::info("migrated {} {} from {} to {}", source, version, from.name, to.name);
+    ChangeResult r{std::string(source), version, from.name, to.name, {}};
+    if (publish)
+        r.published = publish_repository(ctx, lock);
+    return r;
+}
+
+ChangeResult remove(Context& ctx, std::string_view source, std::string_view dist_name,
+                    const std::optional<std::string>& version, bool publish)
+{
+    auto& db = ctx.db();
+    DistRef dist = find_dist(db, dist_name);
+    RepositoryLock lock(ctx, dist.repository);
+    auto held = member(db, dist.id, source);
+    if (!held)
+        throw fail(Exit::not_found, "'{}' holds no source '{}'", dist.name, source);
+    std::string v = version_of(db, *held);
+    if (version && *version != v)
+        throw fail(Exit::not_found, "'{}' holds {} {}, not {}", dist.name, source, v, *version);
+    {
+        db::Transaction tx(db);
+        set_member(db, dist.id, source, std::nullopt);
+        add_event(db, "REMOVED", source, v, dist.name, fmt::format("removed {} {} from {}", source, v, dist.name));
+        tx.commit();
+    }
+    log::info("removed {} {} from {}", source, v, dist.name);
+    ChangeResult r{std::string(source), v, dist.name, {}, {}};
+    if (publish)
+        r.published = publish_repository(ctx, lock);
+    return r;
+}
+
+std::vector<std::string> publish_repository(Context& ctx, const RepositoryLock& lock, bool rebuild,
+                                            const std::optional<std::string>& dist)
+{
+    auto report = archive::publish(ctx, lock, {rebuild, dist});
+    auto& db = ctx.db();
+    fs::path root = archive::repository_dir(ctx, lock.id());
+    long long now = now_seconds();
+    std::vector<std::string> unlink;
+    {
+        db::Transaction tx(db);
+        // Sources nothing holds (and no unpublished change names) go, then their pool files.
+        db.run("DELETE FROM source_packages WHERE repository = ? AND id NOT IN (SELECT source_id FROM dist_sources) "
+               "AND id NOT IN (SELECT source_id FROM dist_journal)",
+               lock.id());
+        db.run("INSERT OR IGNORE INTO pool_garbage(repository, path, since) SELECT repository, path, ? FROM pool_files "
+               "WHERE repository = ? AND id NOT IN (SELECT file_id FROM source_files) "
+               "AND id NOT IN (SELECT file_id FROM binary_packages)",
+               now, lock.id());
+        db.run("DELETE FROM pool_files WHERE repository = ? AND id NOT IN (SELECT file_id FROM source_files) "
+               "AND id NOT IN (SELECT file_id FROM binary_packages)",
+               lock.id());
+        // Files of installs killed before their commit.
+        auto pending = db.query("SELECT path FROM pool_pending WHERE repository = ? AND path NOT IN "
+                                "(SELECT path FROM pool_files WHERE repository = ?)",
+                                lock.id(), lock.id());
+        while (pending.step())
+            unlink.push_back(pending.text(0));
+        db.run("DELETE FROM pool_pending WHERE repository = ?", lock.id());
+        auto old = db.query("SELECT path FROM pool_garbage WHERE repository = ? AND since + ? <= ?", lock.id(),
+                            ctx.config().get_int("publish.pool_grace"), now);
+        while (old.step())
+            unlink.push_back(old.text(0));
+        db.run("DELETE FROM pool_garbage WHERE repository = ? AND since + ? <= ?", lock.id(),
+               ctx.config().get_int("publish.pool_grace"), now);
+        tx.commit();
+    }
+    for (const auto& p : unlink) {
+        std::error_code ec;
+        fs::remove(root / p, ec);
+        // empty pool directories go too (never pool/ itself)
+        for (fs::path dir = (root / p).parent_path(); dir != root / "pool" && fs::is_empty(dir, ec) && !ec;
+             dir = dir.parent_path())
+            fs::remove(dir, ec);
+    }
+    return report.dists;
+}
+
+// ---- queries ------------------------------------------------------------------------
+
+namespace {
+
+std::vector<Holding> holdings(db::Db& db, const std::string& where, const std::vector<std::string>& args)
+{
+    std::vector<Holding> out;
+    auto q = db.prepare("SELECT d.name, s.name, s.version, s.component, ds.since, s.id FROM dist_sources ds "
+                        "JOIN dists d ON d.id = ds.dist_id JOIN source_packages s ON s.id = ds.source_id "
+                        "JOIN repositories r ON r.id = d.repository "
+                        "JOIN layout_suites ls ON ls.layout = r.layout AND ls.suite = d.suite WHERE " +
+                        where + " ORDER BY s.name, d.repository, d.codename, ls.position, d.rollback");
+    for (size_t i = 0; i < args.size(); ++i)
+        q.bind(int(i + 1), args[i]);
+    auto bins = db.prepare("SELECT name, version, architecture FROM binary_packages WHERE source_id = ? "
+                           "ORDER BY name, architecture");
+    while (q.step()) {
+        Holding h{q.text(0), q.text(1), q.text(2), q.text(3), q.int64(4), {}};
+        bins.reset();
+        bins.bind(1, q.int64(5));
+        while (bins.step())
+            h.binaries.push_back(fmt::format("{}_{}_{}", bins.text(0), bins.text(1), bins.text(2)));
+        out.push_back(std::move(h));
+    }
+    return out;
+}
+
+} // namespace
+
+std::vector<Holding> list_holdings(db::Db& db, std::string_view repository, std::string_view dist)
+{
+    std::string where = "1";
+    std::vector<std::string> args;
+    if (!repository.empty()) {
+        get_repository(db, repository);
+        where += " AND d.repository = ?";
+        args.emplace_back(repository);
+    }
+    if (!dist.empty()) {
+        auto d = find_dist(db, dist);
+        where += " AND d.id = " + std::to_string(d.id);
+    }
+    return holdings(db, where, args);
+}
+
+std::vector<Holding> show_source(db::Db& db, std::string_view source, std::string_view repository)
+{
+    std::string where = "s.name = ?";
+    std::vector<std::string> args{std::string(source)};
+    if (!repository.empty()) {
+        get_repository(db, repository);
+        where += " AND d.repository = ?";
+        args.emplace_back(repository);
+    }
+    auto out = holdings(db, where, args);
+    if (out.empty())
+        throw fail(Exit::not_found, "no distribution holds a source '{}'", source);
+    return out;
+}
+
+std::vector<Holding> search(db::Db& db, std::string_view pattern, std::string_view repository)
+{
+    std::vector<Holding> out;
+    std::string pat(pattern);
+    for (auto& h : list_holdings(db, repository, ""))
+        if (fnmatch(pat.c_str(), h.source.c_str(), 0) == 0 ||
+            std::any_of(h.binaries.begin(), h.binaries.end(), [&](const std::string& b) {
+                return fnmatch(pat.c_str(), b.substr(0, b.find('_')).c_str(), 0) == 0;
+            }))
+            out.push_back(std::move(h));
+    return out;
+}
+
+Json to_json(const Holding& h)
+{
+    Json bins = Json::array();
+    for (const auto& b : h.binaries)
+        bins.push(b);
+    return Json::object()
+        .set("distribution", h.dist)
+        .set("source", h.source)
+        .set("version", h.version)
+        .set("component", h.component)
+        .set("since", iso_time(h.since))
+        .set("binaries", bins);
+}
+
+} // namespace mbd::repo

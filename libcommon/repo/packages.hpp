@@ -1,0 +1,108 @@
+// repo/packages: the package index of the repositories (the state database is its
+// source of truth; dists/ is derived from it by archive/publish.hpp).
+//
+// A source package version (with its binaries of every architecture) is installed
+// once per repository into the pool (pool/COMPONENT/PREFIX/SOURCE/FILE) and is held
+// by distributions: each distribution holds at most one version per source name.
+// Installing a newer version into CODENAME-ID-SUITE moves the previous one to
+// ...-rollback0, shifting older ones up to the layout's rollback count; beyond it
+// they are dropped, and their pool files once nothing references them (after
+// publish.pool_grace seconds). Migrating copies the version of a suite into the suite
+// it migrates to, with the same shifting there. Every change is one database
+// transaction, recorded in the events table (INSTALLED, MIGRATED, REMOVED), under the
+// repository's lock; the distributions it touches are published right after.
+#pragma once
+
+#include "core/entry.hpp"
+#include "core/json.hpp"
+#include "repo/lock.hpp"
+#include "repo/model.hpp"
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mbd::repo {
+
+// ---- checks for uploads (the pipeline calls these before building) --------------
+
+// Why `version` breaks the layout's version rule for this distribution
+// ('~ID CODEVERSION +[1-9]', or '+0' for experimental suites), or nullopt.
+std::optional<std::string> version_rule_violation(db::Db& db, const DistRef& dist, std::string_view version);
+
+// Why source/version cannot go into dist because of what the repository holds: the
+// distribution holds the same or a newer version, or another distribution of the
+// repository holds this version already. nullopt when it can.
+std::optional<std::string> version_conflict(db::Db& db, const DistRef& dist, std::string_view source,
+                                            std::string_view version);
+
+// Everything an upload to dist must pass, in order: it is a suite (not a rollback),
+// the repository is active (unless admin), the suite is uploadable, the version rule,
+// version_conflict. nullopt: accepted.
+std::optional<std::string> upload_rejection(db::Db& db, const DistRef& dist, std::string_view source,
+                                            std::string_view version, bool admin = false);
+
+// The layout suite of a distribution.
+Suite suite_of(db::Db& db, const DistRef& dist);
+
+// ---- install ----------------------------------------------------------------------
+
+struct InstallRequest {
+    // One or more .changes of one source and version (e.g. the source upload and the
+    // build results of each architecture); installed together or not at all. Their
+    // signatures are not checked here (mbd-incoming does that).
+    std::vector<std::filesystem::path> changes;
+    std::string dist; // CODENAME-ID-SUITE or a meta name; empty: the .changes' Distribution
+    bool publish = true;
+};
+
+struct InstallResult {
+    DistRef dist;
+    std::string source, version;
+    std::vector<std::string> pool_files; // paths relative to the repository, new and reused
+    std::vector<std::string> binaries;   // "name_version_arch"
+    std::vector<std::string> published;  // distributions published
+};
+
+// Error(Exit::rejected) with the reason for a bad upload (sizes, checksums, version),
+// Error(Exit::exists) when a pool file of that name exists with other content.
+InstallResult install(Context& ctx, const InstallRequest& request);
+
+// ---- migrate, remove ----------------------------------------------------------------
+
+struct ChangeResult {
+    std::string source, version, from, to; // to: empty for remove
+    std::vector<std::string> published;
+};
+
+// Copy the version `from` holds into the suite it migrates to (e.g. unstable -> testing).
+ChangeResult migrate(Context& ctx, std::string_view source, std::string_view from_dist, bool publish = true);
+
+// Take a source out of a distribution (a suite or a rollback); version: only if it is this one.
+ChangeResult remove(Context& ctx, std::string_view source, std::string_view dist,
+                    const std::optional<std::string>& version, bool publish = true);
+
+// Publish what changed in a repository, then drop what nothing references any more.
+std::vector<std::string> publish_repository(Context& ctx, const RepositoryLock& lock, bool rebuild = false,
+                                            const std::optional<std::string>& dist = std::nullopt);
+
+// ---- queries (no lock) ----------------------------------------------------------
+
+struct Holding {
+    std::string dist;  // distribution name
+    std::string source, version, component;
+    long long since = 0;
+    std::vector<std::string> binaries; // "name_version_arch"
+};
+
+// What distributions hold: a repository (all when empty), optionally one distribution.
+std::vector<Holding> list_holdings(db::Db& db, std::string_view repository, std::string_view dist);
+// Every distribution holding a source, in layout order, rollbacks included.
+std::vector<Holding> show_source(db::Db& db, std::string_view source, std::string_view repository);
+// Sources and binaries whose name matches a shell pattern ('*' '?' '[...]').
+std::vector<Holding> search(db::Db& db, std::string_view pattern, std::string_view repository);
+Json to_json(const Holding& h);
+
+} // namespace mbd::repo

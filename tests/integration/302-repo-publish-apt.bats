@@ -1,0 +1,140 @@
+#!/usr/bin/env bats
+# Install real packages and publish them; the real apt-get, gpgv and apt-ftparchive
+# judge the result.
+
+load ../helpers
+load ../lib/debian
+load ../lib/repo
+
+setup_file() {
+    mbdt_repo_template test
+}
+
+teardown_file() {
+    mbdt_repo_teardown_template
+}
+
+setup() {
+    mbd_setup
+    mbdt_repo_home
+}
+
+# Stanzas of a Packages/Sources file as sorted "Package Version|Field|value" lines
+# (continuation lines joined with \n), so two files can be compared modulo order.
+normalize() {
+    awk '
+        function flush() { if (field != "") { lines[n++] = field "|" value; f[field] = value }; field = "" }
+        function out(  i) {
+            flush()
+            for (i = 0; i < n; i++) print f["Package"] " " f["Version"] " " f["Architecture"] "|" lines[i]
+            n = 0; delete f
+        }
+        /^$/ { out(); next }
+        /^[ \t]/ { value = value "\\n" $0; next }
+        { flush(); field = substr($0, 1, index($0, ":") - 1); value = substr($0, index($0, ":") + 2) }
+        END { out() }' "$1" | sort
+}
+
+@test "a source and its binaries install, publish, and apt-get update, install and source them" {
+    mbdt_install hello 1.0-1~test12+1 bookworm-test-unstable --files 2
+    assert_stderr_contains "installed hello 1.0-1~test12+1 into bookworm-test-unstable"
+    mbdt_assert_release_ok bookworm-test-unstable
+    apt="$BATS_TEST_TMPDIR/apt"
+    mbdt_repo_apt "$apt" bookworm-test-unstable
+    mbdt_apt_ok "$apt" update
+    mbdt_apt_ok "$apt" install hello hello-doc
+    [ "$("$apt/usr/bin/hello" | head -1)" = "hello 1.0-1~test12+1" ] || grep -q "hello 1.0-1~test12+1" "$apt/usr/share/hello/data"
+    [ -f "$apt/usr/share/hello/file2" ]
+    grep -q '^Status: install ok installed' "$apt/var/lib/dpkg/status"
+    (cd "$BATS_TEST_TMPDIR" && mbdt_apt_ok "$apt" source hello)
+    [ -f "$BATS_TEST_TMPDIR/hello_1.0-1~test12+1.dsc" ]
+    [ -f "$BATS_TEST_TMPDIR/hello-1.0/debian/data" ]
+    run_mbd mbd-repo check
+}
+
+@test "every distribution verifies with gpgv; Release lists every index with by-hash copies" {
+    mbdt_install hello 1.0-1~test12+1 bookworm-test-unstable
+    n=0
+    for d in "$MBD_HOME"/repositories/test/dists/*; do
+        mbdt_assert_release_ok "$(basename "$d")"
+        n=$((n + 1))
+    done
+    assert_equal "$n" 46 # 6 suites and 40 rollback distributions of the Default layout
+    rel="$MBD_HOME/repositories/test/dists/bookworm-test-unstable/Release"
+    for f in main/binary-amd64/Packages main/source/Sources main/Contents-amd64 \
+        main/debian-installer/binary-amd64/Packages; do
+        for ext in "" .gz .xz; do
+            grep -q " $f$ext$" "$rel"
+        done
+    done
+    grep -q '^Acquire-By-Hash: yes$' "$rel"
+    grep -q '^Codename: bookworm-test-unstable$' "$rel"
+    grep -q '^Label: test$' "$rel"
+    ! grep -q '^NotAutomatic' "$rel"
+    # experimental suites are NotAutomatic; snapshot also ButAutomaticUpgrades
+    exp="$MBD_HOME/repositories/test/dists/bookworm-test-experimental/Release"
+    grep -q '^NotAutomatic: yes$' "$exp"
+    ! grep -q '^ButAutomaticUpgrades' "$exp"
+    grep -q '^ButAutomaticUpgrades: yes$' "$MBD_HOME/repositories/test/dists/bookworm-test-snapshot/Release"
+    # the Date is not in the future
+    date=$(sed -n 's/^Date: //p' "$rel")
+    [ "$(date -d "$date" +%s)" -le "$(date +%s)" ]
+}
+
+@test "Packages and Sources stanzas agree with apt-ftparchive on the same files" {
+    mbdt_install hello 1.0-1~test12+1 bookworm-test-unstable --files 1
+    mbdt_install other 2.0~test12+1 bookworm-test-unstable --section utils
+    cd "$MBD_HOME/repositories/test"
+    apt-ftparchive packages pool/ >"$BATS_TEST_TMPDIR/ftp.Packages" 2>/dev/null
+    apt-ftparchive sources pool/ >"$BATS_TEST_TMPDIR/ftp.Sources" 2>/dev/null
+    normalize dists/bookworm-test-unstable/main/binary-amd64/Packages >"$BATS_TEST_TMPDIR/ours.p"
+    normalize "$BATS_TEST_TMPDIR/ftp.Packages" >"$BATS_TEST_TMPDIR/theirs.p"
+    diff "$BATS_TEST_TMPDIR/theirs.p" "$BATS_TEST_TMPDIR/ours.p"
+    [ "$(wc -l <"$BATS_TEST_TMPDIR/ours.p")" -gt 20 ]
+    # Sources: ours adds Priority and Section (from the .changes, as dak does); the rest is equal
+    normalize dists/bookworm-test-unstable/main/source/Sources | grep -vE '\|(Priority|Section)\|' >"$BATS_TEST_TMPDIR/ours.s"
+    normalize "$BATS_TEST_TMPDIR/ftp.Sources" >"$BATS_TEST_TMPDIR/theirs.s"
+    diff "$BATS_TEST_TMPDIR/theirs.s" "$BATS_TEST_TMPDIR/ours.s"
+    grep -q '|Directory|pool/main/h/hello$' "$BATS_TEST_TMPDIR/ours.s"
+    # Contents lists every file of the binaries (no directories), qualified by section
+    zcat dists/bookworm-test-unstable/main/Contents-amd64.gz >"$BATS_TEST_TMPDIR/contents"
+    grep -qE '^usr/bin/hello +misc/hello$' "$BATS_TEST_TMPDIR/contents"
+    grep -qE '^usr/share/doc/other-doc/README +utils/other-doc$' "$BATS_TEST_TMPDIR/contents"
+    ! grep -qE '^usr/share/doc +' "$BATS_TEST_TMPDIR/contents"
+    # compressed forms decompress to the uncompressed index
+    cmp <(xz -dc dists/bookworm-test-unstable/main/binary-amd64/Packages.xz) dists/bookworm-test-unstable/main/binary-amd64/Packages
+    cmp <(zcat dists/bookworm-test-unstable/main/source/Sources.gz) dists/bookworm-test-unstable/main/source/Sources
+}
+
+@test "a publish with nothing changed writes nothing; --rebuild gives the same indices" {
+    mbdt_install hello 1.0-1~test12+1 bookworm-test-unstable
+    dists="$MBD_HOME/repositories/test/dists"
+    before=$(find "$dists" -printf '%p %s %T@ %i\n' | sort | sha256sum)
+    run_mbd mbd-repo publish test
+    assert_equal "$output" ""
+    after=$(find "$dists" -printf '%p %s %T@ %i\n' | sort | sha256sum)
+    assert_equal "$after" "$before"
+    hashes() { grep -h '^ ' "$dists"/bookworm-test-unstable/Release | sort; }
+    old=$(hashes)
+    run_mbd mbd-repo publish test --rebuild --dist bookworm-test-unstable
+    assert_equal "$output" "bookworm-test-unstable"
+    assert_equal "$(hashes)" "$old"
+    mbdt_assert_release_ok bookworm-test-unstable
+}
+
+@test "sources-list lines work with apt as printed" {
+    mbdt_install hello 1.0-1~test12+1 bookworm-test-unstable
+    run_mbd mbd-repo sources-list test --suite unstable --signed-by "$MBDT_KEY"
+    assert_equal "$(printf '%s\n' "$output" | wc -l)" 2
+    apt="$BATS_TEST_TMPDIR/apt"
+    mbdt_apt_sandbox "$apt" "$MBDT_KEY"
+    printf '%s\n' "$output" >"$apt/etc/apt/sources.list"
+    mbdt_apt_ok "$apt" update
+    mbdt_apt_ok "$apt" install hello
+    run_mbd mbd-repo sources-list test --suite unstable --deb822 --signed-by "$MBDT_KEY"
+    : >"$apt/etc/apt/sources.list"
+    printf '%s\n' "$output" >"$apt/etc/apt/sources.list.d/test.sources"
+    mbdt_apt_ok "$apt" update
+    MBDT_APT_TOOL=apt-cache run mbdt_apt "$apt" policy hello
+    [[ "$output" == *"file:$MBD_HOME/repositories/test bookworm-test-unstable/main amd64 Packages"* ]]
+}

@@ -1,0 +1,91 @@
+# Helpers for mbd-repo tests: a prepared instance (instance key + repository) made once
+# per test file and copied into each test's MBD_HOME, and apt checks of what we publish.
+#
+#   mbdt_repo_template ID [setup args]   in setup_file: make the template (mbd-repo setup --no-check)
+#   mbdt_repo_home                        in setup: copy the template into $MBD_HOME
+#   mbdt_repo_apt DIR DIST...             an apt sandbox for these distributions of repository 'test'
+#   mbdt_assert_release_ok DIST           gpgv verifies InRelease and Release.gpg; every Release entry's
+#                                         size and SHA256/SHA512 match its file and its by-hash copies
+#
+# Load with: load ../lib/repo (after ../helpers and ../lib/debian)
+
+mbdt_repo_template() {
+    local id=$1
+    shift
+    export MBDT_TEMPLATE="$BATS_FILE_TMPDIR/template"
+    (
+        BATS_TEST_TMPDIR="$MBDT_TEMPLATE" mbd_setup
+        export MBD_HOME="$MBDT_TEMPLATE/home" GNUPGHOME="$MBDT_TEMPLATE/gnupg"
+        mkdir -p "$GNUPGHOME" && chmod 700 "$GNUPGHOME"
+        mbd-keygen init --algo ed25519 >/dev/null
+        mbd-repo setup "$id" --no-check --arch amd64 "$@" >/dev/null 2>"$MBDT_TEMPLATE/setup.log"
+        mbd-keygen export --output "$MBDT_TEMPLATE/key.asc"
+        mbdt_uploader_key >/dev/null
+        for d in "$MBD_HOME/gnupg" "$GNUPGHOME"; do gpgconf --homedir "$d" --kill all 2>/dev/null || true; done
+    )
+}
+
+mbdt_repo_teardown_template() {
+    rm -rf "$MBDT_TEMPLATE"
+}
+
+mbdt_repo_home() {
+    rm -rf "$MBD_HOME" "$GNUPGHOME"
+    cp -a "$MBDT_TEMPLATE/home" "$MBD_HOME"
+    cp -a "$MBDT_TEMPLATE/gnupg" "$GNUPGHOME"
+    find "$MBD_HOME/gnupg" "$GNUPGHOME" -name 'S.*' -delete
+    export MBDT_KEY="$MBDT_TEMPLATE/key.asc"
+    export MBDT_PKG="$BATS_TEST_TMPDIR/pkg"
+    mkdir -p "$MBDT_PKG"
+}
+
+mbdt_repo_apt() {
+    local dir=$1 d lines=()
+    shift
+    for d in "$@"; do
+        lines+=("deb file://$MBD_HOME/repositories/test $d main" "deb-src file://$MBD_HOME/repositories/test $d main")
+    done
+    mbdt_apt_sandbox "$dir" "$MBDT_KEY" "${lines[@]}"
+}
+
+# Build, sign and install NAME VERSION into DIST of repository 'test'; extra args go to mbdt_build_package.
+mbdt_install() {
+    local name=$1 version=$2 dist=$3 changes
+    shift 3
+    changes=$(mbdt_build_package "$MBDT_PKG" "$name" "$version" --dist "$dist" "$@") || return 1
+    mbdt_sign_changes "$changes" || return 1
+    run_mbd mbd-repo install "$changes"
+}
+
+mbdt_assert_release_ok() {
+    local dir="$MBD_HOME/repositories/test/dists/$1" kr="$BATS_TEST_TMPDIR/kr.gpg"
+    [ -f "$kr" ] || gpg --batch --yes --dearmor -o "$kr" "$MBDT_KEY"
+    gpgv --keyring "$kr" "$dir/InRelease" 2>/dev/null || { echo "gpgv: InRelease of $1 does not verify" >&2; return 1; }
+    gpgv --keyring "$kr" "$dir/Release.gpg" "$dir/Release" 2>/dev/null ||
+        { echo "gpgv: Release.gpg of $1 does not verify" >&2; return 1; }
+    local algo list
+    for algo in SHA256 SHA512; do
+        list=$(sed -n "/^$algo:/,/^[^ ]/p" "$dir/Release" | grep '^ ')
+        [ -n "$list" ] || { echo "$1: Release has no $algo list" >&2; return 1; }
+        # checksums of the files and of their by-hash copies
+        (cd "$dir" && printf '%s\n' "$list" | awk '{print $1 "  " $3}' | "${algo,,}sum" --quiet --strict -c) ||
+            { echo "$1: a file does not match its $algo in Release" >&2; return 1; }
+        (cd "$dir" && printf '%s\n' "$list" | awk -v a="$algo" '{n = split($3, p, "/"); d = ""
+                for (i = 1; i < n; i++) d = d p[i] "/"; print $1 "  " d "by-hash/" a "/" $1}' |
+            "${algo,,}sum" --quiet --strict -c) || { echo "$1: a by-hash/$algo copy is missing or differs" >&2; return 1; }
+        # sizes
+        diff <(printf '%s\n' "$list" | awk '{print $3, $2}' | sort) \
+            <(cd "$dir" && printf '%s\n' "$list" | awk '{print $3}' | xargs stat -c '%n %s' | sort) >&2 ||
+            { echo "$1: sizes differ from Release" >&2; return 1; }
+    done
+}
+
+# apt-get must succeed and print no warning or error.
+mbdt_apt_ok() {
+    run mbdt_apt "$@"
+    printf '%s\n' "$output" >>"$BATS_TEST_TMPDIR/commands.log"
+    if [ "$status" -ne 0 ] || printf '%s\n' "$output" | grep -E '^(W|E): '; then
+        printf 'apt-get %s failed (exit %s):\n%s\n' "$*" "$status" "$output" >&2
+        return 1
+    fi
+}
