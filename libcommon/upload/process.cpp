@@ -313,6 +313,7 @@ void Pass::queue_builds(const UploadRow& u)
         auto sources = build_sources(ctx_, target, options.internal_apt_priority(arch).value_or(target.internal_apt_priority));
         r.apt_sources = sources.lines;
         r.apt_keys = sources.keys;
+        r.apt_preferences = sources.preferences;
         r.files.push_back({dsc_name, 0, ""});
         for (const auto& f : changes.files) {
             if (f.name == dsc_name)
@@ -422,7 +423,7 @@ void Pass::finish_if_complete(long long upload_id)
     auto changes = debian::Changes::parse(debian::unwrap_clearsigned_unverified(changes_text, upload->changes),
                                           upload->changes);
     try {
-        install_built(ctx_, target, fs::path(upload->dir) / changes.dsc()->name, results);
+        install_built(ctx_, target, fs::path(upload->dir) / upload->changes, results);
     } catch (const Error& e) {
         db::Transaction tx(db_);
         db_.run("UPDATE uploads SET status = 'failed', finished = ?, message = ? WHERE id = ?", now_seconds(),
