@@ -2,6 +2,7 @@
 
 #include "build/result.hpp"
 #include "build/sbuild.hpp"
+#include "chroot/chroot.hpp"
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/log.hpp"
@@ -49,18 +50,6 @@ std::vector<std::filesystem::path> spool_entries(const Home& home)
     for (auto& f : found)
         out.push_back(f.second);
     return out;
-}
-
-// The chroot tarball for codename/arch, or empty when there is none.
-std::filesystem::path find_tarball(const Home& home, const std::string& codename, const std::string& arch)
-{
-    std::error_code ec;
-    for (const auto& e : std::filesystem::directory_iterator(home.chroots() / codename / arch, ec)) {
-        auto n = e.path().filename().string();
-        if (!n.starts_with(".") && n.find(".tar") != std::string::npos && e.is_regular_file())
-            return e.path();
-    }
-    return {};
 }
 
 struct Slots {
@@ -162,7 +151,7 @@ PassReport run_pass(Context& ctx, const DeliveryRoute& route)
     auto instance = keys::require_instance_key(ctx);
     std::string maintainer = fmt::format("{} <{}>", ctx.config().get("identity"), ctx.config().get("email"));
     std::string build_user = ctx.config().get("build.user");
-    std::string unpack = ctx.config().get("build.unpack_dir");
+    std::string unpack = ctx.config().get("chroot.unpack_dir");
     int timeout = int(ctx.config().get_int("build.timeout"));
     Slots slots(jobs);
     Shared shared;
@@ -200,12 +189,12 @@ PassReport run_pass(Context& ctx, const DeliveryRoute& route)
                 seen.insert(name);
                 continue;
             }
-            auto tarball = find_tarball(home, prepared->request.codename, prepared->request.architecture);
-            if (tarball.empty()) {
-                set_job(ctx.db(), *prepared, "waiting", dir.string(), {},
-                        fmt::format("waiting: no chroot for {}/{} (mbd-chroot create {} {})", prepared->request.codename,
-                                    prepared->request.architecture, prepared->request.codename,
-                                    prepared->request.architecture));
+            std::filesystem::path tarball;
+            try {
+                tarball = chroot::find_usable(ctx, prepared->request.codename, prepared->request.architecture).tarball;
+            } catch (const Error& e) {
+                // no usable chroot: the request waits (a later pass takes it), it does not fail
+                set_job(ctx.db(), *prepared, "waiting", dir.string(), {}, fmt::format("waiting: {}", e.what()));
                 seen.insert(name);
                 continue;
             }

@@ -54,6 +54,13 @@ std::string default_mirror()
     return "http://deb.debian.org/debian";
 }
 
+// Where chroots are unpacked (create, check, update, shell, sbuild): tmpfs when there is one.
+std::string default_unpack_dir()
+{
+    std::error_code ec;
+    return std::filesystem::is_directory("/dev/shm", ec) ? "/dev/shm" : "/var/tmp";
+}
+
 std::string cores() { return std::to_string(std::max(1u, std::thread::hardware_concurrency())); }
 
 const std::vector<ConfigKey> table = {
@@ -69,11 +76,11 @@ const std::vector<ConfigKey> table = {
      "also append log lines to this file; empty: only stderr/journald"},
     {"mirror", ConfigType::string, default_mirror,
      "Debian mirror for new sources and chroots; default: the one apt on this machine uses"},
+    {"chroot.unpack_dir", ConfigType::path, default_unpack_dir,
+     "world-writable directory chroots are unpacked in (mmdebstrap, sbuild); tmpfs is much faster than disk"},
     {"build.jobs", ConfigType::integer, cores, "builds run in parallel; default: number of cores"},
     {"build.user", ConfigType::string, [] { return std::string("mbd"); },
      "unprivileged user sbuild runs as when mbd-build runs as root (needs a subuid/subgid range)"},
-    {"build.unpack_dir", ConfigType::path, [] { return std::string("/dev/shm"); },
-     "where sbuild unpacks a chroot for a build (tmpfs is fastest); empty: sbuild's default (/tmp)"},
     {"build.timeout", ConfigType::integer, [] { return std::string("14400"); },
      "seconds a build may take before it is stopped"},
     {"incoming.timeout", ConfigType::integer, [] { return std::string("3600"); },

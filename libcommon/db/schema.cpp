@@ -333,11 +333,38 @@ CREATE TABLE pool_garbage (
     },
 };
 
+// chroot: build chroots, one per codename and architecture (libcommon/chroot).
+const SchemaDomain chroots = {
+    "chroot",
+    {
+        R"sql(
+CREATE TABLE chroots (
+    codename       TEXT NOT NULL,
+    arch           TEXT NOT NULL,
+    backend        TEXT NOT NULL,             -- 'unshare': mmdebstrap tarball for sbuild --chroot-mode=unshare
+    mirror         TEXT NOT NULL,             -- its source: the archive URL ...
+    components     TEXT NOT NULL,             -- ... the components ('main') ...
+    keyring        TEXT NOT NULL,             -- ... and the keyring its Release is signed with
+    size           INTEGER NOT NULL DEFAULT 0, -- the tarball as last written or checked
+    mtime_ns       INTEGER NOT NULL DEFAULT 0,
+    sha256         TEXT NOT NULL DEFAULT '',
+    created        INTEGER NOT NULL DEFAULT 0, -- unix seconds of the bootstrap
+    updated        INTEGER NOT NULL DEFAULT 0, -- unix seconds of the last bootstrap, update or import
+    status         TEXT NOT NULL DEFAULT 'removed',
+    check_flag     TEXT NOT NULL DEFAULT 'unchecked',
+    last_check     INTEGER NOT NULL DEFAULT 0,
+    check_message  TEXT NOT NULL DEFAULT '',  -- why the last check failed
+    PRIMARY KEY (codename, arch)
+);
+)sql",
+    },
+};
+
 } // namespace
 
 const std::vector<SchemaDomain>& schema()
 {
-    static const std::vector<SchemaDomain> domains = {core, keys, repo, pipeline};
+    static const std::vector<SchemaDomain> domains = {core, keys, repo, chroots, pipeline};
     return domains;
 }
 
