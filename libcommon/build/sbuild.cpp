@@ -116,7 +116,7 @@ std::vector<std::string> sbuild_command(const SbuildJob& job, const fs::path& co
     }
     cmd.push_back("SBUILD_CONFIG=" + config_file.string());
     cmd.insert(cmd.end(), {"sbuild", "--chroot-mode=unshare", "--chroot=" + job.tarball.string(),
-                           "--dist=" + r.codename, "--arch=" + r.architecture, "--build-dir=" + (job.dir / "out").string(),
+                           "--dist=" + r.distribution, "--arch=" + r.architecture, "--build-dir=" + (job.dir / "out").string(),
                            "--no-source", r.arch_all ? "--arch-all" : "--no-arch-all",
                            r.arch_any ? "--arch-any" : "--no-arch-any",
                            // chroots are kept current by `mbd-chroot update`, not per build
