@@ -208,6 +208,15 @@ void record_new_tarball(Context& ctx, Chroot& c)
     save(ctx, c);
 }
 
+// Under the lock: the status as it is now (activate may have changed it meanwhile).
+void keep_status(Context& ctx, Chroot& c)
+{
+    if (auto now = load(ctx, c.codename, c.arch)) {
+        c.status = now->status;
+        c.created = now->created;
+    }
+}
+
 Chroot new_or_existing(Context& ctx, const std::string& codename, const std::string& arch,
                        const SourceOptions& options)
 {
@@ -340,6 +349,7 @@ Chroot create(Context& ctx, const std::string& codename, const std::string& arch
     make_dirs(c.tarball.parent_path());
     require_free_space(c.tarball.parent_path(), tarball_space, "a chroot tarball");
     auto held = lock(ctx, codename, arch);
+    keep_status(ctx, c);
     remove_temporaries(c.tarball.parent_path());
     TempFile tmp{temporary_tarball(c.tarball)};
     auto start = std::chrono::steady_clock::now();
@@ -367,6 +377,7 @@ Chroot import_tarball(Context& ctx, const std::string& codename, const std::stri
         throw fail(Exit::rejected, "'{}' is not a zstd-compressed tarball", file.string());
     make_dirs(c.tarball.parent_path());
     auto held = lock(ctx, codename, arch);
+    keep_status(ctx, c);
     remove_temporaries(c.tarball.parent_path());
     copy_atomic(file, c.tarball, 0644);
     if (!c.created)
@@ -407,8 +418,7 @@ Chroot update(Context& ctx, const std::string& codename, const std::string& arch
         "dist-upgrade",
     };
     if (int rc = reuse(c.tarball, source, true, codename, arch, hooks, tmp.path, w); rc != 0)
-        throw fail(Exit::external, "update of chroot '{}' failed (mmdebstrap exit code {}){}", c.name(), rc,
-                   w.log.empty() ? "" : fmt::format(": {} (log: '{}')", failure_reason(w.log), w.log.string()));
+        throw failure(fmt::format("update of chroot '{}' failed (mmdebstrap exit code {})", c.name(), rc), w);
     install(tmp, c.tarball);
     c.source = source;
     record_new_tarball(ctx, c);
@@ -419,6 +429,8 @@ Chroot update(Context& ctx, const std::string& codename, const std::string& arch
 
 Chroot activate(Context& ctx, const std::string& codename, const std::string& arch)
 {
+    require_chroot(ctx, codename, arch);
+    auto held = lock(ctx, codename, arch);
     Chroot c = require_chroot(ctx, codename, arch);
     if (auto why = c.status.activate_error())
         throw fail(Exit::state, "cannot activate chroot '{}': {}", c.name(), *why);
@@ -431,6 +443,8 @@ Chroot activate(Context& ctx, const std::string& codename, const std::string& ar
 
 Chroot deactivate(Context& ctx, const std::string& codename, const std::string& arch)
 {
+    require_chroot(ctx, codename, arch);
+    auto held = lock(ctx, codename, arch);
     Chroot c = require_chroot(ctx, codename, arch);
     c.status = c.status.deactivate();
     save(ctx, c);
@@ -471,11 +485,6 @@ std::vector<Chroot> list(Context& ctx)
     while (s.step())
         out.push_back(from_row(s, ctx.home()));
     return out;
-}
-
-std::optional<Chroot> find(Context& ctx, const std::string& codename, const std::string& arch)
-{
-    return load(ctx, codename, arch);
 }
 
 Json to_json(const Chroot& c)

@@ -25,7 +25,8 @@
 //   unpack directory on chroot.unpack_dir, a tmpfs by default: ~30% faster), and run
 //   sbuild <u.sbuild_args...> --dist=DIST ... PKG.dsc
 // as an unprivileged user that has subuid/subgid ranges (never root: check with
-// chroot::require_unshare_ready(), chroot/host.hpp). find_usable errors:
+// chroot::require_unshare_ready(), chroot/host.hpp) and can read the tarball
+// (0644 in 0755 directories; sbuild reads it as that user). find_usable errors:
 // Exit::not_found (no such chroot, or removed), Exit::tempfail (not active, e.g.
 // waiting to be reactivated by a passing check), Exit::check_failed (tarball
 // missing, or changed since its last successful check).
@@ -87,7 +88,6 @@ void check_all(Context& ctx);
 void update_all(Context& ctx);
 
 std::vector<Chroot> list(Context& ctx);
-std::optional<Chroot> find(Context& ctx, const std::string& codename, const std::string& arch);
 // Stable --json schema: codename, arch, backend, status, flag, display, tarball,
 // size, sha256, created, updated, last_check, check_message, mirror, components, keyring.
 Json to_json(const Chroot& chroot);

@@ -113,9 +113,7 @@ void bootstrap(const Source& source, const std::string& codename, const std::str
     add_source_hooks(args, source, codename);
     args.insert(args.end(), {codename, target.string(), source.mirror});
     if (int rc = spawn(args, {}, where); rc != 0)
-        throw fail(Exit::external, "mmdebstrap failed with exit code {}{}{}", rc,
-                   where.log.empty() ? "" : ": " + failure_reason(where.log),
-                   where.log.empty() ? "" : fmt::format(" (log: '{}')", where.log.string()));
+        throw failure(fmt::format("mmdebstrap failed with exit code {}", rc), where);
 }
 
 int reuse(const fs::path& tarball, const Source& source, bool rewrite_source, const std::string& codename,
@@ -135,6 +133,15 @@ int reuse(const fs::path& tarball, const Source& source, bool rewrite_source, co
         args.push_back("--customize-hook=" + h);
     args.insert(args.end(), {codename, target.string(), source.mirror});
     return spawn(args, tarball, where);
+}
+
+Error failure(const std::string& what, const Where& where)
+{
+    if (where.log.empty()) // the output went to the terminal
+        return Error(Exit::external, what);
+    std::string reason = failure_reason(where.log);
+    return fail(reason.find("No space left on device") != std::string::npos ? Exit::no_space : Exit::external,
+                "{}: {} (log: '{}')", what, reason, where.log.string());
 }
 
 std::string failure_reason(const fs::path& log)

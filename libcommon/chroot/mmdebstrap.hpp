@@ -11,6 +11,7 @@
 #pragma once
 
 #include "chroot/source.hpp"
+#include "core/error.hpp"
 
 #include <filesystem>
 #include <string>
@@ -38,7 +39,10 @@ int reuse(const std::filesystem::path& tarball, const Source& source, bool rewri
           const std::string& arch, const std::vector<std::string>& hooks, const std::filesystem::path& target,
           const Where& where);
 
-// The lines of a log that say why mmdebstrap failed (the last error lines).
+// The lines of a log that say why mmdebstrap failed (its first error lines).
 std::string failure_reason(const std::filesystem::path& log);
+// Error(Exit::external, or Exit::no_space when the disk filled up): what failed,
+// why (from the log, if any) and where the log is.
+Error failure(const std::string& what, const Where& where);
 
 } // namespace mbd::chroot

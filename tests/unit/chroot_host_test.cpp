@@ -90,3 +90,19 @@ TEST(ChrootMmdebstrap, FailureReasonPrefersOurCheckStepsThenErrors)
     EXPECT_EQ(failure_reason(log), "tar: This does not look like a tar archive");
     EXPECT_EQ(failure_reason(dir.path() / "none"), "no log");
 }
+
+TEST(ChrootMmdebstrap, FailureOfAFullDiskIsNoSpace)
+{
+    TempDir dir;
+    Where where;
+    where.log = dir.path() / "log";
+    write_atomic(where.log, "tar: ./usr/lib/x: Cannot write: No space left on device\nE: mmdebstrap failed to run\n");
+    Error e = failure("update failed", where);
+    EXPECT_EQ(e.code(), Exit::no_space);
+    EXPECT_STREQ(e.what(), ("update failed: tar: ./usr/lib/x: Cannot write: No space left on device (log: '" +
+                            where.log.string() + "')")
+                               .c_str());
+    write_atomic(where.log, "E: Failed to fetch http://x/InRelease\n");
+    EXPECT_EQ(failure("update failed", where).code(), Exit::external);
+    EXPECT_EQ(failure("create failed", Where{}).code(), Exit::external);
+}
