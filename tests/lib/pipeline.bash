@@ -39,10 +39,10 @@ mbdt_source_package() {
         printf 'Standards-Version: 4.6.2\nRules-Requires-Root: no\n\n'
         printf 'Package: %s\nArchitecture: any\n' "$name"
         [ -z "$depends" ] || printf 'Depends: %s\n' "$depends"
-        printf 'Description: tiny test package for mbd\n This package is built by the mbd test suite.\n'
+        printf 'Description: package made by the mbd test suite\n This package is built by the mbd test suite.\n'
         if [ "$all" = 1 ]; then
             printf '\nPackage: %s-data\nArchitecture: all\nMulti-Arch: foreign\n' "$name"
-            printf 'Description: data of the tiny test package for mbd\n This package is built by the mbd test suite.\n'
+            printf 'Description: data made by the mbd test suite\n This package is built by the mbd test suite.\n'
         fi
     } >"$tree/debian/control"
     {
