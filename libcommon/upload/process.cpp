@@ -8,6 +8,7 @@
 #include "core/strings.hpp"
 #include "db/db.hpp"
 #include "debian/control_files.hpp"
+#include "gpg/gpg.hpp"
 #include "keys/instance.hpp"
 #include "keys/verify.hpp"
 #include "upload/incoming.hpp"
@@ -202,6 +203,7 @@ void Pass::process(const Claim& c)
             return;
         }
         std::string text = read_claimed(c, c.changes, max_changes_size);
+        gpg::check_clearsign_envelope(text); // unsigned or with unsigned text: not looked at further
         auto peek = deb822::parse_one(debian::unwrap_clearsigned_unverified(text, c.changes), c.changes,
                                       {.allow_comments = false});
         source = peek.get("Source");
@@ -239,6 +241,13 @@ void Pass::process_upload(const Claim& c, const std::string& text)
     auto dsc = debian::Dsc::parse(read_claimed(c, dsc_entry->name, max_dsc_size), dsc_entry->name);
     check_dsc(changes, dsc);
     check_upload_version(ctx_, target, changes.source, changes.version.str());
+    // the same version uploaded before and not failed: building or installed already
+    auto earlier = db_.query("SELECT id, status FROM uploads WHERE source = ? AND version = ? AND repository = ? AND "
+                             "status != 'failed' ORDER BY id",
+                             changes.source, changes.version.str(), target.repository);
+    if (earlier.step())
+        throw fail(Exit::rejected, "{} {} was uploaded before (upload {}, {})", changes.source, changes.version.str(),
+                   earlier.int64(0), earlier.text(1));
     auto options = Options::parse(changes.changes_text);
     for (const auto& port : options.auto_ports())
         resolve_upload_target(ctx_, port);
@@ -256,9 +265,9 @@ void Pass::process_upload(const Claim& c, const std::string& text)
     u.distribution = target.name;
     {
         db::Transaction tx(db_);
-        db_.run("INSERT INTO uploads(claim, changes, source, version, distribution, uploader, options, status, dir, "
-                "received) VALUES (?, ?, ?, ?, ?, ?, ?, 'building', '', ?)",
-                u.claim, u.changes, u.source, u.version, u.distribution, verified.fingerprint,
+        db_.run("INSERT INTO uploads(claim, changes, source, version, distribution, repository, uploader, options, "
+                "status, dir, received) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'building', '', ?)",
+                u.claim, u.changes, u.source, u.version, u.distribution, target.repository, verified.fingerprint,
                 fmt::format("{}", fmt::join(options.lines(), "\n")), now_seconds());
         u.id = db_.last_insert_id();
         u.dir = (home_.builds() / fmt::format("upload-{}", u.id)).string();

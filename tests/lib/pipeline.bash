@@ -102,7 +102,7 @@ mbdt_pipeline_instance() {
 }
 
 mbdt_dput() {
-    dput -u -c "$BATS_TEST_TMPDIR/dput.cf" "$MBDT_DPUT_HOST" "$1" >>"$BATS_TEST_TMPDIR/commands.log" 2>&1
+    dput -f -u -c "$BATS_TEST_TMPDIR/dput.cf" "$MBDT_DPUT_HOST" "$1" >>"$BATS_TEST_TMPDIR/commands.log" 2>&1
 }
 
 mbdt_build_user() {
