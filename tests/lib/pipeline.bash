@@ -73,8 +73,8 @@ mbdt_source_package() {
         printf 'build build-arch build-indep:\n'
         if [ "$fail" = 1 ]; then printf '\t@echo "this build fails on purpose" >&2; exit 1\n'; else printf '\ttrue\n'; fi
         printf 'clean:\n\trm -rf debian/tmp-* debian/files debian/substvars\n'
-        printf 'binary-arch:\n\t$(call package,%s)\n' "$name"
-        printf 'binary-indep:\n'
+        printf 'binary-arch: build-arch\n\t$(call package,%s)\n' "$name"
+        printf 'binary-indep: build-indep\n'
         [ "$all" = 0 ] || printf '\t$(call package,%s-data)\n' "$name"
         printf 'binary: binary-arch binary-indep\n'
         printf '.PHONY: build build-arch build-indep clean binary binary-arch binary-indep\n'
