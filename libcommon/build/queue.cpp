@@ -2,6 +2,7 @@
 
 #include "build/result.hpp"
 #include "build/sbuild.hpp"
+#include "chroot/chroot.hpp"
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/log.hpp"
@@ -19,6 +20,7 @@
 #include <set>
 #include <sys/stat.h>
 #include <thread>
+#include <csignal>
 #include <unistd.h>
 
 namespace mbd::build {
@@ -48,18 +50,6 @@ std::vector<std::filesystem::path> spool_entries(const Home& home)
     for (auto& f : found)
         out.push_back(f.second);
     return out;
-}
-
-// The chroot tarball for codename/arch, or empty when there is none.
-std::filesystem::path find_tarball(const Home& home, const std::string& codename, const std::string& arch)
-{
-    std::error_code ec;
-    for (const auto& e : std::filesystem::directory_iterator(home.chroots() / codename / arch, ec)) {
-        auto n = e.path().filename().string();
-        if (!n.starts_with(".") && n.find(".tar") != std::string::npos && e.is_regular_file())
-            return e.path();
-    }
-    return {};
 }
 
 struct Slots {
@@ -161,7 +151,7 @@ PassReport run_pass(Context& ctx, const DeliveryRoute& route)
     auto instance = keys::require_instance_key(ctx);
     std::string maintainer = fmt::format("{} <{}>", ctx.config().get("identity"), ctx.config().get("email"));
     std::string build_user = ctx.config().get("build.user");
-    std::string unpack = ctx.config().get("build.unpack_dir");
+    std::string unpack = ctx.config().get("chroot.unpack_dir");
     int timeout = int(ctx.config().get_int("build.timeout"));
     Slots slots(jobs);
     Shared shared;
@@ -199,12 +189,12 @@ PassReport run_pass(Context& ctx, const DeliveryRoute& route)
                 seen.insert(name);
                 continue;
             }
-            auto tarball = find_tarball(home, prepared->request.codename, prepared->request.architecture);
-            if (tarball.empty()) {
-                set_job(ctx.db(), *prepared, "waiting", dir.string(), {},
-                        fmt::format("waiting: no chroot for {}/{} (mbd-chroot create {} {})", prepared->request.codename,
-                                    prepared->request.architecture, prepared->request.codename,
-                                    prepared->request.architecture));
+            std::filesystem::path tarball;
+            try {
+                tarball = chroot::find_usable(ctx, prepared->request.codename, prepared->request.architecture).tarball;
+            } catch (const Error& e) {
+                // no usable chroot: the request waits (a later pass takes it), it does not fail
+                set_job(ctx.db(), *prepared, "waiting", dir.string(), {}, fmt::format("waiting: {}", e.what()));
                 seen.insert(name);
                 continue;
             }
@@ -234,9 +224,21 @@ PassReport run_pass(Context& ctx, const DeliveryRoute& route)
                     for (const auto& f : p.request.files)
                         if (::link((p.spool / f.name).c_str(), (dir / f.name).c_str()) != 0)
                             copy_atomic(p.spool / f.name, dir / f.name);
-                    SbuildJob job{p.request, dir, tarball, {}, build_user, unpack, 0, timeout};
+                    SbuildJob job{p.request, dir, tarball, {}, build_user, unpack, 0, timeout, {}};
                     job.binds.push_back({home.repositories(), home.repositories().string()});
+                    job.started = [&](int pid) {
+                        db::Db db = db::Db::open(home.db());
+                        db.run("UPDATE jobs SET pid = ? WHERE requester = ? AND id = ?", static_cast<long long>(pid),
+                               p.request.requester, p.request.id);
+                    };
+                    write_atomic(dir / "request.asc", p.signed_text);
                     auto outcome = run_sbuild(job);
+                    {
+                        db::Db db = db::Db::open(home.db());
+                        if (db.scalar_text("SELECT status FROM jobs WHERE requester = ? AND id = ?",
+                                           p.request.requester, p.request.id) == "cancelling")
+                            outcome.status = "cancelled";
+                    }
                     ok = outcome.successful();
                     message = outcome.status;
                     auto result = make_result(p.request, outcome, instance.info.fingerprint, maintainer);
@@ -245,7 +247,8 @@ PassReport run_pass(Context& ctx, const DeliveryRoute& route)
                     log_path = outcome.log.string();
                     db::Db db = db::Db::open(home.db());
                     deliver(result, signed_text, delivery);
-                    set_job(db, p, ok ? "successful" : "failed", dir.string(), log_path, message);
+                    set_job(db, p, ok ? "successful" : outcome.status == "cancelled" ? "cancelled" : "failed",
+                            dir.string(), log_path, message);
                     std::filesystem::remove_all(p.spool, ec);
                     log::info("built {} {} on {}: {}", p.request.source, p.request.version, p.request.architecture,
                               outcome.status);
@@ -276,6 +279,14 @@ PassReport run_pass(Context& ctx, const DeliveryRoute& route)
     return shared.report;
 }
 
+std::filesystem::path local_route(Context& ctx, const std::string& requester)
+{
+    auto instance = keys::require_instance_key(ctx);
+    if (requester != instance.info.fingerprint)
+        throw fail(Exit::not_allowed, "no route for results to {} (not this instance)", requester);
+    return ctx.home().incoming();
+}
+
 std::vector<Job> list_jobs(Context& ctx, const std::string& status_filter)
 {
     auto q = ctx.db().query("SELECT id, requester, source, version, distribution, architecture, status, dir, log, "
@@ -302,6 +313,56 @@ std::vector<Job> list_jobs(Context& ctx, const std::string& status_filter)
         out.push_back(std::move(j));
     }
     return out;
+}
+
+std::filesystem::path job_log(Context& ctx, const std::string& id)
+{
+    for (const auto& j : list_jobs(ctx))
+        if (j.id == id || j.key == id) {
+            if (j.log.empty())
+                throw fail(Exit::not_found, "build '{}' has no log yet (status {})", id, j.status);
+            return j.log;
+        }
+    throw fail(Exit::not_found, "no build '{}' here (see 'mbd-build list')", id);
+}
+
+void cancel(Context& ctx, const std::string& id, const DeliveryRoute& route)
+{
+    std::optional<Job> job;
+    for (auto& j : list_jobs(ctx))
+        if (j.id == id || j.key == id)
+            job = j;
+    auto entry = ctx.home().spool_build() / (job ? job->key : id);
+    std::error_code ec;
+    if (job && job->status == "running") {
+        auto pid = ctx.db().scalar_int("SELECT pid FROM jobs WHERE requester = ? AND id = ?", job->requester, job->id);
+        ctx.db().run("UPDATE jobs SET status = 'cancelling' WHERE requester = ? AND id = ?", job->requester, job->id);
+        if (pid && *pid > 1)
+            ::kill(-static_cast<pid_t>(*pid), SIGTERM);
+        log::notice("cancelling the running build {}", job->id);
+        return;
+    }
+    if (!std::filesystem::exists(entry, ec))
+        throw fail(Exit::not_found, "no queued or running build '{}' (see 'mbd-build list')", id);
+    auto dir = ctx.home().builds() / entry.filename();
+    make_dirs(dir);
+    auto lock = FileLock::try_lock(dir / "lock");
+    if (!lock)
+        throw fail(Exit::locked, "build '{}' is being started; try again", id);
+    auto p = prepare(ctx, entry);
+    if (!p)
+        return; // it was malformed and has been rejected
+    auto instance = keys::require_instance_key(ctx);
+    SbuildOutcome outcome;
+    outcome.status = "cancelled";
+    outcome.log = dir / "cancelled.log";
+    write_atomic(outcome.log, fmt::format("Build {} was cancelled before it started, at {}.\n", p->request.id,
+                                          iso_time(now_seconds())));
+    auto result = make_result(p->request, outcome, instance.info.fingerprint,
+                              fmt::format("{} <{}>", ctx.config().get("identity"), ctx.config().get("email")));
+    deliver(result, keys::clearsign(ctx, result.text), route(ctx, p->request.requester));
+    set_job(ctx.db(), *p, "cancelled", dir.string(), outcome.log.string(), "cancelled");
+    std::filesystem::remove_all(entry, ec);
 }
 
 Json to_json(const Job& j)

@@ -36,11 +36,22 @@ using DeliveryRoute = std::function<std::filesystem::path(Context&, const std::s
 
 PassReport run_pass(Context& ctx, const DeliveryRoute& route);
 
+// Results for this instance go to our incoming/; any other requester is an
+// Error(Exit::not_allowed) (peers are routed by libcommon/remote).
+std::filesystem::path local_route(Context& ctx, const std::string& requester);
+
 struct Job {
     std::string key, id, requester, source, version, distribution, architecture, status, dir, log, message;
     long long queued = 0, started = 0, finished = 0;
 };
 std::vector<Job> list_jobs(Context& ctx, const std::string& status_filter = {});
 Json to_json(const Job& job);
+
+// The log of a build run here (by request id), or Error(Exit::not_found).
+std::filesystem::path job_log(Context& ctx, const std::string& id);
+
+// Stop a build: a queued one leaves the queue, a running one's sbuild is
+// terminated; either way the requester gets a failed result ("cancelled").
+void cancel(Context& ctx, const std::string& id, const DeliveryRoute& route);
 
 } // namespace mbd::build

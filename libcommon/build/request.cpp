@@ -56,6 +56,8 @@ std::string Request::to_text() const
     }
     if (!apt_keys.empty())
         p.set("Apt-Keys", "\n" + apt_keys);
+    if (!apt_preferences.empty())
+        p.set("Apt-Preferences", "\n" + apt_preferences);
     std::string sums;
     for (const auto& f : files)
         sums += fmt::format("\n{} {} {}", f.sha256, f.size, f.name);
@@ -96,6 +98,8 @@ Request Request::parse(const deb822::Paragraph& p)
             r.apt_sources.emplace_back(trim(l));
     for (const auto& l : p.lines("Apt-Keys"))
         r.apt_keys += l + "\n";
+    for (const auto& l : p.lines("Apt-Preferences"))
+        r.apt_preferences += l + "\n";
     for (const auto& l : p.lines("Checksums-Sha256")) {
         auto w = split_ws(l);
         if (w.empty())

@@ -36,7 +36,8 @@ struct Request {
     // Extra apt sources the build must see (one-line format), and the armored
     // keys they are signed with.
     std::vector<std::string> apt_sources;
-    std::string apt_keys;
+    std::string apt_keys;        // armored, one or more keys
+    std::string apt_preferences; // apt_preferences(5) for their priorities
     std::vector<SourceFile> files; // .dsc first
 
     std::string to_text() const;                  // unsigned deb822 paragraph

@@ -50,6 +50,25 @@ std::string status_from_log(const fs::path& log)
     return status;
 }
 
+// Armored key blocks, one per key file (sbuild takes one key per --extra-repository-key).
+std::vector<std::string> key_blocks(const std::string& armored)
+{
+    constexpr std::string_view end = "-----END PGP PUBLIC KEY BLOCK-----";
+    std::vector<std::string> out;
+    size_t pos = 0;
+    while (true) {
+        auto at = armored.find(end, pos);
+        if (at == std::string::npos)
+            break;
+        auto start = armored.find("-----BEGIN PGP PUBLIC KEY BLOCK-----", pos);
+        if (start == std::string::npos || start > at)
+            break;
+        out.push_back(armored.substr(start, at + end.size() - start) + "\n");
+        pos = at + end.size();
+    }
+    return out;
+}
+
 } // namespace
 
 std::string sbuild_config(const SbuildJob& job)
@@ -66,6 +85,9 @@ std::string sbuild_config(const SbuildJob& job)
                              perl_quote(b.mountpoint));
         c += "];\n";
     }
+    if (!job.request.apt_preferences.empty())
+        c += "$external_commands = { 'chroot-setup-commands' => [ "
+             "['cp', '/mbd-build/apt-preferences', '/etc/apt/preferences.d/mbd.pref'] ] };\n";
     const auto& mode = job.request.lintian_mode;
     if (mode == "errfail" || mode == "warnfail")
         c += "$lintian_require_success = 1;\n";
@@ -94,7 +116,7 @@ std::vector<std::string> sbuild_command(const SbuildJob& job, const fs::path& co
     }
     cmd.push_back("SBUILD_CONFIG=" + config_file.string());
     cmd.insert(cmd.end(), {"sbuild", "--chroot-mode=unshare", "--chroot=" + job.tarball.string(),
-                           "--dist=" + r.codename, "--arch=" + r.architecture, "--build-dir=" + (job.dir / "out").string(),
+                           "--dist=" + r.distribution, "--arch=" + r.architecture, "--build-dir=" + (job.dir / "out").string(),
                            "--no-source", r.arch_all ? "--arch-all" : "--no-arch-all",
                            r.arch_any ? "--arch-any" : "--no-arch-any",
                            // chroots are kept current by `mbd-chroot update`, not per build
@@ -103,6 +125,8 @@ std::vector<std::string> sbuild_command(const SbuildJob& job, const fs::path& co
         cmd.push_back("--no-run-lintian");
     } else {
         cmd.push_back("--run-lintian");
+        // our distributions are not Debian's (CODENAME-ID-SUITE): lintian must not hold that against us
+        cmd.push_back("--lintian-opt=--suppress-tags=bad-distribution-in-changes-file");
         if (r.lintian_mode == "warnfail")
             cmd.push_back("--lintian-opt=--fail-on=error,warning");
         else
@@ -110,8 +134,8 @@ std::vector<std::string> sbuild_command(const SbuildJob& job, const fs::path& co
     }
     for (const auto& s : r.apt_sources)
         cmd.push_back("--extra-repository=" + s);
-    if (!r.apt_keys.empty())
-        cmd.push_back("--extra-repository-key=" + (job.dir / "apt-keys.asc").string());
+    for (size_t k = 0; k < key_blocks(r.apt_keys).size(); ++k)
+        cmd.push_back("--extra-repository-key=" + (job.dir / fmt::format("apt-key-{}.asc", k)).string());
     if (!r.deb_build_profiles.empty())
         cmd.push_back("--profiles=" + r.deb_build_profiles);
     if (!r.add_depends.empty())
@@ -127,9 +151,15 @@ SbuildOutcome run_sbuild(const SbuildJob& job)
     fs::path out = job.dir / "out";
     make_dirs(out);
     fs::path config = job.dir / "sbuild.conf";
-    write_atomic(config, sbuild_config(job));
-    if (!r.apt_keys.empty())
-        write_atomic(job.dir / "apt-keys.asc", r.apt_keys);
+    auto blocks = key_blocks(r.apt_keys);
+    for (size_t k = 0; k < blocks.size(); ++k)
+        write_atomic(job.dir / fmt::format("apt-key-{}.asc", k), blocks[k]);
+    SbuildJob with_prefs = job;
+    if (!r.apt_preferences.empty()) {
+        write_atomic(job.dir / "apt-preferences", r.apt_preferences);
+        with_prefs.binds.push_back({job.dir, "/mbd-build"});
+    }
+    write_atomic(config, sbuild_config(with_prefs));
     if (!job.user.empty() && ::geteuid() == 0) {
         struct passwd* pw = ::getpwnam(job.user.c_str());
         if (!pw)
@@ -147,6 +177,7 @@ SbuildOutcome run_sbuild(const SbuildJob& job)
     opts.cwd = job.dir;
     opts.output_file = job.dir / "sbuild.out";
     opts.timeout_seconds = job.timeout_seconds;
+    opts.started = job.started;
     auto res = run(cmd, opts);
     SbuildOutcome o;
     o.exit_code = res.status;

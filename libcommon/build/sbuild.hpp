@@ -7,6 +7,7 @@
 #include "build/request.hpp"
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,7 @@ struct SbuildJob {
     std::filesystem::path unpack_dir; // where sbuild unpacks the chroot ("" = sbuild's default)
     int parallel = 0;              // DEB_BUILD_OPTIONS parallel=N unless the request says otherwise
     int timeout_seconds = 0;
+    std::function<void(int pid)> started; // sbuild's process group, for cancel
 };
 
 struct SbuildOutcome {

@@ -81,8 +81,6 @@ const std::vector<ConfigKey> table = {
     {"build.jobs", ConfigType::integer, cores, "builds run in parallel; default: number of cores"},
     {"build.user", ConfigType::string, [] { return std::string("mbd"); },
      "unprivileged user sbuild runs as when mbd-build runs as root (needs a subuid/subgid range)"},
-    {"build.unpack_dir", ConfigType::path, [] { return std::string("/dev/shm"); },
-     "where sbuild unpacks a chroot for a build (tmpfs is fastest); empty: sbuild's default (/tmp)"},
     {"build.timeout", ConfigType::integer, [] { return std::string("14400"); },
      "seconds a build may take before it is stopped"},
     {"incoming.timeout", ConfigType::integer, [] { return std::string("3600"); },

@@ -111,6 +111,9 @@ RunResult run(const std::vector<std::string>& argv, const RunOptions& options)
         std::fprintf(stderr, "cannot run '%s': %s\n", args[0], std::strerror(errno));
         ::_exit(127);
     }
+    ::setpgid(pid, pid); // also here, so the group exists before anyone signals it
+    if (options.started)
+        options.started(pid);
     ::close(in_pipe[0]);
     ::close(out_pipe[1]);
     ::close(err_pipe[1]);

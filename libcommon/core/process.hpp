@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,7 @@ struct RunOptions {
     bool capture_stderr = true;     // false: inherit ours
     std::filesystem::path output_file; // if set, stdout and stderr go to this file (append)
     int timeout_seconds = 0;        // 0: none; on expiry the process group is killed
+    std::function<void(int pid)> started; // called with the child's pid (= its process group)
 };
 
 struct RunResult {

@@ -90,6 +90,7 @@ CREATE TABLE uploads (
     source       TEXT NOT NULL,
     version      TEXT NOT NULL,
     distribution TEXT NOT NULL,
+    repository   TEXT NOT NULL,
     uploader     TEXT NOT NULL,              -- signer fingerprint
     options      TEXT NOT NULL DEFAULT '',   -- upload options, one key[arch]=value per line
     status       TEXT NOT NULL,              -- building, installed, failed

@@ -118,7 +118,7 @@ Json to_json(const Layout& l);
 
 // Build options for the pipeline (sbuild). Modes: disabled|ignore|errfail|warnfail.
 struct BuildOptions {
-    std::string lintian_mode = "warnfail";
+    std::string lintian_mode = "errfail";
     std::string piuparts_mode = "disabled";
     std::string autopkgtest_mode = "disabled";
     std::string deb_build_options;  // DEB_BUILD_OPTIONS

@@ -6,6 +6,7 @@
 #include "core/strings.hpp"
 #include "db/db.hpp"
 #include "debian/control_files.hpp"
+#include "gpg/gpg.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -130,8 +131,12 @@ std::vector<Pending> scan_incoming(const Home& home, long long now)
             continue;
         }
         try {
-            auto changes =
-                debian::Changes::parse(debian::unwrap_clearsigned_unverified(text, name), name);
+            // the file list even of a document that will be rejected (text after its
+            // signature), so its files go with it
+            std::string_view doc = text;
+            if (auto e = doc.find(end_marker); signed_doc && e != std::string_view::npos)
+                doc = doc.substr(0, e + end_marker.size());
+            auto changes = debian::Changes::parse(debian::unwrap_clearsigned_unverified(doc, name), name);
             for (const auto& f : changes.files) {
                 p.files.push_back(f.name);
                 Stat fst = lstat_of(home.incoming() / f.name);
@@ -142,6 +147,13 @@ std::vector<Pending> scan_incoming(const Home& home, long long now)
             }
         } catch (const Error& e) {
             p.malformed = Rejection{e.code(), e.what()};
+        }
+        if (signed_doc && !p.malformed) {
+            try {
+                gpg::check_clearsign_envelope(text); // text outside the signature: bad_signature
+            } catch (const Error& e) {
+                p.malformed = Rejection{e.code(), e.what()};
+            }
         }
         p.complete = p.missing.empty();
         found.emplace_back(st.mtime, std::move(p));

@@ -8,6 +8,7 @@
 #include "core/strings.hpp"
 #include "db/db.hpp"
 #include "debian/control_files.hpp"
+#include "gpg/gpg.hpp"
 #include "keys/instance.hpp"
 #include "keys/verify.hpp"
 #include "upload/incoming.hpp"
@@ -118,6 +119,7 @@ public:
     explicit Pass(Context& ctx) : ctx_(ctx), db_(ctx.db()), home_(ctx.home()) {}
 
     PassReport run();
+    void resume_upload(long long upload_id);
 
 private:
     void process(const Claim& claim);
@@ -201,6 +203,7 @@ void Pass::process(const Claim& c)
             return;
         }
         std::string text = read_claimed(c, c.changes, max_changes_size);
+        gpg::check_clearsign_envelope(text); // unsigned or with unsigned text: not looked at further
         auto peek = deb822::parse_one(debian::unwrap_clearsigned_unverified(text, c.changes), c.changes,
                                       {.allow_comments = false});
         source = peek.get("Source");
@@ -238,6 +241,13 @@ void Pass::process_upload(const Claim& c, const std::string& text)
     auto dsc = debian::Dsc::parse(read_claimed(c, dsc_entry->name, max_dsc_size), dsc_entry->name);
     check_dsc(changes, dsc);
     check_upload_version(ctx_, target, changes.source, changes.version.str());
+    // the same version uploaded before and not failed: building or installed already
+    auto earlier = db_.query("SELECT id, status FROM uploads WHERE source = ? AND version = ? AND repository = ? AND "
+                             "status != 'failed' ORDER BY id",
+                             changes.source, changes.version.str(), target.repository);
+    if (earlier.step())
+        throw fail(Exit::rejected, "{} {} was uploaded before (upload {}, {})", changes.source, changes.version.str(),
+                   earlier.int64(0), earlier.text(1));
     auto options = Options::parse(changes.changes_text);
     for (const auto& port : options.auto_ports())
         resolve_upload_target(ctx_, port);
@@ -255,9 +265,9 @@ void Pass::process_upload(const Claim& c, const std::string& text)
     u.distribution = target.name;
     {
         db::Transaction tx(db_);
-        db_.run("INSERT INTO uploads(claim, changes, source, version, distribution, uploader, options, status, dir, "
-                "received) VALUES (?, ?, ?, ?, ?, ?, ?, 'building', '', ?)",
-                u.claim, u.changes, u.source, u.version, u.distribution, verified.fingerprint,
+        db_.run("INSERT INTO uploads(claim, changes, source, version, distribution, repository, uploader, options, "
+                "status, dir, received) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'building', '', ?)",
+                u.claim, u.changes, u.source, u.version, u.distribution, target.repository, verified.fingerprint,
                 fmt::format("{}", fmt::join(options.lines(), "\n")), now_seconds());
         u.id = db_.last_insert_id();
         u.dir = (home_.builds() / fmt::format("upload-{}", u.id)).string();
@@ -312,6 +322,7 @@ void Pass::queue_builds(const UploadRow& u)
         auto sources = build_sources(ctx_, target, options.internal_apt_priority(arch).value_or(target.internal_apt_priority));
         r.apt_sources = sources.lines;
         r.apt_keys = sources.keys;
+        r.apt_preferences = sources.preferences;
         r.files.push_back({dsc_name, 0, ""});
         for (const auto& f : changes.files) {
             if (f.name == dsc_name)
@@ -421,7 +432,7 @@ void Pass::finish_if_complete(long long upload_id)
     auto changes = debian::Changes::parse(debian::unwrap_clearsigned_unverified(changes_text, upload->changes),
                                           upload->changes);
     try {
-        install_built(ctx_, target, fs::path(upload->dir) / changes.dsc()->name, results);
+        install_built(ctx_, target, fs::path(upload->dir) / upload->changes, results);
     } catch (const Error& e) {
         db::Transaction tx(db_);
         db_.run("UPDATE uploads SET status = 'failed', finished = ?, message = ? WHERE id = ?", now_seconds(),
@@ -443,17 +454,21 @@ void Pass::resume()
     std::vector<long long> ids;
     while (q.step())
         ids.push_back(q.int64(0));
-    for (long long id : ids) {
-        auto u = find_upload_by_id(db_, id);
-        std::error_code ec;
-        if (!fs::exists(u->dir, ec))
-            continue; // its claim is still in the spool: handled with the leftovers
-        try {
-            queue_builds(*u);
-            finish_if_complete(id);
-        } catch (const Error& e) {
-            log::warning("upload {} ({} {}): {}", id, u->source, u->version, e.what());
-        }
+    for (long long id : ids)
+        resume_upload(id);
+}
+
+void Pass::resume_upload(long long id)
+{
+    auto u = find_upload_by_id(db_, id);
+    std::error_code ec;
+    if (!u || !fs::exists(u->dir, ec))
+        return; // its claim is still in the spool: handled with the leftovers
+    try {
+        queue_builds(*u);
+        finish_if_complete(id);
+    } catch (const Error& e) {
+        log::warning("upload {} ({} {}): {}", id, u->source, u->version, e.what());
     }
 }
 
@@ -463,6 +478,89 @@ PassReport run_incoming_pass(Context& ctx)
 {
     Pass pass(ctx);
     return pass.run();
+}
+
+std::vector<UploadInfo> list_uploads(Context& ctx, const std::string& status_filter, int limit)
+{
+    auto& db = ctx.db();
+    std::string sql = "SELECT id, changes, source, version, distribution, uploader, status, dir, message, received, "
+                      "COALESCE(finished, 0) FROM uploads WHERE ? = '' OR status = ? ORDER BY id DESC";
+    if (limit > 0)
+        sql += " LIMIT " + std::to_string(limit);
+    auto q = db.query(sql, status_filter, status_filter);
+    std::vector<UploadInfo> out;
+    while (q.step())
+        out.push_back(UploadInfo{q.int64(0), q.text(1), q.text(2), q.text(3), q.text(4), q.text(5), q.text(6),
+                                 q.text(7), q.text(8), q.int64(9), q.int64(10), {}});
+    for (auto& u : out) {
+        auto b = db.query("SELECT id, architecture, status, builder, message, COALESCE(seconds, 0) FROM builds "
+                          "WHERE upload_id = ? ORDER BY id",
+                          u.id);
+        while (b.step())
+            u.builds.push_back({b.text(0), b.text(1), b.text(2), b.text(3), b.text(4), b.real(5)});
+    }
+    return out;
+}
+
+Json to_json(const UploadInfo& u)
+{
+    Json builds = Json::array();
+    for (const auto& b : u.builds)
+        builds.push(Json::object()
+                        .set("id", b.id)
+                        .set("architecture", b.architecture)
+                        .set("status", b.status)
+                        .set("builder", b.builder)
+                        .set("seconds", b.seconds)
+                        .set("message", b.message));
+    return Json::object()
+        .set("id", u.id)
+        .set("changes", u.changes)
+        .set("source", u.source)
+        .set("version", u.version)
+        .set("distribution", u.distribution)
+        .set("uploader", u.uploader)
+        .set("status", u.status)
+        .set("received", iso_time(u.received))
+        .set("finished", u.finished ? Json(iso_time(u.finished)) : Json())
+        .set("message", u.message)
+        .set("dir", u.dir)
+        .set("builds", std::move(builds));
+}
+
+void retry_build(Context& ctx, const std::string& build_id)
+{
+    auto& db = ctx.db();
+    FileLock lock(ctx.home().locks() / "incoming.lock", true);
+    auto q = db.query("SELECT upload_id, architecture, status FROM builds WHERE id = ?", build_id);
+    if (!q.step())
+        throw fail(Exit::not_found, "no build '{}' (see 'mbd-incoming uploads')", build_id);
+    long long upload_id = q.int64(0);
+    std::string arch = q.text(1), status = q.text(2);
+    auto u = find_upload_by_id(db, upload_id);
+    if (status != "failed" || (u->status != "failed" && u->status != "building"))
+        throw fail(Exit::state, "build '{}' is {} (only a failed build of an upload that is not installed can be retried)",
+                   build_id, status);
+    fs::path result = fs::path(u->dir) / ("result-" + arch);
+    std::error_code ec;
+    if (fs::exists(result, ec)) {
+        for (int n = 1;; ++n) {
+            fs::path kept = fs::path(u->dir) / fmt::format("result-{}.{}", arch, n);
+            if (!fs::exists(kept, ec)) {
+                move_dir(result, kept);
+                break;
+            }
+        }
+    }
+    {
+        db::Transaction tx(db);
+        db.run("UPDATE builds SET status = 'queued', builder = '', finished = NULL, message = 'retried' WHERE id = ?",
+               build_id);
+        db.run("UPDATE uploads SET status = 'building', finished = NULL, message = '' WHERE id = ?", upload_id);
+        tx.commit();
+    }
+    Pass pass(ctx);
+    pass.resume_upload(upload_id);
 }
 
 } // namespace mbd::upload

@@ -16,6 +16,10 @@
 #pragma once
 
 #include "core/entry.hpp"
+#include "core/json.hpp"
+
+#include <string>
+#include <vector>
 
 namespace mbd::upload {
 
@@ -24,5 +28,26 @@ struct PassReport {
 };
 
 PassReport run_incoming_pass(Context& ctx);
+
+} // namespace mbd::upload
+
+namespace mbd::upload {
+
+struct UploadInfo {
+    long long id = 0;
+    std::string changes, source, version, distribution, uploader, status, dir, message;
+    long long received = 0, finished = 0;
+    struct Build {
+        std::string id, architecture, status, builder, message;
+        double seconds = 0;
+    };
+    std::vector<Build> builds;
+};
+std::vector<UploadInfo> list_uploads(Context& ctx, const std::string& status_filter = {}, int limit = 0);
+Json to_json(const UploadInfo& u);
+
+// Ask again for a build that failed (requester side): the upload goes back to
+// building, the old result is kept beside the new one. Error(Exit::not_found/state).
+void retry_build(Context& ctx, const std::string& build_id);
 
 } // namespace mbd::upload

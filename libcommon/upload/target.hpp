@@ -38,14 +38,15 @@ void check_upload_version(Context& ctx, const Target& target, std::string_view s
 // one-line format, and the armored keys they are signed with.
 struct BuildSources {
     std::vector<std::string> lines;
-    std::string keys;
+    std::string keys;        // armored, concatenated
+    std::string preferences; // apt_preferences(5) pins for the sources with a priority
 };
 BuildSources build_sources(Context& ctx, const Target& target, int internal_apt_priority);
 
-// Install the source (its .dsc and files in source_dir) and the binaries
-// listed by each result .changes (files beside it) into target, all in one
-// transaction, then publish. Records INSTALLED.
-void install_built(Context& ctx, const Target& target, const std::filesystem::path& dsc,
+// Install the upload (its .changes, with the source files beside it) and the
+// binaries listed by each result .changes (files beside them) into target, all
+// in one transaction, then publish. Records INSTALLED.
+void install_built(Context& ctx, const Target& target, const std::filesystem::path& upload_changes,
                    const std::vector<std::filesystem::path>& result_changes);
 
 } // namespace mbd::upload

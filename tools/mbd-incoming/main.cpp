@@ -1,7 +1,79 @@
 // mbd-incoming: accept or reject uploads waiting in incoming/.
 #include "core/entry.hpp"
+#include "core/error.hpp"
+#include "core/events.hpp"
+#include "core/strings.hpp"
+#include "upload/process.hpp"
+
+#include <iostream>
+
+using namespace mbd;
+
+namespace {
+
+struct Args {
+    bool json = false;
+    EventFilter filter;
+    std::string status;
+    int limit = 50;
+} args;
+
+} // namespace
 
 int main(int argc, char** argv)
 {
-    return mbd::run_tool(argc, argv, {"mbd-incoming", "accept or reject uploads waiting in incoming/"}, [](mbd::Cli&) {});
+    return run_tool(argc, argv, {"mbd-incoming", "accept or reject uploads waiting in incoming/"}, [](Cli& cli) {
+        cli.command("run", "one pass over incoming/ (what mbd-incoming.service runs); exit 7 if it rejected anything",
+                    [](Context& ctx) {
+                        auto r = upload::run_incoming_pass(ctx);
+                        std::cout << fmt::format("accepted {}, results {}, installed {}, failed {}, rejected {}, "
+                                                 "waiting {}\n",
+                                                 r.uploads, r.results, r.installed, r.failed, r.rejected, r.waiting);
+                        if (r.rejected)
+                            throw Error(Exit::rejected, fmt::format("rejected {} upload(s): see 'mbd-incoming events "
+                                                                    "--type REJECTED'",
+                                                                    r.rejected));
+                    });
+
+        auto* c = cli.command("events", "the event log, newest first", [](Context& ctx) {
+            auto events = list_events(ctx.db(), args.filter);
+            if (args.json) {
+                Json all = Json::array();
+                for (const auto& e : events)
+                    all.push(to_json(e));
+                std::cout << all.dump();
+                return;
+            }
+            for (const auto& e : events)
+                std::cout << iso_time(e.time) << " " << describe(e) << (e.detail.empty() ? "" : " [" + e.detail + "]")
+                          << "\n";
+        });
+        c->add_flag("--json", args.json, "print JSON");
+        c->add_option("--type", args.filter.type, "only events of this type (REJECTED, INSTALLED, ...)");
+        c->add_option("--source", args.filter.source, "only events of this source package");
+        c->add_option("--dist", args.filter.distribution, "only events of this distribution");
+        c->add_option("--limit", args.filter.limit, "at most this many (0: all)")->check(CLI::NonNegativeNumber);
+
+        c = cli.command("uploads", "accepted uploads and the state of their builds, newest first", [](Context& ctx) {
+            auto uploads = upload::list_uploads(ctx, args.status, args.limit);
+            if (args.json) {
+                Json all = Json::array();
+                for (const auto& u : uploads)
+                    all.push(upload::to_json(u));
+                std::cout << all.dump();
+                return;
+            }
+            for (const auto& u : uploads) {
+                std::cout << fmt::format("{:>5} {} {} {} {}{}\n", u.id, u.source, u.version, u.distribution, u.status,
+                                         u.message.empty() ? "" : ": " + u.message);
+                for (const auto& b : u.builds)
+                    std::cout << fmt::format("        {} {} {}{}\n", b.id, b.status,
+                                             b.seconds > 0 ? fmt::format("{:.0f} s", b.seconds) : "",
+                                             b.message.empty() ? "" : " " + b.message);
+            }
+        });
+        c->add_flag("--json", args.json, "print JSON");
+        c->add_option("--status", args.status, "only uploads in this state (building, installed, failed)");
+        c->add_option("--limit", args.limit, "at most this many (0: all)")->check(CLI::NonNegativeNumber);
+    });
 }

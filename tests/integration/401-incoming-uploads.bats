@@ -1,0 +1,179 @@
+#!/usr/bin/env bats
+# mbd-incoming: what it accepts, what it rejects and why (fast tier: no builds).
+
+load ../helpers
+load ../lib/debian
+load ../lib/pipeline
+load ../fixtures/keys/keys
+
+setup_file() { keys_setup_file; }
+teardown_file() { keys_teardown_file; }
+
+setup() {
+    mbd_setup
+    mbdt_pipeline_instance test
+    export PKG="$BATS_TEST_TMPDIR/pkg"
+    mkdir -p "$PKG"
+}
+
+# The .changes of an unsigned source package tiny VERSION for DIST.
+unsigned_upload() {
+    mbdt_source_package "$PKG" tiny "${1:-1.0~test12+1}" "${2:-bookworm-test-unstable}" --unsigned "${@:3}"
+}
+
+# Copy a .changes and the files it lists into incoming/.
+to_incoming() {
+    local changes=$1 dir f
+    dir=$(dirname "$changes")
+    for f in $(sed -n '/^Files:/,/^[^ ]/p' "$changes" | awk 'NF == 5 {print $5}'); do
+        cp "$dir/$f" "$MBD_HOME/incoming/"
+    done
+    cp "$changes" "$MBD_HOME/incoming/"
+}
+
+# mbd-incoming run must reject the one upload in incoming/ with CODE and REASON.
+assert_rejected() {
+    local code=$1 reason=$2 dir queued
+    queued=$(ls "$MBD_HOME/var/spool/build" | wc -l)
+    run_mbd 7 mbd-incoming run
+    assert_output_contains "rejected 1"
+    dir=$(ls -td "$MBD_HOME"/var/rejected/*/ | head -n 1)
+    grep -qF "Code: $code " "$dir/REASON" || { cat "$dir/REASON" >&2; return 1; }
+    grep -qF -- "$reason" "$dir/REASON" || { cat "$dir/REASON" >&2; return 1; }
+    # kept untouched, nothing left in incoming/, nothing queued
+    ls "$dir"/*.changes >/dev/null
+    assert_equal "$(ls "$MBD_HOME/incoming")" ""
+    assert_equal "$(ls "$MBD_HOME/var/spool/build" | wc -l)" "$queued"
+    run_mbd mbd-incoming events --type REJECTED --json
+    [ "$(printf '%s' "$output" | jq length)" -ge 1 ]
+}
+
+@test "a good upload is accepted and becomes one signed build request per architecture" {
+    changes=$(mbdt_source_package "$PKG" tiny 1.0~test12+1 bookworm-test-unstable --arch-all \
+        --option lintian-mode=ignore)
+    mbdt_dput "$changes"
+    run_mbd mbd-incoming run
+    assert_output_contains "accepted 1"
+    run_mbd mbd-incoming uploads --json
+    assert_equal "$(printf '%s' "$output" | jq -r '.[0].status')" building
+    assert_equal "$(printf '%s' "$output" | jq -r '.[0].builds | map(.architecture) | join(",")')" amd64
+    req=$(ls -d "$MBD_HOME"/var/spool/build/*/)
+    # the request is signed by the instance key and carries the upload option
+    gpg --batch --yes --dearmor -o "$BATS_TEST_TMPDIR/instance.gpg" "$BATS_TEST_TMPDIR/instance.asc"
+    gpgv --keyring "$BATS_TEST_TMPDIR/instance.gpg" "$req/request.asc"
+    grep -q '^Lintian-Mode: ignore$' "$req/request.asc"
+    grep -q '^Arch-All: yes$' "$req/request.asc"
+    [ -f "$req/tiny_1.0~test12+1.dsc" ]
+    run_mbd mbd-incoming events --json
+    printf '%s' "$output" | jq -e 'map(.type) | index("PACKAGING") and index("BUILDING")'
+    # the same upload again is refused
+    mbdt_dput "$changes"
+    assert_rejected 7 "was uploaded before (upload 1, building)"
+}
+
+@test "unsigned, unknown key, not granted, expired and revoked uploads are rejected with their own codes" {
+    changes=$(unsigned_upload)
+    to_incoming "$changes"
+    assert_rejected 8 "not signed"
+
+    key_sign stranger "$changes" >"$changes.asc" && mv "$changes.asc" "$changes"
+    to_incoming "$changes"
+    assert_rejected 8 "signed by unknown key $(key_fpr stranger)"
+
+    mbd-repo setup other --codename bookworm --arch amd64 --no-check >/dev/null
+    run_mbd mbd-keygen uploader add "$(key_file stranger)" --repo other
+    to_incoming "$changes"
+    assert_rejected 11 "may not upload to repository 'test'"
+
+    for k in expired revoked; do
+        run_mbd mbd-keygen uploader add "$(key_file $k)" --repo test
+    done
+    changes=$(unsigned_upload)
+    key_sign expired "$changes" >"$changes.asc" && mv "$changes.asc" "$changes"
+    to_incoming "$changes"
+    assert_rejected 9 "expired"
+    changes=$(unsigned_upload)
+    key_sign revoked "$changes" >"$changes.asc" && mv "$changes.asc" "$changes"
+    to_incoming "$changes"
+    assert_rejected 10 "revoked"
+}
+
+@test "a .changes changed after signing, or with unsigned text appended, is rejected" {
+    changes=$(mbdt_source_package "$PKG" tiny 1.0~test12+1 bookworm-test-unstable)
+    sed -i 's/^Urgency: medium/Urgency: high/' "$changes"
+    to_incoming "$changes"
+    assert_rejected 8 "bad signature"
+    changes=$(mbdt_source_package "$PKG" tiny 1.0~test12+1 bookworm-test-unstable)
+    printf 'Distribution: bookworm-test-experimental\n' >>"$changes"
+    to_incoming "$changes"
+    assert_rejected 8 "unsigned text after the signature"
+}
+
+@test "distribution, suite and version rules" {
+    changes=$(mbdt_source_package "$PKG" tiny 1.0~test12+1 bookworm-nosuch-unstable)
+    to_incoming "$changes"
+    assert_rejected 7 "unknown distribution 'bookworm-nosuch-unstable'"
+    changes=$(mbdt_source_package "$PKG" tiny 1.0~test12+1 bookworm-test-testing)
+    to_incoming "$changes"
+    assert_rejected 7 "is not uploadable"
+    changes=$(mbdt_source_package "$PKG" tiny 1.0 bookworm-test-unstable)
+    to_incoming "$changes"
+    assert_rejected 7 "does not match the version rule"
+    changes=$(mbdt_source_package "$PKG" tiny 1.0~test12+1 "bookworm-test-unstable bookworm-test-hotfix")
+    to_incoming "$changes"
+    assert_rejected 7 "exactly one distribution"
+}
+
+@test "files that do not match, binary uploads and bad upload options are rejected" {
+    changes=$(mbdt_source_package "$PKG" tiny 1.0~test12+1 bookworm-test-unstable)
+    to_incoming "$changes"
+    printf 'x' >>"$MBD_HOME/incoming/tiny_1.0~test12+1.tar.xz"
+    assert_rejected 7 "size of 'tiny_1.0~test12+1.tar.xz' is"
+
+    changes=$(mbdt_build_package "$PKG" bin 1.0~test12+1 --dist bookworm-test-unstable --binary-only)
+    mbdt_sign_changes "$changes"
+    to_incoming "$changes"
+    assert_rejected 7 "binary uploads are not accepted"
+
+    changes=$(mbdt_source_package "$PKG" tiny 1.0~test12+2 bookworm-test-unstable --option frobnicate=yes)
+    to_incoming "$changes"
+    assert_rejected 7 "unknown upload option 'frobnicate'"
+}
+
+@test "an incomplete upload waits, then is rejected after incoming.timeout; strays too" {
+    changes=$(mbdt_source_package "$PKG" tiny 1.0~test12+1 bookworm-test-unstable)
+    to_incoming "$changes"
+    rm "$MBD_HOME/incoming/tiny_1.0~test12+1.tar.xz"
+    run_mbd mbd-incoming run
+    assert_output_contains "waiting 1"
+    [ -f "$MBD_HOME/incoming/$(basename "$changes")" ]
+    touch -d '2 hours ago' "$MBD_HOME/incoming/"*
+    assert_rejected 7 "missing tiny_1.0~test12+1.tar.xz"
+
+    printf 'stray\n' >"$MBD_HOME/incoming/stray.deb"
+    run_mbd mbd-incoming run -o incoming.timeout=3600
+    [ -f "$MBD_HOME/incoming/stray.deb" ]
+    run_mbd 7 mbd-incoming run -o incoming.timeout=0
+    grep -q "no .changes lists these files" "$MBD_HOME"/var/rejected/*orphans*/REASON
+    [ -f "$(ls -d "$MBD_HOME"/var/rejected/*orphans*/)/stray.deb" ]
+}
+
+@test "a .changes that is a symbolic link is kept and rejected, its target untouched" {
+    printf 'secret\n' >"$BATS_TEST_TMPDIR/target"
+    ln -s "$BATS_TEST_TMPDIR/target" "$MBD_HOME/incoming/evil.changes"
+    assert_rejected 7 "'evil.changes' is a symbolic link"
+    [ "$(cat "$BATS_TEST_TMPDIR/target")" = secret ]
+}
+
+@test "an upload claimed by a pass that died is finished by the next pass" {
+    changes=$(mbdt_source_package "$PKG" tiny 1.0~test12+1 bookworm-test-unstable)
+    to_incoming "$changes"
+    # what a killed pass leaves: the upload moved into its own claim directory
+    claim="$MBD_HOME/var/spool/claimed/20260101T000000Z-tiny.x"
+    mkdir -p "$claim"
+    mv "$MBD_HOME"/incoming/* "$claim/"
+    run_mbd mbd-incoming run
+    assert_output_contains "accepted 1"
+    [ ! -e "$claim" ]
+    [ -n "$(ls "$MBD_HOME/var/spool/build")" ]
+}

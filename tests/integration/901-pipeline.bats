@@ -1,0 +1,115 @@
+#!/usr/bin/env bats
+# bats file_tags=slow
+# The main job, end to end with real tools: dput -> mbd-incoming -> mbd-build
+# (sbuild, unshare, unprivileged) -> mbd-incoming -> installed -> apt-get.
+
+load ../helpers
+load ../lib/debian
+load ../lib/pipeline
+
+setup() {
+    mbd_setup
+    mbdt_pipeline_instance test
+    mbdt_build_user
+    mbd_cached_chroot bookworm amd64
+    export PKG="$BATS_TEST_TMPDIR/pkg"
+    mkdir -p "$PKG"
+}
+
+teardown() {
+    mbd_teardown
+    mbd_remove_test_users
+}
+
+# The passes the systemd units run, in order.
+chain() {
+    run_mbd mbd-incoming run
+    run_mbd mbd-build run
+    run_mbd mbd-incoming run
+}
+
+# An apt root whose sources are what `mbd-repo sources-list` tells users to paste.
+apt_sandbox() {
+    mbdt_apt_sandbox "$BATS_TEST_TMPDIR/apt" "$BATS_TEST_TMPDIR/instance.asc"
+    mbd-repo sources-list test --codename bookworm --suite unstable --signed-by "$BATS_TEST_TMPDIR/instance.asc" \
+        >"$BATS_TEST_TMPDIR/apt/etc/apt/sources.list"
+}
+
+@test "an upload with an arch:any and an arch:all package is built, installed and installable with apt" {
+    changes=$(mbdt_source_package "$PKG" tiny 1.0~test12+1 bookworm-test-unstable --arch-all)
+    mbdt_dput "$changes"
+    chain
+    assert_output_contains "installed 1"
+    run_mbd mbd-incoming uploads --json
+    assert_equal "$(printf '%s' "$output" | jq -r '.[0].status')" installed
+    run_mbd mbd-incoming events --source tiny --json
+    assert_equal "$(printf '%s' "$output" | jq -r 'map(.type) | reverse | join(" ")')" "PACKAGING BUILDING BUILT INSTALLED"
+    run_mbd mbd-build list --json
+    assert_equal "$(printf '%s' "$output" | jq -r '.[0].status')" successful
+    # the build ran as the unprivileged build user, never as root
+    log=$(printf '%s' "$output" | jq -r '.[0].log')
+    [ "$(stat -c %U "$(dirname "$log")")" = "$MBD_BUILD_USER" ]
+    grep -q '^Lintian: pass' "$log"
+    run_mbd mbd-repo ls --json
+    printf '%s' "$output" | jq -e 'map(select(.source == "tiny")) | length == 1'
+    run_mbd mbd-repo check test
+
+    apt_sandbox
+    mbdt_apt "$BATS_TEST_TMPDIR/apt" update
+    mbdt_apt "$BATS_TEST_TMPDIR/apt" install tiny tiny-data
+    [ "$(cat "$BATS_TEST_TMPDIR/apt/usr/share/tiny/data")" = "tiny 1.0~test12+1" ]
+    [ -f "$BATS_TEST_TMPDIR/apt/usr/share/tiny-data/data" ]
+}
+
+@test "a package build-depending on one we published earlier in the suite builds against it" {
+    mbdt_dput "$(mbdt_source_package "$PKG" mbdtbase 1.0~test12+1 bookworm-test-unstable)"
+    chain
+    assert_output_contains "installed 1"
+    mbdt_dput "$(mbdt_source_package "$PKG" mbdtuser 1.0~test12+1 bookworm-test-unstable --depends mbdtbase)"
+    chain
+    assert_output_contains "installed 1"
+    log=$(mbd-build list --json | jq -r 'map(select(.source == "mbdtuser"))[0].log')
+    grep -qE "Unpacking mbdtbase \(1.0~test12\+1\)" "$log"
+}
+
+@test "a failing build keeps its log and installs nothing" {
+    mbdt_dput "$(mbdt_source_package "$PKG" broken 1.0~test12+1 bookworm-test-unstable --fail)"
+    run_mbd mbd-incoming run
+    run_mbd mbd-build run
+    assert_output_contains "failed 1"
+    run_mbd mbd-incoming run
+    assert_output_contains "failed 1"
+    run_mbd mbd-incoming uploads --json
+    assert_equal "$(printf '%s' "$output" | jq -r '.[0].status')" failed
+    run_mbd mbd-incoming events --type FAILED --json
+    log=$(printf '%s' "$output" | jq -r 'map(select(.architecture == "amd64"))[0].detail')
+    grep -q "this build fails on purpose" "$log"
+    run_mbd mbd-repo ls --json
+    printf '%s' "$output" | jq -e 'map(select(.source == "broken")) | length == 0'
+    # retried, it fails again, and is still kept apart
+    run_mbd mbd-build retry "$(mbd-incoming uploads --json | jq -r '.[0].builds[0].id')"
+    run_mbd mbd-build run
+    run_mbd mbd-incoming run
+    [ -d "$(dirname "$(dirname "$log")")/result-amd64.1" ]
+}
+
+@test "uploads arriving while passes run are each built and installed once" {
+    for n in 1 2 3; do
+        mbdt_dput "$(mbdt_source_package "$PKG" p$n 1.0~test12+1 bookworm-test-unstable)"
+    done
+    mbd-incoming run >/dev/null 2>&1 & a=$!
+    mbd-incoming run >/dev/null 2>&1 & b=$!
+    wait $a; wait $b
+    run_mbd mbd-incoming uploads --json
+    assert_equal "$(printf '%s' "$output" | jq length)" 3
+    mbd-build run >/dev/null 2>&1 & a=$!
+    mbd-build run >/dev/null 2>&1 & b=$!
+    wait $a; wait $b
+    run_mbd mbd-incoming run
+    run_mbd mbd-incoming uploads --json
+    assert_equal "$(printf '%s' "$output" | jq -r 'map(.status) | unique | join(",")')" installed
+    run_mbd mbd-build list --json
+    assert_equal "$(printf '%s' "$output" | jq length)" 3
+    run_mbd mbd-incoming events --type INSTALLED --json
+    assert_equal "$(printf '%s' "$output" | jq length)" 3
+}
