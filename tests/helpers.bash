@@ -171,3 +171,14 @@ END
     (cd "$dir" && dpkg-source -b "$name-$version" >/dev/null) || return 1
     printf '%s\n' "$dir/${name}_$version.dsc"
 }
+
+# mbd_repositories ID...: repositories (bookworm, amd64, no network) to grant
+# uploaders or upload to; makes an instance key first when there is none.
+mbd_repositories() {
+    local id
+    mbd-keygen show >/dev/null 2>&1 || mbd-keygen init --algo ed25519 >/dev/null || return 1
+    for id in "$@"; do
+        mbd-repo setup "$id" --codename bookworm --arch amd64 --no-check >/dev/null 2>&1 ||
+            { echo "mbd-repo setup $id failed" >&2; return 1; }
+    done
+}

@@ -189,7 +189,7 @@ void define_layout(Cli& cli)
     c->add_flag("--uploadable", suite->uploadable, "accepts uploads");
     c->add_flag("--experimental", suite->experimental, "experimental (version rule '+0', NotAutomatic)");
     c->add_option("--migrates-to", *migrates, "the suite packages migrate to");
-    c->add_option("--rollbacks", suite->rollbacks, "previous versions kept (…-rollbackN)");
+    c->add_option("--rollbacks", suite->rollbacks, "previous versions kept (CODENAME-ID-SUITE-rollbackN)");
     c->add_flag("--not-automatic", suite->not_automatic, "publish NotAutomatic: yes");
     c->add_flag("--but-automatic-upgrades", suite->but_automatic_upgrades, "publish ButAutomaticUpgrades: yes");
     c->add_flag("--build-keyring", suite->build_keyring, "this suite builds the keyring package");

@@ -13,6 +13,7 @@ setup() {
     cd "$BATS_TEST_TMPDIR"
     printf 'Format: 1.8\nSource: hello\nVersion: 1.0-1~test12+1\nDistribution: bookworm-test-unstable\n' >changes
     UP=$(key_fpr uploader)
+    mbd_repositories test other
 }
 
 @test "add, list, grant, revoke, remove" {
@@ -67,12 +68,12 @@ setup() {
     assert_equal "$(printf '%s' "$output" | jq length)" 1
 }
 
-@test "the repository must exist once the repo domain has its table" {
+@test "the repository must exist" {
     run_mbd mbd-keygen uploader add "$(key_file uploader)"
-    sqlite3 "$MBD_HOME/config.sqlite" "CREATE TABLE repositories (id TEXT PRIMARY KEY); INSERT INTO repositories VALUES ('test')"
     run_mbd mbd-keygen uploader grant "$UP" --repo test
-    run_mbd 4 mbd-keygen uploader grant "$UP" --repo other
-    assert_stderr_contains "no repository 'other'"
+    run_mbd 4 mbd-keygen uploader grant "$UP" --repo nothere
+    assert_stderr_contains "no repository 'nothere'"
+    run_mbd 4 mbd-keygen uploader add "$(key_file peer)" --repo nothere
 }
 
 @test "verify accepts an upload signed by an uploader granted the repository, and returns the signer" {

@@ -59,6 +59,7 @@ setup() {
 @test "a key of one trust set never verifies for another" {
     run_mbd mbd-keygen init --algo ed25519
     inst=$(mbd-keygen show --json | jq -r .fingerprint)
+    mbd_repositories test
     run_mbd mbd-keygen uploader add "$(key_file uploader)" --repo test
     run_mbd "$T" peer add "$(key_file peer)"
     run_mbd "$T" peer activate "$PEER"
