@@ -1,0 +1,229 @@
+#include "remote/status.hpp"
+
+#include "build/queue.hpp"
+#include "core/error.hpp"
+#include "core/fs.hpp"
+#include "core/strings.hpp"
+#include "db/db.hpp"
+#include "deb822/deb822.hpp"
+#include "gpg/gpg.hpp"
+#include "keys/instance.hpp"
+
+#include <algorithm>
+#include <ctime>
+#include <set>
+
+namespace mbd::remote {
+namespace {
+
+long long need_number(const deb822::Paragraph& p, std::string_view field)
+{
+    auto v = parse_int(trim(p.get(field)));
+    if (!v || *v < 0)
+        throw fail(Exit::rejected, "status document: field '{}' is not a number: '{}'", field, p.get(field));
+    return *v;
+}
+
+std::string need_text(const deb822::Paragraph& p, std::string_view field)
+{
+    std::string v(trim(p.get(field)));
+    if (v.empty())
+        throw fail(Exit::rejected, "status document: missing field '{}'", field);
+    return v;
+}
+
+} // namespace
+
+std::optional<long long> parse_iso_time(std::string_view text)
+{
+    std::tm tm{};
+    std::string s(text);
+    const char* end = ::strptime(s.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (!end || *end)
+        return std::nullopt;
+    return static_cast<long long>(::timegm(&tm));
+}
+
+std::string StatusDocument::to_text() const
+{
+    deb822::Paragraph p;
+    p.set("Protocol", std::to_string(protocol));
+    p.set("Identity", identity);
+    p.set("Mbd-Version", version);
+    p.set("Fingerprint", fingerprint);
+    p.set("Date", iso_time(date));
+    p.set("Capacity", std::to_string(capacity));
+    p.set("Running", std::to_string(running));
+    p.set("Queued", std::to_string(queued));
+    std::string lines;
+    for (const auto& c : chroots)
+        lines += fmt::format("\n{} {} {}", c.codename, c.architecture, c.status);
+    p.set("Chroots", lines);
+    lines.clear();
+    for (const auto& r : remotes)
+        lines += fmt::format("\n{} {} {} {}", r.fingerprint, to_string(r.status), to_string(r.flag), r.url);
+    p.set("Remotes", lines);
+    p.set("Public-Key", "\n" + std::string(trim_right(public_key)));
+    return p.to_string();
+}
+
+StatusDocument StatusDocument::parse(std::string_view content)
+{
+    auto p = deb822::parse_one(content, "status document");
+    StatusDocument d;
+    auto protocol = parse_int(trim(p.get("Protocol")));
+    if (!protocol)
+        throw fail(Exit::rejected, "status document: no protocol version");
+    d.protocol = int(*protocol);
+    d.identity = need_text(p, "Identity");
+    d.version = need_text(p, "Mbd-Version");
+    d.fingerprint = need_text(p, "Fingerprint");
+    auto date = parse_iso_time(need_text(p, "Date"));
+    if (!date)
+        throw fail(Exit::rejected, "status document: malformed date '{}'", p.get("Date"));
+    d.date = *date;
+    d.capacity = need_number(p, "Capacity");
+    d.running = need_number(p, "Running");
+    d.queued = need_number(p, "Queued");
+    for (const auto& line : p.lines("Chroots")) {
+        auto w = split_ws(line);
+        if (w.empty())
+            continue;
+        if (w.size() != 3)
+            throw fail(Exit::rejected, "status document: malformed chroot line '{}'", line);
+        d.chroots.push_back({std::string(w[0]), std::string(w[1]), std::string(w[2])});
+    }
+    for (const auto& line : p.lines("Remotes")) {
+        auto w = split_ws(line);
+        if (w.empty())
+            continue;
+        auto status = w.size() == 4 ? parse_status(w[1]) : std::nullopt;
+        auto flag = w.size() == 4 ? parse_check_flag(w[2]) : std::nullopt;
+        if (!status || !flag)
+            throw fail(Exit::rejected, "status document: malformed remote line '{}'", line);
+        d.remotes.push_back({std::string(w[0]), *status, *flag, std::string(w[3])});
+    }
+    for (const auto& line : p.lines("Public-Key"))
+        d.public_key += line + "\n";
+    if (d.public_key.empty())
+        throw fail(Exit::rejected, "status document: no public key");
+    return d;
+}
+
+const KnownPeer* StatusDocument::find_peer(std::string_view fingerprint) const
+{
+    for (const auto& r : remotes)
+        if (iequals(r.fingerprint, fingerprint))
+            return &r;
+    return nullptr;
+}
+
+bool StatusDocument::has_active_chroot(std::string_view codename, std::string_view architecture) const
+{
+    return std::any_of(chroots.begin(), chroots.end(), [&](const ChrootInfo& c) {
+        return c.codename == codename && c.architecture == architecture && c.status == "active";
+    });
+}
+
+std::vector<ChrootInfo> local_chroots(const Home& home)
+{
+    std::vector<ChrootInfo> out;
+    std::error_code ec;
+    for (const auto& codename : std::filesystem::directory_iterator(home.chroots(), ec)) {
+        if (!codename.is_directory() || codename.path().filename().string().starts_with("."))
+            continue;
+        for (const auto& arch : std::filesystem::directory_iterator(codename.path(), ec)) {
+            auto c = codename.path().filename().string(), a = arch.path().filename().string();
+            if (arch.is_directory() && local_chroot_available(home, c, a))
+                out.push_back({c, a, "active"});
+        }
+    }
+    std::sort(out.begin(), out.end(), [](const ChrootInfo& x, const ChrootInfo& y) {
+        return std::tie(x.codename, x.architecture) < std::tie(y.codename, y.architecture);
+    });
+    return out;
+}
+
+bool local_chroot_available(const Home& home, std::string_view codename, std::string_view architecture)
+{
+    std::error_code ec;
+    auto dir = home.chroots() / std::string(codename) / std::string(architecture);
+    for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+        auto n = e.path().filename().string();
+        if (!n.starts_with(".") && n.find(".tar") != std::string::npos && e.is_regular_file())
+            return true;
+    }
+    return false;
+}
+
+Load local_load(Context& ctx)
+{
+    std::set<std::string> queued;
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(ctx.home().spool_build(), ec))
+        if (e.is_directory() && !e.path().filename().string().starts_with("."))
+            queued.insert(e.path().filename().string());
+    Load load;
+    for (const auto& job : build::list_jobs(ctx)) {
+        if (!queued.count(job.key))
+            continue;
+        if (job.status == "running")
+            ++load.running;
+        if (job.status == "running" || job.status == "waiting")
+            queued.erase(job.key);
+    }
+    load.queued = static_cast<long long>(queued.size());
+    load.capacity = std::max(1LL, ctx.config().get_int("build.jobs"));
+    return load;
+}
+
+StatusDocument local_status(Context& ctx)
+{
+    auto key = keys::require_instance_key(ctx);
+    StatusDocument d;
+    d.protocol = protocol_version;
+    d.identity = ctx.config().get("identity");
+    d.version = mbd::version();
+    d.fingerprint = key.info.fingerprint;
+    d.date = now_seconds();
+    auto load = local_load(ctx);
+    d.capacity = load.capacity;
+    d.running = load.running;
+    d.queued = load.queued;
+    d.chroots = local_chroots(ctx.home());
+    auto rows = ctx.db().query("SELECT fingerprint, status, check_flag, url FROM remotes ORDER BY name");
+    while (rows.step())
+        d.remotes.push_back({rows.text(0), parse_status(rows.text(1)).value_or(Status::prepared),
+                             parse_check_flag(rows.text(2)).value_or(CheckFlag::unchecked), rows.text(3)});
+    d.public_key = keys::instance_keyring(ctx.home()).export_key(key.info.fingerprint, true);
+    return d;
+}
+
+std::filesystem::path status_file(const Home& home) { return home.var() / "status.asc"; }
+
+std::string publish_status(Context& ctx)
+{
+    auto signed_text = keys::clearsign(ctx, local_status(ctx).to_text());
+    write_atomic(status_file(ctx.home()), signed_text);
+    return signed_text;
+}
+
+std::string unverified_content(std::string_view signed_text)
+{
+    gpg::check_clearsign_envelope(signed_text);
+    auto body = signed_text.find("\n\n");
+    auto sig = signed_text.find("\n-----BEGIN PGP SIGNATURE-----");
+    if (body == std::string_view::npos || sig == std::string_view::npos || sig < body)
+        throw Error(Exit::bad_signature, "malformed signed message");
+    std::string out;
+    for (auto line : split(signed_text.substr(body + 2, sig - body - 1), '\n', false)) {
+        if (line.starts_with("- "))
+            line.remove_prefix(2);
+        out.append(line).push_back('\n');
+    }
+    if (!out.empty())
+        out.pop_back(); // the split's last, empty item
+    return out;
+}
+
+} // namespace mbd::remote
