@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <set>
 #include <sys/stat.h>
 
 namespace mbd::remote {
@@ -99,9 +100,17 @@ public:
     {
         reroute_unanswered();
         route_waiting();
-        for (const auto& peer : subdirs(home_.spool_outgoing()))
-            for (const auto& dir : subdirs(peer))
-                outgoing(read_item(dir));
+        // items re-routed to another peer are sent in the same pass
+        std::set<fs::path> seen;
+        for (bool more = true; more;) {
+            more = false;
+            for (const auto& peer : subdirs(home_.spool_outgoing()))
+                for (const auto& dir : subdirs(peer))
+                    if (seen.insert(dir).second) {
+                        more = true;
+                        outgoing(read_item(dir));
+                    }
+        }
         report_.waiting = int(subdirs(waiting_dir(home_)).size());
         return report_;
     }

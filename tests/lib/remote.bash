@@ -1,0 +1,91 @@
+# Helpers for the remote tests: several instances on one machine, each with
+# its own home under the test's directory, and build requests made by hand.
+#
+#   instance a [JOBS]            create home a (ed25519 instance key, identity a, build.jobs JOBS)
+#   on a mbd-remote list         run a command as instance a (run_mbd on a ... works too)
+#   home_of a                    its home directory
+#   fpr_of a                     its instance key's fingerprint
+#   fake_chroot a bookworm amd64 make a's chroot for bookworm/amd64 "available" (a tarball file)
+#   interconnect a b             the seed's three steps over file://, a and b active on both sides
+#   make_request a ID [CODENAME ARCH]   a signed build request of a, files in a directory;
+#                                prints that directory (the request is DIR/request.asc)
+#   route a ID [CODENAME ARCH]   make a request and route it; prints the builder chosen
+
+home_of() { printf '%s\n' "$BATS_TEST_TMPDIR/$1"; }
+
+on() {
+    local name=$1
+    shift
+    MBD_HOME="$(home_of "$name")" "$@"
+}
+
+instance() {
+    local name=$1 jobs=${2:-2} home
+    home=$(home_of "$name")
+    mkdir -p "$home/etc"
+    printf 'identity = %s\nemail = mbd@%s.test\nbuild.jobs = %s\n' "$name" "$name" "$jobs" >"$home/etc/mbd.conf"
+    on "$name" mbd-keygen init --algo ed25519 >/dev/null
+    on "$name" mbd-remote status >/dev/null
+}
+
+fpr_of() { on "$1" mbd-keygen show --json | jq -r .fingerprint; }
+
+fake_chroot() {
+    local dir
+    dir="$(home_of "$1")/var/chroots/$2/$3"
+    mkdir -p "$dir"
+    : >"$dir/$2-$3.tar.zst"
+}
+
+interconnect() {
+    local a=$1 b=$2
+    on "$a" mbd-remote add "$b" "file://$(home_of "$b")" --fingerprint "$(fpr_of "$b")" >/dev/null 2>&1
+    on "$a" mbd-remote activate "$b" >/dev/null 2>&1 || true # not known there yet: auto-reactivate
+    on "$b" mbd-remote add "$a" "file://$(home_of "$a")" --fingerprint "$(fpr_of "$a")" >/dev/null 2>&1
+    on "$b" mbd-remote activate "$a" >/dev/null
+    on "$a" mbd-remote check "$b" >/dev/null
+    on "$b" mbd-remote check "$a" >/dev/null
+}
+
+make_request() {
+    local who=$1 id=$2 codename=${3:-bookworm} arch=${4:-amd64} dir
+    dir="$BATS_TEST_TMPDIR/requests/$who-$id"
+    mkdir -p "$dir"
+    printf 'Format: 3.0 (native)\nSource: hello-%s\nVersion: 1.0\n' "$id" >"$dir/hello-$id.dsc"
+    head -c 2048 /dev/urandom >"$dir/hello-${id}_1.0.tar.xz"
+    {
+        printf 'Mbd-Build-Id: %s\nSource: hello-%s\nVersion: 1.0\n' "$id" "$id"
+        printf 'Distribution: %s-test-unstable\nCodename: %s\nArchitecture: %s\nArch-All: no\n' \
+            "$codename" "$codename" "$arch"
+        printf 'Requester: %s\nLintian-Mode: disabled\nChecksums-Sha256:\n' "$(fpr_of "$who")"
+        local f
+        for f in "hello-$id.dsc" "hello-${id}_1.0.tar.xz"; do
+            printf ' %s %s %s\n' "$(sha256sum <"$dir/$f" | cut -d' ' -f1)" "$(stat -c %s "$dir/$f")" "$f"
+        done
+    } >"$dir/request.txt"
+    on "$who" mbd-test-keys clearsign "$dir/request.txt" >"$dir/request.asc"
+    printf '%s\n' "$dir"
+}
+
+route() {
+    local dir
+    dir=$(make_request "$@")
+    on "$1" mbd-test-remote route "$dir/request.asc" "$dir" 2>/dev/null
+}
+
+# The key of a's request ID (its directory name in the spools).
+request_key() { printf '%s-%s\n' "$(fpr_of "$1" | cut -c1-16)" "$2"; }
+
+remote_setup() {
+    mbd_setup
+    export PATH="$MBDT_BUILD_DIR/tests/tools:$PATH"
+}
+
+# Stop the gpg-agents the instances' key rings started.
+remote_teardown() {
+    local d
+    for d in "$BATS_TEST_TMPDIR"/*/gnupg "$BATS_TEST_TMPDIR"/*/gnupg/*/; do
+        [ -d "$d" ] && gpgconf --homedir "$d" --kill all 2>/dev/null || true
+    done
+    mbd_teardown
+}
