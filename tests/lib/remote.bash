@@ -79,6 +79,7 @@ request_key() { printf '%s-%s\n' "$(fpr_of "$1" | cut -c1-16)" "$2"; }
 remote_setup() {
     mbd_setup
     export PATH="$MBDT_BUILD_DIR/tests/tools:$PATH"
+    cd "$BATS_TEST_TMPDIR"
 }
 
 # Stop the gpg-agents the instances' key rings started.
@@ -88,4 +89,80 @@ remote_teardown() {
         [ -d "$d" ] && gpgconf --homedir "$d" --kill all 2>/dev/null || true
     done
     mbd_teardown
+}
+
+# A real sshd on 127.0.0.1 for ssh:// remotes (slow tier). Instance X reaches
+# instance Y with X's client key, whose authorized_keys entry forces
+# `mbd-remote --home Y serve`:
+#   start_sshd a:b b:a     X:Y pairs; sets SSHD_PORT and SSHD_PID and gives each
+#                          X a remote.ssh_command with its key and known_hosts
+#   ssh_url                ssh://root@127.0.0.1:PORT
+#   ssh_as a CMD...        what a's mbd-remote runs, by hand
+start_sshd() {
+    local dir="$BATS_TEST_TMPDIR/sshd" pair x y
+    mkdir -p "$dir" /run/sshd
+    ssh-keygen -q -t ed25519 -N '' -f "$dir/host_key"
+    : >"$dir/authorized_keys"
+    for pair in "$@"; do
+        x=${pair%%:*}
+        y=${pair#*:}
+        [ -f "$dir/client_$x" ] || ssh-keygen -q -t ed25519 -N '' -C "mbd-$x" -f "$dir/client_$x"
+        printf 'restrict,command="%s --home %s serve" %s\n' "$MBDT_BUILD_DIR/tools/mbd-remote" "$(home_of "$y")" \
+            "$(cat "$dir/client_$x.pub")" >>"$dir/authorized_keys"
+    done
+    local tries
+    for tries in 1 2 3 4 5; do
+        SSHD_PORT=$((20000 + RANDOM % 30000))
+        cat >"$dir/sshd_config" <<CONFIG
+Port $SSHD_PORT
+ListenAddress 127.0.0.1
+HostKey $dir/host_key
+PidFile $dir/sshd.pid
+AuthorizedKeysFile $dir/authorized_keys
+StrictModes no
+UsePAM no
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin prohibit-password
+LogLevel ERROR
+CONFIG
+        /usr/sbin/sshd -D -e -f "$dir/sshd_config" 2>>"$dir/sshd.log" &
+        SSHD_PID=$!
+        local i
+        for i in $(seq 50); do
+            if ssh-keyscan -p "$SSHD_PORT" -t ed25519 127.0.0.1 2>/dev/null | grep -q ssh-ed25519; then
+                printf '[127.0.0.1]:%s %s\n' "$SSHD_PORT" "$(cut -d' ' -f1,2 "$dir/host_key.pub")" >"$dir/known_hosts"
+                for pair in "$@"; do
+                    x=${pair%%:*}
+                    printf 'remote.ssh_command = %s\n' "$(ssh_command "$x")" >>"$(home_of "$x")/etc/mbd.conf"
+                done
+                export SSHD_PORT SSHD_PID
+                return 0
+            fi
+            kill -0 "$SSHD_PID" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill "$SSHD_PID" 2>/dev/null || true
+    done
+    cat "$dir/sshd.log" >&2
+    return 1
+}
+
+ssh_command() {
+    local dir="$BATS_TEST_TMPDIR/sshd"
+    printf 'ssh -F /dev/null -i %s -o IdentitiesOnly=yes -o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes' \
+        "$dir/client_$1" "$dir/known_hosts"
+}
+
+ssh_url() { printf 'ssh://root@127.0.0.1:%s\n' "$SSHD_PORT"; }
+
+ssh_as() {
+    local x=$1
+    shift
+    # shellcheck disable=SC2046
+    $(ssh_command "$x") -o BatchMode=yes -p "$SSHD_PORT" root@127.0.0.1 "$@"
+}
+
+stop_sshd() {
+    [ -z "${SSHD_PID:-}" ] || kill "$SSHD_PID" 2>/dev/null || true
 }
