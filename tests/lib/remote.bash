@@ -8,7 +8,8 @@
 #   fake_chroot a bookworm amd64 make a's chroot for bookworm/amd64 "available" (a tarball file)
 #   interconnect a b             the seed's three steps over file://, a and b active on both sides
 #   make_request a ID [CODENAME ARCH]   a signed build request of a, files in a directory;
-#                                prints that directory (the request is DIR/request.asc)
+#                                prints that directory (the request is DIR/request.asc);
+#                                its tarball has MBDT_REQUEST_SIZE random bytes (2048)
 #   route a ID [CODENAME ARCH]   make a request and route it; prints the builder chosen
 
 home_of() { printf '%s\n' "$BATS_TEST_TMPDIR/$1"; }
@@ -52,7 +53,7 @@ make_request() {
     dir="$BATS_TEST_TMPDIR/requests/$who-$id"
     mkdir -p "$dir"
     printf 'Format: 3.0 (native)\nSource: hello-%s\nVersion: 1.0\n' "$id" >"$dir/hello-$id.dsc"
-    head -c 2048 /dev/urandom >"$dir/hello-${id}_1.0.tar.xz"
+    head -c "${MBDT_REQUEST_SIZE:-2048}" /dev/urandom >"$dir/hello-${id}_1.0.tar.xz"
     {
         printf 'Mbd-Build-Id: %s\nSource: hello-%s\nVersion: 1.0\n' "$id" "$id"
         printf 'Distribution: %s-test-unstable\nCodename: %s\nArchitecture: %s\nArch-All: no\n' \
