@@ -39,6 +39,7 @@ std::string Request::to_text() const
     p.set("Codename", codename);
     p.set("Architecture", architecture);
     p.set("Arch-All", arch_all ? "yes" : "no");
+    p.set("Arch-Any", arch_any ? "yes" : "no");
     p.set("Requester", requester);
     p.set("Lintian-Mode", lintian_mode);
     if (!deb_build_options.empty())
@@ -84,6 +85,7 @@ Request Request::parse(const deb822::Paragraph& p)
     r.codename = need("Codename");
     r.architecture = need("Architecture");
     r.arch_all = p.get("Arch-All") == "yes";
+    r.arch_any = p.get("Arch-Any") != "no";
     r.requester = need("Requester");
     r.lintian_mode = need("Lintian-Mode");
     r.deb_build_options = p.get("Deb-Build-Options");

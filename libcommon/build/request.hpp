@@ -29,6 +29,7 @@ struct Request {
     std::string codename;
     std::string architecture;
     bool arch_all = false;    // also build Architecture: all packages
+    bool arch_any = true;     // build architecture-specific packages (false: an arch-all-only build)
     std::string requester;    // fingerprint of the instance that wants the result
     std::string lintian_mode = "errfail"; // disabled|ignore|errfail|warnfail
     std::string deb_build_options, deb_build_profiles, add_depends;

@@ -96,6 +96,7 @@ std::vector<std::string> sbuild_command(const SbuildJob& job, const fs::path& co
     cmd.insert(cmd.end(), {"sbuild", "--chroot-mode=unshare", "--chroot=" + job.tarball.string(),
                            "--dist=" + r.codename, "--arch=" + r.architecture, "--build-dir=" + (job.dir / "out").string(),
                            "--no-source", r.arch_all ? "--arch-all" : "--no-arch-all",
+                           r.arch_any ? "--arch-any" : "--no-arch-any",
                            // chroots are kept current by `mbd-chroot update`, not per build
                            "--no-apt-upgrade", "--no-apt-distupgrade", "--bd-uninstallable-explainer=apt"});
     if (r.lintian_mode == "disabled") {

@@ -49,6 +49,14 @@ Stmt& Stmt::bind(int index, long long value)
     return *this;
 }
 
+Stmt& Stmt::bind(int index, double value)
+{
+    int rc = sqlite3_bind_double(stmt_, index, value);
+    if (rc != SQLITE_OK)
+        throw_sqlite(db_, rc, "bind");
+    return *this;
+}
+
 Stmt& Stmt::bind(int index, std::string_view value)
 {
     int rc = sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
@@ -82,6 +90,7 @@ void Stmt::reset()
 bool Stmt::is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
 
 long long Stmt::int64(int col) const { return sqlite3_column_int64(stmt_, col); }
+double Stmt::real(int col) const { return sqlite3_column_double(stmt_, col); }
 
 std::string Stmt::text(int col) const
 {

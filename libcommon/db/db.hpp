@@ -33,6 +33,7 @@ public:
     Stmt& bind(int index, unsigned long value) { return bind(index, static_cast<long long>(value)); }
     Stmt& bind(int index, unsigned long long value) { return bind(index, static_cast<long long>(value)); }
     Stmt& bind(int index, bool value) { return bind(index, static_cast<long long>(value)); }
+    Stmt& bind(int index, double value);
     Stmt& bind(int index, std::string_view value);
     Stmt& bind(int index, const std::string& value) { return bind(index, std::string_view(value)); }
     Stmt& bind(int index, const char* value) { return bind(index, std::string_view(value)); }
@@ -56,6 +57,7 @@ public:
 
     bool is_null(int col) const;
     long long int64(int col) const;
+    double real(int col) const;
     std::string text(int col) const;
     std::optional<std::string> opt_text(int col) const;
     std::optional<long long> opt_int64(int col) const;

@@ -85,6 +85,7 @@ const SchemaDomain pipeline = {
         R"sql(
 CREATE TABLE uploads (
     id           INTEGER PRIMARY KEY,
+    claim        TEXT NOT NULL UNIQUE,       -- the incoming claim it came from (crash recovery)
     changes      TEXT NOT NULL,              -- file name of the uploaded .changes
     source       TEXT NOT NULL,
     version      TEXT NOT NULL,
@@ -104,7 +105,7 @@ CREATE TABLE builds (
     architecture TEXT NOT NULL,
     arch_all     INTEGER NOT NULL DEFAULT 0,
     status       TEXT NOT NULL,              -- queued, building, successful, failed
-    builder      TEXT NOT NULL DEFAULT '',   -- fingerprint of the instance that built it
+    builder      TEXT NOT NULL DEFAULT '',   -- fingerprint of the instance it was sent to
     queued       INTEGER NOT NULL,
     finished     INTEGER,
     seconds      REAL,

@@ -1,0 +1,468 @@
+#include "upload/process.hpp"
+
+#include "build/queue.hpp"
+#include "build/request.hpp"
+#include "core/events.hpp"
+#include "core/fs.hpp"
+#include "core/log.hpp"
+#include "core/strings.hpp"
+#include "db/db.hpp"
+#include "debian/control_files.hpp"
+#include "keys/instance.hpp"
+#include "keys/verify.hpp"
+#include "upload/incoming.hpp"
+#include "upload/options.hpp"
+#include "upload/target.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <set>
+
+namespace mbd::upload {
+namespace {
+
+constexpr std::uintmax_t max_dsc_size = 1 << 20;
+
+struct UploadRow {
+    long long id = 0;
+    std::string claim, changes, source, version, distribution, status, dir;
+};
+
+std::optional<UploadRow> find_upload(db::Db& db, std::string_view where, const std::string& value)
+{
+    auto q = db.query(fmt::format("SELECT id, claim, changes, source, version, distribution, status, dir FROM uploads "
+                                  "WHERE {} = ?",
+                                  where),
+                      value);
+    if (!q.step())
+        return std::nullopt;
+    return UploadRow{q.int64(0), q.text(1), q.text(2), q.text(3), q.text(4), q.text(5), q.text(6), q.text(7)};
+}
+
+std::optional<UploadRow> find_upload_by_id(db::Db& db, long long id)
+{
+    auto q = db.query("SELECT id, claim, changes, source, version, distribution, status, dir FROM uploads WHERE id = ?",
+                      id);
+    if (!q.step())
+        return std::nullopt;
+    return UploadRow{q.int64(0), q.text(1), q.text(2), q.text(3), q.text(4), q.text(5), q.text(6), q.text(7)};
+}
+
+// Does a .dsc Architecture entry (any, all, linux-any, any-amd64, amd64) cover arch?
+bool covers(std::string_view wildcard, std::string_view arch)
+{
+    if (wildcard == arch || wildcard == "any" || wildcard == "linux-any")
+        return true;
+    if (wildcard.starts_with("any-"))
+        return wildcard.substr(4) == arch;
+    if (wildcard.starts_with("linux-"))
+        return wildcard.substr(6) == arch;
+    return false;
+}
+
+struct ArchPlan {
+    std::string arch;
+    bool arch_all = false;
+    bool arch_any = true;
+};
+
+// One build per architecture of the target the source builds on; Architecture: all
+// packages only on the target's arch-all architecture.
+std::vector<ArchPlan> plan_architectures(const Target& t, const debian::Dsc& dsc)
+{
+    bool has_all = std::find(dsc.architectures.begin(), dsc.architectures.end(), "all") != dsc.architectures.end();
+    std::vector<ArchPlan> out;
+    for (const auto& a : t.architectures) {
+        bool any = std::any_of(dsc.architectures.begin(), dsc.architectures.end(),
+                               [&](const std::string& w) { return w != "all" && covers(w, a); });
+        bool all = has_all && a == t.arch_all;
+        if (any || all)
+            out.push_back({a, all, any});
+    }
+    return out;
+}
+
+// The .dsc must describe the same source and list only files of the upload, with their checksums.
+void check_dsc(const debian::Changes& changes, const debian::Dsc& dsc)
+{
+    if (dsc.source != changes.source)
+        throw fail(Exit::rejected, ".dsc is for source '{}', the .changes for '{}'", dsc.source, changes.source);
+    if (dsc.version.str() != changes.version.str())
+        throw fail(Exit::rejected, ".dsc has version {}, the .changes {}", dsc.version.str(), changes.version.str());
+    for (const auto& f : dsc.files) {
+        const auto* c = changes.find_file(f.name);
+        if (!c)
+            throw fail(Exit::rejected, "the .dsc lists '{}', which is not in the upload", f.name);
+        if (c->size != f.size || c->sha256 != f.sha256)
+            throw fail(Exit::rejected, "checksums of '{}' in the .dsc and the .changes disagree", f.name);
+    }
+}
+
+std::vector<ListedFile> listed(const std::vector<debian::FileEntry>& files)
+{
+    std::vector<ListedFile> out;
+    for (const auto& f : files)
+        out.push_back({f.name, f.size, f.sha256});
+    return out;
+}
+
+void move_dir(const fs::path& from, const fs::path& to)
+{
+    make_dirs(to.parent_path());
+    if (::rename(from.c_str(), to.c_str()) != 0)
+        throw sys_error(fmt::format("cannot move '{}' to '{}'", from.string(), to.string()));
+}
+
+class Pass {
+public:
+    explicit Pass(Context& ctx) : ctx_(ctx), db_(ctx.db()), home_(ctx.home()) {}
+
+    PassReport run();
+
+private:
+    void process(const Claim& claim);
+    void process_upload(const Claim& claim, const std::string& text);
+    void process_result(const Claim& claim, const std::string& text);
+    void queue_builds(const UploadRow& upload);
+    void finish_if_complete(long long upload_id);
+    void resume();
+    Target target_of(const UploadRow& u) { return resolve_upload_target(ctx_, u.distribution); }
+
+    Context& ctx_;
+    db::Db& db_;
+    const Home& home_;
+    PassReport report_;
+};
+
+PassReport Pass::run()
+{
+    FileLock lock(home_.locks() / "incoming.lock", true);
+    resume();
+    long long timeout = ctx_.config().get_int("incoming.timeout");
+    for (int round = 0; round < 100; ++round) {
+        int handled = 0;
+        for (const auto& c : leftover_claims(home_)) {
+            process(c);
+            ++handled;
+        }
+        long long now = now_seconds();
+        auto pending = scan_incoming(home_, now);
+        report_.waiting = 0;
+        for (const auto& p : pending) {
+            if (p.malformed) {
+                if (auto c = claim(home_, p)) {
+                    reject(ctx_, *c, *p.malformed);
+                    ++report_.rejected;
+                    ++handled;
+                }
+                continue;
+            }
+            if (!p.complete) {
+                if (p.age < timeout) {
+                    ++report_.waiting;
+                    continue;
+                }
+                if (auto c = claim(home_, p)) {
+                    reject(ctx_, *c,
+                           {Exit::rejected, fmt::format("incomplete after {} s: missing {}", timeout,
+                                                        fmt::join(p.missing, ", "))});
+                    ++report_.rejected;
+                    ++handled;
+                }
+                continue;
+            }
+            if (auto c = claim(home_, p)) {
+                process(*c);
+                ++handled;
+            }
+        }
+        auto stray = orphans(home_, pending, now, timeout);
+        if (!stray.empty()) {
+            reject_loose(ctx_, stray, "orphans",
+                         {Exit::rejected, fmt::format("no .changes lists these files after {} s", timeout)});
+            ++report_.rejected;
+        }
+        if (!handled)
+            break; // nothing new arrived while we worked
+    }
+    return report_;
+}
+
+void Pass::process(const Claim& c)
+{
+    std::string source, version, distribution;
+    try {
+        if (c.changes.empty())
+            throw fail(Exit::rejected, "no .changes in '{}'", c.dir.filename().string());
+        // a claim an interrupted pass had already accepted
+        if (auto u = find_upload(db_, "claim", c.dir.filename().string())) {
+            move_dir(c.dir, u->dir);
+            queue_builds(*u);
+            return;
+        }
+        std::string text = read_claimed(c, c.changes, max_changes_size);
+        auto peek = deb822::parse_one(debian::unwrap_clearsigned_unverified(text, c.changes), c.changes,
+                                      {.allow_comments = false});
+        source = peek.get("Source");
+        version = peek.get("Version");
+        distribution = peek.get("Distribution");
+        if (peek.has(build::result_id_field))
+            process_result(c, text);
+        else
+            process_upload(c, text);
+    } catch (const Error& e) {
+        reject(ctx_, c, {e.code() == Exit::failed ? Exit::rejected : e.code(), e.what()}, source, version,
+               distribution);
+        ++report_.rejected;
+    }
+}
+
+void Pass::process_upload(const Claim& c, const std::string& text)
+{
+    auto peek = debian::Changes::parse(debian::unwrap_clearsigned_unverified(text, c.changes), c.changes);
+    if (peek.distributions.size() != 1)
+        throw fail(Exit::rejected, "an upload names exactly one distribution, not {}", fmt::join(peek.distributions, " "));
+    Target target = resolve_upload_target(ctx_, peek.distributions.front());
+    auto verified = keys::verify_upload(ctx_, text, target.repository);
+    // from here on, only what the signature covers
+    auto changes = debian::Changes::parse(verified.content, c.changes);
+    if (changes.distributions != peek.distributions)
+        throw fail(Exit::rejected, "the signed distribution differs from the one read before verification");
+    if (changes.has_binaries())
+        throw fail(Exit::rejected, "binary uploads are not accepted: upload sources only "
+                                   "(dpkg-buildpackage -S, or dput a _source.changes)");
+    const auto* dsc_entry = changes.dsc();
+    if (!changes.has_source() || !dsc_entry)
+        throw fail(Exit::rejected, "the upload has no source package (.dsc)");
+    verify_files(c, listed(changes.files));
+    auto dsc = debian::Dsc::parse(read_claimed(c, dsc_entry->name, max_dsc_size), dsc_entry->name);
+    check_dsc(changes, dsc);
+    check_upload_version(ctx_, target, changes.source, changes.version.str());
+    auto options = Options::parse(changes.changes_text);
+    for (const auto& port : options.auto_ports())
+        resolve_upload_target(ctx_, port);
+    auto plan = plan_architectures(target, dsc);
+    if (plan.empty())
+        throw fail(Exit::rejected, "nothing to build: the source builds for '{}', the distribution for '{}'",
+                   fmt::join(dsc.architectures, " "), fmt::join(target.architectures, " "));
+
+    // accept: one transaction records the upload and its builds ...
+    UploadRow u;
+    u.claim = c.dir.filename().string();
+    u.changes = c.changes;
+    u.source = changes.source;
+    u.version = changes.version.str();
+    u.distribution = target.name;
+    {
+        db::Transaction tx(db_);
+        db_.run("INSERT INTO uploads(claim, changes, source, version, distribution, uploader, options, status, dir, "
+                "received) VALUES (?, ?, ?, ?, ?, ?, ?, 'building', '', ?)",
+                u.claim, u.changes, u.source, u.version, u.distribution, verified.fingerprint,
+                fmt::format("{}", fmt::join(options.lines(), "\n")), now_seconds());
+        u.id = db_.last_insert_id();
+        u.dir = (home_.builds() / fmt::format("upload-{}", u.id)).string();
+        db_.run("UPDATE uploads SET dir = ? WHERE id = ?", u.dir, u.id);
+        for (const auto& a : plan)
+            db_.run("INSERT INTO builds(id, upload_id, architecture, arch_all, status, queued) VALUES (?, ?, ?, ?, "
+                    "'queued', ?)",
+                    fmt::format("{}-{}", u.id, a.arch), u.id, a.arch, a.arch_all ? 1 : 0, now_seconds());
+        record_event(db_, Event{0, 0, "PACKAGING", u.source, u.version, u.distribution, "",
+                                fmt::format("accepted {} from {}", u.changes, verified.fingerprint), u.dir});
+        tx.commit();
+    }
+    // ... then the files move and the requests go out (both redone after a crash)
+    move_dir(c.dir, u.dir);
+    queue_builds(u);
+    ++report_.uploads;
+}
+
+// Send a signed build request for every build of the upload not sent yet.
+void Pass::queue_builds(const UploadRow& u)
+{
+    auto target = target_of(u);
+    auto changes_text = read_file(fs::path(u.dir) / u.changes);
+    auto changes = debian::Changes::parse(debian::unwrap_clearsigned_unverified(changes_text, u.changes), u.changes);
+    auto options = Options::parse(changes.changes_text);
+    auto instance = keys::require_instance_key(ctx_);
+    auto q = db_.query("SELECT id, architecture, arch_all FROM builds WHERE upload_id = ? AND status = 'queued' "
+                       "ORDER BY id",
+                       u.id);
+    std::vector<std::tuple<std::string, std::string, bool>> todo;
+    while (q.step())
+        todo.emplace_back(q.text(0), q.text(1), q.int64(2) != 0);
+    auto dsc_name = changes.dsc()->name;
+    auto dsc = debian::Dsc::parse(read_file(fs::path(u.dir) / dsc_name), dsc_name);
+    for (const auto& [id, arch, all] : todo) {
+        build::Request r;
+        r.id = id;
+        r.source = u.source;
+        r.version = u.version;
+        r.distribution = u.distribution;
+        r.codename = target.codename;
+        r.architecture = arch;
+        r.arch_all = all;
+        r.arch_any = std::any_of(dsc.architectures.begin(), dsc.architectures.end(),
+                                 [&](const std::string& w) { return w != "all" && covers(w, arch); });
+        r.requester = instance.info.fingerprint;
+        r.lintian_mode = options.lintian_mode(arch) ? std::string(to_string(*options.lintian_mode(arch)))
+                                                    : target.lintian_mode;
+        r.deb_build_options = options.get("deb-build-options", arch).value_or(target.deb_build_options);
+        r.deb_build_profiles = options.get("deb-build-profiles", arch).value_or(target.deb_build_profiles);
+        r.add_depends = options.get("add-depends", arch).value_or("");
+        auto sources = build_sources(ctx_, target, options.internal_apt_priority(arch).value_or(target.internal_apt_priority));
+        r.apt_sources = sources.lines;
+        r.apt_keys = sources.keys;
+        r.files.push_back({dsc_name, 0, ""});
+        for (const auto& f : changes.files) {
+            if (f.name == dsc_name)
+                r.files.front() = {f.name, f.size, f.sha256};
+            else
+                r.files.push_back({f.name, f.size, f.sha256});
+        }
+        auto signed_request = keys::clearsign(ctx_, r.to_text());
+        build::enqueue(home_, r, signed_request, u.dir);
+        db::Transaction tx(db_);
+        db_.run("UPDATE builds SET status = 'building', builder = ? WHERE id = ?", instance.info.fingerprint, id);
+        record_event(db_, Event{0, 0, "BUILDING", u.source, u.version, u.distribution, arch, "build requested", id});
+        tx.commit();
+    }
+}
+
+void Pass::process_result(const Claim& c, const std::string& text)
+{
+    auto verified = keys::verify_from_instance_or_remote(ctx_, text);
+    auto para = deb822::parse_one(verified.content, c.changes, {.allow_comments = false});
+    auto changes = debian::Changes::parse(verified.content, c.changes);
+    std::string id = para.get(build::result_id_field);
+    auto q = db_.query("SELECT upload_id, architecture, status, builder FROM builds WHERE id = ?", id);
+    if (!q.step())
+        throw fail(Exit::rejected, "result for unknown build '{}'", id);
+    long long upload_id = q.int64(0);
+    std::string arch = q.text(1), status = q.text(2), builder = q.text(3);
+    if (!builder.empty() && builder != verified.fingerprint)
+        throw fail(Exit::not_allowed, "result for build {} signed by {}, but the build was sent to {}", id,
+                   verified.fingerprint, builder);
+    verify_files(c, listed(changes.files));
+    auto upload = find_upload_by_id(db_, upload_id);
+    fs::path result_dir = fs::path(upload->dir) / ("result-" + arch);
+    std::error_code ec;
+    if (status == "successful" || status == "failed") {
+        if (fs::exists(result_dir, ec)) {
+            // a late or repeated result: kept and recorded, never installed twice
+            fs::path late = fs::path(upload->dir) / "late" / c.dir.filename();
+            move_dir(c.dir, late);
+            db::Transaction tx(db_);
+            record_event(db_, Event{0, 0, "BUILT", upload->source, upload->version, upload->distribution, arch,
+                                    fmt::format("another result for build {} (already {}), kept", id, status),
+                                    late.string()});
+            tx.commit();
+            ++report_.results;
+            return;
+        }
+        move_dir(c.dir, result_dir); // the move an interrupted pass did not finish
+        finish_if_complete(upload_id);
+        return;
+    }
+    std::string build_status = para.get(build::result_status_field);
+    bool ok = build_status == "successful";
+    double seconds = parse_int(split(para.get(build::result_seconds_field), '.').front()).value_or(0);
+    {
+        db::Transaction tx(db_);
+        db_.run("UPDATE builds SET status = ?, finished = ?, seconds = ?, message = ? WHERE id = ?",
+                ok ? "successful" : "failed", now_seconds(), seconds, build_status, id);
+        std::string log = para.get(build::result_log_field);
+        record_event(db_, Event{0, 0, ok ? "BUILT" : "FAILED", upload->source, upload->version, upload->distribution,
+                                arch, fmt::format("build {}: {}", id, build_status),
+                                log.empty() ? result_dir.string() : (result_dir / log).string()});
+        tx.commit();
+    }
+    move_dir(c.dir, result_dir);
+    ++report_.results;
+    finish_if_complete(upload_id);
+}
+
+// When every build of an upload is in: install all of it, or fail it.
+void Pass::finish_if_complete(long long upload_id)
+{
+    auto upload = find_upload_by_id(db_, upload_id);
+    if (!upload || upload->status != "building")
+        return;
+    auto q = db_.query("SELECT id, architecture, status, message FROM builds WHERE upload_id = ? ORDER BY id",
+                       upload_id);
+    std::vector<std::string> failed;
+    std::vector<fs::path> results;
+    while (q.step()) {
+        std::string status = q.text(2);
+        if (status != "successful" && status != "failed")
+            return; // still waiting for some
+        fs::path dir = fs::path(upload->dir) / ("result-" + q.text(1));
+        std::error_code ec;
+        if (!fs::exists(dir, ec))
+            return; // recorded but not moved yet (finished by the next pass)
+        if (status == "failed")
+            failed.push_back(fmt::format("{} ({})", q.text(1), q.text(3)));
+        for (const auto& e : fs::directory_iterator(dir, ec))
+            if (e.path().filename().string().ends_with(".changes"))
+                results.push_back(e.path());
+    }
+    if (!failed.empty()) {
+        db::Transaction tx(db_);
+        db_.run("UPDATE uploads SET status = 'failed', finished = ?, message = ? WHERE id = ?", now_seconds(),
+                fmt::format("build failed on {}", fmt::join(failed, ", ")), upload_id);
+        record_event(db_, Event{0, 0, "FAILED", upload->source, upload->version, upload->distribution, "",
+                                fmt::format("not installed: build failed on {}", fmt::join(failed, ", ")),
+                                upload->dir});
+        tx.commit();
+        ++report_.failed;
+        return;
+    }
+    auto target = target_of(*upload);
+    auto changes_text = read_file(fs::path(upload->dir) / upload->changes);
+    auto changes = debian::Changes::parse(debian::unwrap_clearsigned_unverified(changes_text, upload->changes),
+                                          upload->changes);
+    try {
+        install_built(ctx_, target, fs::path(upload->dir) / changes.dsc()->name, results);
+    } catch (const Error& e) {
+        db::Transaction tx(db_);
+        db_.run("UPDATE uploads SET status = 'failed', finished = ?, message = ? WHERE id = ?", now_seconds(),
+                e.what(), upload_id);
+        record_event(db_, Event{0, 0, "FAILED", upload->source, upload->version, upload->distribution, "",
+                                fmt::format("not installed: {}", e.what()), upload->dir});
+        tx.commit();
+        ++report_.failed;
+        return;
+    }
+    db_.run("UPDATE uploads SET status = 'installed', finished = ? WHERE id = ?", now_seconds(), upload_id);
+    ++report_.installed;
+}
+
+// After a crash: send requests not sent yet, finish uploads whose builds are all in.
+void Pass::resume()
+{
+    auto q = db_.query("SELECT id FROM uploads WHERE status = 'building' ORDER BY id");
+    std::vector<long long> ids;
+    while (q.step())
+        ids.push_back(q.int64(0));
+    for (long long id : ids) {
+        auto u = find_upload_by_id(db_, id);
+        std::error_code ec;
+        if (!fs::exists(u->dir, ec))
+            continue; // its claim is still in the spool: handled with the leftovers
+        try {
+            queue_builds(*u);
+            finish_if_complete(id);
+        } catch (const Error& e) {
+            log::warning("upload {} ({} {}): {}", id, u->source, u->version, e.what());
+        }
+    }
+}
+
+} // namespace
+
+PassReport run_incoming_pass(Context& ctx)
+{
+    Pass pass(ctx);
+    return pass.run();
+}
+
+} // namespace mbd::upload

@@ -1,0 +1,51 @@
+// upload/target: what mbd-incoming needs to know about the distribution an
+// upload names, and how it installs what was built: a narrow view of the
+// repo domain (libcommon/repo, libcommon/archive), so the pipeline does not
+// depend on the configuration model's details.
+#pragma once
+
+#include "core/entry.hpp"
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mbd::upload {
+
+struct Target {
+    std::string name;       // CODENAME-ID-SUITE, as resolved (meta names resolved)
+    std::string repository; // repository id
+    std::string codename;
+    std::string suite;
+    std::vector<std::string> architectures; // what the repository builds for this codename
+    std::string arch_all;                   // the one of them that builds Architecture: all
+    std::string lintian_mode;               // the distribution's default
+    std::string deb_build_options, deb_build_profiles;
+    int internal_apt_priority = 1;
+};
+
+// Resolve a distribution an uploader named: it exists (Exit::rejected naming the
+// known ones otherwise) and its suite is uploadable.
+Target resolve_upload_target(Context& ctx, std::string_view distribution);
+
+// The layout's version rule, newer than what the distribution holds, and the
+// same version in no distribution of the repository. Error(Exit::rejected).
+void check_upload_version(Context& ctx, const Target& target, std::string_view source, std::string_view version);
+
+// The apt sources a build for target must see beyond the chroot's own base
+// (extra sources, this repository's internal suites at the given priority),
+// one-line format, and the armored keys they are signed with.
+struct BuildSources {
+    std::vector<std::string> lines;
+    std::string keys;
+};
+BuildSources build_sources(Context& ctx, const Target& target, int internal_apt_priority);
+
+// Install the source (its .dsc and files in source_dir) and the binaries
+// listed by each result .changes (files beside it) into target, all in one
+// transaction, then publish. Records INSTALLED.
+void install_built(Context& ctx, const Target& target, const std::filesystem::path& dsc,
+                   const std::vector<std::filesystem::path>& result_changes);
+
+} // namespace mbd::upload
