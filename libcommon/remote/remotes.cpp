@@ -5,6 +5,7 @@
 #include "core/log.hpp"
 #include "core/strings.hpp"
 #include "db/db.hpp"
+#include "debian/control_files.hpp"
 #include "gpg/gpg.hpp"
 #include "keys/instance.hpp"
 #include "keys/peers.hpp"
@@ -85,7 +86,7 @@ void require_protocol(const std::string& name, const StatusDocument& doc)
 StatusDocument verify_status(Context& ctx, const Remote& r, const std::string& signed_text)
 {
     auto ring = keys::trust_set(ctx.home(), keys::remotes_set);
-    auto shown = StatusDocument::parse(unverified_content(signed_text));
+    auto shown = StatusDocument::parse(debian::unwrap_clearsigned_unverified(signed_text, "status document"));
     auto carried = ring.inspect_keys(shown.public_key);
     if (carried.size() != 1)
         throw fail(Exit::bad_signature, "the status document of '{}' carries {} keys", r.name, carried.size());
@@ -157,7 +158,7 @@ Remote add_remote(Context& ctx, const std::string& name, const std::string& url,
         throw fail(Exit::exists, "remote '{}' exists", name);
 
     auto signed_text = open_transport(ctx, where)->fetch_status();
-    auto shown = StatusDocument::parse(unverified_content(signed_text));
+    auto shown = StatusDocument::parse(debian::unwrap_clearsigned_unverified(signed_text, "status document"));
     make_dirs(ctx.home().tmp());
     TempDir tmp(ctx.home().tmp(), "remote-key");
     gpg::Keyring ring(tmp.path() / "ring", gpg::Keyring::Kind::public_only);

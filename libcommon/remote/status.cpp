@@ -6,7 +6,6 @@
 #include "core/strings.hpp"
 #include "db/db.hpp"
 #include "deb822/deb822.hpp"
-#include "gpg/gpg.hpp"
 #include "keys/instance.hpp"
 
 #include <algorithm>
@@ -206,24 +205,6 @@ std::string publish_status(Context& ctx)
     auto signed_text = keys::clearsign(ctx, local_status(ctx).to_text());
     write_atomic(status_file(ctx.home()), signed_text);
     return signed_text;
-}
-
-std::string unverified_content(std::string_view signed_text)
-{
-    gpg::check_clearsign_envelope(signed_text);
-    auto body = signed_text.find("\n\n");
-    auto sig = signed_text.find("\n-----BEGIN PGP SIGNATURE-----");
-    if (body == std::string_view::npos || sig == std::string_view::npos || sig < body)
-        throw Error(Exit::bad_signature, "malformed signed message");
-    std::string out;
-    for (auto line : split(signed_text.substr(body + 2, sig - body - 1), '\n', false)) {
-        if (line.starts_with("- "))
-            line.remove_prefix(2);
-        out.append(line).push_back('\n');
-    }
-    if (!out.empty())
-        out.pop_back(); // the split's last, empty item
-    return out;
 }
 
 } // namespace mbd::remote

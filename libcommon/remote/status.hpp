@@ -58,11 +58,6 @@ StatusDocument local_status(Context& ctx);
 std::string publish_status(Context& ctx);
 std::filesystem::path status_file(const Home& home);
 
-// The signed text of a clearsigned document, not verified: only to find the
-// key a status document carries before verifying it with that key.
-// Error(Exit::bad_signature) when it is not a clearsigned document.
-std::string unverified_content(std::string_view signed_text);
-
 // What this instance can build. Until the chroot domain lands, a chroot is
 // available when a tarball exists under var/chroots/CODENAME/ARCH/.
 std::vector<ChrootInfo> local_chroots(const Home& home);
