@@ -21,7 +21,7 @@ teardown() {
 needs_pipeline() {
     local c
     for c in "mbd-incoming run" "mbd-build run" "mbd-repo setup" "mbd-chroot import"; do
-        $c --help >/dev/null 2>&1 || skip "needs '$c'"
+        ${c% *} --help 2>/dev/null | grep -qE "^  ${c#* } " || skip "needs '$c'"
     done
     local f
     for f in mbdt_uploader_key mbdt_build_package mbdt_sign_changes mbdt_apt_sandbox mbdt_apt mbd_cached_chroot \
