@@ -111,6 +111,7 @@ public:
                         outgoing(read_item(dir));
                     }
         }
+        forget_gone_items();
         report_.waiting = int(subdirs(waiting_dir(home_)).size());
         return report_;
     }
@@ -123,6 +124,24 @@ private:
         return key.starts_with(prefix) ? key.substr(prefix.size()) : std::string();
     }
 
+    // Send states of items that were sent or moved elsewhere.
+    void forget_gone_items()
+    {
+        auto& db = ctx_.db();
+        std::vector<std::pair<std::string, std::string>> gone;
+        {
+            auto q = db.query("SELECT peer, item FROM outgoing");
+            std::error_code ec;
+            while (q.step())
+                if (!fs::exists(home_.spool_outgoing() / q.text(0) / q.text(1), ec))
+                    gone.emplace_back(q.text(0), q.text(1));
+        }
+        db::Transaction tx(db);
+        for (const auto& [peer, item] : gone)
+            db.run("DELETE FROM outgoing WHERE peer = ? AND item = ?", peer, item);
+        tx.commit();
+    }
+
     void reroute_unanswered()
     {
         for (const auto& r : list_routes(ctx_)) {
@@ -131,7 +150,7 @@ private:
             if (r.state != "sent" || r.sent + result_timeout_ > now_ || !fs::exists(item, ec))
                 continue;
             auto why = fmt::format("no result from '{}' {} s after it took the request", r.builder, now_ - r.sent);
-            if (reroute(ctx_, r.id, item, {r.fingerprint}, why, false))
+            if (reroute(ctx_, r, item, {r.fingerprint}, why, false))
                 ++report_.rerouted;
             else
                 log::notice("build request {}: {}, and no other builder can take it", r.id, why);
@@ -154,7 +173,7 @@ private:
             }
             if (route->state != "waiting")
                 settle_item(ctx_, *route, item);
-            else if (reroute(ctx_, route->id, item, {}, {}, false))
+            else if (reroute(ctx_, *route, item, {}, {}, false))
                 ++report_.rerouted;
         }
     }
@@ -195,7 +214,7 @@ private:
             if (!remote || remote->status.status != Status::active) {
                 auto why = remote ? fmt::format("remote '{}' is {}", item.peer, remote->status.display())
                                   : fmt::format("remote '{}' was removed", item.peer);
-                if (reroute(ctx_, route->id, item.dir, {route->fingerprint}, why, true))
+                if (reroute(ctx_, *route, item.dir, {route->fingerprint}, why, true))
                     ++report_.rerouted;
                 return;
             }
@@ -228,7 +247,7 @@ private:
         }
         if (route && state.attempts > 0 && route->routed + reroute_timeout_ <= now_) {
             auto why = fmt::format("'{}' did not take it for {} s", item.peer, now_ - route->routed);
-            if (reroute(ctx_, route->id, item.dir, {route->fingerprint}, why, false))
+            if (reroute(ctx_, *route, item.dir, {route->fingerprint}, why, false))
                 ++report_.rerouted;
         }
     }

@@ -321,7 +321,7 @@ Route route_request(Context& ctx, const build::Request& request, const std::stri
     return *route;
 }
 
-bool reroute(Context& ctx, const std::string& id, const std::filesystem::path& item,
+bool reroute(Context& ctx, const Route& seen, const std::filesystem::path& item,
              const std::vector<std::string>& exclude, const std::string& why, bool to_waiting)
 {
     auto me = our_fingerprint(ctx);
@@ -329,16 +329,16 @@ bool reroute(Context& ctx, const std::string& id, const std::filesystem::path& i
     std::optional<Route> route;
     {
         db::Transaction tx(db);
-        route = find_route(ctx, id);
-        if (!route)
-            throw fail(Exit::not_found, "no route for build request '{}'", id);
+        route = find_route(ctx, seen.id);
+        if (!route || route->seq != seen.seq || route->state != seen.state)
+            return false;
         auto d = decide(ctx, route->codename, route->architecture, exclude, me);
         if (!d.chosen && (!to_waiting || route->state == "waiting"))
             return false;
         route = record(ctx, *route, d, why);
         tx.commit();
     }
-    settle(ctx, *route, item, build::request_key(me, id));
+    settle(ctx, *route, item, build::request_key(me, seen.id));
     return true;
 }
 

@@ -55,7 +55,9 @@ Route route_request(Context& ctx, const build::Request& request, const std::stri
 // Route again a request whose files are in item (moved from there), never to
 // a builder whose key is in exclude. Without another builder it stays where
 // it is (returns false), unless to_waiting: then it goes to var/spool/waiting/.
-bool reroute(Context& ctx, const std::string& id, const std::filesystem::path& item,
+// Nothing happens (false) when its route changed since the caller read it
+// (seen), e.g. its result came meanwhile.
+bool reroute(Context& ctx, const Route& seen, const std::filesystem::path& item,
              const std::vector<std::string>& exclude, const std::string& why, bool to_waiting);
 
 // Move an item to where its route says it is (finishes a move a crash cut short).

@@ -28,6 +28,23 @@ std::string tail_of(std::string_view text)
     return t.size() > 1000 ? "..." + t.substr(t.size() - 1000) : t;
 }
 
+// Remove parts older than a day that a killed sender left in dir: ours
+// (.NAME.mbd-part) and copy_atomic's (.NAME.tmp.XXXXXX, the file transport).
+void remove_stale_parts(const std::filesystem::path& dir)
+{
+    std::error_code ec;
+    long long now = now_seconds();
+    for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+        auto n = e.path().filename().string();
+        auto tmp = n.rfind(".tmp.");
+        bool part = n.ends_with(part_suffix) || (tmp != std::string::npos && tmp + 11 == n.size());
+        struct stat st{};
+        if (n.starts_with(".") && part && ::lstat(e.path().c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+            now - st.st_mtim.tv_sec > 86400)
+            std::filesystem::remove(e.path(), ec);
+    }
+}
+
 class FileTransport : public Transport {
 public:
     explicit FileTransport(Url url) : url_(std::move(url)) {}
@@ -52,6 +69,7 @@ public:
         std::error_code ec;
         if (!std::filesystem::is_directory(incoming, ec))
             throw fail(Exit::tempfail, "cannot reach '{}': no directory '{}'", url_.text, incoming.string());
+        remove_stale_parts(incoming);
         try {
             for (const auto& f : files)
                 copy_atomic(f, incoming / f.filename());
@@ -177,19 +195,6 @@ private:
     size_t pos_ = 0, len_ = 0;
 };
 
-// Remove dot-name parts older than a day (left by a sender that was killed).
-void remove_stale_parts(const std::filesystem::path& dir)
-{
-    std::error_code ec;
-    long long now = now_seconds();
-    for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
-        auto n = e.path().filename().string();
-        struct stat st{};
-        if (n.starts_with(".") && n.ends_with(part_suffix) && ::lstat(e.path().c_str(), &st) == 0 &&
-            now - st.st_mtim.tv_sec > 86400)
-            std::filesystem::remove(e.path(), ec);
-    }
-}
 
 void receive_one(Reader& in, const std::filesystem::path& dir, const std::string& name, std::uintmax_t size,
                  const std::string& sha256)
