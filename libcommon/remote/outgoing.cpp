@@ -224,7 +224,8 @@ private:
         std::string error;
         if (now_ >= state.next_try) {
             if (!remote) {
-                error = fmt::format("no remote has key {}", item.peer.substr(8));
+                error = item.peer.starts_with("unknown-") ? fmt::format("no remote has key {}", item.peer.substr(8))
+                                                          : fmt::format("there is no remote '{}'", item.peer);
             } else {
                 try {
                     send(*remote, item);
