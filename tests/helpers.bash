@@ -92,3 +92,82 @@ assert_equal() {
         return 1
     fi
 }
+
+# mbd_cached_chroot CODENAME ARCH: a real build chroot in this test's MBD_HOME,
+# imported, checked and activated (slow tier). It is bootstrapped once per
+# machine with mbd-chroot create and kept in "$MBDT_CACHE/chroots" (made again
+# when older than 7 days); importing and checking it takes seconds.
+mbd_cached_chroot() {
+    local codename=$1 arch=$2
+    local dir="$MBDT_CACHE/chroots"
+    local cached="$dir/$codename-$arch.tar.zst"
+    mkdir -p "$dir"
+    (
+        flock 9
+        [ -z "$(find "$cached" -mtime -7 2>/dev/null)" ] || exit 0
+        home=$(mktemp -d "$dir/home.XXXXXX")
+        MBD_HOME="$home" mbd-chroot create "$codename" "$arch" &&
+            mv "$home/var/chroots/$codename/$arch/$codename-$arch.tar.zst" "$cached"
+        rc=$?
+        rm -rf "$home"
+        exit $rc
+    ) 9>"$dir/.lock" || return 1
+    mbd-chroot import "$codename" "$arch" "$cached" &&
+        mbd-chroot check "$codename" "$arch" &&
+        mbd-chroot activate "$codename" "$arch"
+}
+
+# mbd_test_user NAME: a throwaway unprivileged user (useradd gives it subuid and
+# subgid ranges), deleted by mbd_remove_test_users (call it from teardown). The
+# test's directories become reachable for it; chown what it must write.
+mbd_test_user() {
+    useradd --no-create-home --shell /bin/sh "$@"
+    printf '%s\n' "${!#}" >>"$BATS_RUN_TMPDIR/test-users"
+    chmod o+x "$BATS_RUN_TMPDIR"
+}
+
+mbd_remove_test_users() {
+    local u
+    [ -f "$BATS_RUN_TMPDIR/test-users" ] || return 0
+    while read -r u; do
+        userdel "$u" 2>/dev/null || true
+    done <"$BATS_RUN_TMPDIR/test-users"
+    rm -f "$BATS_RUN_TMPDIR/test-users"
+}
+
+# mbd_tiny_source_package DIR NAME VERSION [DIST]: a native source package with
+# an empty Build-Depends (builds in a bare buildd chroot, no network needed)
+# made with dpkg-source -b in DIR; prints the path of its .dsc.
+mbd_tiny_source_package() {
+    local dir=$1 name=$2 version=$3 dist=${4:-unstable}
+    local src="$dir/$name-$version"
+    mkdir -p "$src/debian/source"
+    cat >"$src/debian/control" <<END
+Source: $name
+Section: misc
+Priority: optional
+Maintainer: mbd test <mbd-test@example.org>
+Build-Depends:
+Standards-Version: 4.6.2
+Rules-Requires-Root: no
+
+Package: $name
+Architecture: any
+Description: tiny test package for mbd
+ Built by the mbd test suite.
+END
+    printf '%s (%s) %s; urgency=low\n\n  * Test upload.\n\n -- mbd test <mbd-test@example.org>  %s\n' \
+        "$name" "$version" "$dist" "$(date -R)" >"$src/debian/changelog"
+    printf '3.0 (native)\n' >"$src/debian/source/format"
+    printf '%s\n' '#!/usr/bin/make -f' \
+        'build build-arch build-indep:' \
+        'clean:' '	rm -rf debian/tmp debian/files' \
+        'binary binary-arch binary-indep:' \
+        "	install -d debian/tmp/DEBIAN debian/tmp/usr/share/doc/$name" \
+        "	echo $name > debian/tmp/usr/share/doc/$name/README" \
+        "	dpkg-gencontrol -p$name -Pdebian/tmp" \
+        '	dpkg-deb --root-owner-group --build debian/tmp ..' >"$src/debian/rules"
+    chmod +x "$src/debian/rules"
+    (cd "$dir" && dpkg-source -b "$name-$version" >/dev/null) || return 1
+    printf '%s\n' "$dir/${name}_$version.dsc"
+}

@@ -54,6 +54,13 @@ std::string default_mirror()
     return "http://deb.debian.org/debian";
 }
 
+// Where chroots are unpacked (create, check, update, shell, sbuild): tmpfs when there is one.
+std::string default_unpack_dir()
+{
+    std::error_code ec;
+    return std::filesystem::is_directory("/dev/shm", ec) ? "/dev/shm" : "/var/tmp";
+}
+
 std::string cores() { return std::to_string(std::max(1u, std::thread::hardware_concurrency())); }
 
 const std::vector<ConfigKey> table = {
@@ -62,13 +69,15 @@ const std::vector<ConfigKey> table = {
     {"identity", ConfigType::string, hostname_short,
      "this instance's identity (key user id, status for peers); default: the short host name"},
     {"email", ConfigType::string, [] { return "mbd@" + hostname_short(); },
-     "e-mail address of the instance key"},
+     "e-mail address of the instance key; default: mbd@ and the short host name"},
     {"log", ConfigType::string, [] { return std::string(); },
      "debug log categories, comma-separated, or 'all'"},
-    {"log.file", ConfigType::path, [] { return std::string(); },
-     "also append log lines to this file; empty: only stderr/journald"},
+    {"log.file", ConfigType::path, [] { return std::string("var/log/mbd.log"); },
+     "also append log lines to this file (relative to the home); empty: only stderr/journald"},
     {"mirror", ConfigType::string, default_mirror,
      "Debian mirror for new sources and chroots; default: the one apt on this machine uses"},
+    {"chroot.unpack_dir", ConfigType::path, default_unpack_dir,
+     "world-writable directory chroots are unpacked in (mmdebstrap, sbuild); tmpfs is much faster than disk"},
     {"build.jobs", ConfigType::integer, cores, "builds run in parallel; default: number of cores"},
     {"build.user", ConfigType::string, [] { return std::string("mbd"); },
      "unprivileged user sbuild runs as when mbd-build runs as root (needs a subuid/subgid range)"},

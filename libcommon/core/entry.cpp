@@ -1,6 +1,7 @@
 #include "core/entry.hpp"
 
 #include "core/error.hpp"
+#include "core/json.hpp"
 #include "core/log.hpp"
 #include "db/db.hpp"
 #include "db/schema.hpp"
@@ -77,6 +78,73 @@ CLI::App* chosen(CLI::App* app)
     return app;
 }
 
+// "TOOL --describe-cli" (hidden, only as the sole argument): the command line
+// as JSON, for the man pages and shell completions generated at build time
+// (scripts/gen-cli-docs). Hidden options and subcommands (empty group) are left out.
+Json describe_options(const CLI::App* app, bool positional)
+{
+    Json list = Json::array();
+    for (const CLI::Option* o : app->get_options()) {
+        if (o->get_group().empty() || o->get_positional() != positional)
+            continue;
+        Json j = Json::object();
+        if (positional) {
+            j.set("name", o->get_name(true));
+        } else {
+            Json names = Json::array();
+            for (const auto& s : o->get_snames())
+                names.push("-" + s);
+            for (const auto& l : o->get_lnames())
+                names.push("--" + l);
+            j.set("names", std::move(names));
+        }
+        bool flag = o->get_expected_max() == 0;
+        j.set("value", flag ? Json() : Json(o->get_type_name()));
+        j.set("repeatable", flag ? o->get_multi_option_policy() == CLI::MultiOptionPolicy::TakeAll
+                                 : o->get_expected_max() > 1);
+        j.set("required", o->get_required());
+        j.set("default", o->get_default_str());
+        j.set("description", o->get_description());
+        list.push(std::move(j));
+    }
+    return list;
+}
+
+Json describe_app(const CLI::App* app, const Cli& cli)
+{
+    Json j = Json::object();
+    j.set("name", app->get_name());
+    j.set("description", app->get_description());
+    auto subs = app->get_subcommands([](const CLI::App* s) { return !s->get_group().empty(); });
+    j.set("kind", app->get_parent() == nullptr ? "tool" : cli.handler_for(app) ? "command" : "group");
+    j.set("options", describe_options(app, false));
+    j.set("positionals", describe_options(app, true));
+    Json children = Json::array();
+    for (const CLI::App* sub : subs)
+        children.push(describe_app(sub, cli));
+    j.set("subcommands", std::move(children));
+    return j;
+}
+
+std::string describe_cli(const CLI::App& app, const Cli& cli)
+{
+    Json j = describe_app(&app, cli);
+    j.set("version", version());
+    Json codes = Json::array();
+    for (auto e = exit_table_begin(); e != exit_table_end(); ++e)
+        codes.push(Json::object().set("code", int(e->code)).set("name", e->name).set("meaning", e->meaning));
+    j.set("exit_codes", std::move(codes));
+    Json keys = Json::array();
+    for (const auto& k : Config::keys())
+        keys.push(Json::object()
+                      .set("name", k.name)
+                      .set("env", Config::env_name(k.name))
+                      .set("default", k.default_value())
+                      .set("description", k.description));
+    j.set("config", std::move(keys));
+    return j.dump() + "\n";
+}
+
 int report(const std::string& message, Exit code)
 {
     log::write(log::Level::error, {}, message);
@@ -115,6 +183,11 @@ int run_tool(int argc, char** argv, const ToolInfo& info, const std::function<vo
         return report(fmt::format("internal error while defining the command line: {}", e.what()), Exit::failed);
     }
 
+    if (argc == 2 && std::string_view(argv[1]) == "--describe-cli") {
+        std::cout << describe_cli(app, cli);
+        return 0;
+    }
+
     CLI::App* leaf = nullptr;
     try {
         app.parse(argc, argv);
@@ -144,7 +217,8 @@ int run_tool(int argc, char** argv, const ToolInfo& info, const std::function<vo
         log::enable(log_categories); // early, so config loading can be traced
         Context ctx(Config::load(sources));
         log::enable(ctx.config().get("log"));
-        log::set_file(ctx.config().get("log.file"));
+        if (std::filesystem::path file = ctx.config().get("log.file"); !file.empty())
+            log::set_file(ctx.home().root / file); // an absolute file replaces the home
 
         if (show_config) {
             std::cout << ctx.config().show();

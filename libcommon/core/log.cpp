@@ -22,6 +22,7 @@ struct State {
     std::string program = "mbd";
     std::bitset<64> on;
     bool journal = std::getenv("JOURNAL_STREAM") != nullptr;
+    std::string file_path; // opened on the first line, so a home made by then can take it
     std::FILE* file = nullptr;
     std::mutex mutex;
 };
@@ -96,7 +97,8 @@ void set_file(const std::string& path)
     std::lock_guard lock(s.mutex);
     if (s.file)
         std::fclose(s.file);
-    s.file = path.empty() ? nullptr : std::fopen(path.c_str(), "ae");
+    s.file = nullptr;
+    s.file_path = path;
 }
 
 void write(Level level, std::string_view category, std::string_view message)
@@ -112,6 +114,11 @@ void write(Level level, std::string_view category, std::string_view message)
         std::fprintf(stderr, "<%d>%s", int(level), line.c_str());
     else
         std::fputs(line.c_str(), stderr);
+    if (!s.file && !s.file_path.empty()) {
+        s.file = std::fopen(s.file_path.c_str(), "ae"); // not writable: stderr/journald only
+        if (!s.file)
+            s.file_path.clear();
+    }
     if (s.file) {
         std::time_t now = std::time(nullptr);
         std::tm tm{};

@@ -27,7 +27,8 @@ const std::string& program();
 void enable(std::string_view list);
 bool enabled(std::string_view category) noexcept;
 
-// Also append every line (with a timestamp) to this file; "" turns it off.
+// Also append every line (with a timestamp) to this file, opened on the first
+// line; "" turns it off. A file that cannot be opened is silently skipped.
 void set_file(const std::string& path);
 
 void write(Level level, std::string_view category, std::string_view message);

@@ -6,6 +6,9 @@
 
 #include <sqlite3.h>
 
+#include <chrono>
+#include <thread>
+
 namespace mbd::db {
 namespace {
 
@@ -125,8 +128,19 @@ Db Db::open_raw(const std::filesystem::path& path, int busy_timeout_ms)
     Db db(handle, path);
     sqlite3_busy_timeout(handle, busy_timeout_ms);
     sqlite3_extended_result_codes(handle, 1);
-    // A file that is not a database shows up at the first real read.
-    auto mode = db.scalar_text("PRAGMA journal_mode = WAL");
+    // A file that is not a database shows up at the first real read. Switching a new
+    // database to WAL takes a lock SQLite's busy handler does not wait for: retry.
+    std::optional<std::string> mode;
+    for (int waited = 0;; waited += 20) {
+        try {
+            mode = db.scalar_text("PRAGMA journal_mode = WAL");
+            break;
+        } catch (const Error& e) {
+            if (e.code() != Exit::locked || waited >= busy_timeout_ms)
+                throw;
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+    }
     if (!mode || *mode != "wal")
         throw fail(Exit::state, "state database '{}' cannot use WAL mode", path.string());
     db.exec("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;");

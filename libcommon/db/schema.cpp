@@ -133,6 +133,33 @@ CREATE TABLE jobs (
     },
 };
 
+// chroot: build chroots, one per codename and architecture (libcommon/chroot).
+const SchemaDomain chroots = {
+    "chroot",
+    {
+        R"sql(
+CREATE TABLE chroots (
+    codename       TEXT NOT NULL,
+    arch           TEXT NOT NULL,
+    backend        TEXT NOT NULL,             -- 'unshare': mmdebstrap tarball for sbuild --chroot-mode=unshare
+    mirror         TEXT NOT NULL,             -- its source: the archive URL ...
+    components     TEXT NOT NULL,             -- ... the components ('main') ...
+    keyring        TEXT NOT NULL,             -- ... and the keyring its Release is signed with
+    size           INTEGER NOT NULL DEFAULT 0, -- the tarball as last written or checked
+    mtime_ns       INTEGER NOT NULL DEFAULT 0,
+    sha256         TEXT NOT NULL DEFAULT '',
+    created        INTEGER NOT NULL DEFAULT 0, -- unix seconds of the bootstrap
+    updated        INTEGER NOT NULL DEFAULT 0, -- unix seconds of the last bootstrap, update or import
+    status         TEXT NOT NULL DEFAULT 'removed',
+    check_flag     TEXT NOT NULL DEFAULT 'unchecked',
+    last_check     INTEGER NOT NULL DEFAULT 0,
+    check_message  TEXT NOT NULL DEFAULT '',  -- why the last check failed
+    PRIMARY KEY (codename, arch)
+);
+)sql",
+    },
+};
+
 // remote: peer instances (remote/remotes.hpp), where each of our build
 // requests was routed (remote/routing.hpp), and the send state of the items
 // in var/spool/outgoing/ (remote/outgoing.hpp).
@@ -191,7 +218,7 @@ CREATE TABLE outgoing (
 
 const std::vector<SchemaDomain>& schema()
 {
-    static const std::vector<SchemaDomain> domains = {core, keys, pipeline, remote};
+    static const std::vector<SchemaDomain> domains = {core, keys, chroots, pipeline, remote};
     return domains;
 }
 
