@@ -294,6 +294,8 @@ private:
 
 RunReport run_pass(Context& ctx)
 {
+    if (!keys::find_instance_key(ctx))
+        return {}; // an instance without a key has no peers: nothing to do
     make_dirs(ctx.home().locks());
     FileLock lock(ctx.home().locks() / "remote-run.lock", true);
     publish_status(ctx);

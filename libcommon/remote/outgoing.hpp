@@ -14,7 +14,8 @@
 //      within remote.reroute_timeout, or whose remote is no longer active,
 //      goes to another builder (or waits). Results are never re-routed: they
 //      wait for their requester, and for a key no remote has, until one does.
-// Passes are serialised by var/lock/remote-run.lock.
+// Passes are serialised by var/lock/remote-run.lock. An instance without a key
+// has nothing to do.
 #pragma once
 
 #include "core/entry.hpp"

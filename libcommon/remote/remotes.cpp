@@ -263,8 +263,8 @@ CheckAllReport check_all_remotes(Context& ctx)
         }
     }
     report.remotes = list_remotes(ctx);
-    if (report.remotes.empty())
-        publish_status(ctx);
+    if (report.remotes.empty() && keys::find_instance_key(ctx))
+        publish_status(ctx); // what a peer adding us reads (file://)
     return report;
 }
 

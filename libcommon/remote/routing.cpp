@@ -69,7 +69,7 @@ Decision decide(Context& ctx, const std::string& codename, const std::string& ar
     std::vector<Candidate> all;
     std::vector<std::string> skipped;
     if (!excluded(me)) {
-        if (local_chroot_available(ctx.home(), codename, arch)) {
+        if (local_chroot_available(ctx, codename, arch)) {
             auto load = local_load(ctx);
             all.push_back({std::string(local_builder), me, load.running + load.queued, load.capacity,
                            turn_of(db, std::string(local_builder))});

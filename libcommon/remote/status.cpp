@@ -1,6 +1,7 @@
 #include "remote/status.hpp"
 
 #include "build/queue.hpp"
+#include "chroot/chroot.hpp"
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/strings.hpp"
@@ -124,35 +125,23 @@ bool StatusDocument::has_active_chroot(std::string_view codename, std::string_vi
     });
 }
 
-std::vector<ChrootInfo> local_chroots(const Home& home)
+std::vector<ChrootInfo> local_chroots(Context& ctx)
 {
     std::vector<ChrootInfo> out;
-    std::error_code ec;
-    for (const auto& codename : std::filesystem::directory_iterator(home.chroots(), ec)) {
-        if (!codename.is_directory() || codename.path().filename().string().starts_with("."))
-            continue;
-        for (const auto& arch : std::filesystem::directory_iterator(codename.path(), ec)) {
-            auto c = codename.path().filename().string(), a = arch.path().filename().string();
-            if (arch.is_directory() && local_chroot_available(home, c, a))
-                out.push_back({c, a, "active"});
-        }
-    }
-    std::sort(out.begin(), out.end(), [](const ChrootInfo& x, const ChrootInfo& y) {
-        return std::tie(x.codename, x.architecture) < std::tie(y.codename, y.architecture);
-    });
+    for (const auto& c : chroot::list(ctx))
+        if (c.status.status != Status::removed)
+            out.push_back({c.codename, c.arch, local_chroot_available(ctx, c.codename, c.arch) ? "active" : "prepared"});
     return out;
 }
 
-bool local_chroot_available(const Home& home, std::string_view codename, std::string_view architecture)
+bool local_chroot_available(Context& ctx, const std::string& codename, const std::string& architecture)
 {
-    std::error_code ec;
-    auto dir = home.chroots() / std::string(codename) / std::string(architecture);
-    for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
-        auto n = e.path().filename().string();
-        if (!n.starts_with(".") && n.find(".tar") != std::string::npos && e.is_regular_file())
-            return true;
+    try {
+        chroot::find_usable(ctx, codename, architecture);
+        return true;
+    } catch (const Error&) {
+        return false;
     }
-    return false;
 }
 
 Load local_load(Context& ctx)
@@ -189,7 +178,7 @@ StatusDocument local_status(Context& ctx)
     d.capacity = load.capacity;
     d.running = load.running;
     d.queued = load.queued;
-    d.chroots = local_chroots(ctx.home());
+    d.chroots = local_chroots(ctx);
     auto rows = ctx.db().query("SELECT fingerprint, status, check_flag, url FROM remotes ORDER BY name");
     while (rows.step())
         d.remotes.push_back({rows.text(0), parse_status(rows.text(1)).value_or(Status::prepared),

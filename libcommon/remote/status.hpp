@@ -58,10 +58,11 @@ StatusDocument local_status(Context& ctx);
 std::string publish_status(Context& ctx);
 std::filesystem::path status_file(const Home& home);
 
-// What this instance can build. Until the chroot domain lands, a chroot is
-// available when a tarball exists under var/chroots/CODENAME/ARCH/.
-std::vector<ChrootInfo> local_chroots(const Home& home);
-bool local_chroot_available(const Home& home, std::string_view codename, std::string_view architecture);
+// What this instance can build: its chroots (libcommon/chroot) that are not
+// removed, "active" when mbd-build can use them now (chroot::find_usable),
+// else "prepared".
+std::vector<ChrootInfo> local_chroots(Context& ctx);
+bool local_chroot_available(Context& ctx, const std::string& codename, const std::string& architecture);
 
 struct Load {
     long long running = 0, queued = 0, capacity = 1;

@@ -5,7 +5,8 @@
 #   on a mbd-remote list         run a command as instance a (run_mbd on a ... works too)
 #   home_of a                    its home directory
 #   fpr_of a                     its instance key's fingerprint
-#   fake_chroot a bookworm amd64 make a's chroot for bookworm/amd64 "available" (a tarball file)
+#   fake_chroot a bookworm amd64 give a an active bookworm/amd64 chroot (an empty tarball, recorded
+#                                as checked: good for routing, not for building)
 #   interconnect a b             the seed's three steps over file://, a and b active on both sides
 #   make_request a ID [CODENAME ARCH]   a signed build request of a, files in a directory;
 #                                prints that directory (the request is DIR/request.asc);
@@ -32,10 +33,16 @@ instance() {
 fpr_of() { on "$1" mbd-keygen show --json | jq -r .fingerprint; }
 
 fake_chroot() {
-    local dir
-    dir="$(home_of "$1")/var/chroots/$2/$3"
+    local home dir
+    home=$(home_of "$1")
+    dir="$home/var/chroots/$2/$3"
     mkdir -p "$dir"
     : >"$dir/$2-$3.tar.zst"
+    # an active, checked chroot as mbd-chroot records one (no real tarball: nothing is built)
+    sqlite3 "$home/config.sqlite" "INSERT INTO chroots(codename, arch, backend, mirror, components, keyring, size,
+        mtime_ns, status, check_flag, last_check) VALUES ('$2', '$3', 'unshare', 'http://deb.example.org/debian',
+        'main', '/usr/share/keyrings/debian-archive-keyring.gpg', 0, $(date -r "$dir/$2-$3.tar.zst" +%s%N),
+        'active', 'none', $(date +%s))"
 }
 
 interconnect() {
