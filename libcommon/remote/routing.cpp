@@ -230,6 +230,27 @@ void settle(Context& ctx, const Route& r, const std::filesystem::path& item, con
     }
 }
 
+// Put a new request's files where its route says (again after a crash: idempotent).
+Route place_new(Context& ctx, const Route& route, const build::Request& request, const std::string& signed_request,
+                const std::filesystem::path& source_dir)
+{
+    const Home& home = ctx.home();
+    auto key = build::request_key(request.requester, request.id);
+    if (route.state == "local") {
+        if (!job_exists(ctx.db(), request.requester, request.id))
+            build::enqueue(home, request, signed_request, source_dir);
+    } else if (route.state == "outgoing" || route.state == "waiting") {
+        std::error_code ec;
+        auto item = item_in(home, route, key);
+        make_dirs(item.parent_path());
+        if (!std::filesystem::exists(sent_dir(home) / key, ec))
+            write_item(item, request, key, signed_request, source_dir);
+        if (route.state == "outgoing")
+            notify_outgoing(home);
+    }
+    return route;
+}
+
 Route read_route(db::Stmt& q)
 {
     Route r;
@@ -290,35 +311,23 @@ Route route_request(Context& ctx, const build::Request& request, const std::stri
         throw fail(Exit::failed, "build request {} is from {}, not from this instance: it is built here, not routed",
                    request.id, request.requester);
     auto& db = ctx.db();
-    auto route = find_route(ctx, request.id);
-    if (!route) {
+    std::optional<Route> route;
+    {
         db::Transaction tx(db);
-        Route base;
-        base.id = request.id;
-        base.source = request.source;
-        base.version = request.version;
-        base.distribution = request.distribution;
-        base.codename = request.codename;
-        base.architecture = request.architecture;
-        route = record(ctx, base, decide(ctx, request.codename, request.architecture, {}, me), {});
-        tx.commit();
+        route = find_route(ctx, request.id);
+        if (!route) {
+            Route base;
+            base.id = request.id;
+            base.source = request.source;
+            base.version = request.version;
+            base.distribution = request.distribution;
+            base.codename = request.codename;
+            base.architecture = request.architecture;
+            route = record(ctx, base, decide(ctx, request.codename, request.architecture, {}, me), {});
+            tx.commit();
+        }
     }
-    // Place the files where the route says (again, after a crash: idempotent).
-    const Home& home = ctx.home();
-    auto key = build::request_key(me, request.id);
-    if (route->state == "local") {
-        if (!job_exists(db, me, request.id))
-            build::enqueue(home, request, signed_request, source_dir);
-    } else if (route->state == "outgoing" || route->state == "waiting") {
-        std::error_code ec;
-        auto item = item_in(home, *route, key);
-        make_dirs(item.parent_path());
-        if (!std::filesystem::exists(sent_dir(home) / key, ec))
-            write_item(item, request, key, signed_request, source_dir);
-        if (route->state == "outgoing")
-            notify_outgoing(home);
-    }
-    return *route;
+    return place_new(ctx, *route, request, signed_request, source_dir);
 }
 
 bool reroute(Context& ctx, const Route& seen, const std::filesystem::path& item,
