@@ -28,10 +28,7 @@ namespace {
 
 constexpr std::uintmax_t max_request_size = 1 << 20;
 
-std::string key_of(const std::string& requester, const std::string& id)
-{
-    return requester.substr(0, 16) + "-" + id;
-}
+std::string key_of(const std::string& requester, const std::string& id) { return request_key(requester, id); }
 
 std::vector<std::filesystem::path> spool_entries(const Home& home)
 {
@@ -120,6 +117,11 @@ void set_job(db::Db& db, const Prepared& p, const std::string& status, const std
 }
 
 } // namespace
+
+std::string request_key(const std::string& requester, const std::string& id)
+{
+    return requester.substr(0, 16) + "-" + id;
+}
 
 std::string enqueue(const Home& home, const Request& request, const std::string& signed_request,
                     const std::filesystem::path& source_dir)

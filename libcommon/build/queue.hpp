@@ -22,6 +22,10 @@
 
 namespace mbd::build {
 
+// The key of a request (its spool and build directory name, also used by the
+// remote domain): "<first 16 digits of the requester's fingerprint>-<id>".
+std::string request_key(const std::string& requester, const std::string& id);
+
 // Put a request (signed text + its source files) into the spool; returns its key.
 std::string enqueue(const Home& home, const Request& request, const std::string& signed_request,
                     const std::filesystem::path& source_dir);

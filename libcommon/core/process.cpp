@@ -63,6 +63,12 @@ RunResult run(const std::vector<std::string>& argv, const RunOptions& options)
     int in_pipe[2], out_pipe[2], err_pipe[2];
     if (::pipe2(in_pipe, O_CLOEXEC) != 0 || ::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0)
         throw sys_error("cannot create pipes");
+    int in_file = -1;
+    if (!options.input_file.empty()) {
+        in_file = ::open(options.input_file.c_str(), O_RDONLY | O_CLOEXEC);
+        if (in_file < 0)
+            throw sys_error(fmt::format("cannot open '{}'", options.input_file.string()));
+    }
     int out_file = -1;
     if (!options.output_file.empty()) {
         out_file = ::open(options.output_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -92,7 +98,7 @@ RunResult run(const std::vector<std::string>& argv, const RunOptions& options)
         throw sys_error("cannot fork");
     if (pid == 0) {
         ::setpgid(0, 0);
-        ::dup2(in_pipe[0], 0);
+        ::dup2(in_file >= 0 ? in_file : in_pipe[0], 0);
         if (out_file >= 0) {
             ::dup2(out_file, 1);
             ::dup2(out_file, 2);
@@ -119,6 +125,8 @@ RunResult run(const std::vector<std::string>& argv, const RunOptions& options)
     ::close(err_pipe[1]);
     if (out_file >= 0)
         ::close(out_file);
+    if (in_file >= 0)
+        ::close(in_file);
     set_nonblock(in_pipe[1]);
     set_nonblock(out_pipe[0]);
     set_nonblock(err_pipe[0]);
@@ -126,7 +134,7 @@ RunResult run(const std::vector<std::string>& argv, const RunOptions& options)
     RunResult result;
     size_t written = 0;
     int in_fd = in_pipe[1];
-    if (options.input.empty()) {
+    if (options.input.empty() || in_file >= 0) {
         ::close(in_fd);
         in_fd = -1;
     }

@@ -13,6 +13,7 @@ struct RunOptions {
     std::filesystem::path cwd;
     std::vector<std::string> env;   // extra "NAME=value" entries
     std::string input;              // written to the child's stdin
+    std::filesystem::path input_file; // if set, the child's stdin is this file (input is ignored)
     bool capture_stdout = true;     // false: inherit ours
     bool capture_stderr = true;     // false: inherit ours
     std::filesystem::path output_file; // if set, stdout and stderr go to this file (append)

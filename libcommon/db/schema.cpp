@@ -365,11 +365,65 @@ CREATE TABLE chroots (
     },
 };
 
+// remote: peer instances (remote/remotes.hpp), where each of our build
+// requests was routed (remote/routing.hpp), and the send state of the items
+// in var/spool/outgoing/ (remote/outgoing.hpp).
+const SchemaDomain remote = {
+    "remote",
+    {
+        R"sql(
+CREATE TABLE remotes (
+    name            TEXT PRIMARY KEY,            -- [a-z0-9][a-z0-9-]*
+    url             TEXT NOT NULL,               -- ssh://[user@]host[:port] or file:///path
+    fingerprint     TEXT NOT NULL UNIQUE,        -- its instance key (peer_keys of domain keys)
+    status          TEXT NOT NULL,               -- core/status.hpp
+    check_flag      TEXT NOT NULL,
+    last_check      INTEGER NOT NULL DEFAULT 0,
+    added           INTEGER NOT NULL,
+    message         TEXT NOT NULL DEFAULT '',    -- outcome of the last check
+    status_document TEXT NOT NULL DEFAULT '',    -- verified content of its last status document
+    status_fetched  INTEGER NOT NULL DEFAULT 0,  -- when we fetched it (unix seconds, our clock)
+    status_seq      INTEGER NOT NULL DEFAULT 0   -- routes.seq when we fetched it
+);
+CREATE TABLE routes (
+    id           TEXT PRIMARY KEY,               -- our build request's id
+    source       TEXT NOT NULL,
+    version      TEXT NOT NULL,
+    distribution TEXT NOT NULL,
+    codename     TEXT NOT NULL,
+    architecture TEXT NOT NULL,
+    builder      TEXT NOT NULL,                  -- 'local', a remote's name, or '' while waiting
+    fingerprint  TEXT NOT NULL DEFAULT '',       -- the builder's key
+    state        TEXT NOT NULL,                  -- waiting, local, outgoing, sent, returned
+    seq          INTEGER NOT NULL,               -- order of routing decisions
+    routed       INTEGER NOT NULL,               -- unix seconds of the last routing decision
+    sent         INTEGER,
+    returned     INTEGER,
+    previous     TEXT NOT NULL DEFAULT '',       -- builders' keys it was re-routed away from, space-separated
+    message      TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE route_turns (
+    builder TEXT PRIMARY KEY,                    -- 'local' or a remote's name
+    seq     INTEGER NOT NULL                     -- routes.seq of the last request it was given
+);
+CREATE TABLE outgoing (
+    peer       TEXT NOT NULL,                    -- directory under var/spool/outgoing/
+    item       TEXT NOT NULL,
+    first_seen INTEGER NOT NULL,
+    attempts   INTEGER NOT NULL DEFAULT 0,
+    next_try   INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (peer, item)
+);
+)sql",
+    },
+};
+
 } // namespace
 
 const std::vector<SchemaDomain>& schema()
 {
-    static const std::vector<SchemaDomain> domains = {core, keys, repo, chroots, pipeline};
+    static const std::vector<SchemaDomain> domains = {core, keys, repo, chroots, pipeline, remote};
     return domains;
 }
 

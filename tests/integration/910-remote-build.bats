@@ -1,0 +1,70 @@
+#!/usr/bin/env bats
+# End to end over two instances (slow tier): a has a repository and no chroot,
+# b has a bookworm/amd64 chroot and builds for a. An upload to a is routed to
+# b, built there, sent back, installed in a, and apt installs it from a.
+#
+# Written against the pipeline's contracts (mbd-incoming run, mbd-build run
+# with remote::delivery_route, mbd-repo setup, mbd-chroot import and the
+# package/chroot fixtures of tests/lib/debian.bash and tests/helpers.bash);
+# it skips itself while one of them is missing.
+
+load ../helpers
+load ../lib/remote
+[ ! -f "$BATS_TEST_DIRNAME/../lib/debian.bash" ] || load ../lib/debian
+
+setup() { remote_setup; }
+teardown() {
+    remote_teardown
+    ! declare -F mbd_remove_test_users >/dev/null || mbd_remove_test_users
+}
+
+needs_pipeline() {
+    local c
+    for c in "mbd-incoming run" "mbd-build run" "mbd-repo setup" "mbd-chroot import"; do
+        ${c% *} --help 2>/dev/null | grep -qE "^  ${c#* } " || skip "needs '$c'"
+    done
+    local f
+    for f in mbdt_uploader_key mbdt_build_package mbdt_sign_changes mbdt_apt_sandbox mbdt_apt mbd_cached_chroot \
+        mbd_test_user; do
+        declare -F "$f" >/dev/null || skip "needs the fixture '$f'"
+    done
+}
+
+# bats test_tags=slow
+@test "an upload to a (no chroot) is built on b, installed in a, and apt installs it from a" {
+    needs_pipeline
+    instance a
+    instance b 1
+    on a mbd-repo setup test --no-check --arch amd64 >/dev/null
+    mbd_test_user mbdt-builder
+    printf 'build.user = mbdt-builder\n' >>"$(home_of b)/etc/mbd.conf"
+    MBD_HOME=$(home_of b) mbd_cached_chroot bookworm amd64
+    on b mbd-remote status >/dev/null
+    interconnect a b
+    uploader=$(mbdt_uploader_key)
+    gpg --export --armor "$uploader" >uploader.asc
+    run_mbd on a mbd-keygen uploader add uploader.asc --repo test
+    changes=$(mbdt_build_package "$PWD/pkg" hello 1.0-1~test12+1 --dist bookworm-test-unstable --source-only)
+    mbdt_sign_changes "$changes" "$uploader"
+    # dput's order: the files, then the .changes
+    for f in $(sed -n '/^Files:/,/^[^ ]/s/^ .* \([^ ]*\)$/\1/p' "$changes"); do
+        cp "pkg/$f" "$(home_of a)/incoming/"
+    done
+    cp "$changes" "$(home_of a)/incoming/"
+
+    run_mbd on a mbd-incoming run
+    assert_equal "$(on a mbd-remote routes --json | jq -r '.[0] | .state + " " + .builder')" "outgoing b"
+    run_mbd on a mbd-remote run
+    assert_equal "$(on a mbd-remote routes --json | jq -r '.[0].state')" sent
+    run_mbd on b mbd-incoming run # the request, from an active remote, into b's build spool
+    run_mbd on b mbd-build run    # built; the result goes to b's outgoing spool for a
+    run_mbd on b mbd-remote run   # and into a's incoming/
+    run_mbd on a mbd-incoming run # installed in a
+    assert_equal "$(on a mbd-remote routes --json | jq -r '.[0].state')" returned
+
+    on a mbd-keygen export --output archive.asc
+    mbdt_apt_sandbox apt archive.asc "deb file://$(home_of a)/repositories/test bookworm-test-unstable main"
+    mbdt_apt apt update
+    mbdt_apt apt install -y hello
+    [ -x apt/usr/bin/hello ]
+}
