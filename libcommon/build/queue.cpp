@@ -3,6 +3,7 @@
 #include "build/result.hpp"
 #include "build/sbuild.hpp"
 #include "chroot/chroot.hpp"
+#include "remote/routing.hpp"
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/log.hpp"
@@ -249,6 +250,8 @@ PassReport run_pass(Context& ctx, const DeliveryRoute& route)
                     log_path = outcome.log.string();
                     db::Db db = db::Db::open(home.db());
                     deliver(result, signed_text, delivery);
+                    if (delivery != home.incoming())
+                        remote::notify_outgoing(home); // a result for a peer: mbd-remote sends it
                     set_job(db, p, ok ? "successful" : outcome.status == "cancelled" ? "cancelled" : "failed",
                             dir.string(), log_path, message);
                     std::filesystem::remove_all(p.spool, ec);
@@ -279,14 +282,6 @@ PassReport run_pass(Context& ctx, const DeliveryRoute& route)
     for (auto& t : threads)
         t.join();
     return shared.report;
-}
-
-std::filesystem::path local_route(Context& ctx, const std::string& requester)
-{
-    auto instance = keys::require_instance_key(ctx);
-    if (requester != instance.info.fingerprint)
-        throw fail(Exit::not_allowed, "no route for results to {} (not this instance)", requester);
-    return ctx.home().incoming();
 }
 
 std::vector<Job> list_jobs(Context& ctx, const std::string& status_filter)
@@ -362,7 +357,10 @@ void cancel(Context& ctx, const std::string& id, const DeliveryRoute& route)
                                           iso_time(now_seconds())));
     auto result = make_result(p->request, outcome, instance.info.fingerprint,
                               fmt::format("{} <{}>", ctx.config().get("identity"), ctx.config().get("email")));
-    deliver(result, keys::clearsign(ctx, result.text), route(ctx, p->request.requester));
+    auto delivery = route(ctx, p->request.requester);
+    deliver(result, keys::clearsign(ctx, result.text), delivery);
+    if (delivery != ctx.home().incoming())
+        remote::notify_outgoing(ctx.home());
     set_job(ctx.db(), *p, "cancelled", dir.string(), outcome.log.string(), "cancelled");
     std::filesystem::remove_all(entry, ec);
 }

@@ -40,9 +40,6 @@ using DeliveryRoute = std::function<std::filesystem::path(Context&, const std::s
 
 PassReport run_pass(Context& ctx, const DeliveryRoute& route);
 
-// Results for this instance go to our incoming/; any other requester is an
-// Error(Exit::not_allowed) (peers are routed by libcommon/remote).
-std::filesystem::path local_route(Context& ctx, const std::string& requester);
 
 struct Job {
     std::string key, id, requester, source, version, distribution, architecture, status, dir, log, message;

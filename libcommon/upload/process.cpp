@@ -11,11 +11,13 @@
 #include "gpg/gpg.hpp"
 #include "keys/instance.hpp"
 #include "keys/verify.hpp"
+#include "remote/routing.hpp"
 #include "upload/incoming.hpp"
 #include "upload/options.hpp"
 #include "upload/target.hpp"
 
 #include <algorithm>
+#include <sys/stat.h>
 #include <cerrno>
 #include <set>
 
@@ -125,6 +127,7 @@ private:
     void process(const Claim& claim);
     void process_upload(const Claim& claim, const std::string& text);
     void process_result(const Claim& claim, const std::string& text);
+    int process_peer_requests(long long now, long long timeout);
     void queue_builds(const UploadRow& upload);
     void finish_if_complete(long long upload_id);
     void resume();
@@ -178,6 +181,7 @@ PassReport Pass::run()
                 ++handled;
             }
         }
+        handled += process_peer_requests(now, timeout);
         auto stray = orphans(home_, pending, now, timeout);
         if (!stray.empty()) {
             reject_loose(ctx_, stray, "orphans",
@@ -188,6 +192,70 @@ PassReport Pass::run()
             break; // nothing new arrived while we worked
     }
     return report_;
+}
+
+// Build requests a peer sent us (KEY.mbd-request plus its source files): from an
+// active remote, for itself; queued for mbd-build once complete; a repeat of one
+// queued or built already is kept aside, never built twice.
+int Pass::process_peer_requests(long long now, long long timeout)
+{
+    int handled = 0;
+    std::vector<std::string> names;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(home_.incoming(), ec)) {
+        auto n = e.path().filename().string();
+        if (n.ends_with(remote::request_suffix) && !n.starts_with("."))
+            names.push_back(n);
+    }
+    std::sort(names.begin(), names.end());
+    for (const auto& name : names) {
+        std::vector<std::string> files{name};
+        try {
+            std::string text = read_file_nofollow(home_.incoming() / name, max_changes_size);
+            struct stat st{};
+            ::lstat((home_.incoming() / name).c_str(), &st);
+            long long age = now - st.st_mtim.tv_sec;
+            gpg::check_clearsign_envelope(text);
+            auto verified = keys::verify_from_instance_or_remote(ctx_, text);
+            auto request = build::Request::parse(deb822::parse_one(verified.content, name, {.allow_comments = false}));
+            if (request.requester != verified.fingerprint)
+                throw fail(Exit::not_allowed, "request {} is for {} but signed by {}", request.id, request.requester,
+                           verified.fingerprint);
+            std::vector<ListedFile> listed_files;
+            std::vector<std::string> missing;
+            for (const auto& f : request.files) {
+                files.push_back(f.name);
+                listed_files.push_back({f.name, f.size, f.sha256});
+                if (!fs::exists(home_.incoming() / f.name, ec))
+                    missing.push_back(f.name);
+            }
+            if (!missing.empty()) {
+                if (age < timeout) {
+                    ++report_.waiting;
+                    continue;
+                }
+                throw fail(Exit::rejected, "incomplete after {} s: missing {}", timeout, fmt::join(missing, ", "));
+            }
+            verify_files(Claim{home_.incoming(), name, {}}, listed_files);
+            auto key = build::request_key(request.requester, request.id);
+            if (fs::exists(home_.spool_build() / key, ec) ||
+                db_.scalar_int("SELECT 1 FROM jobs WHERE requester = ? AND id = ?", request.requester, request.id))
+                throw fail(Exit::exists, "request {} from {} is queued or built already", request.id,
+                           request.requester);
+            build::enqueue(home_, request, text, home_.incoming());
+            for (const auto& f : files)
+                fs::remove(home_.incoming() / f, ec);
+            log::info("queued build {} of {} {} ({}) for {}", request.id, request.source, request.version,
+                      request.architecture, request.requester);
+            ++report_.requests;
+            ++handled;
+        } catch (const Error& e) {
+            reject_loose(ctx_, files, name, {e.code(), e.what()});
+            ++report_.rejected;
+            ++handled;
+        }
+    }
+    return handled;
 }
 
 void Pass::process(const Claim& c)
@@ -331,10 +399,13 @@ void Pass::queue_builds(const UploadRow& u)
                 r.files.push_back({f.name, f.size, f.sha256});
         }
         auto signed_request = keys::clearsign(ctx_, r.to_text());
-        build::enqueue(home_, r, signed_request, u.dir);
+        auto route = remote::route_request(ctx_, r, signed_request, u.dir);
         db::Transaction tx(db_);
-        db_.run("UPDATE builds SET status = 'building', builder = ? WHERE id = ?", instance.info.fingerprint, id);
-        record_event(db_, Event{0, 0, "BUILDING", u.source, u.version, u.distribution, arch, "build requested", id});
+        db_.run("UPDATE builds SET status = 'building', builder = ? WHERE id = ?", route.fingerprint, id);
+        record_event(db_, Event{0, 0, "BUILDING", u.source, u.version, u.distribution, arch,
+                                route.state == "waiting" ? fmt::format("build requested, waiting: {}", route.message)
+                                                         : fmt::format("build requested from {}", route.builder),
+                                id});
         tx.commit();
     }
 }
@@ -345,35 +416,40 @@ void Pass::process_result(const Claim& c, const std::string& text)
     auto para = deb822::parse_one(verified.content, c.changes, {.allow_comments = false});
     auto changes = debian::Changes::parse(verified.content, c.changes);
     std::string id = para.get(build::result_id_field);
-    auto q = db_.query("SELECT upload_id, architecture, status, builder FROM builds WHERE id = ?", id);
+    auto q = db_.query("SELECT upload_id, architecture, status FROM builds WHERE id = ?", id);
     if (!q.step())
         throw fail(Exit::rejected, "result for unknown build '{}'", id);
     long long upload_id = q.int64(0);
-    std::string arch = q.text(1), status = q.text(2), builder = q.text(3);
-    if (!builder.empty() && builder != verified.fingerprint)
-        throw fail(Exit::not_allowed, "result for build {} signed by {}, but the build was sent to {}", id,
-                   verified.fingerprint, builder);
+    std::string arch = q.text(1), status = q.text(2);
+    bool final = status == "successful" || status == "failed";
     verify_files(c, listed(changes.files));
     auto upload = find_upload_by_id(db_, upload_id);
     fs::path result_dir = fs::path(upload->dir) / ("result-" + arch);
     std::error_code ec;
-    if (status == "successful" || status == "failed") {
-        if (fs::exists(result_dir, ec)) {
-            // a late or repeated result: kept and recorded, never installed twice
-            fs::path late = fs::path(upload->dir) / "late" / c.dir.filename();
-            move_dir(c.dir, late);
-            db::Transaction tx(db_);
-            record_event(db_, Event{0, 0, "BUILT", upload->source, upload->version, upload->distribution, arch,
-                                    fmt::format("another result for build {} (already {}), kept", id, status),
-                                    late.string()});
-            tx.commit();
-            ++report_.results;
-            return;
-        }
+    auto keep_late = [&](const std::string& why) {
+        // a late or repeated result: kept and recorded, never installed twice
+        fs::path late = fs::path(upload->dir) / "late" / c.dir.filename();
+        move_dir(c.dir, late);
+        db::Transaction tx(db_);
+        record_event(db_, Event{0, 0, "BUILT", upload->source, upload->version, upload->distribution, arch,
+                                fmt::format("another result for build {} ({}), kept", id, why), late.string()});
+        tx.commit();
+        ++report_.results;
+    };
+    if (final) {
+        if (fs::exists(result_dir, ec))
+            return keep_late("already " + status);
         move_dir(c.dir, result_dir); // the move an interrupted pass did not finish
         finish_if_complete(upload_id);
         return;
     }
+    // only the builder the request was routed to may deliver it, once
+    auto check = remote::accept_result(ctx_, id, verified.fingerprint);
+    if (check.verdict == remote::ResultVerdict::unexpected)
+        throw fail(Exit::not_allowed, "{}", check.message);
+    if (check.verdict == remote::ResultVerdict::late)
+        return keep_late(check.message);
+    // (a duplicate of a result not recorded yet is the one an interrupted pass accepted)
     std::string build_status = para.get(build::result_status_field);
     bool ok = build_status == "successful";
     double seconds = parse_int(split(para.get(build::result_seconds_field), '.').front()).value_or(0);

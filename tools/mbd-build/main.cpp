@@ -4,6 +4,7 @@
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/strings.hpp"
+#include "remote/routing.hpp"
 #include "upload/process.hpp"
 
 #include <iostream>
@@ -23,7 +24,7 @@ int main(int argc, char** argv)
 {
     return run_tool(argc, argv, {"mbd-build", "run queued builds with sbuild"}, [](Cli& cli) {
         cli.command("run", "one pass over the build spool (what mbd-build.service runs)", [](Context& ctx) {
-            auto r = build::run_pass(ctx, build::local_route);
+            auto r = build::run_pass(ctx, remote::delivery_route);
             std::cout << fmt::format("started {}, successful {}, failed {}\n", r.started, r.successful, r.failed);
         });
 
@@ -51,7 +52,7 @@ int main(int argc, char** argv)
         c->add_option("id", args.id, "build id (see 'mbd-incoming uploads')")->required();
 
         c = cli.command("cancel", "stop a queued or running build; the upload fails", [](Context& ctx) {
-            build::cancel(ctx, args.id, build::local_route);
+            build::cancel(ctx, args.id, remote::delivery_route);
         });
         c->add_option("id", args.id, "build id (see 'mbd-build list')")->required();
     });
