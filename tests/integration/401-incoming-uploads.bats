@@ -34,7 +34,7 @@ to_incoming() {
 # mbd-incoming run must reject the one upload in incoming/ with CODE and REASON.
 assert_rejected() {
     local code=$1 reason=$2 dir queued
-    queued=$(ls "$MBD_HOME/var/spool/build" | wc -l)
+    queued=$(ls "$MBD_HOME/var/spool/waiting" 2>/dev/null | wc -l)
     run_mbd 7 mbd-incoming run
     assert_output_contains "rejected 1"
     dir=$(ls -td "$MBD_HOME"/var/rejected/*/ | head -n 1)
@@ -43,7 +43,7 @@ assert_rejected() {
     # kept untouched, nothing left in incoming/, nothing queued
     ls "$dir"/*.changes >/dev/null
     assert_equal "$(ls "$MBD_HOME/incoming")" ""
-    assert_equal "$(ls "$MBD_HOME/var/spool/build" | wc -l)" "$queued"
+    assert_equal "$(ls "$MBD_HOME/var/spool/waiting" 2>/dev/null | wc -l)" "$queued"
     run_mbd mbd-incoming events --type REJECTED --json
     [ "$(printf '%s' "$output" | jq length)" -ge 1 ]
 }
@@ -57,13 +57,16 @@ assert_rejected() {
     run_mbd mbd-incoming uploads --json
     assert_equal "$(printf '%s' "$output" | jq -r '.[0].status')" building
     assert_equal "$(printf '%s' "$output" | jq -r '.[0].builds | map(.architecture) | join(",")')" amd64
-    req=$(ls -d "$MBD_HOME"/var/spool/build/*/)
-    # the request is signed by the instance key and carries the upload option
+    # no builder has a chroot here: the request waits, signed by the instance key, with the upload option
+    req=$(ls -d "$MBD_HOME"/var/spool/waiting/*/)
+    doc=$(ls "$req"/*.mbd-request)
     gpg --batch --yes --dearmor -o "$BATS_TEST_TMPDIR/instance.gpg" "$BATS_TEST_TMPDIR/instance.asc"
-    gpgv --keyring "$BATS_TEST_TMPDIR/instance.gpg" "$req/request.asc"
-    grep -q '^Lintian-Mode: ignore$' "$req/request.asc"
-    grep -q '^Arch-All: yes$' "$req/request.asc"
+    gpgv --keyring "$BATS_TEST_TMPDIR/instance.gpg" "$doc"
+    grep -q '^Lintian-Mode: ignore$' "$doc"
+    grep -q '^Arch-All: yes$' "$doc"
     [ -f "$req/tiny_1.0~test12+1.dsc" ]
+    run_mbd mbd-incoming events --type BUILDING --json
+    printf '%s' "$output" | jq -e '.[0].message | contains("waiting")' 
     run_mbd mbd-incoming events --json
     printf '%s' "$output" | jq -e 'map(.type) | index("PACKAGING") and index("BUILDING")'
     # the same upload again is refused
@@ -175,5 +178,5 @@ assert_rejected() {
     run_mbd mbd-incoming run
     assert_output_contains "accepted 1"
     [ ! -e "$claim" ]
-    [ -n "$(ls "$MBD_HOME/var/spool/build")" ]
+    [ -n "$(ls "$MBD_HOME/var/spool/waiting")" ]
 }
