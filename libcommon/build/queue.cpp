@@ -12,6 +12,7 @@
 #include "deb822/deb822.hpp"
 #include "gpg/gpg.hpp"
 #include "keys/instance.hpp"
+#include "keys/verify.hpp"
 
 #include <algorithm>
 #include <condition_variable>
@@ -50,6 +51,27 @@ std::vector<std::filesystem::path> spool_entries(const Home& home)
     return out;
 }
 
+// Apt sources of a request that are directories on this host (file://, e.g. the
+// requester's repositories when it is this instance or a peer on a shared
+// filesystem) are made visible inside the chroot at the same path. Remote
+// requesters without one reach us through their publish.url (http).
+std::vector<BindMount> file_source_binds(const Request& r)
+{
+    std::vector<BindMount> binds;
+    for (const auto& line : r.apt_sources) {
+        for (auto word : split_ws(line)) {
+            if (!word.starts_with("file://"))
+                continue;
+            std::filesystem::path dir(std::string(word.substr(7)));
+            std::error_code ec;
+            bool seen = std::any_of(binds.begin(), binds.end(), [&](const BindMount& b) { return b.directory == dir; });
+            if (!seen && std::filesystem::is_directory(dir, ec))
+                binds.push_back({dir, dir.string()});
+        }
+    }
+    return binds;
+}
+
 struct Slots {
     std::vector<std::optional<FileLock>> held;
     explicit Slots(int n) : held(size_t(std::max(1, n))) {}
@@ -77,8 +99,12 @@ std::optional<Prepared> prepare(Context& ctx, const std::filesystem::path& entry
     p.key = entry.filename().string();
     try {
         p.signed_text = read_file_nofollow(entry / "request.asc", max_request_size);
-        auto verified = keys::instance_keyring(ctx.home()).verify_clearsigned(p.signed_text);
+        // signed by this instance or an active remote, for itself
+        auto verified = keys::verify_from_instance_or_remote(ctx, p.signed_text);
         p.request = Request::parse(deb822::parse_one(verified.content, "request"));
+        if (p.request.requester != verified.fingerprint)
+            throw fail(Exit::not_allowed, "request {} is for {} but signed by {}", p.request.id, p.request.requester,
+                       verified.fingerprint);
         if (key_of(p.request.requester, p.request.id) != p.key)
             throw fail(Exit::rejected, "request {} is filed under the wrong name '{}'", p.request.id, p.key);
         for (const auto& f : p.request.files) {
@@ -228,7 +254,7 @@ PassReport run_pass(Context& ctx, const DeliveryRoute& route)
                         if (::link((p.spool / f.name).c_str(), (dir / f.name).c_str()) != 0)
                             copy_atomic(p.spool / f.name, dir / f.name);
                     SbuildJob job{p.request, dir, tarball, {}, build_user, unpack, 0, timeout, {}};
-                    job.binds.push_back({home.repositories(), home.repositories().string()});
+                    job.binds = file_source_binds(p.request);
                     job.started = [&](int pid) {
                         db::Db db = db::Db::open(home.db());
                         db.run("UPDATE jobs SET pid = ? WHERE requester = ? AND id = ?", static_cast<long long>(pid),

@@ -43,7 +43,7 @@ apt_sandbox() {
     run_mbd mbd-incoming uploads --json
     assert_equal "$(printf '%s' "$output" | jq -r '.[0].status')" installed
     run_mbd mbd-incoming events --source tiny --json
-    assert_equal "$(printf '%s' "$output" | jq -r 'map(.type) | reverse | join(" ")')" "PACKAGING BUILDING BUILT INSTALLED"
+    assert_equal "$(printf '%s' "$output" | jq -r 'map(.type) | reverse | join(" ")')" "PACKAGING ROUTED BUILDING BUILT INSTALLED"
     run_mbd mbd-build list --json
     assert_equal "$(printf '%s' "$output" | jq -r '.[0].status')" successful
     # the build ran as the unprivileged build user, never as root

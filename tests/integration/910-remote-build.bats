@@ -11,6 +11,7 @@
 load ../helpers
 load ../lib/remote
 [ ! -f "$BATS_TEST_DIRNAME/../lib/debian.bash" ] || load ../lib/debian
+load ../lib/pipeline
 
 setup() { remote_setup; }
 teardown() {
@@ -44,7 +45,8 @@ needs_pipeline() {
     uploader=$(mbdt_uploader_key)
     gpg --export --armor "$uploader" >uploader.asc
     run_mbd on a mbd-keygen uploader add uploader.asc --repo test
-    changes=$(mbdt_build_package "$PWD/pkg" hello 1.0-1~test12+1 --dist bookworm-test-unstable --source-only)
+    mkdir -p pkg
+    changes=$(mbdt_source_package "$PWD/pkg" hello 1.0~test12+1 bookworm-test-unstable --unsigned)
     mbdt_sign_changes "$changes" "$uploader"
     # dput's order: the files, then the .changes
     for f in $(sed -n '/^Files:/,/^[^ ]/s/^ .* \([^ ]*\)$/\1/p' "$changes"); do
@@ -63,8 +65,8 @@ needs_pipeline() {
     assert_equal "$(on a mbd-remote routes --json | jq -r '.[0].state')" returned
 
     on a mbd-keygen export --output archive.asc
-    mbdt_apt_sandbox apt archive.asc "deb file://$(home_of a)/repositories/test bookworm-test-unstable main"
-    mbdt_apt apt update
-    mbdt_apt apt install -y hello
-    [ -x apt/usr/bin/hello ]
+    mbdt_apt_sandbox "$PWD/apt" "$PWD/archive.asc" "deb file://$(home_of a)/repositories/test bookworm-test-unstable main"
+    mbdt_apt "$PWD/apt" update
+    mbdt_apt "$PWD/apt" install -y hello
+    [ "$(cat apt/usr/share/hello/data)" = "hello 1.0~test12+1" ]
 }
