@@ -8,6 +8,7 @@
 #include "core/fs.hpp"
 #include "core/log.hpp"
 #include "core/strings.hpp"
+#include "core/wake.hpp"
 #include "db/db.hpp"
 #include "deb822/deb822.hpp"
 #include "gpg/gpg.hpp"
@@ -81,6 +82,7 @@ struct Shared {
     std::mutex m;
     std::condition_variable cv;
     int running = 0;
+    bool ended = false; // a build ended since the pass last looked at the spool
     PassReport report;
 };
 
@@ -169,6 +171,7 @@ std::string enqueue(const Home& home, const Request& request, const std::string&
     if (::rename(tmp.c_str(), final_dir.c_str()) != 0)
         throw sys_error(fmt::format("cannot queue build request '{}'", key));
     fsync_dir(home.spool_build());
+    wake::raise(home, wake::Pass::build);
     return key;
 }
 
@@ -202,6 +205,7 @@ PassReport run_pass(Context& ctx, const DeliveryRoute& route)
 
     while (true) {
         bool started = false;
+        wake::lower(home, wake::Pass::build); // raised again by whoever queues a request after this
         for (const auto& entry : spool_entries(home)) {
             auto name = entry.filename().string();
             if (seen.count(name))
@@ -278,6 +282,8 @@ PassReport run_pass(Context& ctx, const DeliveryRoute& route)
                     deliver(result, signed_text, delivery);
                     if (delivery != home.incoming())
                         remote::notify_outgoing(home); // a result for a peer: mbd-remote sends it
+                    else
+                        wake::raise(home, wake::Pass::incoming);
                     set_job(db, p, ok ? "successful" : outcome.status == "cancelled" ? "cancelled" : "failed",
                             dir.string(), log_path, message);
                     std::filesystem::remove_all(p.spool, ec);
@@ -295,6 +301,7 @@ PassReport run_pass(Context& ctx, const DeliveryRoute& route)
                 std::lock_guard g(shared.m);
                 slots.held[size_t(slot)].reset();
                 --shared.running;
+                shared.ended = true;
                 (ok ? shared.report.successful : shared.report.failed)++;
                 shared.cv.notify_all();
             });
@@ -302,8 +309,11 @@ PassReport run_pass(Context& ctx, const DeliveryRoute& route)
         std::unique_lock g(shared.m);
         if (shared.running == 0 && !started)
             break;
-        if (shared.running > 0)
-            shared.cv.wait(g);
+        // Until a build ends or a request is queued (its flag; checked each second): a
+        // request queued while others build takes a free slot at once.
+        while (shared.running > 0 && !shared.ended && !std::filesystem::exists(wake::flag(home, wake::Pass::build)))
+            shared.cv.wait_for(g, std::chrono::seconds(1));
+        shared.ended = false;
     }
     for (auto& t : threads)
         t.join();
@@ -387,6 +397,8 @@ void cancel(Context& ctx, const std::string& id, const DeliveryRoute& route)
     deliver(result, keys::clearsign(ctx, result.text), delivery);
     if (delivery != ctx.home().incoming())
         remote::notify_outgoing(ctx.home());
+    else
+        wake::raise(ctx.home(), wake::Pass::incoming);
     set_job(ctx.db(), *p, "cancelled", dir.string(), outcome.log.string(), "cancelled");
     std::filesystem::remove_all(entry, ec);
 }

@@ -10,7 +10,7 @@ namespace mbd {
 void Home::ensure() const
 {
     make_dirs(root, 0755);
-    for (const auto& dir : {etc(), incoming(), spool_build(), spool_outgoing(), spool_claimed(), builds(), chroots(), rejected(),
+    for (const auto& dir : {etc(), incoming(), spool_build(), spool_outgoing(), spool_claimed(), wake(), builds(), chroots(), rejected(),
                             log(), locks(), tmp(), repositories()})
         make_dirs(dir, 0755);
     make_dirs(gnupg(), 0700);

@@ -16,6 +16,7 @@ struct Home {
     std::filesystem::path spool_build() const { return root / "var/spool/build"; }
     std::filesystem::path spool_outgoing() const { return root / "var/spool/outgoing"; }
     std::filesystem::path spool_claimed() const { return root / "var/spool/claimed"; } // uploads being processed
+    std::filesystem::path wake() const { return root / "var/spool/wake"; } // flags that start passes (core/wake.hpp)
     std::filesystem::path builds() const { return root / "var/builds"; }
     std::filesystem::path chroots() const { return root / "var/chroots"; }
     std::filesystem::path rejected() const { return root / "var/rejected"; }

@@ -15,7 +15,7 @@ namespace {
 
 const std::vector<std::string_view> known = {
     "config", "db", "gpg", "deb822", "cmd", "lock", "archive", "publish",
-    "incoming", "build", "chroot", "remote", "fault", "repo",
+    "incoming", "build", "chroot", "remote", "fault", "repo", "wake",
 };
 
 struct State {

@@ -5,6 +5,7 @@
 #include "core/fs.hpp"
 #include "core/log.hpp"
 #include "core/strings.hpp"
+#include "core/wake.hpp"
 #include "db/db.hpp"
 #include "keys/instance.hpp"
 #include "remote/remotes.hpp"
@@ -104,6 +105,7 @@ public:
         std::set<fs::path> seen;
         for (bool more = true; more;) {
             more = false;
+            wake::lower(home_, wake::Pass::outgoing); // raised again by whoever queues an item after this
             for (const auto& peer : subdirs(home_.spool_outgoing()))
                 for (const auto& dir : subdirs(peer))
                     if (seen.insert(dir).second) {

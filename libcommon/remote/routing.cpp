@@ -6,6 +6,7 @@
 #include "core/fs.hpp"
 #include "core/log.hpp"
 #include "core/strings.hpp"
+#include "core/wake.hpp"
 #include "db/db.hpp"
 #include "deb822/deb822.hpp"
 #include "keys/instance.hpp"
@@ -284,6 +285,7 @@ void notify_outgoing(const Home& home)
 {
     make_dirs(home.spool_outgoing());
     ::utimensat(AT_FDCWD, home.spool_outgoing().c_str(), nullptr, 0);
+    wake::raise(home, wake::Pass::outgoing);
 }
 
 std::optional<Route> find_route(Context& ctx, const std::string& id)

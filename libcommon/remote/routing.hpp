@@ -83,7 +83,7 @@ struct ResultCheck {
 };
 ResultCheck accept_result(Context& ctx, const std::string& request_id, const std::string& signer);
 
-// Wake mbd-remote.path (it watches var/spool/outgoing/ itself, not the items inside).
+// Wake mbd-remote.path: var/spool/outgoing/ changes, and its flag (core/wake.hpp) is raised.
 void notify_outgoing(const Home& home);
 
 std::vector<Route> list_routes(Context& ctx);

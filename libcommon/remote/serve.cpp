@@ -3,6 +3,7 @@
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/strings.hpp"
+#include "core/wake.hpp"
 #include "remote/status.hpp"
 #include "remote/transport.hpp"
 
@@ -26,6 +27,7 @@ std::string serve(Context& ctx, const std::vector<std::string>& args)
         std::string out;
         for (const auto& name : receive_files(STDIN_FILENO, ctx.home().incoming()))
             out += "stored " + name + "\n";
+        wake::raise(ctx.home(), wake::Pass::incoming);
         return out;
     }
     throw fail(Exit::usage, "serve: '{}' is not a verb of this service (status, put)", fmt::join(words, " "));

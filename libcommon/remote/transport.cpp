@@ -5,6 +5,7 @@
 #include "core/log.hpp"
 #include "core/process.hpp"
 #include "core/strings.hpp"
+#include "core/wake.hpp"
 #include "debian/control_files.hpp"
 #include "remote/status.hpp"
 
@@ -76,6 +77,7 @@ public:
         } catch (const Error& e) {
             throw fail(Exit::tempfail, "cannot send to '{}': {}", url_.text, e.what());
         }
+        wake::raise(Home{url_.path}, wake::Pass::incoming);
     }
 
 private:

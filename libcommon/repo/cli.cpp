@@ -6,6 +6,7 @@
 #include "db/db.hpp"
 #include "repo/apt.hpp"
 #include "repo/lifecycle.hpp"
+#include "repo/maintain.hpp"
 #include "repo/packages.hpp"
 
 #include <iostream>
@@ -377,6 +378,20 @@ void define_packages(Cli& cli)
     c->add_option("id", pa->id, "repository (default: all)");
     c->add_option("--dist", pa->dist, "only this distribution");
     c->add_flag("--rebuild", pa->rebuild, "rebuild every index from the state database");
+
+    auto mjson = std::make_shared<bool>(false);
+    c = cli.command("maintain",
+                    "daily upkeep (mbd-repo-maintain.timer): Valid-Until, by-hash and pool cleanup, retention",
+                    [mjson](Context& ctx) {
+                        auto r = maintain(ctx);
+                        if (*mjson) {
+                            std::cout << to_json(r).dump();
+                            return;
+                        }
+                        for (const auto& d : r.published)
+                            std::cout << d << "\n";
+                    });
+    c->add_flag("--json", *mjson, "print what was done as JSON");
 
     struct QueryArgs {
         std::string arg, repo, dist;

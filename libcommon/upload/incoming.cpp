@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <set>
 #include <sys/stat.h>
+#include <ctime>
 
 namespace mbd::upload {
 namespace {
@@ -238,6 +239,22 @@ std::vector<std::string> orphans(const Home& home, const std::vector<Pending>& p
     }
     std::sort(out.begin(), out.end());
     return out;
+}
+
+bool written_within(const Home& home, double seconds)
+{
+    struct timespec now{};
+    ::clock_gettime(CLOCK_REALTIME, &now);
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(home.incoming(), ec)) {
+        struct stat st{};
+        if (::lstat(entry.path().c_str(), &st) != 0)
+            continue;
+        double age = double(now.tv_sec - st.st_mtim.tv_sec) + double(now.tv_nsec - st.st_mtim.tv_nsec) / 1e9;
+        if (age < seconds && age > -seconds) // (a time far in the future is not a write in flight)
+            return true;
+    }
+    return false;
 }
 
 fs::path reject(Context& ctx, const Claim& c, const Rejection& why, const std::string& source,

@@ -50,6 +50,10 @@ inline constexpr std::uintmax_t max_changes_size = 4 << 20;
 
 std::vector<Pending> scan_incoming(const Home& home, long long now);
 
+// Whether anything in incoming/ (dot files too: partial uploads of rsync, sftp) was
+// written in the last `seconds`: an upload is probably still arriving.
+bool written_within(const Home& home, double seconds);
+
 // Claim a pending upload; nullopt if its .changes vanished (taken by another pass).
 std::optional<Claim> claim(const Home& home, const Pending& pending);
 

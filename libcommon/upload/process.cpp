@@ -6,6 +6,7 @@
 #include "core/fs.hpp"
 #include "core/log.hpp"
 #include "core/strings.hpp"
+#include "core/wake.hpp"
 #include "db/db.hpp"
 #include "debian/control_files.hpp"
 #include "gpg/gpg.hpp"
@@ -20,6 +21,7 @@
 #include <sys/stat.h>
 #include <cerrno>
 #include <set>
+#include <thread>
 
 namespace mbd::upload {
 namespace {
@@ -144,7 +146,9 @@ PassReport Pass::run()
     FileLock lock(home_.locks() / "incoming.lock", true);
     resume();
     long long timeout = ctx_.config().get_int("incoming.timeout");
-    for (int round = 0; round < 100; ++round) {
+    double settle = double(ctx_.config().get_int("incoming.settle"));
+    for (int round = 0; round < 100;) {
+        wake::lower(home_, wake::Pass::incoming); // raised again by whoever adds work after this
         int handled = 0;
         for (const auto& c : leftover_claims(home_)) {
             process(c);
@@ -188,8 +192,15 @@ PassReport Pass::run()
                          {Exit::rejected, fmt::format("no .changes lists these files after {} s", timeout)});
             ++report_.rejected;
         }
-        if (!handled)
-            break; // nothing new arrived while we worked
+        if (handled) {
+            ++round;
+            continue; // more may have arrived while we worked
+        }
+        // An upload still arriving (dput sends the .changes last) would finish after our
+        // last look, when its events no longer start a pass: wait until it settles.
+        if (!written_within(home_, settle))
+            break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
     return report_;
 }

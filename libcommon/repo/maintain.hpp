@@ -1,0 +1,33 @@
+// repo/maintain: what `mbd-repo maintain` does (mbd-repo-maintain.timer, daily). Each
+// step is safe to repeat and to run beside the passes:
+//   - every repository that is not removed, under its lock: publish what is due (a
+//     Release whose Valid-Until is more than half spent is signed again, so keep
+//     publish.valid_until at two days or more with a daily timer), drop the pool files
+//     nothing references once publish.pool_grace has passed, and remove the by-hash
+//     files its current Release files do not name once they were superseded more than
+//     publish.byhash_grace seconds ago (a publish only cleans the directories it writes);
+//   - var/builds/: the directories of uploads (installed or failed) and of builds
+//     (ended) that finished more than retention.builds seconds ago; their records stay;
+//   - var/rejected/: rejected uploads and requests older than retention.rejected seconds.
+// A retention of 0 keeps everything.
+#pragma once
+
+#include "core/entry.hpp"
+#include "core/json.hpp"
+
+#include <string>
+#include <vector>
+
+namespace mbd::repo {
+
+struct MaintainReport {
+    std::vector<std::string> published; // distributions published (Valid-Until refreshed, or changes)
+    long long by_hash = 0;              // by-hash files removed
+    long long builds = 0;               // build and upload directories removed
+    long long rejected = 0;             // rejected uploads removed
+};
+
+MaintainReport maintain(Context& ctx);
+Json to_json(const MaintainReport& r);
+
+} // namespace mbd::repo
