@@ -30,10 +30,12 @@ mbd_setup() {
     export LC_ALL=C.UTF-8
 }
 
-# Stop the gpg-agents a test's key rings started.
+# Stop the gpg-agents a test's key rings started (the instance's, its sources' in
+# gnupg/sources/NAME, the user's): each left running holds inotify instances, of which
+# a user has 128, and systemd cannot start without one.
 mbd_teardown() {
     local d
-    for d in "$MBD_HOME"/gnupg "$MBD_HOME"/gnupg/*/ "$GNUPGHOME"; do
+    for d in $(find "$MBD_HOME/gnupg" -maxdepth 2 -type d 2>/dev/null) "$GNUPGHOME"; do
         [ -d "$d" ] && gpgconf --homedir "$d" --kill all 2>/dev/null || true
     done
 }
