@@ -206,3 +206,26 @@ assert_rejected() {
     assert_equal "$(grep -c '^== ' "$BATS_TEST_TMPDIR/hooked")" \
         "$(mbd-incoming events --limit 0 --json | jq length)"
 }
+
+@test "mbd-repo port makes an upload signed by the instance, with the target's version, that incoming accepts" {
+    mbd-repo setup other --codename bullseye --arch amd64 --no-check >/dev/null
+    run_mbd mbd-repo install "$(unsigned_upload 1.0~test12+1)"
+    run_mbd mbd-repo port tiny bookworm-test-unstable bullseye-other-unstable
+    assert_output_contains "uploaded 1.0~other11+1 for bullseye-other-unstable"
+    changes="$MBD_HOME/incoming/tiny_1.0~other11+1_source.changes"
+    gpg --batch --yes --dearmor -o "$BATS_TEST_TMPDIR/instance.gpg" "$BATS_TEST_TMPDIR/instance.asc"
+    gpgv --keyring "$BATS_TEST_TMPDIR/instance.gpg" "$changes"
+    grep -q '^Distribution: bullseye-other-unstable$' "$changes"
+    (cd "$BATS_TEST_TMPDIR" && dpkg-source -x "$MBD_HOME/incoming/tiny_1.0~other11+1.dsc" ported >/dev/null)
+    [ "$(cd "$BATS_TEST_TMPDIR/ported" && dpkg-parsechangelog -S Version)" = "1.0~other11+1" ]
+    # nothing to port, nowhere to port to
+    run_mbd 4 mbd-repo port nope bookworm-test-unstable bullseye-other-unstable
+    assert_stderr_contains "holds no source 'nope'"
+    run_mbd 7 mbd-repo port tiny bookworm-test-unstable bullseye-other-testing
+    assert_stderr_contains "not an uploadable suite"
+    # the uploader was never granted 'other': the instance's own signature is what lets it in
+    run_mbd mbd-incoming run
+    assert_output_contains "accepted 1"
+    run_mbd mbd-incoming uploads --json
+    printf '%s' "$output" | jq -e 'map(select(.version == "1.0~other11+1" and .distribution == "bullseye-other-unstable")) | length == 1'
+}
