@@ -240,7 +240,7 @@ void define_dist(Cli& cli)
     c->add_option("--arch-all", d->arch_all, "the architecture that builds Architecture: all (default: the first)");
     c->add_option("--component", *comps, "components (default: main)");
     c->add_option("--lintian-mode", d->options.lintian_mode, "disabled, ignore, errfail, warnfail")->capture_default_str();
-    c->add_option("--piuparts-mode", d->options.piuparts_mode, "disabled, ignore, errfail, warnfail")->capture_default_str();
+    c->add_option("--piuparts-mode", d->options.piuparts_mode, "disabled (piuparts needs root: not supported)")->capture_default_str();
     c->add_option("--autopkgtest-mode", d->options.autopkgtest_mode, "disabled, ignore, errfail, warnfail")
         ->capture_default_str();
     c->add_option("--deb-build-options", d->options.deb_build_options, "DEB_BUILD_OPTIONS for builds");

@@ -416,6 +416,8 @@ void Pass::queue_builds(const UploadRow& u)
         r.requester = instance.info.fingerprint;
         r.lintian_mode = options.lintian_mode(arch) ? std::string(to_string(*options.lintian_mode(arch)))
                                                     : target.lintian_mode;
+        r.autopkgtest_mode = options.autopkgtest_mode(arch) ? std::string(to_string(*options.autopkgtest_mode(arch)))
+                                                            : target.autopkgtest_mode;
         r.deb_build_options = options.get("deb-build-options", arch).value_or(target.deb_build_options);
         r.deb_build_profiles = options.get("deb-build-profiles", arch).value_or(target.deb_build_profiles);
         r.add_depends = options.get("add-depends", arch).value_or("");
@@ -434,10 +436,11 @@ void Pass::queue_builds(const UploadRow& u)
         auto route = remote::route_request(ctx_, r, signed_request, u.dir);
         db::Transaction tx(db_);
         db_.run("UPDATE builds SET status = 'building', builder = ? WHERE id = ?", route.fingerprint, id);
-        record_event(db_, Event{0, 0, "BUILDING", u.source, u.version, u.distribution, arch,
-                                route.state == "waiting" ? fmt::format("build requested, waiting: {}", route.message)
-                                                         : fmt::format("build requested from {}", route.builder),
-                                id});
+        std::string message = route.state == "waiting" ? fmt::format("build requested, waiting: {}", route.message)
+                                                       : fmt::format("build requested from {}", route.builder);
+        if (auto piuparts = options.piuparts_mode(arch); piuparts && *piuparts != QaMode::disabled)
+            message += "; upload option piuparts-mode ignored: piuparts needs root and mbd builds without it";
+        record_event(db_, Event{0, 0, "BUILDING", u.source, u.version, u.distribution, arch, message, id});
         tx.commit();
     }
 }

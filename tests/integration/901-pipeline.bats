@@ -145,3 +145,23 @@ apt_sandbox() {
     printf '%s' "$output" | jq -e 'map(select(.distribution == "bookworm-other-unstable" and .version == "1.0~other12+1")) | length == 1'
     run_mbd mbd-repo check other
 }
+
+@test "autopkgtest-mode: the package's tests run unprivileged after the build; errfail fails a build whose test fails" {
+    mbdt_dput "$(mbdt_source_package "$PKG" tiny 1.0~test12+1 bookworm-test-unstable \
+        --test 'grep -q "tiny 1.0" /usr/share/tiny/data' --option autopkgtest-mode=errfail)"
+    chain
+    assert_output_contains "installed 1"
+    log=$(mbd-build list --json | jq -r '.[0].log')
+    grep -q '^Autopkgtest: pass' "$log"
+    grep -qE '^command1 +PASS' "$log"
+
+    mbdt_dput "$(mbdt_source_package "$PKG" tiny 1.0~test12+2 bookworm-test-unstable \
+        --test 'grep -q "not there" /usr/share/tiny/data' --option autopkgtest-mode=errfail)"
+    chain
+    assert_output_contains "failed 1"
+    log=$(mbd-build list --json | jq -r 'map(select(.version == "1.0~test12+2"))[0].log')
+    grep -q '^Autopkgtest: fail' "$log"
+    grep -qE '^command1 +FAIL' "$log"
+    run_mbd mbd-repo show tiny --json
+    printf '%s' "$output" | jq -e 'map(select(.distribution == "bookworm-test-unstable"))[0].version == "1.0~test12+1"'
+}
