@@ -42,6 +42,7 @@ std::string Request::to_text() const
     p.set("Arch-Any", arch_any ? "yes" : "no");
     p.set("Requester", requester);
     p.set("Lintian-Mode", lintian_mode);
+    p.set("Autopkgtest-Mode", autopkgtest_mode);
     if (!deb_build_options.empty())
         p.set("Deb-Build-Options", deb_build_options);
     if (!deb_build_profiles.empty())
@@ -90,6 +91,7 @@ Request Request::parse(const deb822::Paragraph& p)
     r.arch_any = p.get("Arch-Any") != "no";
     r.requester = need("Requester");
     r.lintian_mode = need("Lintian-Mode");
+    r.autopkgtest_mode = p.has("Autopkgtest-Mode") ? p.get("Autopkgtest-Mode") : "disabled";
     r.deb_build_options = p.get("Deb-Build-Options");
     r.deb_build_profiles = p.get("Deb-Build-Profiles");
     r.add_depends = p.get("Add-Depends");

@@ -32,6 +32,7 @@ struct Request {
     bool arch_any = true;     // build architecture-specific packages (false: an arch-all-only build)
     std::string requester;    // fingerprint of the instance that wants the result
     std::string lintian_mode = "errfail"; // disabled|ignore|errfail|warnfail
+    std::string autopkgtest_mode = "disabled"; // the same modes; run by sbuild after the build
     std::string deb_build_options, deb_build_profiles, add_depends;
     // Extra apt sources the build must see (one-line format), and the armored
     // keys they are signed with.

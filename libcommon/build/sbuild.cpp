@@ -69,6 +69,39 @@ std::vector<std::string> key_blocks(const std::string& armored)
     return out;
 }
 
+// sbuild runs autopkgtest on the host after the build: as the build user, in a
+// throwaway unshare testbed from the same tarball, with the build's own apt
+// sources, keys and pins (so tests install what the build installed).
+std::vector<std::string> autopkgtest_args(const SbuildJob& job)
+{
+    const auto& r = job.request;
+    std::vector<std::string> a = {"--run-autopkgtest", "--autopkgtest-root-arg="};
+    auto opt = [&](const std::string& o) { a.push_back("--autopkgtest-opt=" + o); };
+    for (size_t k = 0; k < key_blocks(r.apt_keys).size(); ++k)
+        opt(fmt::format("--copy={}:/etc/apt/trusted.gpg.d/mbd-{}.asc", (job.dir / fmt::format("apt-key-{}.asc", k)).string(), k));
+    if (!r.apt_preferences.empty())
+        opt(fmt::format("--copy={}:/etc/apt/preferences.d/mbd.pref", (job.dir / "apt-preferences").string()));
+    for (const auto& s : r.apt_sources)
+        opt("--add-apt-source=" + s);
+    opt("--setup-commands=apt-get update"); // buildd tarballs come without package lists
+    for (const auto& o : {std::string("--"), std::string("unshare"), "--tarball=" + job.tarball.string(),
+                          "--arch=" + r.architecture})
+        opt(o);
+    if (!job.unpack_dir.empty())
+        opt("--prefix=" + (job.unpack_dir / "mbd-autopkgtest.").string());
+    for (const auto& b : job.binds) {
+        opt("--bind");
+        opt(b.directory.string());
+        opt(b.mountpoint);
+    }
+    return a;
+}
+
+bool require_success(std::string_view mode)
+{
+    return mode == "errfail" || mode == "warnfail";
+}
+
 } // namespace
 
 std::string sbuild_config(const SbuildJob& job)
@@ -88,9 +121,10 @@ std::string sbuild_config(const SbuildJob& job)
     if (!job.request.apt_preferences.empty())
         c += "$external_commands = { 'chroot-setup-commands' => [ "
              "['cp', '/mbd-build/apt-preferences', '/etc/apt/preferences.d/mbd.pref'] ] };\n";
-    const auto& mode = job.request.lintian_mode;
-    if (mode == "errfail" || mode == "warnfail")
+    if (require_success(job.request.lintian_mode))
         c += "$lintian_require_success = 1;\n";
+    if (require_success(job.request.autopkgtest_mode))
+        c += "$autopkgtest_require_success = 1;\n";
     auto opts = deb_build_options(job);
     if (!opts.empty())
         c += fmt::format("$build_environment = {{ 'DEB_BUILD_OPTIONS' => {} }};\n", perl_quote(opts));
@@ -132,6 +166,12 @@ std::vector<std::string> sbuild_command(const SbuildJob& job, const fs::path& co
         else
             cmd.push_back("--lintian-opt=--fail-on=error");
     }
+    if (r.autopkgtest_mode == "disabled") {
+        cmd.push_back("--no-run-autopkgtest");
+    } else {
+        auto a = autopkgtest_args(job);
+        cmd.insert(cmd.end(), a.begin(), a.end());
+    }
     for (const auto& s : r.apt_sources)
         cmd.push_back("--extra-repository=" + s);
     for (size_t k = 0; k < key_blocks(r.apt_keys).size(); ++k)
@@ -147,6 +187,8 @@ std::vector<std::string> sbuild_command(const SbuildJob& job, const fs::path& co
 SbuildOutcome run_sbuild(const SbuildJob& job)
 {
     require_program("sbuild", "sbuild");
+    if (job.request.autopkgtest_mode != "disabled")
+        require_program("autopkgtest", "autopkgtest");
     const auto& r = job.request;
     fs::path out = job.dir / "out";
     make_dirs(out);
@@ -164,6 +206,10 @@ SbuildOutcome run_sbuild(const SbuildJob& job)
         struct passwd* pw = ::getpwnam(job.user.c_str());
         if (!pw)
             throw fail(Exit::environment, "build user '{}' does not exist", job.user);
+        // sbuild runs autopkgtest from there; without it the run "passes" without testing anything
+        if (job.request.autopkgtest_mode != "disabled" && !fs::is_directory(pw->pw_dir))
+            throw fail(Exit::environment, "build user '{}' has no home directory '{}' (autopkgtest runs there)",
+                       job.user, pw->pw_dir);
         for (const auto& p : fs::recursive_directory_iterator(job.dir))
             if (::lchown(p.path().c_str(), pw->pw_uid, pw->pw_gid) != 0)
                 throw sys_error(fmt::format("cannot hand '{}' to the build user", p.path().string()));

@@ -8,6 +8,7 @@
 #include "repo/lifecycle.hpp"
 #include "repo/maintain.hpp"
 #include "repo/packages.hpp"
+#include "repo/port.hpp"
 
 #include <iostream>
 #include <memory>
@@ -240,7 +241,7 @@ void define_dist(Cli& cli)
     c->add_option("--arch-all", d->arch_all, "the architecture that builds Architecture: all (default: the first)");
     c->add_option("--component", *comps, "components (default: main)");
     c->add_option("--lintian-mode", d->options.lintian_mode, "disabled, ignore, errfail, warnfail")->capture_default_str();
-    c->add_option("--piuparts-mode", d->options.piuparts_mode, "disabled, ignore, errfail, warnfail")->capture_default_str();
+    c->add_option("--piuparts-mode", d->options.piuparts_mode, "disabled (piuparts needs root: not supported)")->capture_default_str();
     c->add_option("--autopkgtest-mode", d->options.autopkgtest_mode, "disabled, ignore, errfail, warnfail")
         ->capture_default_str();
     c->add_option("--deb-build-options", d->options.deb_build_options, "DEB_BUILD_OPTIONS for builds");
@@ -331,7 +332,7 @@ void define_packages(Cli& cli)
     c->add_flag("--each", in->each, "each .changes is an upload of its own (imports); one publish at the end");
 
     struct MoveArgs {
-        std::string source, dist;
+        std::string source, dist, to;
         std::optional<std::string> version;
         bool no_publish = false;
     };
@@ -344,6 +345,14 @@ void define_packages(Cli& cli)
     c->add_option("source", mv->source, "source package")->required();
     c->add_option("from", mv->dist, "distribution to migrate from, CODENAME-ID-SUITE")->required();
     c->add_flag("--no-publish", mv->no_publish, "only record it (publish later)");
+    c = cli.command("port", "rebuild a source for another distribution: a signed upload into incoming/", [mv](Context& ctx) {
+        auto r = port(ctx, mv->source, mv->dist, mv->to);
+        std::cout << fmt::format("{} {} from {}: uploaded {} for {} ({})\n", r.source, r.from_version, r.from,
+                                 r.version, r.to, r.changes.filename().string());
+    });
+    c->add_option("source", mv->source, "source package")->required();
+    c->add_option("from", mv->dist, "distribution holding it, CODENAME-ID-SUITE")->required();
+    c->add_option("to", mv->to, "distribution to port it to, CODENAME-ID-SUITE")->required();
     c = cli.command("remove", "take a source out of a distribution (suite or rollback)", [mv](Context& ctx) {
         auto r = remove(ctx, mv->source, mv->dist, mv->version, !mv->no_publish);
         std::cout << fmt::format("{} {}: removed from {}\n", r.source, r.version, r.from);

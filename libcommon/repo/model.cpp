@@ -574,6 +574,9 @@ Distribution add_distribution(db::Db& db, const Distribution& d)
     for (const auto* m : {&d.options.lintian_mode, &d.options.piuparts_mode, &d.options.autopkgtest_mode})
         if (!valid_check_mode(*m))
             throw fail(Exit::usage, "invalid mode '{}' (disabled, ignore, errfail or warnfail)", *m);
+    if (d.options.piuparts_mode != "disabled")
+        throw fail(Exit::usage, "piuparts-mode '{}' is not supported: piuparts needs root and mbd builds without it "
+                   "(autopkgtest-mode runs unprivileged)", d.options.piuparts_mode);
     db::Transaction tx(db);
     if (db.scalar_int("SELECT 1 FROM distributions WHERE codename = ?", d.codename))
         throw fail(Exit::exists, "distribution '{}' exists already", d.codename);

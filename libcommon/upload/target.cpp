@@ -42,6 +42,7 @@ Target resolve_upload_target(Context& ctx, std::string_view distribution)
     t.architectures = bt.architectures;
     t.arch_all = bt.arch_all;
     t.lintian_mode = bt.options.lintian_mode;
+    t.autopkgtest_mode = bt.options.autopkgtest_mode;
     t.deb_build_options = bt.options.deb_build_options;
     t.deb_build_profiles = bt.options.deb_build_profiles;
     return t;

@@ -20,7 +20,8 @@ struct Target {
     std::string suite;
     std::vector<std::string> architectures; // what the repository builds for this codename
     std::string arch_all;                   // the one of them that builds Architecture: all
-    std::string lintian_mode;               // the distribution's default
+    std::string lintian_mode;               // the distribution's defaults
+    std::string autopkgtest_mode;
     std::string deb_build_options, deb_build_profiles;
     int internal_apt_priority = 1;
 };

@@ -82,6 +82,8 @@ add_source_and_dist() {
     run_mbd 2 mbd-repo dist add sid --source debian-bookworm --arch amd64 --arch-all i386
     assert_stderr_contains "the architecture building 'all' ('i386') is not one of amd64"
     run_mbd 2 mbd-repo dist add sid --source debian-bookworm --arch amd64 --lintian-mode sometimes
+    run_mbd 2 mbd-repo dist add sid --source debian-bookworm --arch amd64 --piuparts-mode errfail
+    assert_stderr_contains "piuparts needs root"
     run_mbd 2 mbd-repo dist add 'sid-x' --source debian-bookworm --arch amd64
     run_mbd 4 mbd-repo dist add sid --source nothere --arch amd64
     run_mbd 5 mbd-repo dist add bookworm --source debian-bookworm --arch amd64

@@ -6,6 +6,7 @@
 #       --depends PKG       Build-Depends and Depends on PKG
 #       --fail              the build fails (debian/rules exits 1)
 #       --option KEY=VALUE  a "* MINI_BUILDD_OPTION: KEY=VALUE" line in the changelog (repeatable)
+#       --test COMMAND      an autopkgtest (debian/tests/control) running COMMAND on the installed package
 #       --unsigned          do not sign
 #   mbdt_pipeline_instance REPO         instance key, repository REPO (bookworm, amd64), an uploader
 #                                       granted REPO (key in $GNUPGHOME), dput.cf in $BATS_TEST_TMPDIR
@@ -17,7 +18,7 @@
 mbdt_source_package() {
     local dir=$1 name=$2 version=$3 dist=$4
     shift 4
-    local all=0 depends="" fail=0 sign=1 options=()
+    local all=0 depends="" fail=0 sign=1 options=() test=""
     while [ $# -gt 0 ]; do
         case "$1" in
             --arch-all) all=1 ;;
@@ -25,6 +26,7 @@ mbdt_source_package() {
             --fail) fail=1 ;;
             --option) options+=("$2"); shift ;;
             --unsigned) sign=0 ;;
+            --test) test=$2; shift ;;
             *) echo "mbdt_source_package: unknown option $1" >&2; return 2 ;;
         esac
         shift
@@ -33,10 +35,16 @@ mbdt_source_package() {
     rm -rf "$tree"
     mkdir -p "$tree/debian/source"
     echo "3.0 (native)" >"$tree/debian/source/format"
+    if [ -n "$test" ]; then
+        mkdir -p "$tree/debian/tests"
+        printf 'Test-Command: %s\nDepends: @\n' "$test" >"$tree/debian/tests/control"
+    fi
     {
         printf 'Source: %s\nSection: misc\nPriority: optional\nMaintainer: Test Maintainer <maint@example.org>\n' "$name"
         [ -z "$depends" ] || printf 'Build-Depends: %s\n' "$depends"
-        printf 'Standards-Version: 4.6.2\nRules-Requires-Root: no\n\n'
+        printf 'Standards-Version: 4.6.2\nRules-Requires-Root: no\n'
+        [ -z "$test" ] || printf 'Testsuite: autopkgtest\n'
+        printf '\n'
         printf 'Package: %s\nArchitecture: any\n' "$name"
         [ -z "$depends" ] || printf 'Depends: %s\n' "$depends"
         printf 'Description: package made by the mbd test suite\n This package is built by the mbd test suite.\n'
@@ -106,8 +114,11 @@ mbdt_dput() {
 }
 
 mbdt_build_user() {
-    local user=mbdtb$$
-    id "$user" >/dev/null 2>&1 || mbd_test_user "$user"
+    local user=mbdtb$$ home=$BATS_RUN_TMPDIR/home-mbdtb$$
+    id "$user" >/dev/null 2>&1 || mbd_test_user --home-dir "$home" "$user"
+    # sbuild starts autopkgtest in the build user's home directory
+    mkdir -p "$home"
+    chown "$user:" "$home"
     export MBD_BUILD_USER=$user
     chmod o+x "$BATS_TEST_TMPDIR" "$(dirname "$BATS_TEST_TMPDIR")"
 }
