@@ -7,6 +7,7 @@
 #include "core/log.hpp"
 #include "core/process.hpp"
 #include "core/strings.hpp"
+#include "core/wake.hpp"
 #include "db/db.hpp"
 #include "debian/control_files.hpp"
 #include "keys/instance.hpp"
@@ -90,6 +91,7 @@ PortResult port(Context& ctx, std::string_view source, std::string_view from_dis
     for (const auto& f : changes.files)
         copy_atomic(work.path() / f.name, ctx.home().incoming() / f.name);
     write_atomic(ctx.home().incoming() / name, keys::clearsign(ctx, text));
+    wake::raise(ctx.home(), wake::Pass::incoming); // (a pass running now may not see it)
     r.changes = ctx.home().incoming() / name;
     db::Transaction tx(db);
     record_event(db, Event{0, 0, "PORTING", r.source, r.version, to.name, "",

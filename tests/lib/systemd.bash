@@ -2,7 +2,9 @@
 # machines; what works (shared ENVIRONMENT.md) is `systemd --user` in a private
 # mount namespace with a tmpfs on /run/systemd. It runs as root, so the unit
 # copies drop User=/Group= (a user manager runs units as itself) and the builds
-# run as build.user, as in the other pipeline tests.
+# run as build.user, as in the other pipeline tests: mbd-build, as root, hands
+# each build to that user, for which its copy keeps CAP_CHOWN, CAP_FOWNER and
+# CAP_KILL in its bounding set (the shipped unit runs as mbd and builds as mbd).
 #
 #   mbdt_systemd_home             MBD_HOME for these tests: under /var/lib, because the
 #                                 units' PrivateTmp= and ProtectHome= hide /tmp and /home
@@ -51,6 +53,8 @@ mbdt_systemd_units() {
                 printf 'ExecStartPre=/bin/sh -c "date +%%%%s.%%%%N >>%s/var/log/%s.starts"\n' "$MBD_HOME" "$name"
                 printf 'ExecStopPost=/bin/sh -c "date +%%%%s.%%%%N >>%s/var/log/%s.stops"\n' "$MBD_HOME" "$name"
                 printf 'StandardOutput=append:%s/var/log/%s.out\n' "$MBD_HOME" "$name"
+                # as root, mbd-build hands each build to build.user itself: chown, signals
+                [ "$name" != mbd-build.service ] || printf 'CapabilityBoundingSet=CAP_CHOWN CAP_FOWNER CAP_KILL\n'
             } >>"$MBDT_UNIT_DIR/$name"
             ;;
         *.timer)
