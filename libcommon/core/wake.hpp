@@ -10,6 +10,7 @@
 // var/spool/wake/PASS, once the work is in place; the pass lowers it before each
 // scan. The units watch the flags with PathExists=, which systemd checks again when
 // the service ends: a flag raised after a pass's last scan starts the next one.
+// Uploads by dput or scp cannot raise it: mbd-incoming-wake.path does, for them.
 #pragma once
 
 #include "core/home.hpp"

@@ -302,6 +302,9 @@ void Pass::process(const Claim& c)
         else
             process_upload(c, text);
     } catch (const Error& e) {
+        std::error_code ec;
+        if (!fs::exists(c.dir, ec))
+            throw; // it was moved into its upload already: not an upload to reject (the next pass resumes it)
         auto kept = reject(ctx_, c, {e.code() == Exit::failed ? Exit::rejected : e.code(), e.what()}, source, version,
                            distribution);
         ++report_.rejected;
@@ -467,6 +470,10 @@ void Pass::process_result(const Claim& c, const std::string& text)
         throw fail(Exit::rejected, "result for unknown build '{}'", id);
     long long upload_id = q.int64(0);
     std::string arch = q.text(1), status = q.text(2);
+    // A statement left mid-result keeps this connection's read snapshot: a write after
+    // another process wrote (mbd-build, recording the next build) would fail at once
+    // with SQLITE_BUSY_SNAPSHOT, after the install and before the upload is marked.
+    q.reset();
     bool final = status == "successful" || status == "failed";
     verify_files(c, listed(changes.files));
     auto upload = find_upload_by_id(db_, upload_id);
@@ -686,6 +693,7 @@ void retry_build(Context& ctx, const std::string& build_id)
         throw fail(Exit::not_found, "no build '{}' (see 'mbd-incoming uploads')", build_id);
     long long upload_id = q.int64(0);
     std::string arch = q.text(1), status = q.text(2);
+    q.reset(); // (its read snapshot would make the writes below fail: see process_result)
     auto u = find_upload_by_id(db, upload_id);
     if (status != "failed" || (u->status != "failed" && u->status != "building"))
         throw fail(Exit::state, "build '{}' is {} (only a failed build of an upload that is not installed can be retried)",

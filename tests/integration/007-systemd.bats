@@ -26,7 +26,7 @@ units_for_this_build() {
     assert_equal "$output" ""
 }
 
-@test "the chain: every .path and .timer starts a service we ship, running an mbd tool as user mbd" {
+@test "the chain: every .path and .timer starts a service we ship, running an mbd tool (or raising a wake flag) as user mbd" {
     local unit service
     for unit in "$UNITS"/*.path "$UNITS"/*.timer; do
         service=$(sed -n 's/^Unit=//p' "$unit")
@@ -38,7 +38,7 @@ units_for_this_build() {
         grep -qx 'Type=oneshot' "$unit"
         grep -qx 'User=mbd' "$unit"
         grep -qx 'SyslogFacility=user' "$unit"
-        grep -qE '^ExecStart=@MBD_BINDIR@/mbd-[a-z]+ ' "$unit"
+        grep -qE '^ExecStart=(@MBD_BINDIR@/mbd-[a-z]+ |/usr/bin/touch /var/lib/mbd/var/spool/wake/)' "$unit"
     done
     # the contract the pipeline implements
     grep -qx 'ExecStart=@MBD_BINDIR@/mbd-incoming run' "$UNITS/mbd-incoming.service.in"
@@ -47,6 +47,10 @@ units_for_this_build() {
     grep -qx 'ExecStart=@MBD_BINDIR@/mbd-chroot update --all' "$UNITS/mbd-chroot-update.service.in"
     grep -qx 'ExecStart=@MBD_BINDIR@/mbd-remote check' "$UNITS/mbd-remote-check.service.in"
     grep -qx 'ExecStart=@MBD_BINDIR@/mbd-repo maintain' "$UNITS/mbd-repo-maintain.service.in"
+    # incoming/ changes raise the flag mbd-incoming.path also watches (level-triggered)
+    grep -qx 'PathChanged=/var/lib/mbd/incoming' "$UNITS/mbd-incoming-wake.path"
+    grep -qx 'ExecStart=/usr/bin/touch /var/lib/mbd/var/spool/wake/incoming' "$UNITS/mbd-incoming-wake.service.in"
+    grep -qx 'PathExists=/var/lib/mbd/var/spool/wake/incoming' "$UNITS/mbd-incoming.path"
 }
 
 @test "the units that run unshare builds imply no NoNewPrivileges (newuidmap is setuid)" {
@@ -65,6 +69,8 @@ units_for_this_build() {
     run_mbd systemd-tmpfiles --root="$root" --create "$UNITS/mbd.tmpfiles"
     assert_equal "$(stat -c '%a %U' "$root/var/lib/mbd/incoming")" "3775 $(stat -c %U "$root/var/lib/mbd")"
     [ -d "$root/var/lib/mbd/var/spool/build" ] && [ -d "$root/var/lib/mbd/var/spool/outgoing" ]
+    # every pass's wake flag is raised at boot (what arrived while the units were stopped)
+    for f in incoming build outgoing; do [ -f "$root/var/lib/mbd/var/spool/wake/$f" ]; done
     assert_equal "$(stat -c %a "$root/var/lib/mbd/var/log/mbd.log")" 640
 }
 

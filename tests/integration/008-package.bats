@@ -45,6 +45,7 @@ teardown() {
     grep -q '^mbd:[0-9]*:65536$' /etc/subgid
     assert_equal "$(stat -c '%U %a' /var/lib/mbd/incoming)" "mbd 3775"
     assert_equal "$(stat -c '%U' /var/lib/mbd/var/spool/build /var/lib/mbd/var/log/mbd.log | sort -u)" mbd
+    [ -f /var/lib/mbd/var/spool/wake/incoming ] && [ -f /var/lib/mbd/var/spool/wake/build ] # raised at boot
     # the tools run as mbd on the default home; man pages, completions, examples
     for tool in "${MBD_TOOLS[@]}"; do
         run_mbd runuser -u mbd -- env -u MBD_HOME "/usr/bin/$tool" --show-config
@@ -58,10 +59,10 @@ teardown() {
     [ -s /usr/share/doc/mbd/examples/dput.cf ]
     run_mbd logrotate --debug /etc/logrotate.d/mbd
     # the units, enabled, verified where they are installed
-    for unit in mbd-incoming.path mbd-build.path mbd-remote.path; do
+    for unit in mbd-incoming.path mbd-incoming-wake.path mbd-build.path mbd-remote.path; do
         [ -L "/etc/systemd/system/paths.target.wants/$unit" ]
     done
-    for unit in mbd-chroot-update.timer mbd-remote-check.timer mbd-repo-maintain.timer; do
+    for unit in mbd-incoming.timer mbd-remote.timer mbd-chroot-update.timer mbd-remote-check.timer mbd-repo-maintain.timer; do
         [ -L "/etc/systemd/system/timers.target.wants/$unit" ]
     done
     run systemd-analyze verify --man=no /lib/systemd/system/mbd-*

@@ -27,7 +27,7 @@ teardown() {
 start_units() {
     mbdt_systemd_units "$@"
     mbdt_systemd_start
-    mbdt_systemctl start mbd-incoming.path mbd-build.path mbd-remote.path
+    mbdt_systemctl start mbd-incoming.path mbd-incoming-wake.path mbd-build.path mbd-remote.path
 }
 
 # wait_until SECONDS COMMAND...: until COMMAND succeeds (polled every second)
@@ -50,6 +50,11 @@ wait_until() {
 # uploads_are STATUS N: N uploads, all with STATUS
 uploads_are() {
     [ "$(mbd-incoming uploads --json 2>/dev/null | jq -r --arg s "$1" 'map(select(.status == $s)) | length')" = "$2" ]
+}
+
+# a oneshot service runs while it is "activating"
+running() {
+    [ "$(mbdt_systemctl show -p ActiveState --value "$1")" = activating ]
 }
 
 starts() {
@@ -77,8 +82,9 @@ assert_runs_never_overlap() {
     cp "$changes" "$MBD_HOME/incoming/"
     wait_until 60 uploads_are building 1
     mbdt_systemd_wait_idle 60
-    # one pass, started by the first file, took the .changes that came during it
-    assert_equal "$(starts mbd-incoming.service)" 1
+    # the first pass, started by the first file, took the .changes that came during it
+    assert_equal "$(grep '^accepted' "$MBD_HOME/var/log/mbd-incoming.service.out" | head -n 1)" \
+        "accepted 1, results 0, installed 0, failed 0, rejected 0, waiting 0"
     run_mbd mbd-incoming events --source slow --json
     assert_equal "$(printf '%s' "$output" | jq -r 'map(.type) | reverse | .[0]')" PACKAGING
     [ -z "$(ls -A "$MBD_HOME/incoming")" ]
@@ -138,13 +144,17 @@ assert_runs_never_overlap() {
     done
     mbdt_dput "$(cat "$PKG/p1.path")"
     # p2 while p1 builds, p3 right after it
-    wait_until 120 mbdt_systemctl -q is-active mbd-build.service
+    wait_until 120 running mbd-build.service
     mbdt_dput "$(cat "$PKG/p2.path")"
     mbdt_dput "$(cat "$PKG/p3.path")"
     wait_until 900 uploads_are installed 3
     mbdt_systemd_wait_idle 60
     run_mbd mbd-incoming events --type INSTALLED --json
     assert_equal "$(printf '%s' "$output" | jq length)" 3
+    # each upload was taken when it came, not when the next event (a build ending) woke a pass
+    run_mbd mbd-incoming events --json
+    assert_equal "$(printf '%s' "$output" | jq -r 'reverse | map(select(.type == "PACKAGING" or .type == "BUILT") | .type)[0:4] | join(" ")')" \
+        "PACKAGING PACKAGING PACKAGING BUILT"
     run_mbd mbd-build list --json
     assert_equal "$(printf '%s' "$output" | jq -r 'map(.status) | join(",")')" successful,successful,successful
     for s in mbd-incoming.service mbd-build.service; do

@@ -70,8 +70,16 @@ mbdt_systemctl() {
 }
 
 mbdt_systemd_start() {
-    local systemd i
+    local systemd i used max
     systemd=$(command -v systemd || echo /lib/systemd/systemd)
+    # The manager and each path unit need an inotify instance; root has 128 in all, and
+    # every gpg-agent left running holds two (mbd_teardown stops the tests' own).
+    max=$(cat /proc/sys/fs/inotify/max_user_instances)
+    used=$(find /proc/[0-9]*/fd -lname 'anon_inode:inotify' 2>/dev/null | wc -l)
+    if [ $((max - used)) -lt 16 ]; then
+        echo "only $((max - used)) of $max inotify instances are free (gpg-agents left running?): systemd cannot watch" >&2
+        return 1
+    fi
     mkdir -p -m 700 "$MBDT_SYSTEMD_RUNTIME"
     # (setsid: the manager is not killed with the test's process group; stopped by pid)
     # /run/systemd/inaccessible/ holds what PID 1 makes at boot: the nodes that
