@@ -5,6 +5,7 @@
 #include "core/events.hpp"
 #include "core/fs.hpp"
 #include "core/log.hpp"
+#include "core/notify.hpp"
 #include "core/strings.hpp"
 #include "db/db.hpp"
 #include "debian/control_files.hpp"
@@ -131,13 +132,18 @@ private:
     void queue_builds(const UploadRow& upload);
     void finish_if_complete(long long upload_id);
     void resume();
+    void notify_upload(const UploadRow& u, const std::string& what, const std::string& text);
     Target target_of(const UploadRow& u) { return resolve_upload_target(ctx_, u.distribution); }
 
     Context& ctx_;
     db::Db& db_;
     const Home& home_;
     PassReport report_;
+    std::string notify_to_; // the signed uploader address of the upload being processed
 };
+
+// Who hears about an upload: Changed-By, else Maintainer, of its (signed) .changes.
+std::string uploader_address(const debian::Changes& c) { return c.changed_by.empty() ? c.maintainer : c.changed_by; }
 
 PassReport Pass::run()
 {
@@ -261,6 +267,7 @@ int Pass::process_peer_requests(long long now, long long timeout)
 void Pass::process(const Claim& c)
 {
     std::string source, version, distribution;
+    notify_to_.clear();
     try {
         if (c.changes.empty())
             throw fail(Exit::rejected, "no .changes in '{}'", c.dir.filename().string());
@@ -282,9 +289,13 @@ void Pass::process(const Claim& c)
         else
             process_upload(c, text);
     } catch (const Error& e) {
-        reject(ctx_, c, {e.code() == Exit::failed ? Exit::rejected : e.code(), e.what()}, source, version,
-               distribution);
+        auto kept = reject(ctx_, c, {e.code() == Exit::failed ? Exit::rejected : e.code(), e.what()}, source, version,
+                           distribution);
         ++report_.rejected;
+        // only to an address a valid signature vouched for: never mail what a forger wrote
+        send_mail(ctx_, notify_to_, fmt::format("mbd: REJECTED {} {}", source, version),
+                  fmt::format("Your upload {} to {} was rejected:\n\n  {}\n\nIt is kept in {}.\n", c.changes,
+                              distribution, e.what(), kept.string()));
     }
 }
 
@@ -297,6 +308,7 @@ void Pass::process_upload(const Claim& c, const std::string& text)
     auto verified = keys::verify_upload(ctx_, text, target.repository);
     // from here on, only what the signature covers
     auto changes = debian::Changes::parse(verified.content, c.changes);
+    notify_to_ = uploader_address(changes);
     if (changes.distributions != peek.distributions)
         throw fail(Exit::rejected, "the signed distribution differs from the one read before verification");
     if (changes.has_binaries())
@@ -501,6 +513,8 @@ void Pass::finish_if_complete(long long upload_id)
                                 upload->dir});
         tx.commit();
         ++report_.failed;
+        notify_upload(*upload, "FAILED",
+                      fmt::format("build failed on {}; the logs are in {}", fmt::join(failed, ", "), upload->dir));
         return;
     }
     auto target = target_of(*upload);
@@ -521,6 +535,19 @@ void Pass::finish_if_complete(long long upload_id)
     }
     db_.run("UPDATE uploads SET status = 'installed', finished = ? WHERE id = ?", now_seconds(), upload_id);
     ++report_.installed;
+    notify_upload(*upload, "INSTALLED", fmt::format("installed into {}", upload->distribution));
+}
+
+void Pass::notify_upload(const UploadRow& u, const std::string& what, const std::string& text)
+{
+    try {
+        auto path = fs::path(u.dir) / u.changes;
+        auto changes = debian::Changes::parse(debian::unwrap_clearsigned_unverified(read_file(path), u.changes), u.changes);
+        send_mail(ctx_, uploader_address(changes), fmt::format("mbd: {} {} {}", what, u.source, u.version),
+                  fmt::format("{} {} ({}): {}.\n", u.source, u.version, u.changes, text));
+    } catch (const Error& e) {
+        log::warning("no notification for upload {}: {}", u.id, e.what());
+    }
 }
 
 // After a crash: send requests not sent yet, finish uploads whose builds are all in.

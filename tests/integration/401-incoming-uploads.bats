@@ -180,3 +180,29 @@ assert_rejected() {
     [ ! -e "$claim" ]
     [ -n "$(ls "$MBD_HOME/var/spool/waiting")" ]
 }
+
+@test "uploaders hear of rejections by mail (signed uploads only); event hooks see every event once" {
+    printf '#!/bin/sh\ncat >>"%s/mail"\n' "$BATS_TEST_TMPDIR" >"$BATS_TEST_TMPDIR/sendmail"
+    mkdir -p "$MBD_HOME/etc/event-hooks"
+    printf '#!/bin/sh\n{ echo "== $1"; cat; } >>"%s/hooked"\n' "$BATS_TEST_TMPDIR" >"$MBD_HOME/etc/event-hooks/10-record"
+    chmod +x "$BATS_TEST_TMPDIR/sendmail" "$MBD_HOME/etc/event-hooks/10-record"
+    export MBD_NOTIFY_SENDMAIL="$BATS_TEST_TMPDIR/sendmail -t"
+
+    changes=$(mbdt_source_package "$PKG" tiny 1.0 bookworm-test-unstable)
+    to_incoming "$changes"
+    assert_rejected 7 "does not match the version rule"
+    grep -q '^To: Test Maintainer <maint@example.org>$' "$BATS_TEST_TMPDIR/mail"
+    grep -q '^Subject: mbd: REJECTED tiny 1.0$' "$BATS_TEST_TMPDIR/mail"
+    grep -q 'does not match the version rule' "$BATS_TEST_TMPDIR/mail"
+    grep -q '^== REJECTED$' "$BATS_TEST_TMPDIR/hooked"
+    grep -q '^Source: tiny$' "$BATS_TEST_TMPDIR/hooked"
+
+    # an unsigned upload names an address nobody vouched for: no mail
+    rm "$BATS_TEST_TMPDIR/mail"
+    to_incoming "$(unsigned_upload)"
+    assert_rejected 8 "not signed"
+    [ ! -e "$BATS_TEST_TMPDIR/mail" ]
+    # each event reached the hook once
+    assert_equal "$(grep -c '^== ' "$BATS_TEST_TMPDIR/hooked")" \
+        "$(mbd-incoming events --limit 0 --json | jq length)"
+}
