@@ -391,10 +391,11 @@ struct OutChunk {
     XzBlock xz;
 };
 
-void compress_all(std::vector<OutChunk>& chunks, const BuildOptions& options)
+// Compress the new chunks among chunks [begin, end), in parallel.
+void compress_all(std::vector<OutChunk>& chunks, size_t begin, size_t end, const BuildOptions& options)
 {
     std::vector<size_t> jobs;
-    for (size_t i = 0; i < chunks.size(); ++i)
+    for (size_t i = begin; i < end; ++i)
         if (chunks[i].old < 0)
             jobs.push_back(i);
     std::atomic<size_t> next{0};
@@ -446,6 +447,7 @@ void cut(IndexKind kind, std::vector<Entry>& open, size_t from, Cutter& cutter, 
         c.info.first_key = open[start].key;
         c.info.entries = end - start;
         c.raw = render(kind, open, start, end);
+        c.info.raw_size = c.raw.size();
         out.push_back(std::move(c));
         for (size_t i = start; i < end; ++i) // rendered: only one copy of the text stays in memory
             std::string().swap(open[i].text);
@@ -483,7 +485,7 @@ bool mark_after(uint64_t start, uint64_t size, uint64_t spacing)
 // is most of an update's work on a large index). An update resumes the hashes from the
 // last mark before its first change: the bytes before it are copied unhashed. The
 // uncompressed file (the largest) is written by a task of its own.
-BuiltIndex write_index(const std::vector<OutChunk>& chunks, const OldIndex* old, const std::filesystem::path& dir,
+BuiltIndex write_index(std::vector<OutChunk>& chunks, const OldIndex* old, const std::filesystem::path& dir,
                        const std::string& basename, const BuildOptions& options)
 {
     const size_t n = chunks.size();
@@ -530,67 +532,75 @@ BuiltIndex write_index(const std::vector<OutChunk>& chunks, const OldIndex* old,
     }
     if (old)
         log::debug("publish", "{}: hashing from chunk {} of {}", basename, from, n);
-    auto raw_task = std::async(std::launch::async, [&] {
-        std::vector<std::string> marks; // the raw states at the marks from `from` on
-        if (from > 0)
-            raw.copy_unhashed(old->raw, raw_off[from]);
-        for (size_t j = from; j < n; ++j) {
-            const auto& c = chunks[j];
-            raw.write(c.old >= 0 ? old->raw.view(raw_off[size_t(c.old)], c.info.raw_size) : std::string_view(c.raw));
-            if (mark_after(raw_start[j], c.info.raw_size, options.hash_mark_bytes))
-                raw.hash.save(marks.emplace_back());
-        }
-        return marks;
-    });
-    try {
-        std::vector<XzBlockSize> blocks;
+    std::string tag;
+    put_str(tag, StreamHash::tag());
+    if (from > 0) {
+        raw.copy_unhashed(old->raw, raw_off[from]);
+        gz.copy_unhashed(old->gz, gz_off[from]);
+        xz.copy_unhashed(old->xz, xz_off[from]);
+    } else {
+        xz.write(xz_stream_header());
+    }
+    // In batches: compressed, written, released (only a batch is held compressed).
+    constexpr size_t batch = 64;
+    for (size_t b = from; b < n; b += batch) {
+        size_t e = std::min(n, b + batch);
+        compress_all(chunks, b, e, options);
+        auto raw_task = std::async(std::launch::async, [&] {
+            std::vector<std::string> marks; // the raw states at the marks
+            for (size_t j = b; j < e; ++j) {
+                const auto& c = chunks[j];
+                raw.write(c.old >= 0 ? old->raw.view(raw_off[size_t(c.old)], c.info.raw_size)
+                                     : std::string_view(c.raw));
+                if (mark_after(raw_start[j], c.info.raw_size, options.hash_mark_bytes))
+                    raw.hash.save(marks.emplace_back());
+            }
+            return marks;
+        });
         std::vector<std::string> marks; // the compressed forms' states at the marks
-        if (from > 0) {
-            gz.copy_unhashed(old->gz, gz_off[from]);
-            xz.copy_unhashed(old->xz, xz_off[from]);
-        } else {
-            xz.write(xz_stream_header());
-        }
-        for (size_t j = 0; j < n; ++j) {
-            const auto& c = chunks[j];
-            blocks.push_back({c.info.xz_unpadded, c.info.raw_size});
-            out.state.chunks.push_back(c.info);
-            if (j < from)
-                continue;
-            if (c.old >= 0) {
-                auto i = size_t(c.old);
-                gz.write(old->gz.view(gz_off[i], c.info.gz_size));
-                xz.write(old->xz.view(xz_off[i], c.info.xz_size));
-            } else {
-                gz.write(c.gz);
-                xz.write(c.xz.bytes);
-                ++out.chunks_built;
+        try {
+            for (size_t j = b; j < e; ++j) {
+                const auto& c = chunks[j];
+                if (c.old >= 0) {
+                    auto i = size_t(c.old);
+                    gz.write(old->gz.view(gz_off[i], c.info.gz_size));
+                    xz.write(old->xz.view(xz_off[i], c.info.xz_size));
+                } else {
+                    gz.write(c.gz);
+                    xz.write(c.xz.bytes);
+                    ++out.chunks_built;
+                }
+                if (mark_after(raw_start[j], c.info.raw_size, options.hash_mark_bytes)) {
+                    auto& m = marks.emplace_back();
+                    gz.hash.save(m);
+                    xz.hash.save(m);
+                }
             }
-            if (mark_after(raw_start[j], c.info.raw_size, options.hash_mark_bytes)) {
-                auto& m = marks.emplace_back();
-                gz.hash.save(m);
-                xz.hash.save(m);
-            }
+        } catch (...) {
+            raw_task.wait();
+            throw;
         }
-        if (n == 0)
-            gz.write(gzip_member("", options.gzip_level)); // an empty file is not valid gzip
-        xz.write(xz_stream_tail(blocks));
-        out.state.gz = gz.finish(out.gz_tmp);
-        out.state.xz = xz.finish(out.xz_tmp);
         auto raw_marks = raw_task.get();
-        std::string tag;
-        put_str(tag, StreamHash::tag());
         size_t k = 0;
-        for (size_t j = from; j < n; ++j)
+        for (size_t j = b; j < e; ++j) {
             if (mark_after(raw_start[j], chunks[j].info.raw_size, options.hash_mark_bytes)) {
                 out.state.marks.push_back({j + 1, tag + raw_marks[k] + marks[k]});
                 ++k;
             }
-    } catch (...) {
-        if (raw_task.valid())
-            raw_task.wait();
-        throw;
+            OutChunk done{chunks[j].old, chunks[j].info, {}, {}, {}};
+            chunks[j] = std::move(done);
+        }
     }
+    std::vector<XzBlockSize> blocks;
+    for (const auto& c : chunks) {
+        blocks.push_back({c.info.xz_unpadded, c.info.raw_size});
+        out.state.chunks.push_back(c.info);
+    }
+    if (n == 0)
+        gz.write(gzip_member("", options.gzip_level)); // an empty file is not valid gzip
+    xz.write(xz_stream_tail(blocks));
+    out.state.gz = gz.finish(out.gz_tmp);
+    out.state.xz = xz.finish(out.xz_tmp);
     out.state.raw = raw.finish(out.raw_tmp);
     return out;
 }
@@ -693,7 +703,6 @@ BuiltIndex build_full(IndexKind kind, std::vector<Entry> entries, const std::fil
     std::vector<OutChunk> chunks;
     Cutter cutter(kind);
     cut(kind, entries, 0, cutter, chunks, true);
-    compress_all(chunks, options);
     return write_index(chunks, nullptr, dir, basename, options);
 }
 
@@ -783,7 +792,6 @@ std::optional<BuiltIndex> build_incremental(IndexKind kind, const IndexState& ol
         } while (!open.empty());
         i = j;
     }
-    compress_all(chunks, options);
     log::debug("publish", "{}: {} chunks, {} rebuilt", basename, chunks.size(),
                std::count_if(chunks.begin(), chunks.end(), [](const OutChunk& c) { return c.old < 0; }));
     OldIndex prev{old, raw, gz, xz};
