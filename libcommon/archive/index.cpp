@@ -295,8 +295,8 @@ public:
         if (buf_.size() >= (1 << 20))
             flush();
     }
-    // The first bytes of `from` (data: the same bytes, mapped), not hashed: `hash` is set
-    // to their hash state. Copied by the kernel where it can.
+    // The first `length` bytes of `from`, not hashed (the caller sets `hash` to their
+    // saved state); copied by the kernel where it can.
     void copy_unhashed(const class Mapped& from, uint64_t length);
     // Closes the file (kept on disk) and returns its size and hashes.
     FileInfo finish(std::filesystem::path& path)
