@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstring>
 #include <fcntl.h>
+#include <future>
 #include <iterator>
 #include <map>
 #include <mutex>
@@ -17,6 +18,10 @@
 #include <sys/stat.h>
 #include <thread>
 #include <unistd.h>
+
+#define OPENSSL_SUPPRESS_DEPRECATED // SHA256_CTX, SHA512_CTX: see StreamHash
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
 
 namespace mbd::archive {
 namespace {
@@ -52,14 +57,17 @@ size_t entry_bytes(IndexKind kind, const Entry& e)
     return kind == IndexKind::contents ? e.key.size() + 2 : e.text.size() + 1;
 }
 
-// Content-defined chunk boundaries.
+// Content-defined chunk boundaries. A chunk is the unit an update recompresses: about
+// 30 KB (16 KB, then a boundary every 16 stanzas or 128 Contents paths on average) keeps
+// one change at a few ms of xz -6 per index; larger chunks compress a few per cent
+// better and cost proportionally more per change (bench/README.md).
 struct Cutter {
     size_t min_bytes, max_bytes;
     uint64_t divisor;
     size_t bytes = 0;
 
     explicit Cutter(IndexKind kind)
-        : min_bytes(32 * 1024), max_bytes(1024 * 1024), divisor(kind == IndexKind::contents ? 512 : 32)
+        : min_bytes(16 * 1024), max_bytes(256 * 1024), divisor(kind == IndexKind::contents ? 128 : 16)
     {
     }
     static uint64_t hash(std::string_view s)
@@ -142,6 +150,121 @@ void parse_chunk(IndexKind kind, std::string_view raw, std::vector<Entry>& out)
     }
 }
 
+// ---- state encoding -------------------------------------------------------------
+
+void put_u64(std::string& out, uint64_t v)
+{
+    do {
+        uint8_t b = v & 0x7f;
+        v >>= 7;
+        out += char(b | (v ? 0x80 : 0));
+    } while (v);
+}
+
+bool get_u64(std::string_view& in, uint64_t& v)
+{
+    v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+        if (in.empty())
+            return false;
+        uint8_t b = uint8_t(in.front());
+        in.remove_prefix(1);
+        v |= uint64_t(b & 0x7f) << shift;
+        if (!(b & 0x80))
+            return true;
+    }
+    return false;
+}
+
+void put_str(std::string& out, std::string_view s)
+{
+    put_u64(out, s.size());
+    out += s;
+}
+
+bool get_str(std::string_view& in, std::string& s)
+{
+    uint64_t n;
+    if (!get_u64(in, n) || n > in.size())
+        return false;
+    s = std::string(in.substr(0, n));
+    in.remove_prefix(n);
+    return true;
+}
+
+constexpr std::string_view state_magic_v1 = "mbdidx1", state_magic = "mbdidx2"; // v2: hash marks
+
+// ---- hashes ---------------------------------------------------------------------
+
+// SHA-256 and SHA-512 of one file as it is written, with a state that can be saved and
+// resumed (EVP digests cannot export theirs). OpenSSL's low-level contexts are plain
+// structs of its public header, saved byte for byte under a tag naming the OpenSSL release
+// and their sizes; a state saved under another tag is not used (hashing starts over).
+class StreamHash {
+public:
+    StreamHash()
+    {
+        SHA256_Init(&s256_);
+        SHA512_Init(&s512_);
+    }
+    void update(std::string_view d)
+    {
+        SHA256_Update(&s256_, d.data(), d.size());
+        SHA512_Update(&s512_, d.data(), d.size());
+        size_ += d.size();
+    }
+    FileInfo finish() const
+    {
+        SHA256_CTX a = s256_;
+        SHA512_CTX b = s512_;
+        unsigned char m256[SHA256_DIGEST_LENGTH], m512[SHA512_DIGEST_LENGTH];
+        SHA256_Final(m256, &a);
+        SHA512_Final(m512, &b);
+        return FileInfo{size_, hex(m256, sizeof m256), hex(m512, sizeof m512)};
+    }
+    void save(std::string& out) const
+    {
+        // the block buffers past their fill are left-overs of earlier blocks: zeroed, so
+        // that equal hashed data saves equal bytes
+        SHA256_CTX a = s256_;
+        SHA512_CTX b = s512_;
+        std::memset(reinterpret_cast<unsigned char*>(a.data) + a.num, 0, sizeof a.data - a.num);
+        std::memset(b.u.p + b.num, 0, sizeof b.u.p - b.num);
+        put_u64(out, size_);
+        out.append(reinterpret_cast<const char*>(&a), sizeof a);
+        out.append(reinterpret_cast<const char*>(&b), sizeof b);
+    }
+    bool load(std::string_view& in)
+    {
+        if (!get_u64(in, size_) || in.size() < sizeof s256_ + sizeof s512_)
+            return false;
+        std::memcpy(&s256_, in.data(), sizeof s256_);
+        std::memcpy(&s512_, in.data() + sizeof s256_, sizeof s512_);
+        in.remove_prefix(sizeof s256_ + sizeof s512_);
+        return true;
+    }
+    uint64_t size() const { return size_; }
+    static std::string tag()
+    {
+        return fmt::format("openssl {:x} {} {}", OpenSSL_version_num() >> 20, sizeof(SHA256_CTX), sizeof(SHA512_CTX));
+    }
+
+private:
+    static std::string hex(const unsigned char* p, size_t n)
+    {
+        static const char* digits = "0123456789abcdef";
+        std::string out(n * 2, '0');
+        for (size_t i = 0; i < n; ++i) {
+            out[2 * i] = digits[p[i] >> 4];
+            out[2 * i + 1] = digits[p[i] & 15];
+        }
+        return out;
+    }
+    SHA256_CTX s256_;
+    SHA512_CTX s512_;
+    uint64_t size_ = 0;
+};
+
 // ---- files --------------------------------------------------------------------
 
 class OutFile {
@@ -167,13 +290,14 @@ public:
 
     void write(std::string_view data)
     {
-        s256_.update(data);
-        s512_.update(data);
-        size_ += data.size();
+        hash.update(data);
         buf_.append(data);
         if (buf_.size() >= (1 << 20))
             flush();
     }
+    // The first `length` bytes of `from`, not hashed (the caller sets `hash` to their
+    // saved state); copied by the kernel where it can.
+    void copy_unhashed(const class Mapped& from, uint64_t length);
     // Closes the file (kept on disk) and returns its size and hashes.
     FileInfo finish(std::filesystem::path& path)
     {
@@ -182,13 +306,18 @@ public:
             throw sys_error(fmt::format("cannot write '{}'", path_.string()));
         fd_ = -1;
         path = path_;
-        return FileInfo{size_, s256_.hex(), s512_.hex()};
+        return hash.finish();
     }
+    StreamHash hash;
 
 private:
     void flush()
     {
-        std::string_view d = buf_;
+        put(buf_);
+        buf_.clear();
+    }
+    void put(std::string_view d)
+    {
         while (!d.empty()) {
             ssize_t n = ::write(fd_, d.data(), d.size());
             if (n < 0 && errno == EINTR)
@@ -197,12 +326,9 @@ private:
                 throw sys_error(fmt::format("cannot write '{}'", path_.string()));
             d.remove_prefix(size_t(n));
         }
-        buf_.clear();
     }
     int fd_ = -1;
     std::filesystem::path path_;
-    Hasher s256_{Hasher::Algo::sha256}, s512_{Hasher::Algo::sha512};
-    uint64_t size_ = 0;
     std::string buf_;
 };
 
@@ -211,33 +337,51 @@ public:
     // Maps the file when it exists with the expected size.
     bool open(const std::filesystem::path& path, uint64_t expected)
     {
-        int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
+        fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd_ < 0)
             return false;
         struct stat st{};
-        bool ok = ::fstat(fd, &st) == 0 && uint64_t(st.st_size) == expected;
+        bool ok = ::fstat(fd_, &st) == 0 && uint64_t(st.st_size) == expected;
         if (ok && expected > 0) {
-            void* p = ::mmap(nullptr, expected, PROT_READ, MAP_PRIVATE, fd, 0);
+            void* p = ::mmap(nullptr, expected, PROT_READ, MAP_PRIVATE, fd_, 0);
             ok = p != MAP_FAILED;
             if (ok) {
                 data_ = static_cast<const char*>(p);
                 size_ = expected;
             }
         }
-        ::close(fd);
         return ok;
     }
     ~Mapped()
     {
         if (data_)
             ::munmap(const_cast<char*>(data_), size_);
+        if (fd_ >= 0)
+            ::close(fd_);
     }
+    int fd() const { return fd_; }
     std::string_view view(uint64_t offset, uint64_t length) const { return {data_ + offset, length}; }
 
 private:
+    int fd_ = -1;
     const char* data_ = nullptr;
     size_t size_ = 0;
 };
+
+void OutFile::copy_unhashed(const Mapped& from, uint64_t length)
+{
+    flush();
+    loff_t off = 0;
+    while (uint64_t(off) < length) {
+        ssize_t n = ::copy_file_range(from.fd(), &off, fd_, nullptr, size_t(length - uint64_t(off)), 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) { // not here (another file system, an old kernel): copy it ourselves
+            put(from.view(uint64_t(off), length - uint64_t(off)));
+            return;
+        }
+    }
+}
 
 // A chunk of the new index: copied from the old files, or built from entries.
 struct OutChunk {
@@ -247,10 +391,11 @@ struct OutChunk {
     XzBlock xz;
 };
 
-void compress_all(std::vector<OutChunk>& chunks, const BuildOptions& options)
+// Compress the new chunks among chunks [begin, end), in parallel.
+void compress_all(std::vector<OutChunk>& chunks, size_t begin, size_t end, const BuildOptions& options)
 {
     std::vector<size_t> jobs;
-    for (size_t i = 0; i < chunks.size(); ++i)
+    for (size_t i = begin; i < end; ++i)
         if (chunks[i].old < 0)
             jobs.push_back(i);
     std::atomic<size_t> next{0};
@@ -302,6 +447,7 @@ void cut(IndexKind kind, std::vector<Entry>& open, size_t from, Cutter& cutter, 
         c.info.first_key = open[start].key;
         c.info.entries = end - start;
         c.raw = render(kind, open, start, end);
+        c.info.raw_size = c.raw.size();
         out.push_back(std::move(c));
         for (size_t i = start; i < end; ++i) // rendered: only one copy of the text stays in memory
             std::string().swap(open[i].text);
@@ -322,45 +468,140 @@ void cut(IndexKind kind, std::vector<Entry>& open, size_t from, Cutter& cutter, 
     open.erase(open.begin(), open.begin() + long(start));
 }
 
-BuiltIndex write_index(const std::vector<OutChunk>& chunks, const Mapped* old_raw, const Mapped* old_gz,
-                       const Mapped* old_xz, const std::vector<ChunkInfo>& old_chunks,
-                       const std::filesystem::path& dir, const std::string& basename, const BuildOptions& options)
+// The previous files of an index being updated, and its state.
+struct OldIndex {
+    const IndexState& state;
+    const Mapped &raw, &gz, &xz;
+};
+
+// Does a hash mark follow a chunk starting at raw offset `start`? (Where the marks fall
+// depends only on the chunks: equal indices have equal marks.)
+bool mark_after(uint64_t start, uint64_t size, uint64_t spacing)
 {
+    return (start + size) / spacing > start / spacing;
+}
+
+// Write the three forms of the index and hash them (SHA-256 and SHA-512 of every byte
+// is most of an update's work on a large index). An update resumes the hashes from the
+// last mark before its first change: the bytes before it are copied unhashed. The
+// uncompressed file (the largest) is written by a task of its own.
+BuiltIndex write_index(std::vector<OutChunk>& chunks, const OldIndex* old, const std::filesystem::path& dir,
+                       const std::string& basename, const BuildOptions& options)
+{
+    const size_t n = chunks.size();
     std::vector<uint64_t> raw_off, gz_off, xz_off;
-    uint64_t r = 0, g = 0, x = 12;
-    for (const auto& c : old_chunks) {
-        raw_off.push_back(r);
-        gz_off.push_back(g);
-        xz_off.push_back(x);
-        r += c.raw_size;
-        g += c.gz_size;
-        x += c.xz_size;
+    if (old) {
+        uint64_t r = 0, g = 0, x = xz_stream_header().size();
+        for (const auto& c : old->state.chunks) {
+            raw_off.push_back(r);
+            gz_off.push_back(g);
+            xz_off.push_back(x);
+            r += c.raw_size;
+            g += c.gz_size;
+            x += c.xz_size;
+        }
     }
+    std::vector<uint64_t> raw_start(n + 1, 0);
+    for (size_t j = 0; j < n; ++j)
+        raw_start[j + 1] = raw_start[j] + chunks[j].info.raw_size;
+
     OutFile raw(dir, basename), gz(dir, basename + ".gz"), xz(dir, basename + ".xz");
     BuiltIndex out;
-    std::vector<XzBlockSize> blocks;
-    xz.write(xz_stream_header());
-    for (const auto& c : chunks) {
-        if (c.old >= 0) {
-            auto i = size_t(c.old);
-            raw.write(old_raw->view(raw_off[i], c.info.raw_size));
-            gz.write(old_gz->view(gz_off[i], c.info.gz_size));
-            xz.write(old_xz->view(xz_off[i], c.info.xz_size));
-        } else {
-            raw.write(c.raw);
-            gz.write(c.gz);
-            xz.write(c.xz.bytes);
-            ++out.chunks_built;
+    // Where to resume: the last usable mark within the old chunks still in place.
+    size_t from = 0;
+    if (old) {
+        size_t same = 0;
+        while (same < n && chunks[same].old == long(same))
+            ++same;
+        const auto& marks = old->state.marks;
+        std::string tag = StreamHash::tag();
+        for (auto m = marks.rbegin(); m != marks.rend(); ++m) {
+            std::string_view in = m->state;
+            std::string have;
+            if (m->chunks > same || m->chunks == 0 || !get_str(in, have) || have != tag || !raw.hash.load(in) ||
+                !gz.hash.load(in) || !xz.hash.load(in)) {
+                raw.hash = gz.hash = xz.hash = StreamHash();
+                continue;
+            }
+            from = size_t(m->chunks);
+            for (const auto& keep : marks)
+                if (keep.chunks <= from)
+                    out.state.marks.push_back(keep);
+            break;
         }
+    }
+    if (old)
+        log::debug("publish", "{}: hashing from chunk {} of {}", basename, from, n);
+    std::string tag;
+    put_str(tag, StreamHash::tag());
+    if (from > 0) {
+        raw.copy_unhashed(old->raw, raw_off[from]);
+        gz.copy_unhashed(old->gz, gz_off[from]);
+        xz.copy_unhashed(old->xz, xz_off[from]);
+    } else {
+        xz.write(xz_stream_header());
+    }
+    // In batches: compressed, written, released (only a batch is held compressed).
+    constexpr size_t batch = 64;
+    for (size_t b = from; b < n; b += batch) {
+        size_t e = std::min(n, b + batch);
+        compress_all(chunks, b, e, options);
+        auto raw_task = std::async(std::launch::async, [&] {
+            std::vector<std::string> marks; // the raw states at the marks
+            for (size_t j = b; j < e; ++j) {
+                const auto& c = chunks[j];
+                raw.write(c.old >= 0 ? old->raw.view(raw_off[size_t(c.old)], c.info.raw_size)
+                                     : std::string_view(c.raw));
+                if (mark_after(raw_start[j], c.info.raw_size, options.hash_mark_bytes))
+                    raw.hash.save(marks.emplace_back());
+            }
+            return marks;
+        });
+        std::vector<std::string> marks; // the compressed forms' states at the marks
+        try {
+            for (size_t j = b; j < e; ++j) {
+                const auto& c = chunks[j];
+                if (c.old >= 0) {
+                    auto i = size_t(c.old);
+                    gz.write(old->gz.view(gz_off[i], c.info.gz_size));
+                    xz.write(old->xz.view(xz_off[i], c.info.xz_size));
+                } else {
+                    gz.write(c.gz);
+                    xz.write(c.xz.bytes);
+                    ++out.chunks_built;
+                }
+                if (mark_after(raw_start[j], c.info.raw_size, options.hash_mark_bytes)) {
+                    auto& m = marks.emplace_back();
+                    gz.hash.save(m);
+                    xz.hash.save(m);
+                }
+            }
+        } catch (...) {
+            raw_task.wait();
+            throw;
+        }
+        auto raw_marks = raw_task.get();
+        size_t k = 0;
+        for (size_t j = b; j < e; ++j) {
+            if (mark_after(raw_start[j], chunks[j].info.raw_size, options.hash_mark_bytes)) {
+                out.state.marks.push_back({j + 1, tag + raw_marks[k] + marks[k]});
+                ++k;
+            }
+            OutChunk done{chunks[j].old, chunks[j].info, {}, {}, {}};
+            chunks[j] = std::move(done);
+        }
+    }
+    std::vector<XzBlockSize> blocks;
+    for (const auto& c : chunks) {
         blocks.push_back({c.info.xz_unpadded, c.info.raw_size});
         out.state.chunks.push_back(c.info);
     }
-    if (chunks.empty())
+    if (n == 0)
         gz.write(gzip_member("", options.gzip_level)); // an empty file is not valid gzip
     xz.write(xz_stream_tail(blocks));
-    out.state.raw = raw.finish(out.raw_tmp);
     out.state.gz = gz.finish(out.gz_tmp);
     out.state.xz = xz.finish(out.xz_tmp);
+    out.state.raw = raw.finish(out.raw_tmp);
     return out;
 }
 
@@ -370,50 +611,6 @@ void sort_unique(std::vector<Entry>& entries)
     entries.erase(std::unique(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.key == b.key; }),
                   entries.end());
 }
-
-// ---- state encoding -------------------------------------------------------------
-
-void put_u64(std::string& out, uint64_t v)
-{
-    do {
-        uint8_t b = v & 0x7f;
-        v >>= 7;
-        out += char(b | (v ? 0x80 : 0));
-    } while (v);
-}
-
-bool get_u64(std::string_view& in, uint64_t& v)
-{
-    v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-        if (in.empty())
-            return false;
-        uint8_t b = uint8_t(in.front());
-        in.remove_prefix(1);
-        v |= uint64_t(b & 0x7f) << shift;
-        if (!(b & 0x80))
-            return true;
-    }
-    return false;
-}
-
-void put_str(std::string& out, std::string_view s)
-{
-    put_u64(out, s.size());
-    out += s;
-}
-
-bool get_str(std::string_view& in, std::string& s)
-{
-    uint64_t n;
-    if (!get_u64(in, n) || n > in.size())
-        return false;
-    s = std::string(in.substr(0, n));
-    in.remove_prefix(n);
-    return true;
-}
-
-constexpr std::string_view state_magic = "mbdidx1";
 
 } // namespace
 
@@ -454,12 +651,18 @@ std::string IndexState::encode() const
         put_u64(out, c.xz_size);
         put_u64(out, c.xz_unpadded);
     }
+    put_u64(out, marks.size());
+    for (const auto& m : marks) {
+        put_u64(out, m.chunks);
+        put_str(out, m.state);
+    }
     return out;
 }
 
 std::optional<IndexState> IndexState::decode(std::string_view in)
 {
-    if (!starts_with(in, state_magic))
+    bool v1 = starts_with(in, state_magic_v1);
+    if (!v1 && !starts_with(in, state_magic))
         return std::nullopt;
     in.remove_prefix(state_magic.size());
     IndexState s;
@@ -474,6 +677,14 @@ std::optional<IndexState> IndexState::decode(std::string_view in)
         if (!get_str(in, c.first_key) || !get_u64(in, c.entries) || !get_u64(in, c.raw_size) ||
             !get_u64(in, c.gz_size) || !get_u64(in, c.xz_size) || !get_u64(in, c.xz_unpadded))
             return std::nullopt;
+    if (!v1) {
+        if (!get_u64(in, n) || n > in.size())
+            return std::nullopt;
+        s.marks.resize(n);
+        for (auto& m : s.marks)
+            if (!get_u64(in, m.chunks) || !get_str(in, m.state) || m.chunks > s.chunks.size())
+                return std::nullopt;
+    }
     if (!in.empty())
         return std::nullopt;
     return s;
@@ -492,8 +703,7 @@ BuiltIndex build_full(IndexKind kind, std::vector<Entry> entries, const std::fil
     std::vector<OutChunk> chunks;
     Cutter cutter(kind);
     cut(kind, entries, 0, cutter, chunks, true);
-    compress_all(chunks, options);
-    return write_index(chunks, nullptr, nullptr, nullptr, {}, dir, basename, options);
+    return write_index(chunks, nullptr, dir, basename, options);
 }
 
 std::optional<BuiltIndex> build_incremental(IndexKind kind, const IndexState& old, const std::filesystem::path& old_raw,
@@ -582,10 +792,10 @@ std::optional<BuiltIndex> build_incremental(IndexKind kind, const IndexState& ol
         } while (!open.empty());
         i = j;
     }
-    compress_all(chunks, options);
     log::debug("publish", "{}: {} chunks, {} rebuilt", basename, chunks.size(),
                std::count_if(chunks.begin(), chunks.end(), [](const OutChunk& c) { return c.old < 0; }));
-    return write_index(chunks, &raw, &gz, &xz, old.chunks, dir, basename, options);
+    OldIndex prev{old, raw, gz, xz};
+    return write_index(chunks, &prev, dir, basename, options);
 }
 
 } // namespace mbd::archive

@@ -10,6 +10,7 @@
 // files, by-hash, which are immutable), rebuilds them, and carries on into the next
 // chunks until its boundaries fall where the old ones were; every other chunk is
 // copied compressed. An incremental build therefore gives the same bytes as a full one.
+// The files are hashed again only from the last hash mark before the first change.
 #pragma once
 
 #include <cstdint>
@@ -54,9 +55,18 @@ struct ChunkInfo {
     std::uint64_t entries = 0, raw_size = 0, gz_size = 0, xz_size = 0, xz_unpadded = 0;
 };
 
+// The SHA-256 and SHA-512 states of the three forms after a number of chunks (about one
+// per BuildOptions::hash_mark_bytes of uncompressed text), opaque: an update hashes again
+// only from the last mark before its first change.
+struct HashMark {
+    std::uint64_t chunks = 0;
+    std::string state;
+};
+
 // What the database remembers of a published index.
 struct IndexState {
     std::vector<ChunkInfo> chunks;
+    std::vector<HashMark> marks;
     FileInfo raw, gz, xz;
 
     std::string encode() const;
@@ -67,6 +77,7 @@ struct BuildOptions {
     int gzip_level = 6;
     int xz_preset = 6;
     unsigned threads = 0; // 0: one per core
+    std::uint64_t hash_mark_bytes = 2 << 20; // uncompressed bytes between hash marks
 };
 
 // The three files of a built index, written as temporary files next to their target.

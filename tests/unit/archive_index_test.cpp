@@ -1,5 +1,6 @@
-// archive/index: chunked indices. An incremental build must give the same bytes as a
-// full build of the same entries, whatever the changes; compressed forms decompress
+// archive/index: chunked indices. An incremental build must give the same bytes and
+// state (sizes, hashes resumed from hash marks, the marks) as a full build of the same
+// entries, whatever the changes; compressed forms decompress
 // to the uncompressed one; states round-trip.
 #include "archive/compress.hpp"
 #include "archive/index.hpp"
@@ -59,8 +60,10 @@ TEST_F(IndexTest, IncrementalEqualsFull)
             v.push_back({k, t});
         return v;
     };
+    options.hash_mark_bytes = 16 * 1024; // updates resume hashing from marks
     auto full = build_full(IndexKind::packages, all(), tmp.path(), "Packages", options);
     EXPECT_GT(full.state.chunks.size(), 5u);
+    EXPECT_GT(full.state.marks.size(), 5u);
     Built prev = read_built(full, tmp.path(), "gen0");
     EXPECT_EQ(gunzip(prev.gz), prev.raw);
     EXPECT_EQ(unxz(prev.xz), prev.raw);
