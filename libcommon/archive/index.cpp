@@ -250,16 +250,7 @@ public:
     }
 
 private:
-    static std::string hex(const unsigned char* p, size_t n)
-    {
-        static const char* digits = "0123456789abcdef";
-        std::string out(n * 2, '0');
-        for (size_t i = 0; i < n; ++i) {
-            out[2 * i] = digits[p[i] >> 4];
-            out[2 * i + 1] = digits[p[i] & 15];
-        }
-        return out;
-    }
+    static std::string hex(const unsigned char* p, size_t n) { return hex_encode(p, n); }
     SHA256_CTX s256_;
     SHA512_CTX s512_;
     uint64_t size_ = 0;

@@ -2,6 +2,7 @@
 
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "core/strings.hpp"
 
 #include <cerrno>
 #include <cstdlib>
@@ -194,13 +195,7 @@ std::string Hasher::hex()
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned len = 0;
     EVP_DigestFinal_ex(static_cast<EVP_MD_CTX*>(ctx_), md, &len);
-    static const char* digits = "0123456789abcdef";
-    std::string out(len * 2, '0');
-    for (unsigned i = 0; i < len; ++i) {
-        out[2 * i] = digits[md[i] >> 4];
-        out[2 * i + 1] = digits[md[i] & 15];
-    }
-    return out;
+    return hex_encode(md, len);
 }
 
 std::string sha256_hex(std::string_view data) { return digest_hex(Hasher::Algo::sha256, data); }

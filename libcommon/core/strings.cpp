@@ -214,4 +214,15 @@ std::optional<long long> parse_rfc2822_time(std::string_view text)
 
 long long now_seconds() { return static_cast<long long>(std::time(nullptr)); }
 
+std::string hex_encode(const unsigned char* bytes, size_t n)
+{
+    static constexpr std::string_view digits = "0123456789abcdef";
+    std::string out(n * 2, '0');
+    for (size_t i = 0; i < n; ++i) {
+        out[2 * i] = digits[bytes[i] >> 4];
+        out[2 * i + 1] = digits[bytes[i] & 15];
+    }
+    return out;
+}
+
 } // namespace mbd

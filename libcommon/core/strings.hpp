@@ -22,6 +22,9 @@ std::vector<std::string_view> split(std::string_view s, char sep, bool trim_item
 std::string join(const std::vector<std::string>& items, std::string_view sep);
 
 std::string lower(std::string_view s);
+
+// Lower-case hex of bytes (digests).
+std::string hex_encode(const unsigned char* bytes, size_t n);
 bool iequals(std::string_view a, std::string_view b);
 
 std::optional<long long> parse_int(std::string_view s);
