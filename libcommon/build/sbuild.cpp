@@ -203,6 +203,8 @@ SbuildOutcome run_sbuild(const SbuildJob& job)
     if (o.status == "successful" && res.status != 0)
         o.status = "failed"; // e.g. lintian failure with $lintian_require_success
     fs::path changes = out / (stem + ".changes");
+    if (!fs::is_regular_file(changes, ec)) // only Architecture: all binaries: dpkg names it _all.changes
+        changes = out / fmt::format("{}_{}_all.changes", r.source, Version::parse(r.version).without_epoch());
     if (o.successful() && fs::is_regular_file(changes, ec))
         o.changes = changes;
     else if (o.successful())
