@@ -4,13 +4,13 @@
 // rootfs in the unpack directory (TMPDIR), zstd tarballs (chosen by measurement,
 // see bench/chroot-compression). Two shapes:
 //   bootstrap: --variant=buildd from a Source into a new tarball (create);
-// A tarball keeps its apt lists (--skip=cleanup/apt/lists): each build's
-// `apt-get update` then only checks InRelease instead of fetching ~9 MB of
-// Packages (bench/build-speed).
 //   reuse:     --variant=custom, an existing tarball fed on stdin to a setup hook
 //              that unpacks it, then customize hooks; the result goes to a new
 //              tarball (update) or nowhere (check, shell).
 // Both write the Source into the chroot the same way (chroot/source.hpp).
+// A tarball keeps its apt lists (--skip=cleanup/apt/lists): each build's
+// `apt-get update` then only checks InRelease instead of fetching ~9 MB of
+// Packages (bench/build-speed).
 #pragma once
 
 #include "chroot/source.hpp"
