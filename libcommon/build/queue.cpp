@@ -222,9 +222,9 @@ PassReport run_pass(Context& ctx, const DeliveryRoute& route)
                 seen.insert(name);
                 continue;
             }
-            std::filesystem::path tarball;
+            chroot::Usable usable;
             try {
-                tarball = chroot::find_usable(ctx, prepared->request.codename, prepared->request.architecture).tarball;
+                usable = chroot::find_usable(ctx, prepared->request.codename, prepared->request.architecture);
             } catch (const Error& e) {
                 // no usable chroot: the request waits (a later pass takes it), it does not fail
                 set_job(ctx.db(), *prepared, "waiting", dir.string(), {}, fmt::format("waiting: {}", e.what()));
@@ -243,7 +243,12 @@ PassReport run_pass(Context& ctx, const DeliveryRoute& route)
             }
             started = true;
             auto delivery = route(ctx, prepared->request.requester);
-            threads.emplace_back([&, p = std::move(*prepared), dir, tarball, slot, delivery,
+            if (usable.stale)
+                log::warning("chroot '{}/{}' is older than chroot.max_age: build {} upgrades it in its session "
+                             "(run 'mbd-chroot update')",
+                             prepared->request.codename, prepared->request.architecture, prepared->request.id);
+            threads.emplace_back([&, p = std::move(*prepared), dir, tarball = usable.tarball, upgrade = usable.stale,
+                                  slot, delivery,
                                   lock = std::make_shared<FileLock>(std::move(*lock))]() mutable {
                 bool ok = false;
                 std::string message;
@@ -257,7 +262,7 @@ PassReport run_pass(Context& ctx, const DeliveryRoute& route)
                     for (const auto& f : p.request.files)
                         if (::link((p.spool / f.name).c_str(), (dir / f.name).c_str()) != 0)
                             copy_atomic(p.spool / f.name, dir / f.name);
-                    SbuildJob job{p.request, dir, tarball, {}, build_user, unpack, 0, timeout, {}};
+                    SbuildJob job{p.request, dir, tarball, {}, build_user, unpack, 0, timeout, upgrade, {}};
                     job.binds = file_source_binds(p.request);
                     job.started = [&](int pid) {
                         db::Db db = db::Db::open(home.db());

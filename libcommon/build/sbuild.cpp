@@ -152,9 +152,9 @@ std::vector<std::string> sbuild_command(const SbuildJob& job, const fs::path& co
     cmd.insert(cmd.end(), {"sbuild", "--chroot-mode=unshare", "--chroot=" + job.tarball.string(),
                            "--dist=" + r.distribution, "--arch=" + r.architecture, "--build-dir=" + (job.dir / "out").string(),
                            "--no-source", r.arch_all ? "--arch-all" : "--no-arch-all",
-                           r.arch_any ? "--arch-any" : "--no-arch-any",
-                           // chroots are kept current by `mbd-chroot update`, not per build
-                           "--no-apt-upgrade", "--no-apt-distupgrade", "--bd-uninstallable-explainer=apt"});
+                           r.arch_any ? "--arch-any" : "--no-arch-any", "--bd-uninstallable-explainer=apt"});
+    // chroots are kept current by `mbd-chroot update`, not per build; a stale one is upgraded in the session
+    cmd.insert(cmd.end(), {"--no-apt-upgrade", job.upgrade ? "--apt-distupgrade" : "--no-apt-distupgrade"});
     if (r.lintian_mode == "disabled") {
         cmd.push_back("--no-run-lintian");
     } else {
@@ -249,6 +249,8 @@ SbuildOutcome run_sbuild(const SbuildJob& job)
     if (o.status == "successful" && res.status != 0)
         o.status = "failed"; // e.g. lintian failure with $lintian_require_success
     fs::path changes = out / (stem + ".changes");
+    if (!fs::is_regular_file(changes, ec)) // only Architecture: all binaries: dpkg names it _all.changes
+        changes = out / fmt::format("{}_{}_all.changes", r.source, Version::parse(r.version).without_epoch());
     if (o.successful() && fs::is_regular_file(changes, ec))
         o.changes = changes;
     else if (o.successful())

@@ -27,6 +27,7 @@ struct SbuildJob {
     std::filesystem::path unpack_dir; // where sbuild unpacks the chroot ("" = sbuild's default)
     int parallel = 0;              // DEB_BUILD_OPTIONS parallel=N unless the request says otherwise
     int timeout_seconds = 0;
+    bool upgrade = false;          // dist-upgrade the session (a stale chroot); else chroots are kept current
     std::function<void(int pid)> started; // sbuild's process group, for cancel
 };
 

@@ -235,6 +235,15 @@ Chroot new_or_existing(Context& ctx, const std::string& codename, const std::str
     return c;
 }
 
+// chroot.include: what every build needs, installed once into the chroot.
+std::vector<std::string> include(Context& ctx)
+{
+    std::vector<std::string> out;
+    for (auto p : split_ws(ctx.config().get("chroot.include")))
+        out.emplace_back(p);
+    return out;
+}
+
 std::string ago(long long seconds)
 {
     if (seconds < 120)
@@ -354,7 +363,7 @@ Chroot create(Context& ctx, const std::string& codename, const std::string& arch
     TempFile tmp{temporary_tarball(c.tarball)};
     auto start = std::chrono::steady_clock::now();
     log::info("creating chroot '{}' from '{}' (mmdebstrap --variant=buildd)", c.name(), c.source.mirror);
-    bootstrap(c.source, codename, arch, tmp.path, where(ctx, codename, arch, "create", true));
+    bootstrap(c.source, codename, arch, include(ctx), tmp.path, where(ctx, codename, arch, "create", true));
     install(tmp, c.tarball);
     c.created = now_seconds();
     record_new_tarball(ctx, c);
@@ -417,6 +426,9 @@ Chroot update(Context& ctx, const std::string& codename, const std::string& arch
         "chroot \"$1\" apt-get --yes -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "
         "dist-upgrade",
     };
+    if (auto packages = include(ctx); !packages.empty())
+        hooks.push_back(fmt::format("chroot \"$1\" apt-get install --yes --no-install-recommends {}",
+                                    fmt::join(packages, " ")));
     if (int rc = reuse(c.tarball, source, true, codename, arch, hooks, tmp.path, w); rc != 0)
         throw failure(fmt::format("update of chroot '{}' failed (mmdebstrap exit code {})", c.name(), rc), w);
     install(tmp, c.tarball);
@@ -571,6 +583,8 @@ Usable find_usable(Context& ctx, const std::string& codename, const std::string&
                    c.name(), codename, arch);
     Usable u;
     u.tarball = c.tarball;
+    long long max_age = ctx.config().get_int("chroot.max_age");
+    u.stale = max_age > 0 && now_seconds() - c.updated > max_age;
     u.sbuild_args = {"--chroot-mode=unshare", "--chroot=" + c.tarball.string(), "--arch=" + arch};
     u.sbuild_config = fmt::format("$unshare_tmpdir_template = {};\n1;\n",
                                   perl_quote((fs::path(ctx.config().get("chroot.unpack_dir")) /

@@ -1,7 +1,10 @@
 // chroot: build chroots, one per codename and architecture (mbd-chroot).
 //
 // A chroot is an `mmdebstrap --variant=buildd` tarball, zstd-compressed, for
-// `sbuild --chroot-mode=unshare` (backend "unshare"), kept as
+// `sbuild --chroot-mode=unshare` (backend "unshare"), with the packages of
+// chroot.include (lintian, fakeroot, debhelper: installed once here instead of in
+// every build session) and its apt lists (each build's apt-get update then only
+// checks them; bench/build-speed), kept as
 //   $MBD_HOME/var/chroots/CODENAME/ARCH/CODENAME-ARCH.tar.zst
 // with a row in the chroots table: its source (chroot/source.hpp), the tarball's
 // size, mtime and sha256, and the seed's model status (core/status.hpp).
@@ -14,7 +17,8 @@
 //                      source; a failed check of an active chroot takes it out of
 //                      service until a check passes (flag failed-reactivate, 'A')
 //   activate/deactivate  usable for builds, or not
-//   update             apt-get update && dist-upgrade inside, atomic replace, check
+//   update             apt-get update && dist-upgrade inside, install what chroot.include
+//                      lists (create installs it too), atomic replace, check
 //   remove             delete the tarball; the row stays (status removed, source kept)
 // Every action that writes holds the chroot's lock (var/lock/chroot-CODENAME-ARCH.lock);
 // host prerequisites are checked first (chroot/host.hpp), with what to fix.
@@ -103,6 +107,7 @@ struct Usable {
     std::filesystem::path tarball;
     std::vector<std::string> sbuild_args; // --chroot-mode=unshare --chroot=TARBALL --arch=ARCH
     std::string sbuild_config;            // Perl for an SBUILD_CONFIG file
+    bool stale = false;                   // not updated for chroot.max_age: builds must upgrade it
 };
 Usable find_usable(Context& ctx, const std::string& codename, const std::string& arch);
 

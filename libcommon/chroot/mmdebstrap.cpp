@@ -104,12 +104,15 @@ void require_mmdebstrap()
 
 } // namespace
 
-void bootstrap(const Source& source, const std::string& codename, const std::string& arch, const fs::path& target,
-               const Where& where)
+void bootstrap(const Source& source, const std::string& codename, const std::string& arch,
+               const std::vector<std::string>& include, const fs::path& target, const Where& where)
 {
     require_mmdebstrap();
     auto args = common_args("buildd", arch, where);
     args.push_back("--components=" + source.components);
+    args.emplace_back("--skip=cleanup/apt/lists");
+    if (!include.empty())
+        args.push_back(fmt::format("--include={}", fmt::join(include, ",")));
     add_source_hooks(args, source, codename);
     args.insert(args.end(), {codename, target.string(), source.mirror});
     if (int rc = spawn(args, {}, where); rc != 0)
@@ -126,7 +129,7 @@ int reuse(const fs::path& tarball, const Source& source, bool rewrite_source, co
     if (target == "/dev/null")
         args.emplace_back("--skip=update,cleanup,check/signed-by");
     else
-        args.emplace_back("--skip=update,check/signed-by");
+        args.emplace_back("--skip=update,check/signed-by,cleanup/apt/lists");
     if (rewrite_source)
         add_source_hooks(args, source, codename);
     for (const auto& h : hooks)

@@ -8,6 +8,9 @@
 //              that unpacks it, then customize hooks; the result goes to a new
 //              tarball (update) or nowhere (check, shell).
 // Both write the Source into the chroot the same way (chroot/source.hpp).
+// A tarball keeps its apt lists (--skip=cleanup/apt/lists): each build's
+// `apt-get update` then only checks InRelease instead of fetching ~9 MB of
+// Packages (bench/build-speed).
 #pragma once
 
 #include "chroot/source.hpp"
@@ -26,10 +29,11 @@ struct Where {
                                       // (mmdebstrap sends a hook's stdout to stderr)
 };
 
-// Bootstrap codename/arch from source into target (a path ending in .tar.zst).
+// Bootstrap codename/arch from source into target (a path ending in .tar.zst),
+// with the packages of include (chroot.include) installed too.
 // Error(Exit::external) with the reason from the log when mmdebstrap fails.
 void bootstrap(const Source& source, const std::string& codename, const std::string& arch,
-               const std::filesystem::path& target, const Where& where);
+               const std::vector<std::string>& include, const std::filesystem::path& target, const Where& where);
 
 // Unpack tarball, write the source into it again if rewrite_source, run the
 // customize hooks (shell commands with "$1" the chroot, or mmdebstrap's special

@@ -79,6 +79,11 @@ display() {
     assert_equal "$(ls -A "$(dirname "$(tarball)")")" "bookworm-amd64.tar.zst" # no temporaries left
     run_mbd mbd-chroot shell bookworm amd64 -- cat /etc/apt/sources.list
     assert_output_contains "deb [signed-by=/etc/apt/keyrings/mbd-source.asc] "
+    # what every build needs is in (chroot.include), and the apt lists are kept
+    run_mbd mbd-chroot shell bookworm amd64 -- dpkg-query -W -f '${Package}:${Status}\n' lintian fakeroot debhelper
+    assert_equal "$(grep -c ':install ok installed$' <<<"$output")" 3
+    run_mbd mbd-chroot shell bookworm amd64 -- apt-cache policy hello
+    assert_output_contains "Candidate: 2."
 }
 
 # bats test_tags=slow

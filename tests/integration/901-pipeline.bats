@@ -75,8 +75,11 @@ apt_sandbox() {
 @test "a failing build keeps its log and installs nothing" {
     mbdt_dput "$(mbdt_source_package "$PKG" broken 1.0~test12+1 bookworm-test-unstable --fail)"
     run_mbd mbd-incoming run
-    run_mbd mbd-build run
+    # a stale chroot (chroot.max_age) is not used silently: the build upgrades it in its session
+    run --separate-stderr env MBD_CHROOT_MAX_AGE=1 mbd-build run
+    [ "$status" -eq 0 ]
     assert_output_contains "failed 1"
+    assert_stderr_contains "chroot 'bookworm/amd64' is older than chroot.max_age"
     run_mbd mbd-incoming run
     assert_output_contains "failed 1"
     run_mbd mbd-incoming uploads --json
@@ -84,6 +87,7 @@ apt_sandbox() {
     run_mbd mbd-incoming events --type FAILED --json
     log=$(printf '%s' "$output" | jq -r 'map(select(.architecture == "amd64"))[0].detail')
     grep -q "this build fails on purpose" "$log"
+    grep -q "^Calculating upgrade" "$log"
     run_mbd mbd-repo ls --json
     printf '%s' "$output" | jq -e 'map(select(.source == "broken")) | length == 0'
     # retried, it fails again, and is still kept apart
@@ -94,9 +98,11 @@ apt_sandbox() {
 }
 
 @test "uploads arriving while passes run are each built and installed once" {
-    for n in 1 2 3; do
+    for n in 1 2; do
         mbdt_dput "$(mbdt_source_package "$PKG" p$n 1.0~test12+1 bookworm-test-unstable)"
     done
+    # only an Architecture: all binary: sbuild's result is p3_..._all.changes
+    mbdt_dput "$(mbdt_source_package "$PKG" p3 1.0~test12+1 bookworm-test-unstable --all-only)"
     mbd-incoming run >/dev/null 2>&1 & a=$!
     mbd-incoming run >/dev/null 2>&1 & b=$!
     wait $a; wait $b

@@ -3,6 +3,7 @@
 #
 #   mbdt_source_package DIR NAME VERSION DIST [opts]   prints the path of the signed _source.changes
 #       --arch-all          also an Architecture: all package NAME-data
+#       --all-only          the only binary package, NAME, is Architecture: all
 #       --depends PKG       Build-Depends and Depends on PKG
 #       --fail              the build fails (debian/rules exits 1)
 #       --option KEY=VALUE  a "* MINI_BUILDD_OPTION: KEY=VALUE" line in the changelog (repeatable)
@@ -18,10 +19,11 @@
 mbdt_source_package() {
     local dir=$1 name=$2 version=$3 dist=$4
     shift 4
-    local all=0 depends="" fail=0 sign=1 options=() test=""
+    local all=0 depends="" fail=0 sign=1 options=() test="" binarch=any
     while [ $# -gt 0 ]; do
         case "$1" in
             --arch-all) all=1 ;;
+            --all-only) binarch=all ;;
             --depends) depends=$2; shift ;;
             --fail) fail=1 ;;
             --option) options+=("$2"); shift ;;
@@ -45,7 +47,7 @@ mbdt_source_package() {
         printf 'Standards-Version: 4.6.2\nRules-Requires-Root: no\n'
         [ -z "$test" ] || printf 'Testsuite: autopkgtest\n'
         printf '\n'
-        printf 'Package: %s\nArchitecture: any\n' "$name"
+        printf 'Package: %s\nArchitecture: %s\n' "$name" "$binarch"
         [ -z "$depends" ] || printf 'Depends: %s\n' "$depends"
         printf 'Description: package made by the mbd test suite\n This package is built by the mbd test suite.\n'
         if [ "$all" = 1 ]; then
@@ -81,8 +83,13 @@ mbdt_source_package() {
         printf 'build build-arch build-indep:\n'
         if [ "$fail" = 1 ]; then printf '\t@echo "this build fails on purpose" >&2; exit 1\n'; else printf '\ttrue\n'; fi
         printf 'clean:\n\trm -rf debian/tmp-* debian/files debian/substvars\n'
-        printf 'binary-arch: build-arch\n\t$(call package,%s)\n' "$name"
-        printf 'binary-indep: build-indep\n'
+        if [ "$binarch" = any ]; then
+            printf 'binary-arch: build-arch\n\t$(call package,%s)\n' "$name"
+            printf 'binary-indep: build-indep\n'
+        else
+            printf 'binary-arch: build-arch\n'
+            printf 'binary-indep: build-indep\n\t$(call package,%s)\n' "$name"
+        fi
         [ "$all" = 0 ] || printf '\t$(call package,%s-data)\n' "$name"
         printf 'binary: binary-arch binary-indep\n'
         printf '.PHONY: build build-arch build-indep clean binary binary-arch binary-indep\n'
