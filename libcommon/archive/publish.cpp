@@ -89,10 +89,10 @@ void install_file(const fs::path& tmp, const fs::path& target, const FileInfo& i
     make_dirs(b512.parent_path());
     link_or_keep(tmp, b256);
     link_or_keep(tmp, b512);
-    fault::point("publish");
+    fault::point("publish.by-hash");
     if (::rename(tmp.c_str(), target.c_str()) != 0)
         throw sys_error(fmt::format("cannot rename into '{}'", target.string()));
-    fault::point("publish");
+    fault::point("publish.index");
 }
 
 // Mark superseded by-hash files: their grace period starts now.
@@ -275,8 +275,10 @@ void clean_by_hash(const Work& w, long long grace, long long now)
                 if (current[bh].count(e.path().filename().string()))
                     continue;
                 struct stat st{};
-                if (::lstat(e.path().c_str(), &st) == 0 && st.st_mtime + grace <= now)
+                if (::lstat(e.path().c_str(), &st) == 0 && st.st_mtime + grace <= now) {
                     fs::remove(e.path(), ec);
+                    fault::point("publish.prune");
+                }
             }
         }
     }
@@ -379,7 +381,7 @@ PublishReport publish(Context& ctx, const repo::RepositoryLock& lock, const Publ
         for (const auto& [tmp, target] : w.renames) {
             if (::rename(tmp.c_str(), target.c_str()) != 0)
                 throw sys_error(fmt::format("cannot rename into '{}'", target.string()));
-            fault::point("publish");
+            fault::point("publish.release");
         }
         durable.dir(w.dir);
     }
@@ -400,7 +402,7 @@ PublishReport publish(Context& ctx, const repo::RepositoryLock& lock, const Publ
         }
         tx.commit();
     }
-    fault::point("publish");
+    fault::point("publish.recorded");
     long long grace = ctx.config().get_int("publish.byhash_grace");
     for (const auto& w : work) {
         clean_by_hash(w, grace, now);

@@ -134,6 +134,8 @@ std::optional<std::string> bad_file_name(std::string_view name)
         if (!ok)
             return fmt::format("file name '{}' contains a character other than letters, digits and .+~_-", quoted());
     }
+    if (name == "REASON") // what a rejected upload is kept with
+        return std::string("file name 'REASON' is reserved");
     return std::nullopt;
 }
 

@@ -3,6 +3,7 @@
 #include "build/queue.hpp"
 #include "build/request.hpp"
 #include "core/events.hpp"
+#include "core/fault.hpp"
 #include "core/fs.hpp"
 #include "core/log.hpp"
 #include "core/strings.hpp"
@@ -261,6 +262,11 @@ int Pass::process_peer_requests(long long now, long long timeout)
 void Pass::process(const Claim& c)
 {
     std::string source, version, distribution;
+    if (rejected_already(c)) {
+        reject(ctx_, c, {});
+        ++report_.rejected;
+        return;
+    }
     try {
         if (c.changes.empty())
             throw fail(Exit::rejected, "no .changes in '{}'", c.dir.filename().string());
@@ -308,6 +314,12 @@ void Pass::process_upload(const Claim& c, const std::string& text)
     verify_files(c, listed(changes.files));
     auto dsc = debian::Dsc::parse(read_claimed(c, dsc_entry->name, max_dsc_size), dsc_entry->name);
     check_dsc(changes, dsc);
+    // nothing but the source package (and its .buildinfo) travels with it
+    for (const auto& f : changes.files)
+        if (f.name != dsc_entry->name && !f.name.ends_with(".buildinfo") &&
+            std::none_of(dsc.files.begin(), dsc.files.end(), [&](const auto& d) { return d.name == f.name; }))
+            throw fail(Exit::rejected, "'{}' is not part of the source package (binary uploads are not accepted)",
+                       f.name);
     check_upload_version(ctx_, target, changes.source, changes.version.str());
     // the same version uploaded before and not failed: building or installed already
     auto earlier = db_.query("SELECT id, status FROM uploads WHERE source = ? AND version = ? AND repository = ? AND "
@@ -348,8 +360,10 @@ void Pass::process_upload(const Claim& c, const std::string& text)
                                 fmt::format("accepted {} from {}", u.changes, verified.fingerprint), u.dir});
         tx.commit();
     }
+    fault::point("incoming.accept");
     // ... then the files move and the requests go out (both redone after a crash)
     move_dir(c.dir, u.dir);
+    fault::point("incoming.accept");
     queue_builds(u);
     ++report_.uploads;
 }
@@ -400,6 +414,7 @@ void Pass::queue_builds(const UploadRow& u)
         }
         auto signed_request = keys::clearsign(ctx_, r.to_text());
         auto route = remote::route_request(ctx_, r, signed_request, u.dir);
+        fault::point("incoming.request");
         db::Transaction tx(db_);
         db_.run("UPDATE builds SET status = 'building', builder = ? WHERE id = ?", route.fingerprint, id);
         record_event(db_, Event{0, 0, "BUILDING", u.source, u.version, u.distribution, arch,
@@ -463,6 +478,7 @@ void Pass::process_result(const Claim& c, const std::string& text)
                                 log.empty() ? result_dir.string() : (result_dir / log).string()});
         tx.commit();
     }
+    fault::point("incoming.result");
     move_dir(c.dir, result_dir);
     ++report_.results;
     finish_if_complete(upload_id);
@@ -507,8 +523,12 @@ void Pass::finish_if_complete(long long upload_id)
     auto changes_text = read_file(fs::path(upload->dir) / upload->changes);
     auto changes = debian::Changes::parse(debian::unwrap_clearsigned_unverified(changes_text, upload->changes),
                                           upload->changes);
+    fault::point("incoming.install");
     try {
-        install_built(ctx_, target, fs::path(upload->dir) / upload->changes, results);
+        // the upload is installed in the same transaction as its packages
+        install_built(ctx_, target, fs::path(upload->dir) / upload->changes, results, [&](db::Db& db) {
+            db.run("UPDATE uploads SET status = 'installed', finished = ? WHERE id = ?", now_seconds(), upload_id);
+        });
     } catch (const Error& e) {
         db::Transaction tx(db_);
         db_.run("UPDATE uploads SET status = 'failed', finished = ?, message = ? WHERE id = ?", now_seconds(),
@@ -519,13 +539,15 @@ void Pass::finish_if_complete(long long upload_id)
         ++report_.failed;
         return;
     }
-    db_.run("UPDATE uploads SET status = 'installed', finished = ? WHERE id = ?", now_seconds(), upload_id);
+    fault::point("incoming.install");
     ++report_.installed;
 }
 
-// After a crash: send requests not sent yet, finish uploads whose builds are all in.
+// After a crash: publish what was installed but not published, send requests not
+// sent yet, finish uploads whose builds are all in.
 void Pass::resume()
 {
+    publish_unfinished(ctx_);
     auto q = db_.query("SELECT id FROM uploads WHERE status = 'building' ORDER BY id");
     std::vector<long long> ids;
     while (q.step())
