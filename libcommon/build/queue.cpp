@@ -359,8 +359,12 @@ void cancel(Context& ctx, const std::string& id, const DeliveryRoute& route)
     for (auto& j : list_jobs(ctx))
         if (j.id == id || j.key == id)
             job = j;
-    auto entry = ctx.home().spool_build() / (job ? job->key : id);
     std::error_code ec;
+    auto entry = ctx.home().spool_build() / (job ? job->key : id);
+    if (!job) // a queued request has no job yet: find it by its id ("<requester>-<id>")
+        for (const auto& e : spool_entries(ctx.home()))
+            if (e.filename().string().ends_with("-" + id))
+                entry = e;
     if (job && job->status == "running") {
         auto pid = ctx.db().scalar_int("SELECT pid FROM jobs WHERE requester = ? AND id = ?", job->requester, job->id);
         ctx.db().run("UPDATE jobs SET status = 'cancelling' WHERE requester = ? AND id = ?", job->requester, job->id);

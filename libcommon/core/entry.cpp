@@ -3,6 +3,7 @@
 #include "core/error.hpp"
 #include "core/json.hpp"
 #include "core/log.hpp"
+#include "core/notify.hpp"
 #include "db/db.hpp"
 #include "db/schema.hpp"
 
@@ -230,7 +231,15 @@ int run_tool(int argc, char** argv, const ToolInfo& info, const std::function<vo
         if (!handler)
             return report(fmt::format("'{}' needs a subcommand (see '{} --help')", leaf->get_name(), info.name),
                           Exit::usage);
-        (*handler)(ctx);
+        try {
+            (*handler)(ctx);
+        } catch (...) {
+            if (ctx.db_opened())
+                run_event_hooks(ctx); // what was recorded before the failure is reported too
+            throw;
+        }
+        if (ctx.db_opened())
+            run_event_hooks(ctx);
         std::cout.flush();
         if (!std::cout)
             return report("cannot write to standard output", Exit::failed);

@@ -39,6 +39,7 @@ public:
     const Home& home() const { return home_; }
     // Opens (creating the home layout and migrating) on first use.
     db::Db& db();
+    bool db_opened() const { return db_ != nullptr; }
 
 private:
     Config config_;

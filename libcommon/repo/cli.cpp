@@ -7,6 +7,7 @@
 #include "repo/apt.hpp"
 #include "repo/lifecycle.hpp"
 #include "repo/packages.hpp"
+#include "repo/port.hpp"
 
 #include <iostream>
 #include <memory>
@@ -330,7 +331,7 @@ void define_packages(Cli& cli)
     c->add_flag("--each", in->each, "each .changes is an upload of its own (imports); one publish at the end");
 
     struct MoveArgs {
-        std::string source, dist;
+        std::string source, dist, to;
         std::optional<std::string> version;
         bool no_publish = false;
     };
@@ -343,6 +344,14 @@ void define_packages(Cli& cli)
     c->add_option("source", mv->source, "source package")->required();
     c->add_option("from", mv->dist, "distribution to migrate from, CODENAME-ID-SUITE")->required();
     c->add_flag("--no-publish", mv->no_publish, "only record it (publish later)");
+    c = cli.command("port", "rebuild a source for another distribution: a signed upload into incoming/", [mv](Context& ctx) {
+        auto r = port(ctx, mv->source, mv->dist, mv->to);
+        std::cout << fmt::format("{} {} from {}: uploaded {} for {} ({})\n", r.source, r.from_version, r.from,
+                                 r.version, r.to, r.changes.filename().string());
+    });
+    c->add_option("source", mv->source, "source package")->required();
+    c->add_option("from", mv->dist, "distribution holding it, CODENAME-ID-SUITE")->required();
+    c->add_option("to", mv->to, "distribution to port it to, CODENAME-ID-SUITE")->required();
     c = cli.command("remove", "take a source out of a distribution (suite or rollback)", [mv](Context& ctx) {
         auto r = remove(ctx, mv->source, mv->dist, mv->version, !mv->no_publish);
         std::cout << fmt::format("{} {}: removed from {}\n", r.source, r.version, r.from);

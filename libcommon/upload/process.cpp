@@ -6,6 +6,7 @@
 #include "core/fault.hpp"
 #include "core/fs.hpp"
 #include "core/log.hpp"
+#include "core/notify.hpp"
 #include "core/strings.hpp"
 #include "db/db.hpp"
 #include "debian/control_files.hpp"
@@ -13,6 +14,7 @@
 #include "keys/instance.hpp"
 #include "keys/verify.hpp"
 #include "remote/routing.hpp"
+#include "repo/port.hpp"
 #include "upload/incoming.hpp"
 #include "upload/options.hpp"
 #include "upload/target.hpp"
@@ -127,18 +129,24 @@ public:
 private:
     void process(const Claim& claim);
     void process_upload(const Claim& claim, const std::string& text);
+    gpg::Verified verify_upload_or_port(const std::string& text, const std::string& repository);
     void process_result(const Claim& claim, const std::string& text);
     int process_peer_requests(long long now, long long timeout);
     void queue_builds(const UploadRow& upload);
     void finish_if_complete(long long upload_id);
     void resume();
+    void notify_upload(const UploadRow& u, const std::string& what, const std::string& text);
     Target target_of(const UploadRow& u) { return resolve_upload_target(ctx_, u.distribution); }
 
     Context& ctx_;
     db::Db& db_;
     const Home& home_;
     PassReport report_;
+    std::string notify_to_; // the signed uploader address of the upload being processed
 };
+
+// Who hears about an upload: Changed-By, else Maintainer, of its (signed) .changes.
+std::string uploader_address(const debian::Changes& c) { return c.changed_by.empty() ? c.maintainer : c.changed_by; }
 
 PassReport Pass::run()
 {
@@ -262,6 +270,7 @@ int Pass::process_peer_requests(long long now, long long timeout)
 void Pass::process(const Claim& c)
 {
     std::string source, version, distribution;
+    notify_to_.clear();
     if (rejected_already(c)) {
         reject(ctx_, c, {});
         ++report_.rejected;
@@ -288,9 +297,31 @@ void Pass::process(const Claim& c)
         else
             process_upload(c, text);
     } catch (const Error& e) {
-        reject(ctx_, c, {e.code() == Exit::failed ? Exit::rejected : e.code(), e.what()}, source, version,
-               distribution);
+        auto kept = reject(ctx_, c, {e.code() == Exit::failed ? Exit::rejected : e.code(), e.what()}, source, version,
+                           distribution);
         ++report_.rejected;
+        // only to an address a valid signature vouched for: never mail what a forger wrote
+        send_mail(ctx_, notify_to_, fmt::format("mbd: REJECTED {} {}", source, version),
+                  fmt::format("Your upload {} to {} was rejected:\n\n  {}\n\nIt is kept in {}.\n", c.changes,
+                              distribution, e.what(), kept.string()));
+    }
+}
+
+// An uploader granted the repository, or this instance itself (ports it made).
+gpg::Verified Pass::verify_upload_or_port(const std::string& text, const std::string& repository)
+{
+    try {
+        return keys::verify_upload(ctx_, text, repository);
+    } catch (const Error& e) {
+        if (e.code() != Exit::bad_signature)
+            throw;
+        try {
+            auto v = keys::instance_keyring(home_).verify_clearsigned(text);
+            if (v.fingerprint == keys::require_instance_key(ctx_).info.fingerprint)
+                return v;
+        } catch (const Error&) {
+        }
+        throw;
     }
 }
 
@@ -300,9 +331,10 @@ void Pass::process_upload(const Claim& c, const std::string& text)
     if (peek.distributions.size() != 1)
         throw fail(Exit::rejected, "an upload names exactly one distribution, not {}", fmt::join(peek.distributions, " "));
     Target target = resolve_upload_target(ctx_, peek.distributions.front());
-    auto verified = keys::verify_upload(ctx_, text, target.repository);
+    auto verified = verify_upload_or_port(text, target.repository);
     // from here on, only what the signature covers
     auto changes = debian::Changes::parse(verified.content, c.changes);
+    notify_to_ = uploader_address(changes);
     if (changes.distributions != peek.distributions)
         throw fail(Exit::rejected, "the signed distribution differs from the one read before verification");
     if (changes.has_binaries())
@@ -394,7 +426,7 @@ void Pass::queue_builds(const UploadRow& u)
         r.architecture = arch;
         r.arch_all = all;
         r.arch_any = std::any_of(dsc.architectures.begin(), dsc.architectures.end(),
-                                 [&](const std::string& w) { return w != "all" && covers(w, arch); });
+                                 [&](const std::string& w) { return w != "all" && covers(w, r.architecture); });
         r.requester = instance.info.fingerprint;
         r.lintian_mode = options.lintian_mode(arch) ? std::string(to_string(*options.lintian_mode(arch)))
                                                     : target.lintian_mode;
@@ -517,6 +549,8 @@ void Pass::finish_if_complete(long long upload_id)
                                 upload->dir});
         tx.commit();
         ++report_.failed;
+        notify_upload(*upload, "FAILED",
+                      fmt::format("build failed on {}; the logs are in {}", fmt::join(failed, ", "), upload->dir));
         return;
     }
     auto target = target_of(*upload);
@@ -541,6 +575,31 @@ void Pass::finish_if_complete(long long upload_id)
     }
     fault::point("incoming.install");
     ++report_.installed;
+    notify_upload(*upload, "INSTALLED", fmt::format("installed into {}", upload->distribution));
+    // auto-ports=DIST,...: the same source rebuilt for other distributions
+    for (const auto& to : Options::parse(changes.changes_text).auto_ports()) {
+        try {
+            auto r = repo::port(ctx_, upload->source, upload->distribution, to);
+            log::info("ported {} {} to {} as {}", r.source, r.from_version, r.to, r.version);
+        } catch (const Error& e) {
+            db::Transaction tx(db_);
+            record_event(db_, Event{0, 0, "FAILED", upload->source, upload->version, to, "",
+                                    fmt::format("auto-port from {} failed: {}", upload->distribution, e.what()), ""});
+            tx.commit();
+        }
+    }
+}
+
+void Pass::notify_upload(const UploadRow& u, const std::string& what, const std::string& text)
+{
+    try {
+        auto path = fs::path(u.dir) / u.changes;
+        auto changes = debian::Changes::parse(debian::unwrap_clearsigned_unverified(read_file(path), u.changes), u.changes);
+        send_mail(ctx_, uploader_address(changes), fmt::format("mbd: {} {} {}", what, u.source, u.version),
+                  fmt::format("{} {} ({}): {}.\n", u.source, u.version, u.changes, text));
+    } catch (const Error& e) {
+        log::warning("no notification for upload {}: {}", u.id, e.what());
+    }
 }
 
 // After a crash: publish what was installed but not published, send requests not

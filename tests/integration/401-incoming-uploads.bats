@@ -180,3 +180,52 @@ assert_rejected() {
     [ ! -e "$claim" ]
     [ -n "$(ls "$MBD_HOME/var/spool/waiting")" ]
 }
+
+@test "uploaders hear of rejections by mail (signed uploads only); event hooks see every event once" {
+    printf '#!/bin/sh\ncat >>"%s/mail"\n' "$BATS_TEST_TMPDIR" >"$BATS_TEST_TMPDIR/sendmail"
+    mkdir -p "$MBD_HOME/etc/event-hooks"
+    printf '#!/bin/sh\n{ echo "== $1"; cat; } >>"%s/hooked"\n' "$BATS_TEST_TMPDIR" >"$MBD_HOME/etc/event-hooks/10-record"
+    chmod +x "$BATS_TEST_TMPDIR/sendmail" "$MBD_HOME/etc/event-hooks/10-record"
+    export MBD_NOTIFY_SENDMAIL="$BATS_TEST_TMPDIR/sendmail -t"
+
+    changes=$(mbdt_source_package "$PKG" tiny 1.0 bookworm-test-unstable)
+    to_incoming "$changes"
+    assert_rejected 7 "does not match the version rule"
+    grep -q '^To: Test Maintainer <maint@example.org>$' "$BATS_TEST_TMPDIR/mail"
+    grep -q '^Subject: mbd: REJECTED tiny 1.0$' "$BATS_TEST_TMPDIR/mail"
+    grep -q 'does not match the version rule' "$BATS_TEST_TMPDIR/mail"
+    grep -q '^== REJECTED$' "$BATS_TEST_TMPDIR/hooked"
+    grep -q '^Source: tiny$' "$BATS_TEST_TMPDIR/hooked"
+
+    # an unsigned upload names an address nobody vouched for: no mail
+    rm "$BATS_TEST_TMPDIR/mail"
+    to_incoming "$(unsigned_upload)"
+    assert_rejected 8 "not signed"
+    [ ! -e "$BATS_TEST_TMPDIR/mail" ]
+    # each event reached the hook once
+    assert_equal "$(grep -c '^== ' "$BATS_TEST_TMPDIR/hooked")" \
+        "$(mbd-incoming events --limit 0 --json | jq length)"
+}
+
+@test "mbd-repo port makes an upload signed by the instance, with the target's version, that incoming accepts" {
+    mbd-repo setup other --codename bullseye --arch amd64 --no-check >/dev/null
+    run_mbd mbd-repo install "$(unsigned_upload 1.0~test12+1)"
+    run_mbd mbd-repo port tiny bookworm-test-unstable bullseye-other-unstable
+    assert_output_contains "uploaded 1.0~other11+1 for bullseye-other-unstable"
+    changes="$MBD_HOME/incoming/tiny_1.0~other11+1_source.changes"
+    gpg --batch --yes --dearmor -o "$BATS_TEST_TMPDIR/instance.gpg" "$BATS_TEST_TMPDIR/instance.asc"
+    gpgv --keyring "$BATS_TEST_TMPDIR/instance.gpg" "$changes"
+    grep -q '^Distribution: bullseye-other-unstable$' "$changes"
+    (cd "$BATS_TEST_TMPDIR" && dpkg-source -x "$MBD_HOME/incoming/tiny_1.0~other11+1.dsc" ported >/dev/null)
+    [ "$(cd "$BATS_TEST_TMPDIR/ported" && dpkg-parsechangelog -S Version)" = "1.0~other11+1" ]
+    # nothing to port, nowhere to port to
+    run_mbd 4 mbd-repo port nope bookworm-test-unstable bullseye-other-unstable
+    assert_stderr_contains "holds no source 'nope'"
+    run_mbd 7 mbd-repo port tiny bookworm-test-unstable bullseye-other-testing
+    assert_stderr_contains "not an uploadable suite"
+    # the uploader was never granted 'other': the instance's own signature is what lets it in
+    run_mbd mbd-incoming run
+    assert_output_contains "accepted 1"
+    run_mbd mbd-incoming uploads --json
+    printf '%s' "$output" | jq -e 'map(select(.version == "1.0~other11+1" and .distribution == "bullseye-other-unstable")) | length == 1'
+}

@@ -113,3 +113,35 @@ apt_sandbox() {
     run_mbd mbd-incoming events --type INSTALLED --json
     assert_equal "$(printf '%s' "$output" | jq length)" 3
 }
+
+@test "a queued build can be cancelled: the upload fails, nothing is built or installed" {
+    mbdt_dput "$(mbdt_source_package "$PKG" tiny 1.0~test12+1 bookworm-test-unstable)"
+    run_mbd mbd-incoming run
+    id=$(mbd-incoming uploads --json | jq -r '.[0].builds[0].id')
+    run_mbd mbd-build cancel "$id"
+    run_mbd mbd-build list --json
+    assert_equal "$(printf '%s' "$output" | jq -r '.[0].status')" cancelled
+    assert_equal "$(ls "$MBD_HOME/var/spool/build")" ""
+    run_mbd mbd-incoming run
+    assert_output_contains "failed 1"
+    run_mbd mbd-incoming uploads --json
+    assert_equal "$(printf '%s' "$output" | jq -r '.[0].builds[0].message')" cancelled
+    run_mbd 4 mbd-build cancel "$id"
+}
+
+@test "auto-ports: once installed, the source is ported, built and installed in the other distribution" {
+    # the port's changelog entry is signed off by the instance: lintian wants a real mail domain
+    export MBD_EMAIL=mbd@example.org
+    mbd-repo setup other --codename bookworm --arch amd64 --no-check >/dev/null
+    mbdt_dput "$(mbdt_source_package "$PKG" tiny 1.0~test12+1 bookworm-test-unstable \
+        --option auto-ports=bookworm-other-unstable)"
+    chain
+    assert_output_contains "installed 1"
+    run_mbd mbd-incoming events --type PORTING --json
+    printf '%s' "$output" | jq -e '.[0].version == "1.0~other12+1"'
+    chain
+    assert_output_contains "installed 1"
+    run_mbd mbd-repo show tiny --json
+    printf '%s' "$output" | jq -e 'map(select(.distribution == "bookworm-other-unstable" and .version == "1.0~other12+1")) | length == 1'
+    run_mbd mbd-repo check other
+}

@@ -1,0 +1,102 @@
+#include "repo/port.hpp"
+
+#include "archive/publish.hpp"
+#include "core/error.hpp"
+#include "core/events.hpp"
+#include "core/fs.hpp"
+#include "core/log.hpp"
+#include "core/process.hpp"
+#include "core/strings.hpp"
+#include "db/db.hpp"
+#include "debian/control_files.hpp"
+#include "keys/instance.hpp"
+#include "repo/model.hpp"
+#include "repo/packages.hpp"
+#include "version/version.hpp"
+
+#include <regex>
+
+namespace mbd::repo {
+namespace {
+
+std::string codeversion_of(db::Db& db, const DistRef& d)
+{
+    auto distribution = get_distribution(db, d.codename);
+    auto s = get_source(db, distribution.base_source);
+    return s.codeversion.empty() ? known_codeversion(d.codename) : s.codeversion;
+}
+
+} // namespace
+
+std::string port_version(Context& ctx, std::string_view version, std::string_view from_dist, std::string_view to_dist)
+{
+    auto& db = ctx.db();
+    auto from = find_dist(db, from_dist), to = find_dist(db, to_dist);
+    bool experimental = suite_of(db, to).experimental;
+    std::string target = fmt::format("~{}{}+", to.repository, codeversion_of(db, to));
+    std::regex ours(fmt::format("~{}{}\\+([0-9]+)$", from.repository, codeversion_of(db, from)));
+    std::smatch m;
+    std::string v(version);
+    if (std::regex_search(v, m, ours))
+        return v.substr(0, size_t(m.position(0))) + target + (experimental ? "0" : m[1].str());
+    return v + target + (experimental ? "0" : "1");
+}
+
+PortResult port(Context& ctx, std::string_view source, std::string_view from_dist, std::string_view to_dist)
+{
+    auto& db = ctx.db();
+    auto from = find_dist(db, from_dist);
+    auto to = find_dist(db, to_dist);
+    if (to.is_rollback() || !suite_of(db, to).uploadable)
+        throw fail(Exit::rejected, "cannot port to '{}': not an uploadable suite", to.name);
+    auto held = db.query("SELECT sp.id, sp.version FROM dist_sources ds JOIN source_packages sp ON sp.id = ds.source_id "
+                         "WHERE ds.dist_id = ? AND ds.name = ?",
+                         from.id, source);
+    if (!held.step())
+        throw fail(Exit::not_found, "'{}' holds no source '{}'", from.name, source);
+    long long source_id = held.int64(0);
+    PortResult r{std::string(source), held.text(1), "", from.name, to.name, {}};
+    r.version = port_version(ctx, r.from_version, from.name, to.name);
+
+    require_program("dpkg-source", "dpkg-dev");
+    make_dirs(ctx.home().tmp());
+    TempDir work(ctx.home().tmp(), "port");
+    auto root = archive::repository_dir(ctx, from.repository);
+    std::string dsc;
+    auto files = db.query("SELECT pf.path FROM source_files sf JOIN pool_files pf ON pf.id = sf.file_id "
+                          "WHERE sf.source_id = ?",
+                          source_id);
+    while (files.step()) {
+        std::filesystem::path p = root / files.text(0);
+        copy_atomic(p, work.path() / p.filename());
+        if (p.extension() == ".dsc")
+            dsc = p.filename().string();
+    }
+    if (dsc.empty())
+        throw fail(Exit::state, "source '{}' {} has no .dsc in the pool", source, r.from_version);
+    run_checked({"dpkg-source", "--no-check", "-x", dsc, "src"}, {.cwd = work.path()});
+    auto tree = work.path() / "src";
+    std::string entry = fmt::format("{} ({}) {}; urgency=medium\n\n  * Automatic port of {} {} from {}.\n\n"
+                                    " -- {} <{}>  {}\n\n",
+                                    source, r.version, to.name, source, r.from_version, from.name,
+                                    ctx.config().get("identity"), ctx.config().get("email"),
+                                    rfc2822_time(now_seconds()));
+    write_atomic(tree / "debian/changelog", entry + read_file(tree / "debian/changelog"));
+    run_checked({"dpkg-buildpackage", "-S", "-d", "-nc", "-us", "-uc", "-sa"}, {.cwd = tree});
+    std::string name = fmt::format("{}_{}_source.changes", source, Version::parse(r.version).without_epoch());
+    std::string text = read_file(work.path() / name);
+    auto changes = debian::Changes::parse(text, name);
+    // the files first, the signed .changes last, each by atomic rename
+    for (const auto& f : changes.files)
+        copy_atomic(work.path() / f.name, ctx.home().incoming() / f.name);
+    write_atomic(ctx.home().incoming() / name, keys::clearsign(ctx, text));
+    r.changes = ctx.home().incoming() / name;
+    db::Transaction tx(db);
+    record_event(db, Event{0, 0, "PORTING", r.source, r.version, to.name, "",
+                           fmt::format("port of {} {} from {} uploaded", r.source, r.from_version, from.name),
+                           r.changes.string()});
+    tx.commit();
+    return r;
+}
+
+} // namespace mbd::repo

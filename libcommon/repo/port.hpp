@@ -1,0 +1,30 @@
+// repo/port: rebuild a source for another distribution (mini-buildd's "port").
+//
+// The source as a distribution holds it is unpacked, given a changelog entry
+// with the version the target's rule wants (~ID12+N becomes ~ID11+N for a
+// port from bookworm to bullseye; +0 for an experimental target) and the
+// target distribution, packed again, signed by the instance key and put into
+// incoming/ like any upload: mbd-incoming accepts uploads signed by this
+// instance, builds them for the target and installs them there. The upload
+// option auto-ports=DIST,... does this after an install.
+#pragma once
+
+#include "core/entry.hpp"
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+namespace mbd::repo {
+
+struct PortResult {
+    std::string source, from_version, version, from, to;
+    std::filesystem::path changes; // in incoming/
+};
+
+PortResult port(Context& ctx, std::string_view source, std::string_view from_dist, std::string_view to_dist);
+
+// The version a port of version from one distribution to another gets.
+std::string port_version(Context& ctx, std::string_view version, std::string_view from_dist, std::string_view to_dist);
+
+} // namespace mbd::repo
