@@ -177,9 +177,15 @@ struct Work {
     fs::path dir;
     std::string release;
     std::vector<std::pair<fs::path, fs::path>> renames; // temporary -> Release, Release.gpg, InRelease
+    struct Built {
+        fs::path target;
+        BuiltIndex index;
+        std::optional<IndexState> old;
+    };
+    std::vector<Built> built; // index files written, not yet under their names
 };
 
-// Stage 1: the index files that changed, by-hash first, then their canonical names.
+// Stage 1: the index files that changed, written as temporary files.
 void stage_indices(db::Db& db, Work& w, const std::optional<Published>& published, const PublishOptions& options,
                    const BuildOptions& build, PublishReport& report, Durable& durable)
 {
@@ -225,20 +231,30 @@ void stage_indices(db::Db& db, Work& w, const std::optional<Published>& publishe
             w.states[spec.path] = old->second;
             continue;
         }
-        install_file(built->raw_tmp, target, built->state.raw);
-        install_file(built->gz_tmp, fs::path(target.string() + ".gz"), built->state.gz);
-        install_file(built->xz_tmp, fs::path(target.string() + ".xz"), built->state.xz);
+        w.states[spec.path] = built->state;
+        w.built.push_back({target, std::move(*built), have_old ? std::optional(old->second) : std::nullopt});
+    }
+}
+
+// Stage 3, once every file of the publish is written (a full disk stops it before
+// anything the last publication serves changed): the new index files under by-hash,
+// then under their canonical names.
+void install_indices(Work& w, Durable& durable)
+{
+    for (const auto& [target, built, old] : w.built) {
+        install_file(built.raw_tmp, target, built.state.raw);
+        install_file(built.gz_tmp, fs::path(target.string() + ".gz"), built.state.gz);
+        install_file(built.xz_tmp, fs::path(target.string() + ".xz"), built.state.xz);
         for (auto ext : {"", ".gz", ".xz"})
             durable.file(target.string() + ext);
         durable.dir(target.parent_path());
         durable.dir(target.parent_path() / "by-hash" / "SHA256");
         durable.dir(target.parent_path() / "by-hash" / "SHA512");
-        if (have_old) {
-            touch_superseded(target, old->second.raw);
-            touch_superseded(fs::path(target.string() + ".gz"), old->second.gz);
-            touch_superseded(fs::path(target.string() + ".xz"), old->second.xz);
+        if (old) {
+            touch_superseded(target, old->raw);
+            touch_superseded(fs::path(target.string() + ".gz"), old->gz);
+            touch_superseded(fs::path(target.string() + ".xz"), old->xz);
         }
-        w.states[spec.path] = built->state;
     }
 }
 
@@ -345,7 +361,6 @@ PublishReport publish(Context& ctx, const repo::RepositoryLock& lock, const Publ
 
     // Everything a new Release names is on disk before any Release is; the Releases are
     // all on disk before the database says they are published.
-    durable.flush(root);
     auto key = keys::require_instance_key(ctx);
     long long valid_until = valid > 0 ? now + valid : 0;
     {
@@ -373,9 +388,11 @@ PublishReport publish(Context& ctx, const repo::RepositoryLock& lock, const Publ
         if (error)
             std::rethrow_exception(error);
     }
-    for (const auto& w : work)
+    for (auto& w : work) {
+        install_indices(w, durable);
         for (const auto& [tmp, target] : w.renames)
             durable.file(tmp);
+    }
     durable.flush(root);
     for (auto& w : work) {
         for (const auto& [tmp, target] : w.renames) {

@@ -259,6 +259,8 @@ int Pass::process_peer_requests(long long now, long long timeout)
             ++report_.requests;
             ++handled;
         } catch (const Error& e) {
+            if (e.code() == Exit::no_space)
+                throw; // not the request's fault: it stays for the next pass
             reject_loose(ctx_, files, name, {e.code(), e.what()});
             ++report_.rejected;
             ++handled;
@@ -297,6 +299,8 @@ void Pass::process(const Claim& c)
         else
             process_upload(c, text);
     } catch (const Error& e) {
+        if (e.code() == Exit::no_space)
+            throw; // not the upload's fault: the claim (or the accepted upload) stays for the next pass
         auto kept = reject(ctx_, c, {e.code() == Exit::failed ? Exit::rejected : e.code(), e.what()}, source, version,
                            distribution);
         ++report_.rejected;
@@ -564,6 +568,8 @@ void Pass::finish_if_complete(long long upload_id)
             db.run("UPDATE uploads SET status = 'installed', finished = ? WHERE id = ?", now_seconds(), upload_id);
         });
     } catch (const Error& e) {
+        if (e.code() == Exit::no_space)
+            throw; // still building: the next pass installs (or publishes) it
         db::Transaction tx(db_);
         db_.run("UPDATE uploads SET status = 'failed', finished = ?, message = ? WHERE id = ?", now_seconds(),
                 e.what(), upload_id);
@@ -625,6 +631,8 @@ void Pass::resume_upload(long long id)
         queue_builds(*u);
         finish_if_complete(id);
     } catch (const Error& e) {
+        if (e.code() == Exit::no_space)
+            throw;
         log::warning("upload {} ({} {}): {}", id, u->source, u->version, e.what());
     }
 }

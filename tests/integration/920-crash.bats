@@ -5,7 +5,7 @@
 # passes finish the work: nothing lost, nothing done twice, the archive valid.
 # Builds use prebuilt results (mbd-test-build): sbuild is not what this tests.
 # CRASH_PER_POINT: kills at the 1st..Nth pass of each point (default 1);
-# CRASH_RANDOM: rounds with a random kill -9 (default 5); CRASH_MIN_KILLS (default 20).
+# CRASH_RANDOM: random kill -9s (default 5); CRASH_MIN_KILLS (default 20).
 
 load ../helpers
 load ../lib/debian
@@ -23,9 +23,7 @@ setup() {
     for p in "${CRASH_POINTS[@]}"; do
         crash_points_round "$p" "${CRASH_PER_POINT:-1}"
     done
-    for _ in $(seq 1 "${CRASH_RANDOM:-5}"); do
-        crash_random_round
-    done
+    crash_random_kills "${CRASH_RANDOM:-5}"
     crash_report | tee "$BATS_TEST_TMPDIR/report" >&3
     # every point was reached and killed at least once
     for p in "${CRASH_POINTS[@]}"; do

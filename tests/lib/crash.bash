@@ -17,6 +17,7 @@
 #   crash_points_round POINT MAX       kill at POINT's 1st, 2nd ... MAX-th pass (stops when a round
 #                                      no longer reaches it); one new upload per round
 #   crash_random_round                 one upload, one step killed after a random delay
+#   crash_random_kills N               random rounds until N kills
 #   crash_report                       "POINT KILLS" lines and the totals
 #
 # Load with: load ../lib/crash (after ../helpers, ../lib/debian and ../lib/pipeline).
@@ -186,14 +187,15 @@ crash_points_round() {
     crash_settle && crash_assert "$point (not killed)"
 }
 
-# One upload (one in four a bad one); one step of the chain killed after 0-1.5 s.
+# One upload (one in four a bad one); one step of the chain killed after 0-0.6 s
+# (a step done sooner is not killed: crash_random_kills counts the kills).
 crash_random_round() {
     local i pick=$((RANDOM % ${#crash_steps[@]})) cmd pid rc delay
     if [ $((RANDOM % 4)) -eq 0 ]; then crash_upload bad; else crash_upload; fi || return 1
     for i in "${!crash_steps[@]}"; do
         cmd=$(crash_step_command "$i")
         if [ "$i" -eq "$pick" ]; then
-            delay="$((RANDOM % 2)).$((RANDOM % 10))$((RANDOM % 10))"
+            delay=$(printf '0.%03d' $((RANDOM % 600)))
             # shellcheck disable=SC2086
             $cmd >>"$CRASH_DIR/log" 2>&1 &
             pid=$!
@@ -208,6 +210,16 @@ crash_random_round() {
         crash_run "" $cmd >/dev/null || return 1
     done
     crash_settle && crash_assert "random kill of '$cmd' after $delay s"
+}
+
+# crash_random_kills N: random rounds until N of them killed something (at most 4N rounds).
+crash_random_kills() {
+    local want=$1 start rounds=0
+    start=$(awk '$1 == "random"' "$CRASH_DIR/kills" | wc -l)
+    while [ "$(awk '$1 == "random"' "$CRASH_DIR/kills" | wc -l)" -lt $((start + want)) ] && [ "$rounds" -lt $((4 * want)) ]; do
+        crash_random_round || return 1
+        rounds=$((rounds + 1))
+    done
 }
 
 crash_report() {
