@@ -259,7 +259,7 @@ int Pass::process_peer_requests(long long now, long long timeout)
             ++report_.requests;
             ++handled;
         } catch (const Error& e) {
-            if (e.code() == Exit::no_space)
+            if (e.code() == Exit::no_space || e.code() == Exit::locked)
                 throw; // not the request's fault: it stays for the next pass
             reject_loose(ctx_, files, name, {e.code(), e.what()});
             ++report_.rejected;
@@ -299,8 +299,9 @@ void Pass::process(const Claim& c)
         else
             process_upload(c, text);
     } catch (const Error& e) {
-        if (e.code() == Exit::no_space)
-            throw; // not the upload's fault: the claim (or the accepted upload) stays for the next pass
+        std::error_code ec;
+        if (e.code() == Exit::no_space || e.code() == Exit::locked || !fs::exists(c.dir, ec))
+            throw; // not the upload's fault, or accepted already: the next pass goes on with it
         auto kept = reject(ctx_, c, {e.code() == Exit::failed ? Exit::rejected : e.code(), e.what()}, source, version,
                            distribution);
         ++report_.rejected;
@@ -568,8 +569,11 @@ void Pass::finish_if_complete(long long upload_id)
             db.run("UPDATE uploads SET status = 'installed', finished = ? WHERE id = ?", now_seconds(), upload_id);
         });
     } catch (const Error& e) {
-        if (e.code() == Exit::no_space)
-            throw; // still building: the next pass installs (or publishes) it
+        // out of space or the database busy: still building, or installed and not yet
+        // published; the next pass goes on with it
+        if (e.code() == Exit::no_space || e.code() == Exit::locked ||
+            db_.scalar_text("SELECT status FROM uploads WHERE id = ?", upload_id) == "installed")
+            throw;
         db::Transaction tx(db_);
         db_.run("UPDATE uploads SET status = 'failed', finished = ?, message = ? WHERE id = ?", now_seconds(),
                 e.what(), upload_id);
@@ -631,7 +635,7 @@ void Pass::resume_upload(long long id)
         queue_builds(*u);
         finish_if_complete(id);
     } catch (const Error& e) {
-        if (e.code() == Exit::no_space)
+        if (e.code() == Exit::no_space || e.code() == Exit::locked)
             throw;
         log::warning("upload {} ({} {}): {}", id, u->source, u->version, e.what());
     }

@@ -50,6 +50,11 @@ pass_loop() {
     for p in "${dputs[@]}"; do
         wait "$p"
     done
+    # the passes go on until every upload is installed (or 10 minutes passed)
+    while [ "$(mbd-incoming events --type INSTALLED --limit 0 --json | jq length)" -lt "$n" ] &&
+        [ $((SECONDS - start)) -lt 600 ]; do
+        sleep 2
+    done
     touch "$CRASH_DIR/stop"
     for p in "${pids[@]}"; do
         wait "$p"
