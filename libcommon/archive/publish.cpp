@@ -89,10 +89,10 @@ void install_file(const fs::path& tmp, const fs::path& target, const FileInfo& i
     make_dirs(b512.parent_path());
     link_or_keep(tmp, b256);
     link_or_keep(tmp, b512);
-    fault::point("publish");
+    fault::point("publish.by-hash");
     if (::rename(tmp.c_str(), target.c_str()) != 0)
         throw sys_error(fmt::format("cannot rename into '{}'", target.string()));
-    fault::point("publish");
+    fault::point("publish.index");
 }
 
 // Mark superseded by-hash files: their grace period starts now.
@@ -177,9 +177,15 @@ struct Work {
     fs::path dir;
     std::string release;
     std::vector<std::pair<fs::path, fs::path>> renames; // temporary -> Release, Release.gpg, InRelease
+    struct Built {
+        fs::path target;
+        BuiltIndex index;
+        std::optional<IndexState> old;
+    };
+    std::vector<Built> built; // index files written, not yet under their names
 };
 
-// Stage 1: the index files that changed, by-hash first, then their canonical names.
+// Stage 1: the index files that changed, written as temporary files.
 void stage_indices(db::Db& db, Work& w, const std::optional<Published>& published, const PublishOptions& options,
                    const BuildOptions& build, PublishReport& report, Durable& durable)
 {
@@ -225,20 +231,30 @@ void stage_indices(db::Db& db, Work& w, const std::optional<Published>& publishe
             w.states[spec.path] = old->second;
             continue;
         }
-        install_file(built->raw_tmp, target, built->state.raw);
-        install_file(built->gz_tmp, fs::path(target.string() + ".gz"), built->state.gz);
-        install_file(built->xz_tmp, fs::path(target.string() + ".xz"), built->state.xz);
+        w.states[spec.path] = built->state;
+        w.built.push_back({target, std::move(*built), have_old ? std::optional(old->second) : std::nullopt});
+    }
+}
+
+// Stage 3, once every file of the publish is written (a full disk stops it before
+// anything the last publication serves changed): the new index files under by-hash,
+// then under their canonical names.
+void install_indices(Work& w, Durable& durable)
+{
+    for (const auto& [target, built, old] : w.built) {
+        install_file(built.raw_tmp, target, built.state.raw);
+        install_file(built.gz_tmp, fs::path(target.string() + ".gz"), built.state.gz);
+        install_file(built.xz_tmp, fs::path(target.string() + ".xz"), built.state.xz);
         for (auto ext : {"", ".gz", ".xz"})
             durable.file(target.string() + ext);
         durable.dir(target.parent_path());
         durable.dir(target.parent_path() / "by-hash" / "SHA256");
         durable.dir(target.parent_path() / "by-hash" / "SHA512");
-        if (have_old) {
-            touch_superseded(target, old->second.raw);
-            touch_superseded(fs::path(target.string() + ".gz"), old->second.gz);
-            touch_superseded(fs::path(target.string() + ".xz"), old->second.xz);
+        if (old) {
+            touch_superseded(target, old->raw);
+            touch_superseded(fs::path(target.string() + ".gz"), old->gz);
+            touch_superseded(fs::path(target.string() + ".xz"), old->xz);
         }
-        w.states[spec.path] = built->state;
     }
 }
 
@@ -275,8 +291,10 @@ void clean_by_hash(const Work& w, long long grace, long long now)
                 if (current[bh].count(e.path().filename().string()))
                     continue;
                 struct stat st{};
-                if (::lstat(e.path().c_str(), &st) == 0 && st.st_mtime + grace <= now)
+                if (::lstat(e.path().c_str(), &st) == 0 && st.st_mtime + grace <= now) {
                     fs::remove(e.path(), ec);
+                    fault::point("publish.prune");
+                }
             }
         }
     }
@@ -343,7 +361,6 @@ PublishReport publish(Context& ctx, const repo::RepositoryLock& lock, const Publ
 
     // Everything a new Release names is on disk before any Release is; the Releases are
     // all on disk before the database says they are published.
-    durable.flush(root);
     auto key = keys::require_instance_key(ctx);
     long long valid_until = valid > 0 ? now + valid : 0;
     {
@@ -371,15 +388,17 @@ PublishReport publish(Context& ctx, const repo::RepositoryLock& lock, const Publ
         if (error)
             std::rethrow_exception(error);
     }
-    for (const auto& w : work)
+    for (auto& w : work) {
+        install_indices(w, durable);
         for (const auto& [tmp, target] : w.renames)
             durable.file(tmp);
+    }
     durable.flush(root);
     for (auto& w : work) {
         for (const auto& [tmp, target] : w.renames) {
             if (::rename(tmp.c_str(), target.c_str()) != 0)
                 throw sys_error(fmt::format("cannot rename into '{}'", target.string()));
-            fault::point("publish");
+            fault::point("publish.release");
         }
         durable.dir(w.dir);
     }
@@ -400,7 +419,7 @@ PublishReport publish(Context& ctx, const repo::RepositoryLock& lock, const Publ
         }
         tx.commit();
     }
-    fault::point("publish");
+    fault::point("publish.recorded");
     long long grace = ctx.config().get_int("publish.byhash_grace");
     for (const auto& w : work) {
         clean_by_hash(w, grace, now);

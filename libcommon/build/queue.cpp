@@ -5,6 +5,7 @@
 #include "chroot/chroot.hpp"
 #include "remote/routing.hpp"
 #include "core/error.hpp"
+#include "core/fault.hpp"
 #include "core/fs.hpp"
 #include "core/log.hpp"
 #include "core/strings.hpp"
@@ -175,7 +176,7 @@ std::string enqueue(const Home& home, const Request& request, const std::string&
     return key;
 }
 
-PassReport run_pass(Context& ctx, const DeliveryRoute& route)
+PassReport run_pass(Context& ctx, const DeliveryRoute& route, const Runner& runner)
 {
     const Home home = ctx.home();
     make_dirs(home.locks());
@@ -236,6 +237,7 @@ PassReport run_pass(Context& ctx, const DeliveryRoute& route)
                 break; // all slots busy: wait for one of ours, or leave it to the pass that holds them
             seen.insert(name);
             set_job(ctx.db(), *prepared, "running", dir.string());
+            fault::point("build.start");
             {
                 std::lock_guard g(shared.m);
                 ++shared.running;
@@ -270,7 +272,8 @@ PassReport run_pass(Context& ctx, const DeliveryRoute& route)
                                p.request.requester, p.request.id);
                     };
                     write_atomic(dir / "request.asc", p.signed_text);
-                    auto outcome = run_sbuild(job);
+                    auto outcome = runner(job);
+                    fault::point("build.finish");
                     {
                         db::Db db = db::Db::open(home.db());
                         if (db.scalar_text("SELECT status FROM jobs WHERE requester = ? AND id = ?",
@@ -291,6 +294,7 @@ PassReport run_pass(Context& ctx, const DeliveryRoute& route)
                         wake::raise(home, wake::Pass::incoming);
                     set_job(db, p, ok ? "successful" : outcome.status == "cancelled" ? "cancelled" : "failed",
                             dir.string(), log_path, message);
+                    fault::point("build.deliver");
                     std::filesystem::remove_all(p.spool, ec);
                     log::info("built {} {} on {}: {}", p.request.source, p.request.version, p.request.architecture,
                               outcome.status);

@@ -12,6 +12,7 @@
 #pragma once
 
 #include "build/request.hpp"
+#include "build/sbuild.hpp"
 #include "core/entry.hpp"
 #include "core/json.hpp"
 
@@ -38,7 +39,10 @@ struct PassReport {
 // the remote issue routes others. Returns the directory to deliver into.
 using DeliveryRoute = std::function<std::filesystem::path(Context&, const std::string& requester)>;
 
-PassReport run_pass(Context& ctx, const DeliveryRoute& route);
+// What runs one build: run_sbuild, or (tests) something that gives the same outcome.
+using Runner = std::function<SbuildOutcome(const SbuildJob&)>;
+
+PassReport run_pass(Context& ctx, const DeliveryRoute& route, const Runner& runner = run_sbuild);
 
 
 struct Job {

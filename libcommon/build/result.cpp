@@ -1,6 +1,7 @@
 #include "build/result.hpp"
 
 #include "core/error.hpp"
+#include "core/fault.hpp"
 #include "core/fs.hpp"
 #include "core/strings.hpp"
 #include "deb822/deb822.hpp"
@@ -71,9 +72,12 @@ ResultDocument make_result(const Request& r, const SbuildOutcome& o, const std::
 
 void deliver(const ResultDocument& result, const std::string& signed_text, const std::filesystem::path& dir)
 {
-    for (const auto& f : result.files)
+    for (const auto& f : result.files) {
         copy_atomic(f, dir / f.filename());
+        fault::point("build.deliver");
+    }
     write_atomic(dir / result.changes_name, signed_text);
+    fault::point("build.deliver");
 }
 
 } // namespace mbd::build

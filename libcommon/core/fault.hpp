@@ -1,8 +1,29 @@
 // core/fault: fault injection for crash tests.
 //
 // MBD_FAULT=NAME:N makes the process kill itself (SIGKILL, like `kill -9`) at the Nth
-// time it passes fault::point("NAME"). Tests use it to stop a writer at every step of
-// an operation and check that what it leaves behind is valid. Unset: a no-op.
+// time it passes a fault point NAME. NAME is a point's full name or the part before a
+// dot: MBD_FAULT=publish:3 stops at the third publish.* point passed, whichever it is.
+// Tests use it to stop a writer at every step of an operation and check that what it
+// leaves behind is valid and finished by the next run. Unset: a no-op.
+//
+// The points, one at (at least) every step that changes state:
+//   incoming.claim     an upload's .changes, then each of its files, moved out of incoming/
+//   incoming.reject    a rejection: decided (marker), REASON written, recorded, moved
+//   incoming.accept    an upload recorded as accepted, then moved to var/builds/upload-N/
+//   incoming.request   a build request routed (spool written), before it is recorded
+//   incoming.result    a build result recorded, before its files move to the upload
+//   incoming.install   before an upload's install, and after it
+//   build.start        a build recorded as running, before sbuild starts
+//   build.finish       sbuild done, before the result is signed
+//   build.deliver      each result file delivered, the .changes last; then recorded
+//   install.pool       each file copied into the pool
+//   install.commit     before the install's transaction commits
+//   publish.by-hash    an index file linked under by-hash/
+//   publish.index      an index file renamed to its canonical name
+//   publish.release    Release, Release.gpg, InRelease each renamed into place
+//   publish.recorded   the publication recorded in the state database
+//   publish.prune      a superseded by-hash file removed after its grace period
+//   publish.gc         pool garbage forgotten, before / after each file is unlinked
 #pragma once
 
 #include <string_view>

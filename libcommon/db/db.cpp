@@ -6,26 +6,46 @@
 
 #include <sqlite3.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <thread>
 
 namespace mbd::db {
 namespace {
 
+// The exit code for an SQLite failure; a write that failed for lack of space (SQLITE_FULL,
+// or an I/O error whose errno is ENOSPC/EDQUOT, e.g. creating the WAL index) is no-space.
+Exit exit_code(sqlite3* db, int rc)
+{
+    int primary = rc & 0xff;
+    int err = db ? sqlite3_system_errno(db) : 0;
+    if (primary == SQLITE_FULL || ((primary == SQLITE_IOERR || primary == SQLITE_CANTOPEN) &&
+                                   (err == ENOSPC || err == EDQUOT)))
+        return Exit::no_space;
+    if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED)
+        return Exit::locked;
+    if (primary == SQLITE_CONSTRAINT)
+        return Exit::exists;
+    if (primary == SQLITE_READONLY || primary == SQLITE_PERM || primary == SQLITE_CANTOPEN)
+        return Exit::environment;
+    return Exit::state;
+}
+
+// SQLite's message, with the reason of an I/O error ("disk I/O error: No space left on device").
+std::string message(sqlite3* db, int rc, std::string msg)
+{
+    int primary = rc & 0xff;
+    int err = db ? sqlite3_system_errno(db) : 0;
+    if ((primary == SQLITE_IOERR || primary == SQLITE_CANTOPEN) && err)
+        msg += fmt::format(": {}", std::strerror(err));
+    return msg;
+}
+
 [[noreturn]] void throw_sqlite(sqlite3* db, int rc, std::string_view what)
 {
-    std::string msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
-    int primary = rc & 0xff;
-    Exit code = Exit::state;
-    if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED)
-        code = Exit::locked;
-    else if (primary == SQLITE_FULL)
-        code = Exit::no_space;
-    else if (primary == SQLITE_CONSTRAINT)
-        code = Exit::exists;
-    else if (primary == SQLITE_READONLY || primary == SQLITE_PERM || primary == SQLITE_CANTOPEN)
-        code = Exit::environment;
-    throw fail(code, "state database: {}: {}", what, msg);
+    throw fail(exit_code(db, rc), "state database: {}: {}", what,
+               message(db, rc, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
 }
 
 } // namespace
@@ -169,9 +189,7 @@ void Db::exec(std::string_view sql)
     if (rc != SQLITE_OK) {
         std::string msg = err ? err : sqlite3_errstr(rc);
         sqlite3_free(err);
-        int primary = rc & 0xff;
-        Exit code = primary == SQLITE_BUSY ? Exit::locked : primary == SQLITE_FULL ? Exit::no_space : Exit::state;
-        throw fail(code, "state database: {}", msg);
+        throw fail(exit_code(db_, rc), "state database: {}", message(db_, rc, msg));
     }
 }
 

@@ -134,6 +134,8 @@ std::optional<std::string> bad_file_name(std::string_view name)
         if (!ok)
             return fmt::format("file name '{}' contains a character other than letters, digits and .+~_-", quoted());
     }
+    if (name == "REASON") // what a rejected upload is kept with
+        return std::string("file name 'REASON' is reserved");
     return std::nullopt;
 }
 
@@ -175,7 +177,7 @@ const FileEntry* Changes::dsc() const
 Changes Changes::parse(std::string_view text, std::string_view name)
 {
     Changes c;
-    c.fields = deb822::parse_one(text, name, {.allow_comments = false});
+    c.fields = deb822::parse_one(text, name, {.allow_comments = false, .max_line_length = max_line_length});
     const auto& p = c.fields;
     require(p, name, {"Format", "Date", "Source", "Architecture", "Version", "Distribution", "Maintainer", "Changes",
                       "Files"});
@@ -212,7 +214,8 @@ Changes Changes::parse(std::string_view text, std::string_view name)
 Dsc Dsc::parse(std::string_view text, std::string_view name)
 {
     Dsc d;
-    d.fields = deb822::parse_one(unwrap_clearsigned_unverified(text, name), name, {.allow_comments = false});
+    d.fields = deb822::parse_one(unwrap_clearsigned_unverified(text, name), name,
+                                 {.allow_comments = false, .max_line_length = max_line_length});
     const auto& p = d.fields;
     require(p, name, {"Format", "Source", "Version", "Maintainer", "Architecture", "Files"});
     d.format = p.get("Format");

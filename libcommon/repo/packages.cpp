@@ -13,6 +13,7 @@
 #include "version/version.hpp"
 
 #include <algorithm>
+#include <functional>
 #include <fnmatch.h>
 #include <map>
 #include <regex>
@@ -573,7 +574,7 @@ void copy_into_pool(db::Db& db, const fs::path& root, const std::vector<std::sha
                 archive::copy_unsynced(pf.from, to);
                 durable.file(to);
                 durable.dir(to.parent_path());
-                fault::point("install");
+                fault::point("install.pool");
             }
 }
 
@@ -608,7 +609,7 @@ private:
 };
 
 // The database side of an install, once its files are in the pool and durable.
-InstallResult commit_install(db::Db& db, Staged& st)
+InstallResult commit_install(db::Db& db, Staged& st, const std::function<void(db::Db&)>& also = {})
 {
     auto& files = st.files;
     const auto& dist = st.dist;
@@ -670,7 +671,9 @@ InstallResult commit_install(db::Db& db, Staged& st)
         add_event(db, "INSTALLED", source, source_version, dist.name,
                   fmt::format("installed {} {} into {} ({})", source, source_version, dist.name,
                               result.binaries.empty() ? "source only" : join(result.binaries, ", ")));
-        fault::point("install");
+        if (also)
+            also(db);
+        fault::point("install.commit");
         tx.commit();
     }
     log::info("installed {} {} into {}", source, source_version, dist.name);
@@ -688,7 +691,7 @@ InstallResult install(Context& ctx, const InstallRequest& request)
     archive::Durable durable;
     copy_into_pool(ctx.db(), root, {st}, durable);
     durable.flush(root);
-    auto result = commit_install(ctx.db(), *st);
+    auto result = commit_install(ctx.db(), *st, request.also);
     if (request.publish)
         result.published = publish_repository(ctx, lock);
     return result;
@@ -857,21 +860,24 @@ std::vector<std::string> publish_repository(Context& ctx, const RepositoryLock& 
         // Candidates held again (moved to a rollback, migrated) are done with until dropped again.
         db.run("DELETE FROM gc_candidates WHERE EXISTS (SELECT 1 FROM dist_sources ds "
                "WHERE ds.source_id = gc_candidates.source_id)");
-        // Files of installs killed before their commit.
+        // Pending files of installs killed before their commit (those committed since are
+        // in pool_files: nothing to do), and garbage past its grace period. Their rows go
+        // once the files are gone, so a kill in between leaves them to the next publish.
         auto pending = db.query("SELECT p.path FROM pool_pending p WHERE p.repository = ? AND NOT EXISTS "
                                 "(SELECT 1 FROM pool_files f WHERE f.repository = p.repository AND f.path = p.path)",
                                 lock.id());
         while (pending.step())
             unlink.push_back(pending.text(0));
-        db.run("DELETE FROM pool_pending WHERE repository = ?", lock.id());
+        db.run("DELETE FROM pool_pending WHERE repository = ? AND EXISTS (SELECT 1 FROM pool_files f "
+               "WHERE f.repository = pool_pending.repository AND f.path = pool_pending.path)",
+               lock.id());
         auto old = db.query("SELECT path FROM pool_garbage WHERE repository = ? AND since + ? <= ?", lock.id(),
                             ctx.config().get_int("publish.pool_grace"), now);
         while (old.step())
             unlink.push_back(old.text(0));
-        db.run("DELETE FROM pool_garbage WHERE repository = ? AND since + ? <= ?", lock.id(),
-               ctx.config().get_int("publish.pool_grace"), now);
         tx.commit();
     }
+    fault::point("publish.gc");
     for (const auto& p : unlink) {
         std::error_code ec;
         fs::remove(root / p, ec);
@@ -879,8 +885,37 @@ std::vector<std::string> publish_repository(Context& ctx, const RepositoryLock& 
         for (fs::path dir = (root / p).parent_path(); dir != root / "pool" && fs::is_empty(dir, ec) && !ec;
              dir = dir.parent_path())
             fs::remove(dir, ec);
+        fault::point("publish.gc");
+    }
+    if (!unlink.empty()) {
+        db::Transaction tx(db);
+        for (const auto& p : unlink) {
+            db.run("DELETE FROM pool_pending WHERE repository = ? AND path = ?", lock.id(), p);
+            db.run("DELETE FROM pool_garbage WHERE repository = ? AND path = ?", lock.id(), p);
+        }
+        tx.commit();
     }
     return report.dists;
+}
+
+std::vector<std::string> publish_unfinished(Context& ctx)
+{
+    std::vector<std::string> ids;
+    {
+        auto q = ctx.db().query(
+            "SELECT DISTINCT d.repository FROM dist_journal j JOIN dists d ON d.id = j.dist_id "
+            "LEFT JOIN published_dists p ON p.dist_id = j.dist_id WHERE p.seq IS NULL OR j.seq > p.seq "
+            "UNION SELECT repository FROM pool_pending ORDER BY 1");
+        while (q.step())
+            ids.push_back(q.text(0));
+    }
+    std::vector<std::string> published;
+    for (const auto& id : ids) {
+        RepositoryLock lock(ctx, id);
+        auto dists = publish_repository(ctx, lock);
+        published.insert(published.end(), dists.begin(), dists.end());
+    }
+    return published;
 }
 
 // ---- queries ------------------------------------------------------------------------

@@ -19,6 +19,7 @@
 #include "repo/model.hpp"
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -56,6 +57,9 @@ struct InstallRequest {
     std::vector<std::filesystem::path> changes;
     std::string dist; // CODENAME-ID-SUITE or a meta name; empty: the .changes' Distribution
     bool publish = true;
+    // Run inside the install's transaction (the caller's own record of it), so both
+    // happen or neither does.
+    std::function<void(db::Db&)> also;
 };
 
 struct InstallResult {
@@ -92,6 +96,10 @@ ChangeResult remove(Context& ctx, std::string_view source, std::string_view dist
 // Publish what changed in a repository, then drop what nothing references any more.
 std::vector<std::string> publish_repository(Context& ctx, const RepositoryLock& lock, bool rebuild = false,
                                             const std::optional<std::string>& dist = std::nullopt);
+
+// Publish every repository holding changes that are not published yet, or files of
+// an install killed before its commit (what a writer killed before its publish left).
+std::vector<std::string> publish_unfinished(Context& ctx);
 
 // ---- queries (no lock) ----------------------------------------------------------
 

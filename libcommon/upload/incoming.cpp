@@ -1,6 +1,7 @@
 #include "upload/incoming.hpp"
 
 #include "core/events.hpp"
+#include "core/fault.hpp"
 #include "core/fs.hpp"
 #include "core/log.hpp"
 #include "core/strings.hpp"
@@ -11,13 +12,16 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <fcntl.h>
 #include <set>
 #include <sys/stat.h>
 #include <ctime>
+#include <unistd.h>
 
 namespace mbd::upload {
 namespace {
 
+constexpr std::string_view reason_file = "REASON";
 constexpr std::string_view begin_marker = "-----BEGIN PGP SIGNED MESSAGE-----";
 constexpr std::string_view end_marker = "\n-----END PGP SIGNATURE-----";
 
@@ -67,25 +71,147 @@ void move(const fs::path& from, const fs::path& to)
         throw sys_error(fmt::format("cannot move '{}' to '{}'", from.string(), to.string()));
 }
 
-// A fresh directory var/rejected/<time>-<label>[-N]/.
+// A name for a new directory var/rejected/<time>-<label>[-N]/ (not made yet).
 fs::path new_rejected_dir(const Home& home, const std::string& label)
 {
     make_dirs(home.rejected());
     std::string base = stamp(now_seconds()) + "-" + label_of(label);
     for (int n = 0;; ++n) {
         fs::path dir = home.rejected() / (n ? base + "-" + std::to_string(n) : base);
-        if (::mkdir(dir.c_str(), 0755) == 0)
+        if (!lstat_of(dir).exists)
             return dir;
-        if (errno != EEXIST)
-            throw sys_error(fmt::format("cannot create '{}'", dir.string()));
     }
 }
 
-void write_reason(const fs::path& dir, const std::string& what, const Rejection& why)
+// One line of a REASON file (they are read back field by field).
+std::string one_line(std::string_view text)
 {
-    std::string text = fmt::format("Upload: {}\nRejected: {}\nCode: {} {}\nReason: {}\n", what, iso_time(now_seconds()),
-                                   int(why.code), exit_name(why.code), why.reason);
-    write_atomic(dir / "REASON", text);
+    std::string out;
+    for (char c : text)
+        out += c == '\n' ? ' ' : c;
+    return out;
+}
+
+// The rejection decided for a claim: written into the claim as its REASON file,
+// which names where the claim goes. A claim holding a REASON is rejected (an upload
+// cannot bring its own: the name is reserved and loose files named so are renamed).
+void write_reason(const Claim& c, const std::string& what, const Rejection& why, const fs::path& target,
+                  const std::string& source, const std::string& version, const std::string& distribution)
+{
+    std::string text = fmt::format("Upload: {}\nRejected: {}\nCode: {} {}\nReason: {}\n", one_line(what),
+                                   iso_time(now_seconds()), int(why.code), exit_name(why.code), one_line(why.reason));
+    for (auto [field, value] : {std::pair{"Source", &source}, {"Version", &version}, {"Distribution", &distribution}})
+        if (!value->empty())
+            text += fmt::format("{}: {}\n", field, one_line(*value));
+    text += fmt::format("Directory: {}\n", target.string());
+    write_atomic(c.dir / reason_file, text);
+    fault::point("incoming.reject");
+}
+
+// Finish a rejection decided earlier: record the event (once), then move the claim
+// to the directory its REASON names. A pass that dies on the way is finished by the next.
+fs::path finish_reject(Context& ctx, const Claim& c)
+{
+    auto reason = deb822::parse_one(read_file_nofollow(c.dir / reason_file, max_changes_size), "REASON",
+                                    {.allow_comments = false});
+    fs::path target = reason.get("Directory");
+    if (target.parent_path() != ctx.home().rejected())
+        throw fail(Exit::state, "'{}' names a directory outside '{}'", (c.dir / reason_file).string(),
+                   ctx.home().rejected().string());
+    auto& db = ctx.db();
+    {
+        db::Transaction tx(db);
+        if (!db.scalar_int("SELECT 1 FROM events WHERE type = 'REJECTED' AND detail = ?", target.string()))
+            record_event(db, Event{0, 0, "REJECTED", reason.get("Source"), reason.get("Version"),
+                                   reason.get("Distribution"), "",
+                                   fmt::format("{}: {}", reason.get("Upload"), reason.get("Reason")), target.string()});
+        tx.commit();
+    }
+    fault::point("incoming.reject");
+    move(c.dir, target);
+    fsync_dir(ctx.home().rejected());
+    fsync_dir(c.dir.parent_path());
+    return target;
+}
+
+// Move a file of incoming/ into a claim; false if it is gone. One named REASON keeps
+// its bytes as REASON.upload.
+bool move_into(const Home& home, const std::string& name, const fs::path& dir)
+{
+    std::string to = name == reason_file ? std::string(reason_file) + ".upload" : name;
+    if (::rename((home.incoming() / name).c_str(), (dir / to).c_str()) == 0) {
+        fault::point("incoming.claim");
+        return true;
+    }
+    if (errno == ENOENT)
+        return false;
+    throw sys_error(fmt::format("cannot claim '{}'", name));
+}
+
+// The files a claimed .changes lists (unverified), for finishing a claim.
+std::vector<std::string> listed_names(const fs::path& changes)
+{
+    std::vector<std::string> out;
+    try {
+        std::string text = read_file_nofollow(changes, max_changes_size);
+        std::string_view doc = text;
+        if (auto e = doc.find(end_marker); e != std::string_view::npos)
+            doc = doc.substr(0, e + end_marker.size());
+        auto parsed = debian::Changes::parse(debian::unwrap_clearsigned_unverified(doc, "changes"), "changes");
+        for (const auto& f : parsed.files)
+            out.push_back(f.name);
+    } catch (const Error&) {
+        // rejected when processed
+    }
+    return out;
+}
+
+// A regular file in dir, opened without following a symbolic link (and without
+// blocking on a FIFO): its size and SHA256 from the same open file.
+struct Opened {
+    unsigned long long size = 0;
+    std::string sha256;
+};
+Opened open_listed(const fs::path& dir, const std::string& name)
+{
+    int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        throw sys_error(fmt::format("cannot open '{}'", dir.string()));
+    int fd = ::openat(dfd, name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+    int err = errno;
+    ::close(dfd);
+    if (fd < 0) {
+        if (err == ENOENT)
+            throw fail(Exit::rejected, "listed file '{}' is missing", name);
+        if (err == ELOOP)
+            throw fail(Exit::rejected, "listed file '{}' is a symbolic link", name);
+        throw sys_error(err, fmt::format("cannot open '{}'", name));
+    }
+    struct Closer {
+        int fd;
+        ~Closer() { ::close(fd); }
+    } closer{fd};
+    struct stat st{};
+    if (::fstat(fd, &st) != 0)
+        throw sys_error(fmt::format("cannot stat '{}'", name));
+    if (!S_ISREG(st.st_mode))
+        throw fail(Exit::rejected, "listed file '{}' is not a regular file", name);
+    Opened o;
+    o.size = static_cast<unsigned long long>(st.st_size);
+    Hasher h(Hasher::Algo::sha256);
+    std::string buf(1 << 16, '\0');
+    while (true) {
+        ssize_t n = ::read(fd, buf.data(), buf.size());
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            throw sys_error(fmt::format("cannot read '{}'", name));
+        if (n == 0)
+            break;
+        h.update(std::string_view(buf.data(), size_t(n)));
+    }
+    o.sha256 = h.hex();
+    return o;
 }
 
 } // namespace
@@ -182,14 +308,10 @@ std::optional<Claim> claim(const Home& home, const Pending& pending)
             return std::nullopt;
         throw sys_error(err, fmt::format("cannot claim '{}'", pending.changes));
     }
-    for (const auto& f : pending.files) {
-        if (f == pending.changes)
-            continue;
-        if (::rename((home.incoming() / f).c_str(), (c.dir / f).c_str()) == 0)
+    fault::point("incoming.claim");
+    for (const auto& f : pending.files)
+        if (f != pending.changes && move_into(home, f, c.dir))
             c.files.push_back(f);
-        else if (errno != ENOENT)
-            throw sys_error(fmt::format("cannot claim '{}'", f));
-    }
     fsync_dir(home.incoming());
     fsync_dir(c.dir);
     log::debug("incoming", "claimed '{}' into '{}'", pending.changes, c.dir.string());
@@ -214,6 +336,11 @@ std::vector<Claim> leftover_claims(const Home& home)
             else
                 c.files.push_back(n);
         }
+        // a pass that died while claiming: the files still in incoming/ join their .changes
+        if (!c.changes.empty() && !lstat_of(dir / reason_file).exists)
+            for (const auto& f : listed_names(dir / c.changes))
+                if (!lstat_of(dir / f).exists && move_into(home, f, dir))
+                    c.files.push_back(f);
         std::sort(c.files.begin(), c.files.end());
         out.push_back(std::move(c));
     }
@@ -260,34 +387,29 @@ bool written_within(const Home& home, double seconds)
 fs::path reject(Context& ctx, const Claim& c, const Rejection& why, const std::string& source,
                 const std::string& version, const std::string& distribution)
 {
-    fs::path target = new_rejected_dir(ctx.home(), c.changes.empty() ? c.dir.filename().string() : c.changes);
-    // the claim's content moves as a whole: rename over the empty directory just made
-    move(c.dir, target);
-    write_reason(target, c.changes, why);
-    fsync_dir(ctx.home().rejected());
-    auto& db = ctx.db();
-    db::Transaction tx(db);
-    record_event(db, Event{0, 0, "REJECTED", source, version, distribution, "",
-                           fmt::format("{}: {}", c.changes, why.reason), target.string()});
-    tx.commit();
-    return target;
+    if (!lstat_of(c.dir / reason_file).exists)
+        write_reason(c, c.changes, why,
+                     new_rejected_dir(ctx.home(), c.changes.empty() ? c.dir.filename().string() : c.changes), source,
+                     version, distribution);
+    return finish_reject(ctx, c);
 }
+
+bool rejected_already(const Claim& claim) { return lstat_of(claim.dir / reason_file).exists; }
 
 fs::path reject_loose(Context& ctx, const std::vector<std::string>& names, const std::string& label,
                       const Rejection& why)
 {
-    fs::path target = new_rejected_dir(ctx.home(), label);
-    for (const auto& n : names) {
-        if (::rename((ctx.home().incoming() / n).c_str(), (target / n).c_str()) != 0 && errno != ENOENT)
-            throw sys_error(fmt::format("cannot move '{}' to '{}'", n, target.string()));
-    }
-    write_reason(target, fmt::format("{}", fmt::join(names, " ")), why);
-    fsync_dir(ctx.home().incoming());
-    auto& db = ctx.db();
-    db::Transaction tx(db);
-    record_event(db, Event{0, 0, "REJECTED", "", "", "", "", fmt::format("{}: {}", label, why.reason), target.string()});
-    tx.commit();
-    return target;
+    const Home& home = ctx.home();
+    make_dirs(home.spool_claimed());
+    std::string tmpl = (home.spool_claimed() / (stamp(now_seconds()) + "-" + label_of(label) + ".XXXXXX")).string();
+    if (!::mkdtemp(tmpl.data()))
+        throw sys_error(fmt::format("cannot create a directory in '{}'", home.spool_claimed().string()));
+    Claim c{tmpl, {}, {}};
+    write_reason(c, fmt::format("{}", fmt::join(names, " ")), why, new_rejected_dir(home, label), {}, {}, {});
+    for (const auto& n : names)
+        move_into(home, n, c.dir);
+    fsync_dir(home.incoming());
+    return finish_reject(ctx, c);
 }
 
 std::string read_claimed(const Claim& c, const std::string& name, std::uintmax_t max_size)
@@ -298,16 +420,10 @@ std::string read_claimed(const Claim& c, const std::string& name, std::uintmax_t
 void verify_files(const Claim& c, const std::vector<ListedFile>& files)
 {
     for (const auto& f : files) {
-        Stat st = lstat_of(c.dir / f.name);
-        if (!st.exists)
-            throw fail(Exit::rejected, "listed file '{}' is missing", f.name);
-        if (st.symlink)
-            throw fail(Exit::rejected, "listed file '{}' is a symbolic link", f.name);
-        if (!st.regular)
-            throw fail(Exit::rejected, "listed file '{}' is not a regular file", f.name);
-        if (st.size != f.size)
-            throw fail(Exit::rejected, "size of '{}' is {}, the .changes says {}", f.name, st.size, f.size);
-        if (sha256_file(c.dir / f.name) != f.sha256)
+        auto o = open_listed(c.dir, f.name);
+        if (o.size != f.size)
+            throw fail(Exit::rejected, "size of '{}' is {}, the .changes says {}", f.name, o.size, f.size);
+        if (o.sha256 != f.sha256)
             throw fail(Exit::rejected, "SHA256 of '{}' does not match the .changes", f.name);
     }
 }

@@ -7,10 +7,14 @@
 // its listed size. Incomplete ones are left for a later pass and rejected once
 // older than incoming.timeout. A complete one is claimed: moved, with its
 // files, into its own directory under var/spool/claimed/ (one rename each), so
-// a crash leaves it in one place for the next pass to pick up. Passes are
-// serialised by a lock (var/lock/incoming.lock). Rejected uploads are kept,
-// untouched, in var/rejected/<time>-<name>/ with a REASON file; nothing is
-// ever deleted silently. Files never read through a symlink (O_NOFOLLOW).
+// a crash leaves it in one place for the next pass to pick up (a claim cut
+// short gets the rest of its files then). Passes are serialised by a lock
+// (var/lock/incoming.lock). Rejected uploads are kept, untouched, in
+// var/rejected/<time>-<name>/ with a REASON file: the REASON is written into
+// the claim first (naming that directory), then the REJECTED event recorded,
+// then the claim moved, so a pass killed on the way is finished by the next.
+// Nothing is ever deleted silently. Listed files are opened relative to their
+// directory, never through a symlink (O_NOFOLLOW), never blocking on a FIFO.
 #pragma once
 
 #include "core/entry.hpp"
@@ -65,9 +69,11 @@ std::vector<std::string> orphans(const Home& home, const std::vector<Pending>& p
                                  long long timeout);
 
 // Move a claim (everything in it) to var/rejected/<time>-<name>/ with a REASON
-// file; returns that directory. Records a REJECTED event.
+// file; returns that directory. Records a REJECTED event. A claim whose
+// rejection was decided already (rejected_already) is finished as decided then.
 std::filesystem::path reject(Context& ctx, const Claim& claim, const Rejection& why, const std::string& source = {},
                              const std::string& version = {}, const std::string& distribution = {});
+bool rejected_already(const Claim& claim);
 
 // Move loose files of incoming/ (orphans, a .changes that is a symlink...) to
 // var/rejected/ the same way.

@@ -3,6 +3,7 @@
 #include "build/queue.hpp"
 #include "build/request.hpp"
 #include "core/events.hpp"
+#include "core/fault.hpp"
 #include "core/fs.hpp"
 #include "core/log.hpp"
 #include "core/notify.hpp"
@@ -269,6 +270,8 @@ int Pass::process_peer_requests(long long now, long long timeout)
             ++report_.requests;
             ++handled;
         } catch (const Error& e) {
+            if (e.code() == Exit::no_space || e.code() == Exit::locked)
+                throw; // not the request's fault: it stays for the next pass
             reject_loose(ctx_, files, name, {e.code(), e.what()});
             ++report_.rejected;
             ++handled;
@@ -281,6 +284,11 @@ void Pass::process(const Claim& c)
 {
     std::string source, version, distribution;
     notify_to_.clear();
+    if (rejected_already(c)) {
+        reject(ctx_, c, {});
+        ++report_.rejected;
+        return;
+    }
     try {
         if (c.changes.empty())
             throw fail(Exit::rejected, "no .changes in '{}'", c.dir.filename().string());
@@ -303,8 +311,8 @@ void Pass::process(const Claim& c)
             process_upload(c, text);
     } catch (const Error& e) {
         std::error_code ec;
-        if (!fs::exists(c.dir, ec))
-            throw; // it was moved into its upload already: not an upload to reject (the next pass resumes it)
+        if (e.code() == Exit::no_space || e.code() == Exit::locked || !fs::exists(c.dir, ec))
+            throw; // not the upload's fault, or accepted already: the next pass goes on with it
         auto kept = reject(ctx_, c, {e.code() == Exit::failed ? Exit::rejected : e.code(), e.what()}, source, version,
                            distribution);
         ++report_.rejected;
@@ -354,6 +362,12 @@ void Pass::process_upload(const Claim& c, const std::string& text)
     verify_files(c, listed(changes.files));
     auto dsc = debian::Dsc::parse(read_claimed(c, dsc_entry->name, max_dsc_size), dsc_entry->name);
     check_dsc(changes, dsc);
+    // nothing but the source package (and its .buildinfo) travels with it
+    for (const auto& f : changes.files)
+        if (f.name != dsc_entry->name && !f.name.ends_with(".buildinfo") &&
+            std::none_of(dsc.files.begin(), dsc.files.end(), [&](const auto& d) { return d.name == f.name; }))
+            throw fail(Exit::rejected, "'{}' is not part of the source package (binary uploads are not accepted)",
+                       f.name);
     check_upload_version(ctx_, target, changes.source, changes.version.str());
     // the same version uploaded before and not failed: building or installed already
     auto earlier = db_.query("SELECT id, status FROM uploads WHERE source = ? AND version = ? AND repository = ? AND "
@@ -394,8 +408,10 @@ void Pass::process_upload(const Claim& c, const std::string& text)
                                 fmt::format("accepted {} from {}", u.changes, verified.fingerprint), u.dir});
         tx.commit();
     }
+    fault::point("incoming.accept");
     // ... then the files move and the requests go out (both redone after a crash)
     move_dir(c.dir, u.dir);
+    fault::point("incoming.accept");
     queue_builds(u);
     ++report_.uploads;
 }
@@ -426,7 +442,7 @@ void Pass::queue_builds(const UploadRow& u)
         r.architecture = arch;
         r.arch_all = all;
         r.arch_any = std::any_of(dsc.architectures.begin(), dsc.architectures.end(),
-                                 [&](const std::string& w) { return w != "all" && covers(w, arch); });
+                                 [&](const std::string& w) { return w != "all" && covers(w, r.architecture); });
         r.requester = instance.info.fingerprint;
         r.lintian_mode = options.lintian_mode(arch) ? std::string(to_string(*options.lintian_mode(arch)))
                                                     : target.lintian_mode;
@@ -448,6 +464,7 @@ void Pass::queue_builds(const UploadRow& u)
         }
         auto signed_request = keys::clearsign(ctx_, r.to_text());
         auto route = remote::route_request(ctx_, r, signed_request, u.dir);
+        fault::point("incoming.request");
         db::Transaction tx(db_);
         db_.run("UPDATE builds SET status = 'building', builder = ? WHERE id = ?", route.fingerprint, id);
         std::string message = route.state == "waiting" ? fmt::format("build requested, waiting: {}", route.message)
@@ -516,6 +533,7 @@ void Pass::process_result(const Claim& c, const std::string& text)
                                 log.empty() ? result_dir.string() : (result_dir / log).string()});
         tx.commit();
     }
+    fault::point("incoming.result");
     move_dir(c.dir, result_dir);
     ++report_.results;
     finish_if_complete(upload_id);
@@ -562,9 +580,18 @@ void Pass::finish_if_complete(long long upload_id)
     auto changes_text = read_file(fs::path(upload->dir) / upload->changes);
     auto changes = debian::Changes::parse(debian::unwrap_clearsigned_unverified(changes_text, upload->changes),
                                           upload->changes);
+    fault::point("incoming.install");
     try {
-        install_built(ctx_, target, fs::path(upload->dir) / upload->changes, results);
+        // the upload is installed in the same transaction as its packages
+        install_built(ctx_, target, fs::path(upload->dir) / upload->changes, results, [&](db::Db& db) {
+            db.run("UPDATE uploads SET status = 'installed', finished = ? WHERE id = ?", now_seconds(), upload_id);
+        });
     } catch (const Error& e) {
+        // out of space or the database busy: still building, or installed and not yet
+        // published; the next pass goes on with it
+        if (e.code() == Exit::no_space || e.code() == Exit::locked ||
+            db_.scalar_text("SELECT status FROM uploads WHERE id = ?", upload_id) == "installed")
+            throw;
         db::Transaction tx(db_);
         db_.run("UPDATE uploads SET status = 'failed', finished = ?, message = ? WHERE id = ?", now_seconds(),
                 e.what(), upload_id);
@@ -574,7 +601,7 @@ void Pass::finish_if_complete(long long upload_id)
         ++report_.failed;
         return;
     }
-    db_.run("UPDATE uploads SET status = 'installed', finished = ? WHERE id = ?", now_seconds(), upload_id);
+    fault::point("incoming.install");
     ++report_.installed;
     notify_upload(*upload, "INSTALLED", fmt::format("installed into {}", upload->distribution));
     // auto-ports=DIST,...: the same source rebuilt for other distributions
@@ -603,9 +630,11 @@ void Pass::notify_upload(const UploadRow& u, const std::string& what, const std:
     }
 }
 
-// After a crash: send requests not sent yet, finish uploads whose builds are all in.
+// After a crash: publish what was installed but not published, send requests not
+// sent yet, finish uploads whose builds are all in.
 void Pass::resume()
 {
+    publish_unfinished(ctx_);
     auto q = db_.query("SELECT id FROM uploads WHERE status = 'building' ORDER BY id");
     std::vector<long long> ids;
     while (q.step())
@@ -624,6 +653,8 @@ void Pass::resume_upload(long long id)
         queue_builds(*u);
         finish_if_complete(id);
     } catch (const Error& e) {
+        if (e.code() == Exit::no_space || e.code() == Exit::locked)
+            throw;
         log::warning("upload {} ({} {}): {}", id, u->source, u->version, e.what());
     }
 }

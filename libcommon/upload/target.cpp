@@ -75,13 +75,17 @@ BuildSources build_sources(Context& ctx, const Target& target, int internal_apt_
 }
 
 void install_built(Context& ctx, const Target& target, const std::filesystem::path& upload_changes,
-                   const std::vector<std::filesystem::path>& result_changes)
+                   const std::vector<std::filesystem::path>& result_changes,
+                   const std::function<void(db::Db&)>& also)
 {
     repo::InstallRequest request;
+    request.also = also;
     request.changes.push_back(upload_changes);
     request.changes.insert(request.changes.end(), result_changes.begin(), result_changes.end());
     request.dist = target.name;
     repo::install(ctx, request);
 }
+
+void publish_unfinished(Context& ctx) { repo::publish_unfinished(ctx); }
 
 } // namespace mbd::upload

@@ -7,6 +7,7 @@
 #include "core/entry.hpp"
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -46,8 +47,13 @@ BuildSources build_sources(Context& ctx, const Target& target, int internal_apt_
 
 // Install the upload (its .changes, with the source files beside it) and the
 // binaries listed by each result .changes (files beside them) into target, all
-// in one transaction, then publish. Records INSTALLED.
+// in one transaction, then publish. Records INSTALLED. `also` runs inside that
+// transaction (the pipeline's own record of the install).
 void install_built(Context& ctx, const Target& target, const std::filesystem::path& upload_changes,
-                   const std::vector<std::filesystem::path>& result_changes);
+                   const std::vector<std::filesystem::path>& result_changes,
+                   const std::function<void(db::Db&)>& also);
+
+// Publish what a writer killed before its publish left unpublished.
+void publish_unfinished(Context& ctx);
 
 } // namespace mbd::upload

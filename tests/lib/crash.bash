@@ -1,0 +1,233 @@
+# The crash harness: drives the pipeline (dput -> mbd-incoming -> build ->
+# mbd-incoming -> install/publish -> mbd-repo migrate) with a ledger of every
+# upload, kills it (kill -9, through MBD_FAULT fault points and at random
+# moments), runs the next passes, and checks after every kill:
+#   - every upload of the ledger is installed (once: one uploads row, one
+#     INSTALLED event) or, for the bad ones, rejected with a REASON (once);
+#     nothing is left in incoming/, var/spool/claimed/ or var/spool/build/
+#   - PRAGMA integrity_check is ok; `mbd-repo check` passes
+#   - apt-get update of an apt sandbox over every published distribution passes
+#
+# Builds: sbuild is skipped. Every upload is also built on the host with
+# dpkg-buildpackage -b, and the build step is mbd-test-build (tests/tools), a
+# real mbd-build pass (spool, job records, signed result, delivery, fault
+# points) whose sbuild is replaced by that prebuilt result.
+#
+#   crash_setup                        instance, repository 'test' (small layout), chroot, ledger
+#   crash_points_round POINT MAX       kill at POINT's 1st, 2nd ... MAX-th pass (stops when a round
+#                                      no longer reaches it); one new upload per round
+#   crash_random_round                 one upload, one step killed after a random delay
+#   crash_random_kills N               random rounds until N kills
+#   crash_report                       "POINT KILLS" lines and the totals
+#
+# Load with: load ../lib/crash (after ../helpers, ../lib/debian and ../lib/pipeline).
+# Figures: $CRASH_DIR/kills (one line per kill: what was killed, where).
+
+CRASH_POINTS=(incoming.claim incoming.reject incoming.accept incoming.request build.start build.finish
+    build.deliver incoming.result incoming.install install.pool install.commit publish.by-hash publish.index
+    publish.release publish.recorded publish.prune publish.gc)
+
+crash_setup() {
+    export CRASH_DIR="$BATS_TEST_TMPDIR/crash"
+    mkdir -p "$CRASH_DIR/pkg" "$CRASH_DIR/prebuilt"
+    : >"$CRASH_DIR/ledger"
+    : >"$CRASH_DIR/kills"
+    : >"$CRASH_DIR/log"
+    mbd-keygen init --algo ed25519 >/dev/null || return 1
+    # unstable -> testing with one rollback each: migrations, rollbacks and pool garbage come soon
+    mbd-repo layout add tiny >/dev/null &&
+        mbd-repo layout suite tiny testing --rollbacks 1 >/dev/null &&
+        mbd-repo layout suite tiny unstable --uploadable --migrates-to testing --rollbacks 1 >/dev/null &&
+        mbd-repo layout rules tiny --version-rule '~%ID%%CODEVERSION%\+[1-9]' >/dev/null &&
+        mbd-repo setup test --codename bookworm --arch amd64 --layout tiny --no-check >/dev/null || return 1
+    mbd-keygen export --output "$BATS_TEST_TMPDIR/instance.asc" || return 1
+    local fpr
+    fpr=$(mbdt_uploader_key) || return 1
+    gpg --batch --armor --export "$fpr" >"$BATS_TEST_TMPDIR/uploader.asc"
+    mbd-keygen uploader add "$BATS_TEST_TMPDIR/uploader.asc" --repo test >/dev/null || return 1
+    mbd-repo dput-conf >"$BATS_TEST_TMPDIR/dput.cf" || return 1
+    export MBDT_DPUT_HOST
+    MBDT_DPUT_HOST=$(sed -n 's/^\[\(.*\)\]$/\1/p' "$BATS_TEST_TMPDIR/dput.cf" | head -n 1)
+    # requests are routed to this instance only when it has a usable chroot
+    mbd_cached_chroot bookworm amd64 >>"$CRASH_DIR/log" 2>&1 || return 1
+    mkdir -p "$MBD_HOME/etc"
+    # nothing times out during the run; superseded by-hash files and pool garbage go at once
+    printf 'incoming.timeout = 86400\npublish.byhash_grace = 0\npublish.pool_grace = 0\n' >"$MBD_HOME/etc/mbd.conf"
+    CRASH_SEQ=0
+}
+
+# crash_upload [bad]: a new upload of one of CRASH_NAMES (default 3) packages, newer
+# than the last, built on the host too, dput into incoming/ (unless CRASH_DPUT=0: then
+# $CRASH_LAST_CHANGES names it). A bad one breaks the version rule.
+crash_upload() {
+    CRASH_SEQ=$((CRASH_SEQ + 1))
+    local name="crash$((CRASH_SEQ % ${CRASH_NAMES:-3}))" version="1.0~test12+$CRASH_SEQ" kind=good changes
+    [ "${1:-}" != bad ] || { kind=bad; version="1.$CRASH_SEQ"; }
+    changes=$(mbdt_source_package "$CRASH_DIR/pkg" "$name" "$version" bookworm-test-unstable) || return 1
+    if [ "$kind" = good ]; then
+        (cd "$CRASH_DIR/pkg/$name-$version" && dpkg-buildpackage -us -uc -b -d >"$CRASH_DIR/pkg/binary.log" 2>&1) ||
+            { cat "$CRASH_DIR/pkg/binary.log" >&2; return 1; }
+        mv "$CRASH_DIR/pkg/${name}_${version}_amd64".{changes,deb,buildinfo} "$CRASH_DIR/prebuilt/"
+    fi
+    CRASH_LAST_CHANGES=$changes
+    [ "${CRASH_DPUT:-1}" = 0 ] || mbdt_dput "$changes" || return 1
+    printf '%s %s %s %s\n' "$name" "$version" "$kind" "$(basename "$changes")" >>"$CRASH_DIR/ledger"
+    CRASH_LAST="$name"
+}
+
+# The steps of the chain, in order.
+crash_steps=("mbd-incoming run" "mbd-test-build run PREBUILT" "mbd-incoming run" "mbd-repo migrate LAST bookworm-test-unstable")
+
+crash_step_command() {
+    local s=${crash_steps[$1]}
+    s=${s//PREBUILT/$CRASH_DIR/prebuilt}
+    printf '%s\n' "${s//LAST/$CRASH_LAST}"
+}
+
+# crash_run FAULT CMD...: run one step; prints "killed" when it died of SIGKILL.
+crash_run() {
+    local fault=$1 rc
+    shift
+    if [ -n "$fault" ]; then
+        MBD_FAULT=$fault "$@" >>"$CRASH_DIR/log" 2>&1
+    else
+        "$@" >>"$CRASH_DIR/log" 2>&1
+    fi
+    rc=$?
+    case "$rc" in
+        137) echo killed ;;
+        0 | 7) ;;
+        *) # a migration may find nothing to migrate (the upload was rejected, or is there already)
+            [[ "$1 $2" == "mbd-repo migrate" ]] || { echo "$* exited $rc" >&2; return 1; } ;;
+    esac
+}
+
+# crash_chain FAULT: the whole chain with MBD_FAULT=FAULT; prints the step killed, if any.
+crash_chain() {
+    local i cmd out
+    for i in "${!crash_steps[@]}"; do
+        cmd=$(crash_step_command "$i")
+        # shellcheck disable=SC2086
+        out=$(crash_run "$1" $cmd) || return 1
+        if [ "$out" = killed ]; then
+            printf '%s\n' "${cmd%% *}"
+            return 0
+        fi
+    done
+}
+
+# The next passes, until nothing is left to do.
+crash_settle() {
+    local i cmd
+    for i in 1 2 3 4 5 6; do
+        for cmd in "mbd-incoming run" "mbd-test-build run $CRASH_DIR/prebuilt" "mbd-incoming run"; do
+            # shellcheck disable=SC2086
+            crash_run "" $cmd >/dev/null || return 1
+        done
+        [ "$(mbd-incoming uploads --status building --limit 0 --json | jq length)" -eq 0 ] &&
+            [ -z "$(find "$MBD_HOME/var/spool/build" "$MBD_HOME/var/spool/claimed" -mindepth 1 -maxdepth 1)" ] &&
+            return 0
+    done
+    echo "passes did not settle: $(mbd-incoming uploads --status building --json)" >&2
+    return 1
+}
+
+# Everything the harness promises, after the passes settled.
+crash_assert() {
+    local what=$1 ic uploads installed rejected name version kind changes n dists d lines=()
+    ic=$(sqlite3 "$MBD_HOME/config.sqlite" 'PRAGMA integrity_check') || return 1
+    [ "$ic" = ok ] || { echo "$what: integrity_check: $ic" >&2; return 1; }
+    mbd-repo check test >>"$CRASH_DIR/log" 2>&1 || { echo "$what: mbd-repo check failed" >&2; mbd-repo check test >&2; return 1; }
+    uploads=$(mbd-incoming uploads --limit 0 --json)
+    installed=$(mbd-incoming events --type INSTALLED --limit 0 --json)
+    rejected=$(mbd-incoming events --type REJECTED --limit 0 --json)
+    while read -r name version kind changes; do
+        if [ "$kind" = good ]; then
+            n=$(jq --arg s "$name" --arg v "$version" '[.[] | select(.source == $s and .version == $v)] | length' <<<"$uploads")
+            [ "$n" -eq 1 ] || { echo "$what: $name $version: $n uploads rows" >&2; return 1; }
+            n=$(jq -r --arg s "$name" --arg v "$version" '.[] | select(.source == $s and .version == $v) | .status' <<<"$uploads")
+            [ "$n" = installed ] || { echo "$what: $name $version is $n, not installed" >&2; return 1; }
+            n=$(jq --arg s "$name" --arg v "$version" \
+                '[.[] | select(.source == $s and .version == $v and .distribution == "bookworm-test-unstable")] | length' <<<"$installed")
+            [ "$n" -eq 1 ] || { echo "$what: $name $version installed $n times" >&2; return 1; }
+        else
+            n=$(jq --arg c "$changes" '[.[] | select(.message | startswith($c + ":"))] | length' <<<"$rejected")
+            [ "$n" -eq 1 ] || { echo "$what: $changes rejected $n times" >&2; return 1; }
+            d=$(jq -r --arg c "$changes" '.[] | select(.message | startswith($c + ":")) | .detail' <<<"$rejected")
+            [ -f "$d/$changes" ] && grep -q '^Reason: ' "$d/REASON" ||
+                { echo "$what: $changes is not kept with its REASON in '$d'" >&2; return 1; }
+        fi
+    done <"$CRASH_DIR/ledger"
+    [ -z "$(find "$MBD_HOME/incoming" -mindepth 1 -not -name '.*')" ] ||
+        { echo "$what: left in incoming/: $(ls "$MBD_HOME/incoming")" >&2; return 1; }
+    # apt accepts every published distribution
+    for d in "$MBD_HOME"/repositories/test/dists/*/; do
+        d=$(basename "$d")
+        lines+=("deb file://$MBD_HOME/repositories/test $d main" "deb-src file://$MBD_HOME/repositories/test $d main")
+    done
+    rm -rf "$CRASH_DIR/apt"
+    mbdt_apt_sandbox "$CRASH_DIR/apt" "$BATS_TEST_TMPDIR/instance.asc" "${lines[@]}"
+    n=$(mbdt_apt "$CRASH_DIR/apt" update 2>&1) && ! grep -qE '^(W|E): ' <<<"$n" ||
+        { echo "$what: apt-get update: $n" >&2; return 1; }
+}
+
+# crash_points_round POINT MAX
+crash_points_round() {
+    local point=$1 max=$2 n step bad
+    for n in $(seq 1 "$max"); do
+        bad=""
+        [ "$point" != incoming.reject ] || bad=bad
+        crash_upload $bad || return 1
+        step=$(crash_chain "$point:$n") || return 1
+        [ -n "$step" ] || break # this chain no longer reaches the point n times
+        printf '%s %s %s\n' "$point" "$n" "$step" >>"$CRASH_DIR/kills"
+        crash_settle || return 1
+        crash_assert "$point:$n ($step)" || return 1
+    done
+    crash_settle && crash_assert "$point (not killed)"
+}
+
+# One upload (one in four a bad one); one step of the chain killed after 0-0.6 s
+# (a step done sooner is not killed: crash_random_kills counts the kills).
+crash_random_round() {
+    local i pick=$((RANDOM % ${#crash_steps[@]})) cmd pid rc delay
+    if [ $((RANDOM % 4)) -eq 0 ]; then crash_upload bad; else crash_upload; fi || return 1
+    for i in "${!crash_steps[@]}"; do
+        cmd=$(crash_step_command "$i")
+        if [ "$i" -eq "$pick" ]; then
+            delay=$(printf '0.%03d' $((RANDOM % 600)))
+            # shellcheck disable=SC2086
+            $cmd >>"$CRASH_DIR/log" 2>&1 &
+            pid=$!
+            sleep "$delay"
+            kill -9 "$pid" 2>/dev/null || true
+            rc=0
+            wait "$pid" || rc=$?
+            [ "$rc" -ne 137 ] || printf 'random %s %s\n' "$delay" "${cmd%% *}" >>"$CRASH_DIR/kills"
+            break
+        fi
+        # shellcheck disable=SC2086
+        crash_run "" $cmd >/dev/null || return 1
+    done
+    crash_settle && crash_assert "random kill of '$cmd' after $delay s"
+}
+
+# crash_random_kills N: random rounds until N of them killed something (at most 4N rounds).
+crash_random_kills() {
+    local want=$1 start rounds=0
+    start=$(awk '$1 == "random"' "$CRASH_DIR/kills" | wc -l)
+    while [ "$(awk '$1 == "random"' "$CRASH_DIR/kills" | wc -l)" -lt $((start + want)) ] && [ "$rounds" -lt $((4 * want)) ]; do
+        crash_random_round || return 1
+        rounds=$((rounds + 1))
+    done
+}
+
+crash_report() {
+    local p
+    for p in "${CRASH_POINTS[@]}"; do
+        printf '%-18s %s\n' "$p" "$(awk -v p="$p" '$1 == p' "$CRASH_DIR/kills" | wc -l)"
+    done
+    printf '%-18s %s\n' random "$(awk '$1 == "random"' "$CRASH_DIR/kills" | wc -l)"
+    printf '%-18s %s\n' total "$(wc -l <"$CRASH_DIR/kills")"
+    printf 'uploads %s (bad %s)\n' "$(wc -l <"$CRASH_DIR/ledger")" "$(awk '$3 == "bad"' "$CRASH_DIR/ledger" | wc -l)"
+}
