@@ -205,7 +205,7 @@ PassReport run_pass(Context& ctx, const DeliveryRoute& route, const Runner& runn
     };
 
     while (true) {
-        bool started = false;
+        bool started = false, out_of_slots = false;
         wake::lower(home, wake::Pass::build); // raised again by whoever queues a request after this
         for (const auto& entry : spool_entries(home)) {
             auto name = entry.filename().string();
@@ -214,10 +214,8 @@ PassReport run_pass(Context& ctx, const DeliveryRoute& route, const Runner& runn
             auto dir = home.builds() / name;
             make_dirs(dir);
             auto lock = FileLock::try_lock(dir / "lock");
-            if (!lock) {
-                seen.insert(name); // another pass is building it
-                continue;
-            }
+            if (!lock)
+                continue; // another pass is building it, or only looking at it: look again next round
             auto prepared = prepare(ctx, entry);
             if (!prepared) {
                 seen.insert(name);
@@ -233,8 +231,10 @@ PassReport run_pass(Context& ctx, const DeliveryRoute& route, const Runner& runn
                 continue;
             }
             int slot = free_slot();
-            if (slot < 0)
-                break; // all slots busy: wait for one of ours, or leave it to the pass that holds them
+            if (slot < 0) {
+                out_of_slots = true; // all slots busy: wait for one of ours, or leave it to the passes holding them
+                break;
+            }
             seen.insert(name);
             set_job(ctx.db(), *prepared, "running", dir.string());
             fault::point("build.start");
@@ -316,8 +316,12 @@ PassReport run_pass(Context& ctx, const DeliveryRoute& route, const Runner& runn
             });
         }
         std::unique_lock g(shared.m);
-        if (shared.running == 0 && !started)
+        if (shared.running == 0 && !started) {
+            // leaving queued work to the passes holding the slots: they look again when one frees
+            if (out_of_slots)
+                wake::raise(home, wake::Pass::build);
             break;
+        }
         // Until a build ends or a request is queued (its flag; checked each second): a
         // request queued while others build takes a free slot at once.
         while (shared.running > 0 && !shared.ended && !std::filesystem::exists(wake::flag(home, wake::Pass::build)))

@@ -40,9 +40,13 @@ mbdt_systemd_units() {
         env+=" \"$kv\""
     done
     mkdir -p "$MBDT_UNIT_DIR"
+    # the tools where the hardened units can run them: PrivateTmp hides a build under /tmp
+    local bindir="$MBDT_SYSTEMD_HOME/bin"
+    mkdir -p "$bindir"
+    cp "$MBDT_BUILD_DIR"/tools/mbd-* "$bindir/"
     for f in "$src"/*.path "$src"/*.timer "$src"/*.service.in; do
         name=$(basename "$f" .in)
-        sed -e "s|@MBD_BINDIR@|$MBDT_BUILD_DIR/tools|g" -e "s|/var/lib/mbd|$MBD_HOME|g" \
+        sed -e "s|@MBD_BINDIR@|$bindir|g" -e "s|/var/lib/mbd|$MBD_HOME|g" \
             -e '/^User=/d' -e '/^Group=/d' \
             -e "s|^AccuracySec=.*|AccuracySec=1s|" "$f" >"$MBDT_UNIT_DIR/$name"
         case "$name" in
