@@ -81,8 +81,9 @@ pass_loop() {
             "$(mbd-incoming events --type INSTALLED --limit 0 --json | jq length)" \
             "$(mbd-incoming events --type REJECTED --limit 0 --json | jq length)"
     } | tee "$BATS_TEST_TMPDIR/figures" >&3
-    # the instance key stays private: 0600 files in 0700 directories, never in a log
+    # the instance key stays private: 0600 files in 0700 directories, never in a log (the chroot
+    # tarballs are left out: they hold Debian packages, lintian's tag names among them)
     [ "$(stat -c %a "$MBD_HOME/gnupg" "$MBD_HOME/gnupg/private-keys-v1.d" | sort -u)" = 700 ]
     [ "$(find "$MBD_HOME/gnupg/private-keys-v1.d" -type f -printf '%m\n' | sort -u)" = 600 ]
-    assert_equal "$(grep -rlE 'PRIVATE KEY|private-key' "$MBD_HOME/var" "$CRASH_DIR"/*.log || true)" ""
+    assert_equal "$(grep -rlE --exclude-dir=chroots 'PRIVATE KEY|private-key' "$MBD_HOME/var" "$CRASH_DIR"/*.log || true)" ""
 }
