@@ -46,7 +46,7 @@ mbdt_systemd_units() {
     cp "$MBDT_BUILD_DIR"/tools/mbd-* "$bindir/"
     for f in "$src"/*.path "$src"/*.timer "$src"/*.service.in; do
         name=$(basename "$f" .in)
-        sed -e "s|@MBD_BINDIR@|$bindir|g" -e "s|/var/lib/mbd|$MBD_HOME|g" \
+        sed -e "s|/var/lib/mbd|$MBD_HOME|g" -e "s|@MBD_BINDIR@|$bindir|g" \
             -e '/^User=/d' -e '/^Group=/d' \
             -e "s|^AccuracySec=.*|AccuracySec=1s|" "$f" >"$MBDT_UNIT_DIR/$name"
         case "$name" in
