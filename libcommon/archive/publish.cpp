@@ -187,7 +187,7 @@ struct Work {
 
 // Stage 1: the index files that changed, written as temporary files.
 void stage_indices(db::Db& db, Work& w, const std::optional<Published>& published, const PublishOptions& options,
-                   const BuildOptions& build, PublishReport& report, Durable& durable)
+                   const BuildOptions& build, PublishReport& report)
 {
     const auto& d = w.plan->dist;
     std::map<std::string, IndexState> old_states;
@@ -351,7 +351,7 @@ PublishReport publish(Context& ctx, const repo::RepositoryLock& lock, const Publ
         if (!due)
             continue;
         Work w{&plan, seq, {}, {}, root / "dists" / d.name, {}, {}};
-        stage_indices(db, w, pub, options, build, report, durable);
+        stage_indices(db, w, pub, options, build, report);
         work.push_back(std::move(w));
     }
     if (!found)

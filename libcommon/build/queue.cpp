@@ -422,7 +422,6 @@ void cancel(Context& ctx, const std::string& id, const DeliveryRoute& route)
 
 Json to_json(const Job& j)
 {
-    auto t = [](long long v) { return v ? Json(iso_time(v)) : Json(); };
     return Json::object()
         .set("id", j.id)
         .set("requester", j.requester)
@@ -431,9 +430,9 @@ Json to_json(const Job& j)
         .set("distribution", j.distribution)
         .set("architecture", j.architecture)
         .set("status", j.status)
-        .set("queued", t(j.queued))
-        .set("started", t(j.started))
-        .set("finished", t(j.finished))
+        .set("queued", json_time(j.queued))
+        .set("started", json_time(j.started))
+        .set("finished", json_time(j.finished))
         .set("log", j.log)
         .set("message", j.message);
 }

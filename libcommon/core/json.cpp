@@ -1,6 +1,7 @@
 #include "core/json.hpp"
 
 #include "core/error.hpp"
+#include "core/strings.hpp"
 
 #include <fmt/format.h>
 
@@ -102,6 +103,11 @@ void Json::write(std::string& out, bool pretty, int indent) const
         newline(indent);
         out += '}';
     }
+}
+
+Json json_time(long long unix_seconds)
+{
+    return unix_seconds ? Json(iso_time(unix_seconds)) : Json();
 }
 
 } // namespace mbd

@@ -47,4 +47,7 @@ private:
 
 std::string json_escape(std::string_view s);
 
+// A time as ISO 8601 UTC, or null when it is 0 (never happened).
+Json json_time(long long unix_seconds);
+
 } // namespace mbd

@@ -259,12 +259,12 @@ Json to_json(const InstanceKey& key)
         .set("algorithm", k.algorithm)
         .set("user_id", k.user_id)
         .set("created", iso_time(k.created))
-        .set("expires", k.expires ? Json(iso_time(k.expires)) : Json())
+        .set("expires", json_time(k.expires))
         .set("expired", k.expired)
         .set("revoked", k.revoked)
         .set("status", std::string(to_string(key.status.status)))
         .set("check_flag", std::string(to_string(key.status.flag)))
-        .set("last_check", key.status.last_check ? Json(iso_time(key.status.last_check)) : Json());
+        .set("last_check", json_time(key.status.last_check));
 }
 
 } // namespace mbd::keys

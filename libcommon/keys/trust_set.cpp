@@ -62,8 +62,8 @@ Json key_json(const SetKey& key)
         .set("fingerprint", k.fingerprint)
         .set("user_id", k.user_id)
         .set("algorithm", k.algorithm.empty() ? Json() : Json(k.algorithm))
-        .set("created", k.created ? Json(iso_time(k.created)) : Json())
-        .set("expires", k.expires ? Json(iso_time(k.expires)) : Json())
+        .set("created", json_time(k.created))
+        .set("expires", json_time(k.expires))
         .set("state", key.state);
 }
 

@@ -396,7 +396,7 @@ Json to_json(const Remote& r, std::string_view our_fingerprint)
         .set("status", std::string(to_string(r.status.status)))
         .set("check_flag", std::string(to_string(r.status.flag)))
         .set("display", r.status.display())
-        .set("last_check", r.status.last_check ? Json(iso_time(r.status.last_check)) : Json())
+        .set("last_check", json_time(r.status.last_check))
         .set("message", r.message)
         .set("added", iso_time(r.added))
         .set("peer", peer);

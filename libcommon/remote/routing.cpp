@@ -426,7 +426,6 @@ Json to_json(const Route& r)
     Json previous = Json::array();
     for (auto f : split_ws(r.previous))
         previous.push(std::string(f));
-    auto t = [](long long v) { return v ? Json(iso_time(v)) : Json(); };
     return Json::object()
         .set("id", r.id)
         .set("source", r.source)
@@ -439,9 +438,9 @@ Json to_json(const Route& r)
         .set("state", r.state)
         .set("previous", previous)
         .set("message", r.message)
-        .set("routed", t(r.routed))
-        .set("sent", t(r.sent))
-        .set("returned", t(r.returned));
+        .set("routed", json_time(r.routed))
+        .set("sent", json_time(r.sent))
+        .set("returned", json_time(r.returned));
 }
 
 } // namespace mbd::remote

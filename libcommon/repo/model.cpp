@@ -92,7 +92,7 @@ Json status_json(const ModelStatus& s)
     return Json::object()
         .set("status", std::string(to_string(s.status)))
         .set("check_flag", std::string(to_string(s.flag)))
-        .set("last_check", s.last_check ? Json(iso_time(s.last_check)) : Json());
+        .set("last_check", json_time(s.last_check));
 }
 
 // Every row of a query, or the one row with a given key (Error(Exit::not_found) naming `what`).

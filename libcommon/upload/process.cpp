@@ -709,7 +709,7 @@ Json to_json(const UploadInfo& u)
         .set("uploader", u.uploader)
         .set("status", u.status)
         .set("received", iso_time(u.received))
-        .set("finished", u.finished ? Json(iso_time(u.finished)) : Json())
+        .set("finished", json_time(u.finished))
         .set("message", u.message)
         .set("dir", u.dir)
         .set("builds", std::move(builds));
