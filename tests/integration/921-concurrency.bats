@@ -13,7 +13,6 @@ load ../lib/crash
 
 setup() {
     mbd_setup
-    export PATH="$MBDT_BUILD_DIR/tests/tools:$PATH"
     crash_setup
 }
 

@@ -28,6 +28,7 @@ CRASH_POINTS=(incoming.claim incoming.reject incoming.accept incoming.request bu
     publish.release publish.recorded publish.prune publish.gc)
 
 crash_setup() {
+    export PATH="$MBDT_BUILD_DIR/tests/tools:$PATH" # mbd-test-build
     export CRASH_DIR="$BATS_TEST_TMPDIR/crash"
     mkdir -p "$CRASH_DIR/pkg" "$CRASH_DIR/prebuilt"
     : >"$CRASH_DIR/ledger"
