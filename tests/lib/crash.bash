@@ -33,6 +33,7 @@ crash_setup() {
     mkdir -p "$CRASH_DIR/pkg" "$CRASH_DIR/prebuilt"
     : >"$CRASH_DIR/ledger"
     : >"$CRASH_DIR/kills"
+    : >"$CRASH_DIR/durations"
     : >"$CRASH_DIR/log"
     mbd-keygen init --algo ed25519 >/dev/null || return 1
     # unstable -> testing with one rollback each: migrations, rollbacks and pool garbage come soon
@@ -105,11 +106,13 @@ crash_run() {
 
 # crash_chain FAULT: the whole chain with MBD_FAULT=FAULT; prints the step killed, if any.
 crash_chain() {
-    local i cmd out
+    local i cmd out t0
     for i in "${!crash_steps[@]}"; do
         cmd=$(crash_step_command "$i")
+        t0=$EPOCHREALTIME
         # shellcheck disable=SC2086
         out=$(crash_run "$1" $cmd) || return 1
+        [ "$out" = killed ] || crash_timed "$i" "$t0"
         if [ "$out" = killed ]; then
             printf '%s\n' "${cmd%% *}"
             return 0
@@ -188,15 +191,33 @@ crash_points_round() {
     crash_settle && crash_assert "$point (not killed)"
 }
 
-# One upload (one in four a bad one); one step of the chain killed after 0-0.6 s
-# (a step done sooner is not killed: crash_random_kills counts the kills).
+# crash_timed STEP T0: remember how long step STEP (an index of crash_steps) took
+# since T0 (an $EPOCHREALTIME), in ms, in $CRASH_DIR/durations.
+crash_timed() {
+    local t1=$EPOCHREALTIME
+    echo "$1 $(((${t1/./} - ${2/./}) / 1000))" >>"$CRASH_DIR/durations"
+}
+
+# crash_delay STEP: a random delay in seconds below the longest time STEP took so
+# far (600 ms when it never ran whole), so that a fast step is killed as often as
+# a slow one.
+crash_delay() {
+    local ms
+    ms=$(awk -v s="$1" '$1 == s && $2 > m { m = $2 } END { print (m > 0 ? m : 600) }' "$CRASH_DIR/durations" 2>/dev/null)
+    ms=$((RANDOM * ms / 32768))
+    printf '%d.%03d\n' $((ms / 1000)) $((ms % 1000))
+}
+
+# One upload (one in four a bad one); one step of the chain killed after a random
+# delay below the time that step takes (a step done sooner is not killed:
+# crash_random_kills counts the kills).
 crash_random_round() {
-    local i pick=$((RANDOM % ${#crash_steps[@]})) cmd pid rc delay
+    local i pick=$((RANDOM % ${#crash_steps[@]})) cmd pid rc delay t0
     if [ $((RANDOM % 4)) -eq 0 ]; then crash_upload bad; else crash_upload; fi || return 1
     for i in "${!crash_steps[@]}"; do
         cmd=$(crash_step_command "$i")
         if [ "$i" -eq "$pick" ]; then
-            delay=$(printf '0.%03d' $((RANDOM % 600)))
+            delay=$(crash_delay "$i")
             # shellcheck disable=SC2086
             $cmd >>"$CRASH_DIR/log" 2>&1 &
             pid=$!
@@ -207,8 +228,10 @@ crash_random_round() {
             [ "$rc" -ne 137 ] || printf 'random %s %s\n' "$delay" "${cmd%% *}" >>"$CRASH_DIR/kills"
             break
         fi
+        t0=$EPOCHREALTIME
         # shellcheck disable=SC2086
         crash_run "" $cmd >/dev/null || return 1
+        crash_timed "$i" "$t0"
     done
     crash_settle && crash_assert "random kill of '$cmd' after $delay s"
 }
