@@ -249,8 +249,7 @@ PassReport run_pass(Context& ctx, const DeliveryRoute& route, const Runner& runn
                 log::warning("chroot '{}/{}' is older than chroot.max_age: build {} upgrades it in its session "
                              "(run 'mbd-chroot update')",
                              prepared->request.codename, prepared->request.architecture, prepared->request.id);
-            threads.emplace_back([&, p = std::move(*prepared), dir, tarball = usable.tarball, upgrade = usable.stale,
-                                  slot, delivery,
+            threads.emplace_back([&, p = std::move(*prepared), dir, usable, slot, delivery,
                                   lock = std::make_shared<FileLock>(std::move(*lock))]() mutable {
                 bool ok = false;
                 std::string message;
@@ -264,7 +263,8 @@ PassReport run_pass(Context& ctx, const DeliveryRoute& route, const Runner& runn
                     for (const auto& f : p.request.files)
                         if (::link((p.spool / f.name).c_str(), (dir / f.name).c_str()) != 0)
                             copy_atomic(p.spool / f.name, dir / f.name);
-                    SbuildJob job{p.request, dir, tarball, {}, build_user, unpack, 0, timeout, upgrade, {}};
+                    SbuildJob job{p.request, dir, usable.tarball, {}, build_user, unpack, 0, timeout, usable.stale};
+                    job.dpkg_admindir = usable.dpkg_admindir;
                     job.binds = file_source_binds(p.request);
                     job.started = [&](int pid) {
                         db::Db db = db::Db::open(home.db());

@@ -1,5 +1,8 @@
 #include "build/sbuild.hpp"
 
+#include "build/builddeps.hpp"
+#include "debian/control_files.hpp"
+
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/log.hpp"
@@ -97,6 +100,27 @@ std::vector<std::string> autopkgtest_args(const SbuildJob& job)
     return a;
 }
 
+// Whether the chroot has every build dependency of the job installed (build/builddeps.hpp).
+bool preinstalled(const SbuildJob& job)
+{
+    if (job.dpkg_admindir.empty() || job.upgrade)
+        return false;
+    const auto& r = job.request;
+    try {
+        auto dsc = debian::Dsc::parse(read_file(job.dir / r.dsc().name), r.dsc().name);
+        auto deps = build_deps(r, dsc.fields);
+        std::string why;
+        if (!deps)
+            why = "a build dependency has alternatives";
+        else if (installed(*deps, r, job.dpkg_admindir, why))
+            return true;
+        log::debug("build", "{}: sbuild installs build dependencies: {}", r.id, why);
+    } catch (const Error& e) {
+        log::warning("{}: cannot tell whether the chroot has the build dependencies: {}", r.id, e.what());
+    }
+    return false;
+}
+
 bool require_success(std::string_view mode)
 {
     return mode == "errfail" || mode == "warnfail";
@@ -118,9 +142,14 @@ std::string sbuild_config(const SbuildJob& job)
                              perl_quote(b.mountpoint));
         c += "];\n";
     }
+    std::vector<std::string> setup; // run in the session before the build (the log shows them)
     if (!job.request.apt_preferences.empty())
-        c += "$external_commands = { 'chroot-setup-commands' => [ "
-             "['cp', '/mbd-build/apt-preferences', '/etc/apt/preferences.d/mbd.pref'] ] };\n";
+        setup.push_back("['cp', '/mbd-build/apt-preferences', '/etc/apt/preferences.d/mbd.pref']");
+    if (job.preinstalled)
+        setup.push_back("['echo', 'mbd: the chroot has every build dependency installed (dpkg-checkbuilddeps): "
+                        "sbuild installs nothing']");
+    if (!setup.empty())
+        c += fmt::format("$external_commands = {{ 'chroot-setup-commands' => [ {} ] }};\n", fmt::join(setup, ", "));
     if (require_success(job.request.lintian_mode))
         c += "$lintian_require_success = 1;\n";
     if (require_success(job.request.autopkgtest_mode))
@@ -155,6 +184,8 @@ std::vector<std::string> sbuild_command(const SbuildJob& job, const fs::path& co
                            r.arch_any ? "--arch-any" : "--no-arch-any", "--bd-uninstallable-explainer=apt"});
     // chroots are kept current by `mbd-chroot update`, not per build; a stale one is upgraded in the session
     cmd.insert(cmd.end(), {"--no-apt-upgrade", job.upgrade ? "--apt-distupgrade" : "--no-apt-distupgrade"});
+    if (job.preinstalled) // nothing to install: no resolver, no package lists
+        cmd.insert(cmd.end(), {"--build-dep-resolver=null", "--no-apt-update"});
     if (r.lintian_mode == "disabled") {
         cmd.push_back("--no-run-lintian");
     } else {
@@ -196,12 +227,13 @@ SbuildOutcome run_sbuild(const SbuildJob& job)
     auto blocks = key_blocks(r.apt_keys);
     for (size_t k = 0; k < blocks.size(); ++k)
         write_atomic(job.dir / fmt::format("apt-key-{}.asc", k), blocks[k]);
-    SbuildJob with_prefs = job;
+    SbuildJob effective = job;
     if (!r.apt_preferences.empty()) {
         write_atomic(job.dir / "apt-preferences", r.apt_preferences);
-        with_prefs.binds.push_back({job.dir, "/mbd-build"});
+        effective.binds.push_back({job.dir, "/mbd-build"});
     }
-    write_atomic(config, sbuild_config(with_prefs));
+    effective.preinstalled = preinstalled(job);
+    write_atomic(config, sbuild_config(effective));
     if (!job.user.empty() && ::geteuid() == 0) {
         struct passwd* pw = ::getpwnam(job.user.c_str());
         if (!pw)
@@ -216,8 +248,9 @@ SbuildOutcome run_sbuild(const SbuildJob& job)
         if (::chown(job.dir.c_str(), pw->pw_uid, pw->pw_gid) != 0)
             throw sys_error(fmt::format("cannot hand '{}' to the build user", job.dir.string()));
     }
-    auto cmd = sbuild_command(job, config);
-    log::debug("build", "{}: sbuild for {} {} on {}", r.id, r.source, r.version, r.architecture);
+    auto cmd = sbuild_command(effective, config);
+    log::debug("build", "{}: sbuild for {} {} on {}{}", r.id, r.source, r.version, r.architecture,
+               effective.preinstalled ? " (build dependencies all in the chroot)" : "");
     auto start = std::chrono::steady_clock::now();
     RunOptions opts;
     opts.cwd = job.dir;

@@ -28,6 +28,9 @@ struct SbuildJob {
     int parallel = 0;              // DEB_BUILD_OPTIONS parallel=N unless the request says otherwise
     int timeout_seconds = 0;
     bool upgrade = false;          // dist-upgrade the session (a stale chroot); else chroots are kept current
+    std::filesystem::path dpkg_admindir; // what the chroot has installed (chroot/packages.hpp); empty: unknown
+    bool preinstalled = false;     // every build dependency is in the chroot: sbuild installs nothing
+                                   // (build/builddeps.hpp; run_sbuild() decides)
     std::function<void(int pid)> started; // sbuild's process group, for cancel
 };
 

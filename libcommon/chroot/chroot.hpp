@@ -108,6 +108,7 @@ struct Usable {
     std::vector<std::string> sbuild_args; // --chroot-mode=unshare --chroot=TARBALL --arch=ARCH
     std::string sbuild_config;            // Perl for an SBUILD_CONFIG file
     bool stale = false;                   // not updated for chroot.max_age: builds must upgrade it
+    std::filesystem::path dpkg_admindir;  // what it has installed (chroot/packages.hpp); empty: unknown
 };
 Usable find_usable(Context& ctx, const std::string& codename, const std::string& arch);
 

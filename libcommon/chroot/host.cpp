@@ -53,7 +53,8 @@ void require_known_codename(std::string_view codename)
 void require_known_arch(std::string_view arch)
 {
     require_program("dpkg-architecture", "dpkg-dev");
-    for (auto known : split_ws(run_checked({"dpkg-architecture", "-L"})))
+    const std::string known_archs = run_checked({"dpkg-architecture", "-L"}); // split_ws() returns views into it
+    for (auto known : split_ws(known_archs))
         if (known == arch)
             return;
     throw fail(Exit::not_found, "unknown architecture '{}' (not listed by 'dpkg-architecture -L')", arch);
