@@ -146,8 +146,9 @@ std::string sbuild_config(const SbuildJob& job)
     if (!job.request.apt_preferences.empty())
         setup.push_back("['cp', '/mbd-build/apt-preferences', '/etc/apt/preferences.d/mbd.pref']");
     if (job.preinstalled)
-        setup.push_back("['echo', 'mbd: the chroot has every build dependency installed (dpkg-checkbuilddeps): "
-                        "sbuild installs nothing']");
+        // sbuild runs these through /bin/sh: words only
+        setup.push_back("['echo', 'mbd: the chroot has every build dependency installed, checked with "
+                        "dpkg-checkbuilddeps, so sbuild installs nothing']");
     if (!setup.empty())
         c += fmt::format("$external_commands = {{ 'chroot-setup-commands' => [ {} ] }};\n", fmt::join(setup, ", "));
     if (require_success(job.request.lintian_mode))

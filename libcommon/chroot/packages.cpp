@@ -59,10 +59,11 @@ fs::path dpkg_admindir(const fs::path& tarball, const std::string& sha256)
     if (fs::is_regular_file(dir / "status", ec))
         return dir;
     // made under a temporary name and renamed: readers see a whole status or none
+    std::string status = read_member(tarball, "var/lib/dpkg/status");
     fs::path tmp = tarball.parent_path() / fmt::format(".{}.{}", name, ::getpid());
     fs::remove_all(tmp, ec);
     make_dirs(tmp);
-    write_atomic(tmp / "status", read_member(tarball, "var/lib/dpkg/status"));
+    write_atomic(tmp / "status", status);
     if (::rename(tmp.c_str(), dir.c_str()) != 0) {
         fs::remove_all(tmp, ec); // another build made it meanwhile
         if (!fs::is_regular_file(dir / "status", ec))
