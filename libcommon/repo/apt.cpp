@@ -101,7 +101,6 @@ std::vector<AptSource> build_sources(Context& ctx, const DistRef& dist, int inte
                 comps.push_back(c);
         out.push_back({s.uris.front(), s.suite, comps, source_keys_armored(ctx.home(), s.name), priority, false, {}});
     };
-    external(distribution.base_source, std::nullopt);
     for (const auto& e : distribution.extra_sources)
         external(e.source, e.priority);
 

@@ -46,8 +46,9 @@ struct AptSource {
     std::filesystem::path local_path;     // internal: the repository's directory on this host (to bind-mount)
 };
 
-// The apt sources a build for dist sees: the base source, the extra sources with their
-// priorities, and this repository's internal suites at priority internal_priority
+// The apt sources a build for dist sees besides its chroot's (the base source, which the
+// chroot is made from): the extra sources with their priorities, and this repository's
+// internal suites at priority internal_priority
 // (default 1; the 'internal-apt-priority' upload option): the suite itself and the
 // suites it migrates to (transitively); for an experimental suite, also every
 // non-experimental suite.

@@ -59,9 +59,7 @@ BuildSources build_sources(Context& ctx, const Target& target, int internal_apt_
     BuildSources out;
     auto sources = repo::build_sources(ctx, dist_of(ctx, target), internal_apt_priority);
     std::set<std::string> keys;
-    // The first is the distribution's base source: the chroot is made from it already.
-    for (size_t i = 1; i < sources.size(); ++i) {
-        const auto& s = sources[i];
+    for (const auto& s : sources) {
         std::string line = fmt::format("deb {} {}", s.uri, s.suite);
         for (const auto& c : s.components)
             line += " " + c;
