@@ -98,11 +98,13 @@ assert_equal() {
 # mbd_cached_chroot CODENAME ARCH: a real build chroot in this test's MBD_HOME,
 # imported, checked and activated (slow tier). It is bootstrapped once per
 # machine with mbd-chroot create and kept in "$MBDT_CACHE/chroots" (made again
-# when older than 7 days); importing and checking it takes seconds.
+# when older than 7 days, or when chroot.include changed); importing and checking
+# it takes seconds.
 mbd_cached_chroot() {
-    local codename=$1 arch=$2
+    local codename=$1 arch=$2 include
     local dir="$MBDT_CACHE/chroots"
-    local cached="$dir/$codename-$arch.tar.zst"
+    include=$(mbd-chroot --show-config | sed -nE 's/^chroot\.include += (.*[^ ]) +\(.*/\1/p' | md5sum | cut -c1-8)
+    local cached="$dir/$codename-$arch-$include.tar.zst"
     mkdir -p "$dir"
     (
         flock 9
