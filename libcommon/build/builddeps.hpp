@@ -2,8 +2,9 @@
 // (chroot/packages.hpp) already has every build dependency installed and no build
 // conflict, sbuild's apt resolver would build, index and install a dummy package
 // that changes nothing (5-10 s per build, twice with lintian); sbuild then runs with
-// --build-dep-resolver=null and no apt-get update instead: the same session, the
-// same installed packages, a fresh unpacked chroot as always.
+// --build-dep-resolver=null, no apt-get update and none of the extra apt sources
+// (nothing is installed from them) instead: the same installed packages, a fresh
+// unpacked chroot as always.
 //
 // What sbuild installs: Build-Depends (+ -Arch for arch-specific, + -Indep for
 // Architecture: all builds), build-essential and fakeroot (sbuild adds them),

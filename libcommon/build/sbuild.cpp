@@ -135,7 +135,8 @@ std::string sbuild_config(const SbuildJob& job)
     if (!job.unpack_dir.empty())
         c += fmt::format("$unshare_tmpdir_template = {};\n",
                          perl_quote((job.unpack_dir / "mbd-sbuild.XXXXXXXXXX").string()));
-    if (!job.binds.empty()) {
+    // a build that installs nothing needs none of the extra apt sources (nor their binds and pins)
+    if (!job.binds.empty() && !job.preinstalled) {
         c += "$unshare_bind_mounts = [\n";
         for (const auto& b : job.binds)
             c += fmt::format("  {{ directory => {}, mountpoint => {} }},\n", perl_quote(b.directory.string()),
@@ -143,7 +144,7 @@ std::string sbuild_config(const SbuildJob& job)
         c += "];\n";
     }
     std::vector<std::string> setup; // run in the session before the build (the log shows them)
-    if (!job.request.apt_preferences.empty())
+    if (!job.request.apt_preferences.empty() && !job.preinstalled)
         setup.push_back("['cp', '/mbd-build/apt-preferences', '/etc/apt/preferences.d/mbd.pref']");
     if (job.preinstalled)
         // sbuild runs these through /bin/sh: words only
@@ -185,7 +186,7 @@ std::vector<std::string> sbuild_command(const SbuildJob& job, const fs::path& co
                            r.arch_any ? "--arch-any" : "--no-arch-any", "--bd-uninstallable-explainer=apt"});
     // chroots are kept current by `mbd-chroot update`, not per build; a stale one is upgraded in the session
     cmd.insert(cmd.end(), {"--no-apt-upgrade", job.upgrade ? "--apt-distupgrade" : "--no-apt-distupgrade"});
-    if (job.preinstalled) // nothing to install: no resolver, no package lists
+    if (job.preinstalled) // nothing to install: no resolver, no package lists (and no extra sources, below)
         cmd.insert(cmd.end(), {"--build-dep-resolver=null", "--no-apt-update"});
     if (r.lintian_mode == "disabled") {
         cmd.push_back("--no-run-lintian");
@@ -204,9 +205,9 @@ std::vector<std::string> sbuild_command(const SbuildJob& job, const fs::path& co
         auto a = autopkgtest_args(job);
         cmd.insert(cmd.end(), a.begin(), a.end());
     }
-    for (const auto& s : r.apt_sources)
+    for (const auto& s : job.preinstalled ? std::vector<std::string>{} : r.apt_sources)
         cmd.push_back("--extra-repository=" + s);
-    for (size_t k = 0; k < key_blocks(r.apt_keys).size(); ++k)
+    for (size_t k = 0; !job.preinstalled && k < key_blocks(r.apt_keys).size(); ++k)
         cmd.push_back("--extra-repository-key=" + (job.dir / fmt::format("apt-key-{}.asc", k)).string());
     if (!r.deb_build_profiles.empty())
         cmd.push_back("--profiles=" + r.deb_build_profiles);
@@ -229,11 +230,12 @@ SbuildOutcome run_sbuild(const SbuildJob& job)
     for (size_t k = 0; k < blocks.size(); ++k)
         write_atomic(job.dir / fmt::format("apt-key-{}.asc", k), blocks[k]);
     SbuildJob effective = job;
-    if (!r.apt_preferences.empty()) {
-        write_atomic(job.dir / "apt-preferences", r.apt_preferences);
-        effective.binds.push_back({job.dir, "/mbd-build"});
-    }
     effective.preinstalled = preinstalled(job);
+    if (!r.apt_preferences.empty()) { // for sbuild's session (copied in by a setup command) and autopkgtest's
+        write_atomic(job.dir / "apt-preferences", r.apt_preferences);
+        if (!effective.preinstalled)
+            effective.binds.push_back({job.dir, "/mbd-build"});
+    }
     write_atomic(config, sbuild_config(effective));
     if (!job.user.empty() && ::geteuid() == 0) {
         struct passwd* pw = ::getpwnam(job.user.c_str());
@@ -250,6 +252,10 @@ SbuildOutcome run_sbuild(const SbuildJob& job)
             throw sys_error(fmt::format("cannot hand '{}' to the build user", job.dir.string()));
     }
     auto cmd = sbuild_command(effective, config);
+    std::string line; // kept beside the log: how this build ran, to rerun it by hand (bench/build-phases)
+    for (const auto& a : cmd)
+        line += (line.empty() ? "" : " ") + shell_quote(a);
+    write_atomic(job.dir / "sbuild.command", line + "\n");
     log::debug("build", "{}: sbuild for {} {} on {}{}", r.id, r.source, r.version, r.architecture,
                effective.preinstalled ? " (build dependencies all in the chroot)" : "");
     auto start = std::chrono::steady_clock::now();
