@@ -1,0 +1,73 @@
+// The sbuild command line and config mbd-build generates: a build that installs
+// nothing (build/builddeps.hpp) runs without resolver, apt-get update and extra
+// sources; any other keeps them all.
+#include "build/sbuild.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+using namespace mbd;
+
+namespace {
+
+build::SbuildJob job(bool preinstalled, bool upgrade = false)
+{
+    build::SbuildJob j;
+    j.request.id = "1-amd64";
+    j.request.source = "tiny";
+    j.request.version = "1.0";
+    j.request.distribution = "bookworm-test-unstable";
+    j.request.architecture = "amd64";
+    j.request.apt_sources = {"deb file:///srv/repo bookworm-test-unstable main"};
+    j.request.apt_preferences = "Package: *\nPin: release n=bookworm-test-unstable\nPin-Priority: 1\n";
+    j.request.files = {{"tiny_1.0.dsc", 1, ""}};
+    j.dir = "/job";
+    j.tarball = "/chroots/bookworm-amd64.tar.zst";
+    j.binds = {{"/srv/repo", "/srv/repo"}};
+    j.upgrade = upgrade;
+    j.preinstalled = preinstalled;
+    return j;
+}
+
+bool has(const std::vector<std::string>& cmd, const std::string& arg)
+{
+    return std::find(cmd.begin(), cmd.end(), arg) != cmd.end();
+}
+
+bool has_prefix(const std::vector<std::string>& cmd, const std::string& prefix)
+{
+    return std::any_of(cmd.begin(), cmd.end(), [&](const std::string& a) { return a.rfind(prefix, 0) == 0; });
+}
+
+} // namespace
+
+TEST(SbuildCommand, NothingToInstallNoResolverNoUpdateNoExtraSources)
+{
+    auto j = job(true);
+    auto cmd = build::sbuild_command(j, "/job/sbuild.conf");
+    EXPECT_TRUE(has(cmd, "--build-dep-resolver=null"));
+    EXPECT_TRUE(has(cmd, "--no-apt-update"));
+    EXPECT_TRUE(has(cmd, "--run-lintian"));
+    EXPECT_FALSE(has_prefix(cmd, "--extra-repository"));
+    auto conf = build::sbuild_config(j);
+    EXPECT_EQ(conf.find("unshare_bind_mounts"), std::string::npos) << conf;
+    EXPECT_EQ(conf.find("apt-preferences"), std::string::npos) << conf;
+    EXPECT_NE(conf.find("sbuild installs nothing"), std::string::npos) << conf;
+}
+
+TEST(SbuildCommand, SomethingToInstallGoesThroughTheResolverWithEverySource)
+{
+    auto j = job(false);
+    auto cmd = build::sbuild_command(j, "/job/sbuild.conf");
+    EXPECT_FALSE(has_prefix(cmd, "--build-dep-resolver"));
+    EXPECT_FALSE(has(cmd, "--no-apt-update"));
+    EXPECT_TRUE(has(cmd, "--extra-repository=deb file:///srv/repo bookworm-test-unstable main"));
+    EXPECT_TRUE(has(cmd, "--no-apt-distupgrade"));
+    auto conf = build::sbuild_config(j);
+    EXPECT_NE(conf.find("unshare_bind_mounts"), std::string::npos) << conf;
+    EXPECT_NE(conf.find("/mbd-build/apt-preferences"), std::string::npos) << conf;
+    EXPECT_EQ(conf.find("sbuild installs nothing"), std::string::npos) << conf;
+    // a stale chroot is upgraded in the session
+    EXPECT_TRUE(has(build::sbuild_command(job(false, true), "/job/sbuild.conf"), "--apt-distupgrade"));
+}
