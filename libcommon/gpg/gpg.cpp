@@ -29,6 +29,8 @@ void init_gpgme()
 {
     static std::once_flag once;
     std::call_once(once, [] {
+        // gpg is where Debian puts it: no gpgconf/gpgsm probing at start-up (~30 ms of every tool run)
+        gpgme_set_global_flag("disable-gpgconf", "1");
         gpgme_check_version(nullptr);
         gpgme_set_locale(nullptr, LC_CTYPE, std::setlocale(LC_CTYPE, nullptr));
         if (gpgme_engine_check_version(GPGME_PROTOCOL_OpenPGP) != 0)

@@ -119,17 +119,18 @@ TEST_F(Pipeline, BuildTargetAndAptSources)
         return out;
     };
     auto unstable = build_sources(*ctx, find_dist(db, "bookworm-test-unstable"));
-    EXPECT_EQ(names(unstable), (std::vector<std::string>{"bookworm", "bookworm-backports@100", "bookworm-test-unstable@1",
+    // the base source ("bookworm") is not among them: the chroot is made from it
+    EXPECT_EQ(names(unstable), (std::vector<std::string>{"bookworm-backports@100", "bookworm-test-unstable@1",
                                                          "bookworm-test-testing@1", "bookworm-test-stable@1"}));
     EXPECT_FALSE(unstable[0].internal);
-    EXPECT_TRUE(unstable[2].internal);
-    EXPECT_NE(unstable[2].key.find("BEGIN PGP PUBLIC KEY BLOCK"), std::string::npos);
-    EXPECT_EQ(unstable[2].local_path, home.path() / "repositories/test");
-    EXPECT_EQ(unstable[2].uri, "file://" + (home.path() / "repositories/test").string());
+    EXPECT_TRUE(unstable[1].internal);
+    EXPECT_NE(unstable[1].key.find("BEGIN PGP PUBLIC KEY BLOCK"), std::string::npos);
+    EXPECT_EQ(unstable[1].local_path, home.path() / "repositories/test");
+    EXPECT_EQ(unstable[1].uri, "file://" + (home.path() / "repositories/test").string());
     // experimental builds see every non-experimental suite; the priority can be chosen
     auto experimental = build_sources(*ctx, find_dist(db, "bookworm-test-experimental"), 500);
     EXPECT_EQ(names(experimental),
-              (std::vector<std::string>{"bookworm", "bookworm-backports@100", "bookworm-test-experimental@500",
+              (std::vector<std::string>{"bookworm-backports@100", "bookworm-test-experimental@500",
                                         "bookworm-test-stable@500", "bookworm-test-hotfix@500",
                                         "bookworm-test-testing@500", "bookworm-test-unstable@500"}));
 }
