@@ -264,7 +264,7 @@ PassReport run_pass(Context& ctx, const DeliveryRoute& route, const Runner& runn
                         if (::link((p.spool / f.name).c_str(), (dir / f.name).c_str()) != 0)
                             copy_atomic(p.spool / f.name, dir / f.name);
                     SbuildJob job{p.request, dir, usable.tarball, {}, build_user, unpack, 0, timeout, usable.stale};
-                    job.dpkg_admindir = usable.dpkg_admindir;
+                    job.dpkg_admindir = chroot::installed_packages(usable);
                     job.binds = file_source_binds(p.request);
                     job.started = [&](int pid) {
                         db::Db db = db::Db::open(home.db());

@@ -295,7 +295,7 @@ SbuildOutcome run_sbuild(const SbuildJob& job)
         o.changes = changes;
     else if (o.successful())
         o.status = "failed";
-    log::debug("build", "{}: sbuild exit {}, status {}, {:.1f} s", r.id, o.exit_code, o.status, o.seconds);
+    log::debug("build", "{}: sbuild exit {}, status {}, {:.2f} s", r.id, o.exit_code, o.status, o.seconds);
     return o;
 }
 

@@ -296,12 +296,11 @@ std::optional<std::string> verify(Context& ctx, const Chroot& c)
     return std::nullopt;
 }
 
-// The dpkg admin directory of what the chroot has installed (chroot/packages.hpp),
-// or empty when it cannot be made: builds then install their build dependencies.
-fs::path usable_packages(const Chroot& c)
+// installed_packages() for a tarball
+fs::path packages_of(const fs::path& tarball, const std::string& sha256)
 {
     try {
-        return dpkg_admindir(c.tarball, c.sha256);
+        return dpkg_admindir(tarball, sha256);
     } catch (const Error& e) {
         log::warning("{} (builds install every build dependency)", e.what());
         return {};
@@ -322,7 +321,7 @@ Chroot check_locked(Context& ctx, Chroot c)
                    c.status.flag == CheckFlag::failed_reactivate ? " (out of service until a check passes)" : "",
                    *problem);
     log::notice("chroot '{}' passed its check: {}", c.name(), c.status.display());
-    usable_packages(c); // made now rather than by the first build
+    packages_of(c.tarball, c.sha256); // made now rather than by the first build
     return c;
 }
 
@@ -599,12 +598,14 @@ Usable find_usable(Context& ctx, const std::string& codename, const std::string&
     u.tarball = c.tarball;
     long long max_age = ctx.config().get_int("chroot.max_age");
     u.stale = max_age > 0 && now_seconds() - c.updated > max_age;
-    u.dpkg_admindir = usable_packages(c);
+    u.sha256 = c.sha256;
     u.sbuild_args = {"--chroot-mode=unshare", "--chroot=" + c.tarball.string(), "--arch=" + arch};
     u.sbuild_config = fmt::format("$unshare_tmpdir_template = {};\n1;\n",
                                   perl_quote((fs::path(ctx.config().get("chroot.unpack_dir")) /
                                               "tmp.sbuild.XXXXXXXXXX").string()));
     return u;
 }
+
+fs::path installed_packages(const Usable& usable) { return packages_of(usable.tarball, usable.sha256); }
 
 } // namespace mbd::chroot

@@ -108,8 +108,12 @@ struct Usable {
     std::vector<std::string> sbuild_args; // --chroot-mode=unshare --chroot=TARBALL --arch=ARCH
     std::string sbuild_config;            // Perl for an SBUILD_CONFIG file
     bool stale = false;                   // not updated for chroot.max_age: builds must upgrade it
-    std::filesystem::path dpkg_admindir;  // what it has installed (chroot/packages.hpp); empty: unknown
+    std::string sha256;                   // the tarball's, as last checked
 };
 Usable find_usable(Context& ctx, const std::string& codename, const std::string& arch);
+// What a usable chroot has installed, as a dpkg admin directory (chroot/packages.hpp),
+// made on first use; empty, with a warning, when it cannot be made (builds then let
+// sbuild install every build dependency).
+std::filesystem::path installed_packages(const Usable& usable);
 
 } // namespace mbd::chroot
