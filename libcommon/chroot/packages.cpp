@@ -37,8 +37,12 @@ std::string read_member(const fs::path& tarball, std::string_view member)
         if (name != member || archive_entry_filetype(e) != AE_IFREG)
             continue;
         std::string text(size_t(archive_entry_size(e)), '\0');
-        if (archive_read_data(a.get(), text.data(), text.size()) != la_ssize_t(text.size()))
-            throw error("data");
+        for (size_t got = 0; got < text.size();) { // archive_read_data may return less than asked
+            la_ssize_t n = archive_read_data(a.get(), text.data() + got, text.size() - got);
+            if (n <= 0)
+                throw error("data");
+            got += size_t(n);
+        }
         return text;
     }
     if (r != ARCHIVE_EOF)
