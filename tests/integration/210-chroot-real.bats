@@ -63,7 +63,7 @@ display() {
 # bats test_tags=slow
 @test "check compares the chroot with its source; update brings it in line" {
     mbd_cached_chroot bookworm amd64
-    local keyring="$BATS_TEST_TMPDIR/debian.asc"
+    local sha keyring="$BATS_TEST_TMPDIR/debian.asc"
     gpg --no-default-keyring --keyring /usr/share/keyrings/debian-archive-keyring.gpg --export --armor >"$keyring"
     run_mbd mbd-chroot import bookworm amd64 "$(tarball)" --keyring "$keyring"
     run_mbd 12 mbd-chroot check bookworm amd64
@@ -75,8 +75,11 @@ display() {
     assert_stderr_contains "updated chroot 'bookworm/amd64'"
     assert_equal "$(display)" active
     run_mbd mbd-chroot list --json
-    assert_equal "$(jq -r '.[0].sha256' <<<"$output")" "$(sha256sum "$(tarball)" | cut -d' ' -f1)"
-    assert_equal "$(ls -A "$(dirname "$(tarball)")")" "bookworm-amd64.tar.zst" # no temporaries left
+    sha=$(sha256sum "$(tarball)" | cut -d' ' -f1)
+    assert_equal "$(jq -r '.[0].sha256' <<<"$output")" "$sha"
+    # no temporaries left; beside the tarball, its dpkg status (for builds), the old one's gone
+    assert_equal "$(ls -A "$(dirname "$(tarball)")" | tr '\n' ' ')" "bookworm-amd64.tar.zst dpkg-${sha:0:16} "
+    cmp "$(dirname "$(tarball)")/dpkg-${sha:0:16}/status" <(tar --zstd -xOf "$(tarball)" ./var/lib/dpkg/status)
     run_mbd mbd-chroot shell bookworm amd64 -- cat /etc/apt/sources.list
     assert_output_contains "deb [signed-by=/etc/apt/keyrings/mbd-source.asc] "
     # what every build needs is in (chroot.include), and the apt lists are kept
@@ -105,7 +108,7 @@ display() {
     assert_equal "$(display)" active
     run_mbd mbd-chroot usable bookworm amd64
     run_mbd mbd-chroot update bookworm amd64
-    assert_equal "$(ls -A "$dir")" "bookworm-amd64.tar.zst"
+    assert_equal "$(ls -A "$dir" | tr '\n' ' ')" "bookworm-amd64.tar.zst dpkg-$(sha256sum "$(tarball)" | cut -c1-16) "
 }
 
 # bats test_tags=slow
