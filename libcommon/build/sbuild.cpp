@@ -252,10 +252,8 @@ SbuildOutcome run_sbuild(const SbuildJob& job)
             throw sys_error(fmt::format("cannot hand '{}' to the build user", job.dir.string()));
     }
     auto cmd = sbuild_command(effective, config);
-    std::string line; // kept beside the log: how this build ran, to rerun it by hand (bench/build-phases)
-    for (const auto& a : cmd)
-        line += (line.empty() ? "" : " ") + shell_quote(a);
-    write_atomic(job.dir / "sbuild.command", line + "\n");
+    // kept beside the log: how this build ran, to rerun it by hand (bench/build-phases)
+    write_atomic(job.dir / "sbuild.command", shell_join(cmd) + "\n");
     log::debug("build", "{}: sbuild for {} {} on {}{}", r.id, r.source, r.version, r.architecture,
                effective.preinstalled ? " (build dependencies all in the chroot)" : "");
     auto start = std::chrono::steady_clock::now();

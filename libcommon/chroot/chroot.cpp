@@ -568,10 +568,7 @@ void shell(Context& ctx, const std::string& codename, const std::string& arch, c
     if (command.empty()) {
         hook = "chroot \"$1\" env HOME=/root /bin/bash -l < /dev/tty > /dev/tty 2>&1 || true";
     } else {
-        hook = "chroot \"$1\"";
-        for (const auto& a : command)
-            hook += " " + shell_quote(a);
-        hook += " < /dev/null >&3";
+        hook = "chroot \"$1\" " + shell_join(command) + " < /dev/null >&3";
     }
     Where w;
     w.unpack_dir = ctx.config().get("chroot.unpack_dir");

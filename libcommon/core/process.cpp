@@ -19,17 +19,6 @@ extern char** environ;
 namespace mbd {
 namespace {
 
-std::string describe(const std::vector<std::string>& argv)
-{
-    std::string s;
-    for (const auto& a : argv) {
-        if (!s.empty())
-            s += ' ';
-        s += shell_quote(a);
-    }
-    return s;
-}
-
 void set_nonblock(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
 
 } // namespace
@@ -59,7 +48,7 @@ RunResult run(const std::vector<std::string>& argv, const RunOptions& options)
 {
     if (argv.empty())
         throw Error("internal error: empty command");
-    log::debug("cmd", "run: {}", describe(argv));
+    log::debug("cmd", "run: {}", shell_join(argv));
     int in_pipe[2], out_pipe[2], err_pipe[2];
     if (::pipe2(in_pipe, O_CLOEXEC) != 0 || ::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0)
         throw sys_error("cannot create pipes");
@@ -210,7 +199,7 @@ std::string run_checked(const std::vector<std::string>& argv, const RunOptions& 
         std::string tail(trim(r.err));
         if (tail.size() > 2000)
             tail = "..." + tail.substr(tail.size() - 2000);
-        throw fail(Exit::external, "'{}' {}{}{}", describe(argv),
+        throw fail(Exit::external, "'{}' {}{}{}", shell_join(argv),
                    r.timed_out ? "timed out" : fmt::format("failed with exit code {}", r.status),
                    tail.empty() ? "" : ": ", tail);
     }

@@ -126,6 +126,14 @@ std::string shell_quote(std::string_view s)
     return out + "'";
 }
 
+std::string shell_join(const std::vector<std::string>& argv)
+{
+    std::string s;
+    for (const auto& a : argv)
+        s += (s.empty() ? "" : " ") + shell_quote(a);
+    return s;
+}
+
 bool valid_utf8(std::string_view s)
 {
     size_t i = 0, n = s.size();

@@ -33,6 +33,8 @@ std::optional<bool> parse_bool(std::string_view s);
 
 // Quote for a shell command line (for messages and generated scripts).
 std::string shell_quote(std::string_view s);
+// A whole command line: each word shell_quote()d, joined by spaces.
+std::string shell_join(const std::vector<std::string>& argv);
 
 // True for UTF-8 without overlong forms, surrogates or code points past U+10FFFF.
 bool valid_utf8(std::string_view s);
