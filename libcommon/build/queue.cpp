@@ -179,6 +179,14 @@ std::string enqueue(const Home& home, const Request& request, const std::string&
 PassReport run_pass(Context& ctx, const DeliveryRoute& route, const Runner& runner)
 {
     const Home home = ctx.home();
+    if (!keys::find_instance_key(ctx)) {
+        // not set up yet (the flags are raised at boot and when the package is installed):
+        // nothing can be queued, so nothing to do; the flag goes down with a success, or
+        // its path unit would start the pass again and again until systemd gives up on it
+        wake::lower(home, wake::Pass::build);
+        log::notice("the instance has no key yet ('mbd-keygen init'): nothing to build");
+        return {};
+    }
     make_dirs(home.locks());
     int jobs = int(std::max(1LL, ctx.config().get_int("build.jobs")));
     auto instance = keys::require_instance_key(ctx);

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 extern char** environ;
 
@@ -26,6 +27,12 @@ int spawn(const std::vector<std::string>& mmdebstrap_argv, const fs::path& stdin
 {
     // TMPDIR through env(1): mmdebstrap unpacks there
     std::vector<std::string> argv = {"env", "TMPDIR=" + where.unpack_dir.string()};
+    // As root, mmdebstrap's unshare mode makes no user namespace: it bind-mounts /sys
+    // recursively and unmounts it lazily. With shared propagation (a systemd host)
+    // that unmount takes /sys/fs/cgroup/* away from everyone, so it runs in a mount
+    // namespace of its own whose mounts propagate nowhere.
+    if (::geteuid() == 0)
+        argv.insert(argv.begin(), {"unshare", "--mount", "--propagation", "private", "--"});
     argv.insert(argv.end(), mmdebstrap_argv.begin(), mmdebstrap_argv.end());
     log::debug("cmd", "run: {}", fmt::join(argv, " "));
     std::vector<char*> args;

@@ -1,6 +1,7 @@
 // chroot/mmdebstrap: the mmdebstrap runs behind every chroot action.
 //
-// Always unshare mode (unprivileged; as root it needs no subuid range), the
+// Always unshare mode (unprivileged; as root it needs no subuid range and runs
+// in a private mount namespace, so its mounts never reach the caller's), the
 // rootfs in the unpack directory (TMPDIR), zstd tarballs (chosen by measurement,
 // see bench/chroot-compression). Two shapes:
 //   bootstrap: --variant=buildd from a Source into a new tarball (create);

@@ -296,8 +296,13 @@ private:
 
 RunReport run_pass(Context& ctx)
 {
-    if (!keys::find_instance_key(ctx))
-        return {}; // an instance without a key has no peers: nothing to do
+    if (!keys::find_instance_key(ctx)) {
+        // not set up yet: no peers, nothing to send. The flag goes down too, or its
+        // path unit would start the pass again and again until systemd gives up on it.
+        wake::lower(ctx.home(), wake::Pass::outgoing);
+        log::notice("the instance has no key yet ('mbd-keygen init'): nothing to send");
+        return {};
+    }
     make_dirs(ctx.home().locks());
     FileLock lock(ctx.home().locks() / "remote-run.lock", true);
     publish_status(ctx);
