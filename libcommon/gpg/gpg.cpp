@@ -3,6 +3,7 @@
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/log.hpp"
+#include "core/process.hpp"
 #include "core/strings.hpp"
 
 #include <gpgme.h>
@@ -12,7 +13,11 @@
 #include <clocale>
 #include <map>
 #include <mutex>
+#include <cerrno>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 namespace mbd::gpg {
 namespace {
@@ -225,6 +230,50 @@ size_t count_line_starts(std::string_view doc, std::string_view marker)
     return n;
 }
 
+// A secret home needs a gpg-agent: gpg starts one on first use, and it never exits
+// by itself (each holds inotify instances; left running they pile up until systemd
+// cannot start). Every process that opens a secret home holds a shared lock on its
+// agent.lock while it runs; when it ends, the last one (the exclusive lock is free)
+// stops the agent. A process that comes meanwhile waits for its shared lock, then
+// gpg starts a fresh agent for it.
+class Agents {
+public:
+    static Agents& instance()
+    {
+        static Agents agents;
+        return agents;
+    }
+
+    void use(const std::filesystem::path& home)
+    {
+        std::lock_guard g(m_);
+        if (homes_.count(home.string()))
+            return;
+        int fd = ::open((home / "agent.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0) // (another user's home, read-only: its owner's processes stop its agent)
+            return;
+        while (::flock(fd, LOCK_SH) != 0 && errno == EINTR) {
+        }
+        homes_[home.string()] = fd;
+    }
+
+    ~Agents()
+    {
+        for (auto& [home, fd] : homes_) {
+            if (::flock(fd, LOCK_EX | LOCK_NB) == 0) {
+                auto r = run({"gpgconf", "--homedir", home, "--kill", "gpg-agent"});
+                log::debug("gpg", "stopped the gpg-agent of '{}' (exit {})", home, r.status);
+            }
+            ::close(fd);
+        }
+    }
+
+private:
+    Agents() = default;
+    std::mutex m_;
+    std::map<std::string, int> homes_;
+};
+
 } // namespace
 
 struct Keyring::Impl {
@@ -393,9 +442,21 @@ Keyring::Keyring(std::filesystem::path dir, Kind kind) : dir_(std::move(dir)), k
     std::string conf(gpg_conf);
     if (kind_ == Kind::public_only)
         conf += "no-autostart\n";
-    std::error_code ec;
-    if (!std::filesystem::exists(dir_ / "gpg.conf", ec))
-        write_atomic(dir_ / "gpg.conf", conf, 0600);
+    // (written again when it differs: homes made before a public-only home had no-autostart)
+    std::string current;
+    try {
+        current = read_file(dir_ / "gpg.conf");
+    } catch (const Error&) {
+    }
+    if (current != conf) {
+        try {
+            write_atomic(dir_ / "gpg.conf", conf, 0600);
+        } catch (const Error& e) { // (another user's home: theirs to keep)
+            log::debug("gpg", "{}", e.what());
+        }
+    }
+    if (kind_ == Kind::secret)
+        Agents::instance().use(dir_);
     if (auto err = gpgme_new(&impl_->ctx))
         throw_gpg(err, "cannot create a GPGME context");
     gpgme_set_protocol(impl_->ctx, GPGME_PROTOCOL_OpenPGP);

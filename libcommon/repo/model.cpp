@@ -181,7 +181,7 @@ Source add_source(Context& ctx, const SourceSpec& spec)
     if (std::filesystem::exists(dir))
         std::filesystem::remove_all(dir); // left over from a source removed or an add that failed
     make_dirs(dir.parent_path(), 0700);
-    gpg::Keyring ring(dir);
+    gpg::Keyring ring(dir, gpg::Keyring::Kind::public_only);
     size_t imported = 0;
     for (const auto& f : spec.key_files)
         imported += ring.import_keys(read_file(f)).size();
@@ -213,7 +213,7 @@ Source get_source(db::Db& db, std::string_view name)
 
 std::string source_keys_armored(const Home& home, std::string_view source)
 {
-    gpg::Keyring ring(source_keyring_dir(home, source));
+    gpg::Keyring ring(source_keyring_dir(home, source), gpg::Keyring::Kind::public_only);
     std::string out;
     for (const auto& k : ring.list())
         out += ring.export_key(k.fingerprint, true);
@@ -240,7 +240,7 @@ deb822::Paragraph fetch_release(Context& ctx, const Source& s, std::string& used
 {
     if (find_program("/usr/lib/apt/apt-helper").empty())
         throw fail(Exit::environment, "'/usr/lib/apt/apt-helper' is not installed (apt-get install apt)");
-    gpg::Keyring ring(source_keyring_dir(ctx.home(), s.name));
+    gpg::Keyring ring(source_keyring_dir(ctx.home(), s.name), gpg::Keyring::Kind::public_only);
     TempDir tmp(ctx.home().tmp(), "source-check");
     std::string last_error = "no archive URL";
     for (const auto& uri : s.uris) {
