@@ -133,3 +133,24 @@ display() {
         "Package: mbd-hello Version: 1.0 Architecture: amd64 "
     assert_equal "$(stat -c %U mbd-hello_1.0_amd64.deb)" "$user"
 }
+
+# As root, mmdebstrap's unshare mode bind-mounts /sys and unmounts it lazily; where
+# mounts are shared (a systemd host, a booted container) that unmount used to take
+# /sys/fs/cgroup/* away from the caller. Here the caller's namespace is made shared
+# as on such a host, and the cgroup mounts must all still be there afterwards.
+# bats test_tags=slow
+@test "as root, check and update leave the caller's cgroup mounts alone (shared propagation)" {
+    [ "$(id -u)" -eq 0 ] || skip "needs root"
+    mbd_cached_chroot bookworm amd64
+    run_mbd unshare --mount --propagation shared -- bash -c '
+        count() { findmnt -rn -t cgroup,cgroup2 | wc -l; }
+        before=$(count)
+        mbd-chroot check bookworm amd64 || exit 101
+        after_check=$(count)
+        mbd-chroot update bookworm amd64 || exit 102
+        echo "$before $after_check $(count)"'
+    read -r before after_check after_update <<<"$output"
+    [ "$before" -gt 0 ] || skip "no cgroup mounts here to lose"
+    assert_equal "$after_check" "$before"
+    assert_equal "$after_update" "$before"
+}
