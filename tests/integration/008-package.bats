@@ -3,6 +3,7 @@
 # the tree, lintian, install, check, remove (the home stays), purge (it goes).
 
 load ../helpers
+load ../lib/package
 
 setup() {
     mbd_setup
@@ -21,16 +22,10 @@ teardown() {
 
 # bats test_tags=slow
 @test "dpkg-buildpackage builds mbd from a clean tree; lintian reports no error; install, remove, purge" {
-    local src="$BATS_FILE_TMPDIR/src" unit tool
-    mkdir -p "$src"
-    git -C "$MBDT_SOURCE_DIR" ls-files -co --exclude-standard -z | grep -zv '^build' |
-        tar -C "$MBDT_SOURCE_DIR" --null -T - -cf - | tar -C "$src" -xf -
-    # (nocheck: the unit tests already ran in this run's ctest; they would double the time)
-    (cd "$src" && DEB_BUILD_OPTIONS=nocheck dpkg-buildpackage -us -uc -b) > "$BATS_FILE_TMPDIR/build.log" 2>&1 ||
-        { tail -n 40 "$BATS_FILE_TMPDIR/build.log" >&2; return 1; }
-    deb=$(ls "$BATS_FILE_TMPDIR"/mbd_*_*.deb)
+    local deb unit tool
+    deb=$(mbdt_deb)
 
-    run lintian --fail-on error "$BATS_FILE_TMPDIR"/mbd_*.changes
+    run lintian --fail-on error "$(dirname "$deb")"/mbd_*.changes
     printf 'lintian: %s\n' "$output"
     [ "$status" -eq 0 ]
     ! grep -q '^E: ' <<<"$output"
