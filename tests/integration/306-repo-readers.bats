@@ -113,7 +113,9 @@ kill_publish_at() {
     mbdt_install seed 1.0~test12+1 bookworm-test-unstable
     # from Release and Release.gpg as plain files (as mbd published them before): killed at each step
     for n in 1 2 3 4 5 6 7; do
-        for f in Release Release.gpg; do cp --remove-destination "$(readlink -f "$dir/$f")" "$dir/$f"; done
+        for f in Release Release.gpg; do
+            [ ! -L "$dir/$f" ] || cp --remove-destination "$(readlink -f "$dir/$f")" "$dir/$f"
+        done
         rm -rf "$dir"/.release*
         rc=0
         kill_publish_at "$n" "plain$n" || rc=$?

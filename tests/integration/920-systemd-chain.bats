@@ -134,7 +134,9 @@ assert_runs_never_overlap() {
     interconnect a b
     route a r1 >/dev/null
     rm -rf "$(home_of b)"
-    mbdt_systemctl start mbd-remote.service mbd-remote-check.service
+    # (one after the other: a failed check takes b out of service, and the request elsewhere)
+    mbdt_systemctl start mbd-remote.service
+    mbdt_systemctl start mbd-remote-check.service
     grep -q '^sent 0, failed 1, ' "$MBD_HOME/var/log/mbd-remote.service.out"
     grep -qx '17 success' "$MBD_HOME/var/log/mbd-remote.service.results"
     grep -qx '17 success' "$MBD_HOME/var/log/mbd-remote-check.service.results"

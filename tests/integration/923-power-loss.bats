@@ -7,7 +7,7 @@
 # (tests/lib/crash.bash): every upload installed or rejected exactly once, nothing left
 # behind, PRAGMA integrity_check ok, mbd-repo check passes. kill -9 (922) keeps what the
 # page cache holds; a power cut does not. Builds use prebuilt results (mbd-test-build).
-# CRASH_POWER_STATES: crash states tried per pass (fast test 30, slow sweep 150).
+# CRASH_POWER_STATES: crash states tried per pass (fast test 12, slow sweep 150).
 
 load ../helpers
 load ../lib/debian
@@ -25,7 +25,7 @@ setup() {
     export CRASH_APT=0
     crash_upload
     crash_upload bad
-    crash_power 0 "${CRASH_POWER_STATES:-30}"
+    crash_power 0 "${CRASH_POWER_STATES:-12}"
     cat "$CRASH_DIR/power.summary" >&3
     crash_settle && crash_assert "after the traced pass"
     [ "$(awk '$1 == "power"' "$CRASH_DIR/kills" | wc -l)" -ge 10 ]
