@@ -7,7 +7,8 @@
 # (tests/lib/crash.bash): every upload installed or rejected exactly once, nothing left
 # behind, PRAGMA integrity_check ok, mbd-repo check passes. kill -9 (922) keeps what the
 # page cache holds; a power cut does not. Builds use prebuilt results (mbd-test-build).
-# CRASH_POWER_STATES: crash states tried per pass (fast test 12, slow sweep 150).
+# CRASH_POWER_STATES: crash states tried per pass (fast test 12, slow sweep 25);
+# CRASH_POWER_ROUNDS: rounds of the slow sweep (default 1), each two more uploads.
 
 load ../helpers
 load ../lib/debian
@@ -34,11 +35,11 @@ setup() {
 # bats test_tags=slow
 @test "a power cut anywhere in the chain (accept, build, install and publish, migrate) loses nothing" {
     local round step
-    for round in 1 2; do
+    for round in $(seq "${CRASH_POWER_ROUNDS:-1}"); do
         crash_upload
         crash_upload bad
         for step in "${!crash_steps[@]}"; do
-            crash_power "$step" "${CRASH_POWER_STATES:-150}"
+            crash_power "$step" "${CRASH_POWER_STATES:-25}"
         done
     done
     cat "$CRASH_DIR/power.summary" >&3

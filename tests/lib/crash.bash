@@ -288,9 +288,9 @@ crash_power() {
         { echo "${cmd[*]} exited $rc under strace" >&2; return 1; }
     cp -a "$MBD_HOME" "$dir/after"
     # what the states need not vary: the log, the key ring's locks and trust database, the
-    # wake flags (raised again at boot)
+    # wake flags (raised again at boot), the lock files
     crash-states --home "$MBD_HOME" --base "$dir/base" --trace "$dir/trace" --out "$dir/states" --max "$max" \
-        --durable '^(var/log|gnupg|var/spool/wake)/' 2>"$dir/summary" || { cat "$dir/summary" >&2; return 1; }
+        --durable '^(var/log|gnupg|var/spool/wake|var/lock)/' 2>"$dir/summary" || { cat "$dir/summary" >&2; return 1; }
     printf '%s: %s\n' "${cmd[*]}" "$(cat "$dir/summary")" >>"$CRASH_DIR/power.summary"
     while read -r n desc; do
         crash_power_restore "$dir/states/$n"
