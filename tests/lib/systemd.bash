@@ -57,6 +57,7 @@ mbdt_systemd_units() {
                 [ -z "$env" ] || printf 'Environment=%s\n' "${env# }"
                 printf 'ExecStartPre=/bin/sh -c "date +%%%%s.%%%%N >>%s/var/log/%s.starts"\n' "$MBD_HOME" "$name"
                 printf 'ExecStopPost=/bin/sh -c "date +%%%%s.%%%%N >>%s/var/log/%s.stops"\n' "$MBD_HOME" "$name"
+                # shellcheck disable=SC2016 # ($$ is systemd's escape for a $ the shell expands)
                 printf 'ExecStopPost=/bin/sh -c "echo $$EXIT_STATUS $$SERVICE_RESULT >>%s/var/log/%s.results"\n' "$MBD_HOME" "$name"
                 printf 'StandardOutput=append:%s/var/log/%s.out\n' "$MBD_HOME" "$name"
                 # as root, mbd-build hands each build to build.user itself: chown, signals
