@@ -121,6 +121,19 @@ mbd_cached_chroot() {
         mbd-chroot activate "$codename" "$arch"
 }
 
+# mbd_fake_chroot HOME CODENAME ARCH: an active, checked chroot recorded in HOME as
+# mbd-chroot records one, whose tarball is empty: good for routing a build request
+# here (and for a build whose sbuild is replaced, mbd-test-build), not for sbuild.
+mbd_fake_chroot() {
+    local home=$1 dir="$1/var/chroots/$2/$3"
+    mkdir -p "$dir"
+    : >"$dir/$2-$3.tar.zst"
+    sqlite3 "$home/config.sqlite" "INSERT INTO chroots(codename, arch, backend, mirror, components, keyring, size,
+        mtime_ns, status, check_flag, last_check) VALUES ('$2', '$3', 'unshare', 'http://deb.example.org/debian',
+        'main', '/usr/share/keyrings/debian-archive-keyring.gpg', 0, $(date -r "$dir/$2-$3.tar.zst" +%s%N),
+        'active', 'none', $(date +%s))"
+}
+
 # mbd_test_user NAME: a throwaway unprivileged user (useradd gives it subuid and
 # subgid ranges), deleted by mbd_remove_test_users (call it from teardown). The
 # test's directories become reachable for it; chown what it must write.

@@ -13,6 +13,7 @@
 #include "repo/model.hpp"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <fcntl.h>
@@ -176,7 +177,8 @@ struct Work {
     std::set<fs::path> touched_dirs;          // directories where index files changed
     fs::path dir;
     std::string release;
-    std::vector<std::pair<fs::path, fs::path>> renames; // temporary -> Release, Release.gpg, InRelease
+    fs::path pair;         // a new .release.XXXXXX/ holding Release and Release.gpg
+    fs::path inrelease;    // the new InRelease, a temporary file
     struct Built {
         fs::path target;
         BuiltIndex index;
@@ -258,19 +260,86 @@ void install_indices(Work& w, Durable& durable)
     }
 }
 
-// Stage 2: Release, Release.gpg and InRelease as temporary files.
+// Release and Release.gpg are symbolic links to .release/Release and .release/Release.gpg,
+// and .release is a link to a directory .release.XXXXXX holding the pair: swapping that
+// one link changes both at once, so a reader never sees a Release with the signature of
+// another. InRelease, which holds both, is a plain file, renamed into place last.
+constexpr std::string_view pair_link = ".release";
+constexpr std::array<std::string_view, 2> pair_files{"Release", "Release.gpg"};
+
+fs::path new_pair_dir(const fs::path& dir)
+{
+    std::string tmpl = (dir / (std::string(pair_link) + ".XXXXXX")).string();
+    if (!::mkdtemp(tmpl.data()) || ::chmod(tmpl.c_str(), 0755) != 0)
+        throw sys_error(fmt::format("cannot create a directory in '{}'", dir.string()));
+    return tmpl;
+}
+
+// Make (or replace) the symbolic link link -> target by one rename.
+void swap_link(const fs::path& link, const fs::path& target)
+{
+    fs::path tmp = link.string() + ".new";
+    ::unlink(tmp.c_str());
+    if (::symlink(target.c_str(), tmp.c_str()) != 0 || ::rename(tmp.c_str(), link.c_str()) != 0)
+        throw sys_error(fmt::format("cannot link '{}' to '{}'", link.string(), target.string()));
+}
+
+// Release and Release.gpg as links through .release. A distribution published with
+// plain files moves over keeping its pair: .release first links to a directory with
+// (hard links of) the current files, then each file is replaced by its link. (Never
+// published: the links dangle until the swap.)
+void link_release_pair(const fs::path& dir)
+{
+    std::error_code ec;
+    auto linked = [&](std::string_view name) {
+        return fs::is_symlink(dir / name, ec) && fs::read_symlink(dir / name, ec) == fs::path(pair_link) / name;
+    };
+    if (std::all_of(pair_files.begin(), pair_files.end(), linked))
+        return;
+    if (!fs::is_symlink(dir / pair_link, ec) && fs::exists(dir / "Release", ec)) {
+        fs::path current = new_pair_dir(dir);
+        for (auto name : pair_files)
+            if (fs::exists(dir / name, ec) && ::link((dir / name).c_str(), (current / name).c_str()) != 0)
+                throw sys_error(fmt::format("cannot link '{}'", (current / name).string()));
+        fsync_dir(current);
+        swap_link(dir / pair_link, current.filename());
+        fsync_dir(dir);
+        fault::point("publish.release");
+    }
+    for (auto name : pair_files)
+        if (!linked(name)) {
+            swap_link(dir / name, fs::path(pair_link) / name);
+            fault::point("publish.release");
+        }
+}
+
+// After the swap: pair directories superseded more than grace seconds ago go (a reader
+// that resolved .release just before the swap still finds its files meanwhile).
+void clean_release_pairs(const fs::path& dir, long long grace, long long now)
+{
+    std::error_code ec;
+    fs::path current = fs::read_symlink(dir / pair_link, ec);
+    for (const auto& e : fs::directory_iterator(dir, ec)) {
+        auto name = e.path().filename().string();
+        struct stat st{};
+        if (name.starts_with(std::string(pair_link) + ".") && name != current && !e.is_symlink() &&
+            ::lstat(e.path().c_str(), &st) == 0 && st.st_mtime + grace <= now)
+            fs::remove_all(e.path(), ec);
+    }
+}
+
+// Stage 2: Release and Release.gpg in a new pair directory, InRelease as a temporary file.
 void stage_release(const gpg::Keyring& ring, const std::string& signer, Work& w, long long date, long long valid_until)
 {
     make_dirs(w.dir);
     w.release = release_text(w.plan->header, date, valid_until, w.states);
     std::string signature = ring.detach_sign(w.release, signer);
     std::string inrelease = ring.clearsign(w.release, signer);
-    for (auto [name, content] : {std::pair<const char*, const std::string*>{"Release", &w.release},
-                                 {"Release.gpg", &signature}, {"InRelease", &inrelease}}) {
-        fs::path tmp = w.dir / (std::string(".") + name + ".new");
-        write_unsynced(tmp, *content); // made durable before the renames
-        w.renames.emplace_back(tmp, w.dir / name);
-    }
+    w.pair = new_pair_dir(w.dir);
+    write_unsynced(w.pair / "Release", w.release); // (all made durable before the swap)
+    write_unsynced(w.pair / "Release.gpg", signature);
+    w.inrelease = w.dir / ".InRelease.new";
+    write_unsynced(w.inrelease, inrelease);
 }
 
 // After the new Release is live: superseded by-hash files past their grace period go.
@@ -390,16 +459,24 @@ PublishReport publish(Context& ctx, const repo::RepositoryLock& lock, const Publ
     }
     for (auto& w : work) {
         install_indices(w, durable);
-        for (const auto& [tmp, target] : w.renames)
-            durable.file(tmp);
+        for (auto name : pair_files)
+            durable.file(w.pair / name);
+        durable.dir(w.pair);
+        durable.file(w.inrelease);
+        durable.dir(w.dir);
     }
     durable.flush(root);
     for (auto& w : work) {
-        for (const auto& [tmp, target] : w.renames) {
-            if (::rename(tmp.c_str(), target.c_str()) != 0)
-                throw sys_error(fmt::format("cannot rename into '{}'", target.string()));
-            fault::point("publish.release");
-        }
+        link_release_pair(w.dir);
+        std::error_code ec;
+        fs::path previous = fs::read_symlink(w.dir / pair_link, ec);
+        swap_link(w.dir / pair_link, w.pair.filename());
+        fault::point("publish.release");
+        if (!previous.empty())
+            ::utimensat(AT_FDCWD, (w.dir / previous).c_str(), nullptr, 0); // its grace period starts now
+        if (::rename(w.inrelease.c_str(), (w.dir / "InRelease").c_str()) != 0)
+            throw sys_error(fmt::format("cannot rename into '{}'", (w.dir / "InRelease").string()));
+        fault::point("publish.release");
         durable.dir(w.dir);
     }
     durable.flush(root);
@@ -423,6 +500,7 @@ PublishReport publish(Context& ctx, const repo::RepositoryLock& lock, const Publ
     long long grace = ctx.config().get_int("publish.byhash_grace");
     for (const auto& w : work) {
         clean_by_hash(w, grace, now);
+        clean_release_pairs(w.dir, grace, now);
         report.dists.push_back(w.plan->dist.name);
     }
     log::debug("publish", "'{}': {} distributions, {} indices built, {} chunks compressed", lock.id(),

@@ -6,10 +6,12 @@
 // the instance key.
 //
 // Order on disk: index files by-hash first, canonical names next, then (after syncfs)
-// Release, Release.gpg, InRelease last, each by atomic rename; then the state database
-// records what was published. A writer killed anywhere leaves the previous InRelease
-// with every file it names (by-hash), and the next publish redoes the work.
-// Superseded by-hash files stay for publish.byhash_grace seconds.
+// Release and Release.gpg together (they are links through dists/NAME/.release, swapped
+// to a new directory holding both by one rename), InRelease last; then the state
+// database records what was published. A writer killed anywhere leaves the previous
+// InRelease with every file it names (by-hash), and a Release + Release.gpg pair that
+// belong together; the next publish redoes the work. Superseded by-hash files and pair
+// directories stay for publish.byhash_grace seconds.
 //
 // A distribution is republished only when what it holds changed (the dist_journal
 // since its last publish), its Release fields changed, its InRelease is missing, or its

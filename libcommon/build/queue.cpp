@@ -119,6 +119,8 @@ std::optional<Prepared> prepare(Context& ctx, const std::filesystem::path& entry
         std::filesystem::rename(entry, target);
         write_atomic(target / "REASON", fmt::format("Request: {}\nCode: {} {}\nReason: {}\n", p.key, int(e.code()),
                                                     exit_name(e.code()), e.what()));
+        fsync_dir(ctx.home().rejected());
+        fsync_dir(ctx.home().spool_build());
         log::error("rejected build request '{}': {}", p.key, e.what());
         return std::nullopt;
     }
@@ -304,6 +306,11 @@ PassReport run_pass(Context& ctx, const DeliveryRoute& route, const Runner& runn
                             dir.string(), log_path, message);
                     fault::point("build.deliver");
                     std::filesystem::remove_all(p.spool, ec);
+                    try {
+                        fsync_dir(home.spool_build()); // (else a power cut could bring it back: built twice)
+                    } catch (const Error& e) {
+                        log::warning("{}", e.what());
+                    }
                     log::info("built {} {} on {}: {}", p.request.source, p.request.version, p.request.architecture,
                               outcome.status);
                 } catch (const std::exception& e) {

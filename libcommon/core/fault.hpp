@@ -20,7 +20,7 @@
 //   install.commit     before the install's transaction commits
 //   publish.by-hash    an index file linked under by-hash/
 //   publish.index      an index file renamed to its canonical name
-//   publish.release    Release, Release.gpg, InRelease each renamed into place
+//   publish.release    the Release + Release.gpg pair swapped in, then InRelease renamed into place
 //   publish.recorded   the publication recorded in the state database
 //   publish.prune      a superseded by-hash file removed after its grace period
 //   publish.gc         pool garbage forgotten, before / after each file is unlinked

@@ -163,7 +163,9 @@ Db Db::open_raw(const std::filesystem::path& path, int busy_timeout_ms)
     }
     if (!mode || *mode != "wal")
         throw fail(Exit::state, "state database '{}' cannot use WAL mode", path.string());
-    db.exec("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;");
+    // FULL: a commit is on disk (the WAL fsynced) before the caller moves the files it
+    // hands over; with NORMAL a power cut could keep the move and lose the commit.
+    db.exec("PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;");
     log::debug("db", "opened '{}'", path.string());
     return db;
 }

@@ -1,8 +1,10 @@
 // db: the state database (config.sqlite in the instance home).
 //
 // SQLite in WAL mode (readers never block writers or each other), a busy
-// timeout, foreign keys on. Every write goes through a Transaction, which
-// starts with BEGIN IMMEDIATE so two writers queue instead of deadlocking.
+// timeout, foreign keys on, synchronous=FULL (a committed transaction survives a
+// power cut: what a pass does after a commit may rely on it). Every write goes
+// through a Transaction, which starts with BEGIN IMMEDIATE so two writers queue
+// instead of deadlocking.
 // The schema is versioned per domain (see db/schema.hpp); opening migrates.
 #pragma once
 

@@ -258,7 +258,8 @@ CheckAllReport check_all_remotes(Context& ctx)
             check_remote(ctx, r.name);
         } catch (const Error& e) {
             log::error("{}", e.what());
-            if (report.failed++ == 0)
+            // the first failure that is not a peer being down (tempfail), if any
+            if (report.failed++ == 0 || report.first_code == Exit::tempfail)
                 report.first_code = e.code();
         }
     }

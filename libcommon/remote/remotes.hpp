@@ -62,7 +62,7 @@ Remote check_remote(Context& ctx, const std::string& name);
 struct CheckAllReport {
     std::vector<Remote> remotes; // as they are after the checks
     int failed = 0;
-    Exit first_code = Exit::ok;  // of the first failure
+    Exit first_code = Exit::ok;  // of the first failure that is not tempfail, else tempfail
 };
 CheckAllReport check_all_remotes(Context& ctx);
 Remote activate_remote(Context& ctx, const std::string& name);

@@ -134,6 +134,17 @@ fs::path finish_reject(Context& ctx, const Claim& c)
     return target;
 }
 
+// A new directory in var/spool/claimed/, on disk before anything moves into it.
+fs::path new_claim_dir(const Home& home, const std::string& label)
+{
+    make_dirs(home.spool_claimed());
+    std::string tmpl = (home.spool_claimed() / (stamp(now_seconds()) + "-" + label_of(label) + ".XXXXXX")).string();
+    if (!::mkdtemp(tmpl.data()))
+        throw sys_error(fmt::format("cannot create a directory in '{}'", home.spool_claimed().string()));
+    fsync_dir(home.spool_claimed());
+    return tmpl;
+}
+
 // Move a file of incoming/ into a claim; false if it is gone. One named REASON keeps
 // its bytes as REASON.upload.
 bool move_into(const Home& home, const std::string& name, const fs::path& dir)
@@ -296,11 +307,7 @@ std::vector<Pending> scan_incoming(const Home& home, long long now)
 
 std::optional<Claim> claim(const Home& home, const Pending& pending)
 {
-    make_dirs(home.spool_claimed());
-    std::string tmpl = (home.spool_claimed() / (stamp(now_seconds()) + "-" + label_of(pending.changes) + ".XXXXXX")).string();
-    if (!::mkdtemp(tmpl.data()))
-        throw sys_error(fmt::format("cannot create a directory in '{}'", home.spool_claimed().string()));
-    Claim c{tmpl, pending.changes, {}};
+    Claim c{new_claim_dir(home, pending.changes), pending.changes, {}};
     if (::rename((home.incoming() / pending.changes).c_str(), (c.dir / pending.changes).c_str()) != 0) {
         int err = errno;
         ::rmdir(c.dir.c_str());
@@ -308,12 +315,15 @@ std::optional<Claim> claim(const Home& home, const Pending& pending)
             return std::nullopt;
         throw sys_error(err, fmt::format("cannot claim '{}'", pending.changes));
     }
+    // the .changes is in the claim before its files follow it (a claim holding the
+    // files without it would be rejected, and the .changes left waiting for them)
+    fsync_dir(c.dir);
     fault::point("incoming.claim");
     for (const auto& f : pending.files)
         if (f != pending.changes && move_into(home, f, c.dir))
             c.files.push_back(f);
-    fsync_dir(home.incoming());
     fsync_dir(c.dir);
+    fsync_dir(home.incoming());
     log::debug("incoming", "claimed '{}' into '{}'", pending.changes, c.dir.string());
     return c;
 }
@@ -337,10 +347,16 @@ std::vector<Claim> leftover_claims(const Home& home)
                 c.files.push_back(n);
         }
         // a pass that died while claiming: the files still in incoming/ join their .changes
-        if (!c.changes.empty() && !lstat_of(dir / reason_file).exists)
+        if (!c.changes.empty() && !lstat_of(dir / reason_file).exists) {
+            size_t before = c.files.size();
             for (const auto& f : listed_names(dir / c.changes))
                 if (!lstat_of(dir / f).exists && move_into(home, f, dir))
                     c.files.push_back(f);
+            if (c.files.size() != before) {
+                fsync_dir(dir);
+                fsync_dir(home.incoming());
+            }
+        }
         std::sort(c.files.begin(), c.files.end());
         out.push_back(std::move(c));
     }
@@ -400,14 +416,11 @@ fs::path reject_loose(Context& ctx, const std::vector<std::string>& names, const
                       const Rejection& why)
 {
     const Home& home = ctx.home();
-    make_dirs(home.spool_claimed());
-    std::string tmpl = (home.spool_claimed() / (stamp(now_seconds()) + "-" + label_of(label) + ".XXXXXX")).string();
-    if (!::mkdtemp(tmpl.data()))
-        throw sys_error(fmt::format("cannot create a directory in '{}'", home.spool_claimed().string()));
-    Claim c{tmpl, {}, {}};
+    Claim c{new_claim_dir(home, label), {}, {}};
     write_reason(c, fmt::format("{}", fmt::join(names, " ")), why, new_rejected_dir(home, label), {}, {}, {});
     for (const auto& n : names)
         move_into(home, n, c.dir);
+    fsync_dir(c.dir);
     fsync_dir(home.incoming());
     return finish_reject(ctx, c);
 }

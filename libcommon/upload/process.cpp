@@ -114,11 +114,15 @@ std::vector<ListedFile> listed(const std::vector<debian::FileEntry>& files)
     return out;
 }
 
+// A directory moved and the move on disk (work handed over: a claim to its upload, a
+// result to its upload).
 void move_dir(const fs::path& from, const fs::path& to)
 {
     make_dirs(to.parent_path());
     if (::rename(from.c_str(), to.c_str()) != 0)
         throw sys_error(fmt::format("cannot move '{}' to '{}'", from.string(), to.string()));
+    fsync_dir(to.parent_path());
+    fsync_dir(from.parent_path());
 }
 
 class Pass {

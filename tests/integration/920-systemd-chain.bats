@@ -8,6 +8,10 @@ load ../helpers
 load ../lib/debian
 load ../lib/pipeline
 load ../lib/systemd
+load ../lib/remote
+
+# (lib/remote's instances live in the test's directory; "a" is this test's instance)
+home_of() { if [ "$1" = a ]; then printf '%s\n' "$MBD_HOME"; else printf '%s\n' "$BATS_TEST_TMPDIR/$1"; fi; }
 
 setup() {
     mbd_setup
@@ -50,6 +54,10 @@ wait_until() {
 # uploads_are STATUS N: N uploads, all with STATUS
 uploads_are() {
     [ "$(mbd-incoming uploads --json 2>/dev/null | jq -r --arg s "$1" 'map(select(.status == $s)) | length')" = "$2" ]
+}
+
+has_event() {
+    [ "$(mbd-incoming events --type "$1" --json 2>/dev/null | jq length)" -ge 1 ]
 }
 
 # a oneshot service runs while it is "activating"
@@ -109,6 +117,32 @@ assert_runs_never_overlap() {
     grep -q '^bookworm-test-unstable$' "$MBD_HOME/var/log/mbd-repo-maintain.service.out"
     grep -q '^Valid-Until: ' "$MBD_HOME/repositories/test/dists/bookworm-test-unstable/Release"
     run_mbd mbd-repo check test
+}
+
+@test "routine outcomes leave no unit failed: a rejected upload (exit 7), a peer that is down (exit 17)" {
+    start_units
+    # an unsigned upload: the pass the path unit starts rejects it, and still exits 7 (for scripts)
+    mbdt_dput "$(mbdt_source_package "$PKG" bad 1.0~test12+1 bookworm-test-unstable --unsigned)"
+    wait_until 60 has_event REJECTED
+    mbdt_systemd_wait_idle 60
+    grep -q '^accepted 0, .* rejected 1, ' "$MBD_HOME/var/log/mbd-incoming.service.out"
+    grep -qx '7 success' "$MBD_HOME/var/log/mbd-incoming.service.results"
+    # a peer b with a request of ours waiting for it, then b is gone
+    export PATH="$MBDT_BUILD_DIR/tests/tools:$PATH"
+    instance b
+    fake_chroot b bookworm amd64
+    interconnect a b
+    route a r1 >/dev/null
+    rm -rf "$(home_of b)"
+    # (one after the other: a failed check takes b out of service, and the request elsewhere)
+    mbdt_systemctl start mbd-remote.service
+    mbdt_systemctl start mbd-remote-check.service
+    grep -q '^sent 0, failed 1, ' "$MBD_HOME/var/log/mbd-remote.service.out"
+    grep -qx '17 success' "$MBD_HOME/var/log/mbd-remote.service.results"
+    grep -qx '17 success' "$MBD_HOME/var/log/mbd-remote-check.service.results"
+    mbdt_systemd_wait_idle 60
+    run mbdt_systemctl list-units --failed --all --no-legend --plain 'mbd-*'
+    assert_equal "$output" ""
 }
 
 # bats test_tags=slow

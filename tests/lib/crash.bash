@@ -7,6 +7,13 @@
 #     nothing is left in incoming/, var/spool/claimed/ or var/spool/build/
 #   - PRAGMA integrity_check is ok; `mbd-repo check` passes
 #   - apt-get update of an apt sandbox over every published distribution passes
+#     (unless CRASH_APT=0)
+#
+# Power loss (kill -9 keeps what the page cache holds; a power cut may not): the
+# passes are also run under strace, and tests/tools/crash-states rebuilds the home
+# as a disk could hold it at crash points along the trace (what no fsync made
+# durable may be missing, in any combination; see that tool); the next passes run
+# on each such state and the same checks hold.
 #
 # Builds: sbuild is skipped. Every upload is also built on the host with
 # dpkg-buildpackage -b, and the build step is mbd-test-build (tests/tools), a
@@ -14,10 +21,16 @@
 # points) whose sbuild is replaced by that prebuilt result.
 #
 #   crash_setup                        instance, repository 'test' (small layout), chroot, ledger
+#                                      (CRASH_CHROOT=fake: a recorded chroot with an empty tarball,
+#                                      enough for mbd-test-build; fast)
 #   crash_points_round POINT MAX       kill at POINT's 1st, 2nd ... MAX-th pass (stops when a round
 #                                      no longer reaches it); one new upload per round
 #   crash_random_round                 one upload, one step killed after a random delay
 #   crash_random_kills N               random rounds until N kills
+#   crash_power STEP MAX [CMD...]      run step STEP (an index of crash_steps) or CMD under strace;
+#                                      then for each of at most MAX crash states of its trace: the
+#                                      home in that state, the next passes, the checks. Leaves the
+#                                      home as the traced run left it.
 #   crash_report                       "POINT KILLS" lines and the totals
 #
 # Load with: load ../lib/crash (after ../helpers, ../lib/debian and ../lib/pipeline).
@@ -28,7 +41,7 @@ CRASH_POINTS=(incoming.claim incoming.reject incoming.accept incoming.request bu
     publish.release publish.recorded publish.prune publish.gc)
 
 crash_setup() {
-    export PATH="$MBDT_BUILD_DIR/tests/tools:$PATH" # mbd-test-build
+    export PATH="$MBDT_BUILD_DIR/tests/tools:$MBDT_SOURCE_DIR/tests/tools:$PATH" # mbd-test-build, crash-states
     export CRASH_DIR="$BATS_TEST_TMPDIR/crash"
     mkdir -p "$CRASH_DIR/pkg" "$CRASH_DIR/prebuilt"
     : >"$CRASH_DIR/ledger"
@@ -51,7 +64,11 @@ crash_setup() {
     export MBDT_DPUT_HOST
     MBDT_DPUT_HOST=$(sed -n 's/^\[\(.*\)\]$/\1/p' "$BATS_TEST_TMPDIR/dput.cf" | head -n 1)
     # requests are routed to this instance only when it has a usable chroot
-    mbd_cached_chroot bookworm amd64 >>"$CRASH_DIR/log" 2>&1 || return 1
+    if [ "${CRASH_CHROOT:-}" = fake ]; then
+        mbd_fake_chroot "$MBD_HOME" bookworm amd64 || return 1
+    else
+        mbd_cached_chroot bookworm amd64 >>"$CRASH_DIR/log" 2>&1 || return 1
+    fi
     mkdir -p "$MBD_HOME/etc"
     # nothing times out during the run; superseded by-hash files and pool garbage go at once
     printf 'incoming.timeout = 86400\npublish.byhash_grace = 0\npublish.pool_grace = 0\n' >"$MBD_HOME/etc/mbd.conf"
@@ -164,6 +181,7 @@ crash_assert() {
     done <"$CRASH_DIR/ledger"
     [ -z "$(find "$MBD_HOME/incoming" -mindepth 1 -not -name '.*')" ] ||
         { echo "$what: left in incoming/: $(ls "$MBD_HOME/incoming")" >&2; return 1; }
+    [ "${CRASH_APT:-1}" = 1 ] || return 0
     # apt accepts every published distribution
     for d in "$MBD_HOME"/repositories/test/dists/*/; do
         d=$(basename "$d")
@@ -244,6 +262,43 @@ crash_random_kills() {
         crash_random_round || return 1
         rounds=$((rounds + 1))
     done
+}
+
+# The home as a state of crash-states left it (the gpg-agent of the one before stopped).
+crash_power_restore() {
+    gpgconf --homedir "$MBD_HOME/gnupg" --kill all 2>/dev/null || true
+    rm -rf "$MBD_HOME"
+    cp -a "$1" "$MBD_HOME"
+}
+
+crash_power() {
+    local step=$1 max=$2 dir n desc rc=0 cmd
+    shift 2
+    if [ $# -gt 0 ]; then cmd=("$@"); else read -ra cmd <<<"$(crash_step_command "$step")"; fi
+    dir="$CRASH_DIR/power/$step"
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    # the key ring's agent runs outside the trace (strace -f would wait for it to exit)
+    gpg-connect-agent --homedir "$MBD_HOME/gnupg" /bye >/dev/null 2>&1 || true
+    cp -a "$MBD_HOME" "$dir/base"
+    strace -f -qq -y -xx -s 1000000000 -e trace="$(crash-states --calls)" -o "$dir/trace" \
+        "${cmd[@]}" >>"$CRASH_DIR/log" 2>&1 || rc=$?
+    # (a migration may find nothing to migrate, as in crash_run)
+    [ "$rc" -eq 0 ] || [ "$rc" -eq 7 ] || [[ "${cmd[*]}" == "mbd-repo migrate "* ]] ||
+        { echo "${cmd[*]} exited $rc under strace" >&2; return 1; }
+    cp -a "$MBD_HOME" "$dir/after"
+    # what the states need not vary: the log, the key ring's locks and trust database, the
+    # wake flags (raised again at boot), the lock files
+    crash-states --home "$MBD_HOME" --base "$dir/base" --trace "$dir/trace" --out "$dir/states" --max "$max" \
+        --durable '^(var/log|gnupg|var/spool/wake|var/lock)/' 2>"$dir/summary" || { cat "$dir/summary" >&2; return 1; }
+    printf '%s: %s\n' "${cmd[*]}" "$(cat "$dir/summary")" >>"$CRASH_DIR/power.summary"
+    while read -r n desc; do
+        crash_power_restore "$dir/states/$n"
+        { crash_settle && crash_assert "${cmd[*]}, state $n"; } ||
+            { echo "after a power cut in '${cmd[*]}' (state $n: $desc)" >&2; return 1; }
+        printf 'power %s %s\n' "${cmd[0]}" "$n" >>"$CRASH_DIR/kills"
+    done <"$dir/states/states"
+    crash_power_restore "$dir/after"
 }
 
 crash_report() {

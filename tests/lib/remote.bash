@@ -32,18 +32,7 @@ instance() {
 
 fpr_of() { on "$1" mbd-keygen show --json | jq -r .fingerprint; }
 
-fake_chroot() {
-    local home dir
-    home=$(home_of "$1")
-    dir="$home/var/chroots/$2/$3"
-    mkdir -p "$dir"
-    : >"$dir/$2-$3.tar.zst"
-    # an active, checked chroot as mbd-chroot records one (no real tarball: nothing is built)
-    sqlite3 "$home/config.sqlite" "INSERT INTO chroots(codename, arch, backend, mirror, components, keyring, size,
-        mtime_ns, status, check_flag, last_check) VALUES ('$2', '$3', 'unshare', 'http://deb.example.org/debian',
-        'main', '/usr/share/keyrings/debian-archive-keyring.gpg', 0, $(date -r "$dir/$2-$3.tar.zst" +%s%N),
-        'active', 'none', $(date +%s))"
-}
+fake_chroot() { mbd_fake_chroot "$(home_of "$1")" "$2" "$3"; }
 
 interconnect() {
     local a=$1 b=$2

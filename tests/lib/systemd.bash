@@ -12,8 +12,9 @@
 #                                 copies of every unit, pointed at this build's tools and
 #                                 $MBD_HOME; each VAR=VALUE is added to the services'
 #                                 environment. Each service also appends the times it starts
-#                                 (ExecStartPre, date +%s.%N) and stops (ExecStopPost) and its
-#                                 stdout to $MBD_HOME/var/log/UNIT.{starts,stops,out}; timers
+#                                 (ExecStartPre, date +%s.%N) and stops (ExecStopPost), its
+#                                 stdout, and each run's "EXIT_STATUS SERVICE_RESULT" to
+#                                 $MBD_HOME/var/log/UNIT.{starts,stops,out,results}; timers
 #                                 fire within 1 s.
 #   mbdt_systemd_start            start the manager (needs root)
 #   mbdt_systemctl ARGS...        systemctl --user against it
@@ -56,6 +57,8 @@ mbdt_systemd_units() {
                 [ -z "$env" ] || printf 'Environment=%s\n' "${env# }"
                 printf 'ExecStartPre=/bin/sh -c "date +%%%%s.%%%%N >>%s/var/log/%s.starts"\n' "$MBD_HOME" "$name"
                 printf 'ExecStopPost=/bin/sh -c "date +%%%%s.%%%%N >>%s/var/log/%s.stops"\n' "$MBD_HOME" "$name"
+                # shellcheck disable=SC2016 # ($$ is systemd's escape for a $ the shell expands)
+                printf 'ExecStopPost=/bin/sh -c "echo $$EXIT_STATUS $$SERVICE_RESULT >>%s/var/log/%s.results"\n' "$MBD_HOME" "$name"
                 printf 'StandardOutput=append:%s/var/log/%s.out\n' "$MBD_HOME" "$name"
                 # as root, mbd-build hands each build to build.user itself: chown, signals
                 [ "$name" != mbd-build.service ] || printf 'CapabilityBoundingSet=CAP_CHOWN CAP_FOWNER CAP_KILL\n'
