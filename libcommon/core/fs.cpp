@@ -166,15 +166,21 @@ void copy_atomic(const fs::path& src, const fs::path& dst, mode_t mode)
     fsync_dir(dir);
 }
 
-void make_dirs(const fs::path& dir, mode_t mode)
+void make_dirs(const fs::path& dir, mode_t mode) { make_new_dirs(dir, mode); }
+
+std::vector<fs::path> make_new_dirs(const fs::path& dir, mode_t mode)
 {
     std::error_code ec;
     if (fs::is_directory(dir, ec))
-        return;
+        return {};
+    std::vector<fs::path> made;
     if (!dir.parent_path().empty() && dir.parent_path() != dir)
-        make_dirs(dir.parent_path(), mode == 0700 ? 0755 : mode);
-    if (::mkdir(dir.c_str(), mode) != 0 && errno != EEXIST)
+        made = make_new_dirs(dir.parent_path(), mode == 0700 ? 0755 : mode);
+    if (::mkdir(dir.c_str(), mode) == 0)
+        made.push_back(dir);
+    else if (errno != EEXIST)
         throw sys_error(fmt::format("cannot create directory '{}'", dir.string()));
+    return made;
 }
 
 Hasher::Hasher(Algo algo) : ctx_(EVP_MD_CTX_new())

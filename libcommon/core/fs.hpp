@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace mbd {
 
@@ -22,6 +23,9 @@ std::string read_file_nofollow(const fs::path& path, std::uintmax_t max_size);
 void write_atomic(const fs::path& path, std::string_view content, mode_t mode = 0644);
 void fsync_dir(const fs::path& dir);
 void make_dirs(const fs::path& dir, mode_t mode = 0755);
+// make_dirs that returns the directories it created, outermost first (each must be
+// fsynced into its parent before what lies in it counts as durable).
+std::vector<fs::path> make_new_dirs(const fs::path& dir, mode_t mode = 0755);
 // Copy src to dst via a temporary and rename; preserves nothing but content.
 void copy_atomic(const fs::path& src, const fs::path& dst, mode_t mode = 0644);
 

@@ -570,7 +570,8 @@ void copy_into_pool(db::Db& db, const fs::path& root, const std::vector<std::sha
         for (const auto& [name, pf] : st->files)
             if (!pf.id) {
                 fs::path to = root / pf.path;
-                make_dirs(to.parent_path());
+                for (const auto& made : make_new_dirs(to.parent_path()))
+                    durable.dir(made.parent_path()); // (a new pool/main/n/NAME/ must survive with its files)
                 archive::copy_unsynced(pf.from, to);
                 durable.file(to);
                 durable.dir(to.parent_path());
