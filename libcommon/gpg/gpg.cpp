@@ -13,6 +13,7 @@
 #include <clocale>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <cerrno>
 #include <fcntl.h>
 #include <sys/file.h>
@@ -442,13 +443,14 @@ Keyring::Keyring(std::filesystem::path dir, Kind kind) : dir_(std::move(dir)), k
     std::string conf(gpg_conf);
     if (kind_ == Kind::public_only)
         conf += "no-autostart\n";
-    // (written again when it differs: homes made before a public-only home had no-autostart)
-    std::string current;
+    // Ours is written again when it differs (homes made before a public-only home had no-autostart);
+    // a gpg.conf someone else wrote (no header line of ours) is theirs to keep.
+    std::optional<std::string> current;
     try {
         current = read_file(dir_ / "gpg.conf");
     } catch (const Error&) {
     }
-    if (current != conf) {
+    if (!current || (*current != conf && current->starts_with("# written by mbd\n"))) {
         try {
             write_atomic(dir_ / "gpg.conf", conf, 0600);
         } catch (const Error& e) { // (another user's home: theirs to keep)
