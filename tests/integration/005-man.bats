@@ -47,6 +47,7 @@ covers() {
 }
 
 @test "a page generated for nested groups lints clean and covers them" {
+    # shellcheck disable=SC2016 # a literal shell prompt
     printf '# DESCRIPTION\n\nA fixture.\n\n# EXAMPLES\n\n```\n$ mbd-cli-fixture peer key list\n```\n' \
         > "$BATS_TEST_TMPDIR/fixture.1.scd"
     run_mbd "$MBDT_SOURCE_DIR/scripts/gen-cli-docs" -o "$BATS_TEST_TMPDIR/mbd-cli-fixture.1" man \

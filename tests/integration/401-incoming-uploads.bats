@@ -25,9 +25,9 @@ unsigned_upload() {
 to_incoming() {
     local changes=$1 dir f
     dir=$(dirname "$changes")
-    for f in $(sed -n '/^Files:/,/^[^ ]/p' "$changes" | awk 'NF == 5 {print $5}'); do
+    while read -r f; do
         cp "$dir/$f" "$MBD_HOME/incoming/"
-    done
+    done < <(mbdt_changes_files "$changes")
     cp "$changes" "$MBD_HOME/incoming/"
 }
 
@@ -184,6 +184,7 @@ assert_rejected() {
 @test "uploaders hear of rejections by mail (signed uploads only); event hooks see every event once" {
     printf '#!/bin/sh\ncat >>"%s/mail"\n' "$BATS_TEST_TMPDIR" >"$BATS_TEST_TMPDIR/sendmail"
     mkdir -p "$MBD_HOME/etc/event-hooks"
+    # shellcheck disable=SC2016 # a shell script
     printf '#!/bin/sh\n{ echo "== $1"; cat; } >>"%s/hooked"\n' "$BATS_TEST_TMPDIR" >"$MBD_HOME/etc/event-hooks/10-record"
     chmod +x "$BATS_TEST_TMPDIR/sendmail" "$MBD_HOME/etc/event-hooks/10-record"
     export MBD_NOTIFY_SENDMAIL="$BATS_TEST_TMPDIR/sendmail -t"
