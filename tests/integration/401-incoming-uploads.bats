@@ -64,6 +64,7 @@ assert_rejected() {
     gpgv --keyring "$BATS_TEST_TMPDIR/instance.gpg" "$doc"
     grep -q '^Lintian-Mode: ignore$' "$doc"
     grep -q '^Arch-All: yes$' "$doc"
+    grep -q '^Resolver: apt$' "$doc"
     [ -f "$req/tiny_1.0~test12+1.dsc" ]
     run_mbd mbd-incoming events --type BUILDING --json
     printf '%s' "$output" | jq -e '.[0].message | contains("waiting")' 
@@ -72,6 +73,18 @@ assert_rejected() {
     # the same upload again is refused
     mbdt_dput "$changes"
     assert_rejected 7 "was uploaded before (upload 1, building)"
+}
+
+@test "the distribution's resolver goes into its build requests" {
+    run_mbd mbd-repo source add debian-trixie --codename trixie --uri http://deb.debian.org/debian \
+        --key /usr/share/keyrings/debian-archive-keyring.gpg
+    run_mbd mbd-repo dist add trixie --source debian-trixie --arch amd64 --resolver aspcud
+    run_mbd mbd-repo setup other --codename trixie --arch amd64 --no-check
+    run_mbd mbd-keygen uploader grant "$(mbd-keygen uploader list --json | jq -r '.[0].fingerprint')" --repo other
+    mbdt_dput "$(mbdt_source_package "$PKG" tiny 1.0~other13+1 trixie-other-unstable)"
+    run_mbd mbd-incoming run
+    assert_output_contains "accepted 1"
+    grep -q '^Resolver: aspcud$' "$MBD_HOME"/var/spool/waiting/*/*.mbd-request
 }
 
 @test "unsigned, unknown key, not granted, expired and revoked uploads are rejected with their own codes" {
