@@ -11,6 +11,7 @@ bats_require_minimum_version 1.5.0
 
 MBDT_SOURCE_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 MBDT_BUILD_DIR="${MBDT_BUILD_DIR:-$MBDT_SOURCE_DIR/build}"
+# shellcheck disable=SC2034 # for the tests that load this file
 MBD_TOOLS=(mbd-keygen mbd-chroot mbd-repo mbd-incoming mbd-build mbd-remote)
 # Shared between tests of one run and between runs on one machine (slow tier caches).
 MBDT_CACHE="${MBDT_CACHE:-$MBDT_SOURCE_DIR/tests/.cache}"
@@ -36,7 +37,7 @@ mbd_setup() {
 mbd_teardown() {
     local d
     for d in $(find "$MBD_HOME/gnupg" -maxdepth 2 -type d 2>/dev/null) "$GNUPGHOME"; do
-        [ -d "$d" ] && gpgconf --homedir "$d" --kill all 2>/dev/null || true
+        [ ! -d "$d" ] || gpgconf --homedir "$d" --kill all 2>/dev/null || true
     done
 }
 
@@ -49,6 +50,7 @@ teardown() {
 }
 
 # run_mbd [expected-rc] command [args...]
+# shellcheck disable=SC2154 # bats' run sets output, stderr and status
 run_mbd() {
     local expected=0
     if [[ "${1:-}" =~ ^[0-9]+$ ]]; then
@@ -86,6 +88,28 @@ assert_output_contains() {
         printf 'stdout does not contain: %s\nstdout was: %s\n' "$1" "$output" >&2
         return 1
     fi
+}
+
+# refute COMMAND [ARGS...]: the command must fail. A bare `! cmd` fails a Bats test
+# only as its very last command (set -e ignores `!`); use this, or `run ! cmd`.
+refute() {
+    if "$@"; then
+        printf 'succeeded, expected to fail: %s\n' "$*" >&2
+        return 1
+    fi
+}
+
+# refute_grep [GREP-OPTIONS] PATTERN [FILE...]: no line matches (grep exits 1; a
+# missing or unreadable file, exit 2, fails too). Shows the lines that matched.
+refute_grep() {
+    local rc=0
+    grep "$@" >&2 || rc=$?
+    case $rc in
+    1) return 0 ;;
+    0) printf 'the lines above match: grep %s\n' "$*" >&2 ;;
+    *) printf 'grep %s failed (exit %s)\n' "$*" "$rc" >&2 ;;
+    esac
+    return 1
 }
 
 assert_equal() {

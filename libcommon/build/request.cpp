@@ -3,6 +3,7 @@
 #include "core/error.hpp"
 #include "core/strings.hpp"
 #include "debian/control_files.hpp"
+#include "repo/model.hpp"
 #include "version/version.hpp"
 
 #include <algorithm>
@@ -43,6 +44,7 @@ std::string Request::to_text() const
     p.set("Requester", requester);
     p.set("Lintian-Mode", lintian_mode);
     p.set("Autopkgtest-Mode", autopkgtest_mode);
+    p.set("Resolver", resolver);
     if (!deb_build_options.empty())
         p.set("Deb-Build-Options", deb_build_options);
     if (!deb_build_profiles.empty())
@@ -95,6 +97,10 @@ Request Request::parse(const deb822::Paragraph& p)
     r.deb_build_options = p.get("Deb-Build-Options");
     r.deb_build_profiles = p.get("Deb-Build-Profiles");
     r.add_depends = p.get("Add-Depends");
+    if (p.has("Resolver"))
+        r.resolver = p.get("Resolver");
+    if (!repo::valid_resolver(r.resolver))
+        throw fail(Exit::rejected, "build request: invalid resolver '{}'", r.resolver);
     for (const auto& l : p.lines("Apt-Sources"))
         if (!trim(l).empty())
             r.apt_sources.emplace_back(trim(l));

@@ -34,6 +34,7 @@ struct Request {
     std::string lintian_mode = "errfail"; // disabled|ignore|errfail|warnfail
     std::string autopkgtest_mode = "disabled"; // the same modes; run by sbuild after the build
     std::string deb_build_options, deb_build_profiles, add_depends;
+    std::string resolver = "apt"; // sbuild --build-dep-resolver (repo::valid_resolver), unless nothing is installed
     // Extra apt sources the build must see (one-line format), and the armored
     // keys they are signed with.
     std::vector<std::string> apt_sources;

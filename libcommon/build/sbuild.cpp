@@ -188,6 +188,8 @@ std::vector<std::string> sbuild_command(const SbuildJob& job, const fs::path& co
     cmd.insert(cmd.end(), {"--no-apt-upgrade", job.upgrade ? "--apt-distupgrade" : "--no-apt-distupgrade"});
     if (job.preinstalled) // nothing to install: no resolver, no package lists (and no extra sources, below)
         cmd.insert(cmd.end(), {"--build-dep-resolver=null", "--no-apt-update"});
+    else
+        cmd.push_back("--build-dep-resolver=" + r.resolver);
     if (r.lintian_mode == "disabled") {
         cmd.push_back("--no-run-lintian");
     } else {
@@ -231,6 +233,8 @@ SbuildOutcome run_sbuild(const SbuildJob& job)
         write_atomic(job.dir / fmt::format("apt-key-{}.asc", k), blocks[k]);
     SbuildJob effective = job;
     effective.preinstalled = preinstalled(job);
+    if (!effective.preinstalled && r.resolver == "aptitude") // sbuild looks for it outside the chroot too
+        require_program("aptitude", "aptitude");
     if (!r.apt_preferences.empty()) { // for sbuild's session (copied in by a setup command) and autopkgtest's
         write_atomic(job.dir / "apt-preferences", r.apt_preferences);
         if (!effective.preinstalled)

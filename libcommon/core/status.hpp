@@ -2,7 +2,8 @@
 // repositories, chroots and remotes (the seed manual's "Model statuses").
 //
 //   status:     removed -> prepared -> active
-//   check flag: none (checked, in sync), unchecked '-', changed '*', failed 'x',
+//   check flag: none (checked, in sync), unchecked '-', changed '*' (nothing sets it
+//               yet: no command changes a checked item's configuration), failed 'x',
 //               failed_reactivate 'A' (check failed; activate again once a check passes)
 //
 // Actions: prepare (create the associated data), check, activate, deactivate,

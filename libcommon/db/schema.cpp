@@ -174,7 +174,7 @@ CREATE TABLE layout_suites (
     rollbacks     INTEGER NOT NULL DEFAULT 0,
     not_automatic INTEGER NOT NULL DEFAULT 0,
     but_automatic_upgrades INTEGER NOT NULL DEFAULT 0,
-    build_keyring INTEGER NOT NULL DEFAULT 0,
+    build_keyring INTEGER NOT NULL DEFAULT 0,   -- the suite to build a keyring package in; mbd builds none yet
     PRIMARY KEY (layout, suite)
 );
 INSERT INTO layouts(name, builtin, version_rule, experimental_version_rule, meta, description) VALUES
@@ -201,7 +201,7 @@ CREATE TABLE distributions (
     architectures TEXT NOT NULL,                -- space-separated
     arch_all      TEXT NOT NULL,                -- the architecture that builds Architecture: all
     lintian_mode  TEXT NOT NULL DEFAULT 'warnfail',
-    piuparts_mode TEXT NOT NULL DEFAULT 'disabled',
+    piuparts_mode TEXT NOT NULL DEFAULT 'disabled', -- unused: piuparts needs root, mbd builds without it
     autopkgtest_mode TEXT NOT NULL DEFAULT 'disabled',
     build_options TEXT NOT NULL DEFAULT '',     -- DEB_BUILD_OPTIONS
     build_profiles TEXT NOT NULL DEFAULT '',    -- DEB_BUILD_PROFILES

@@ -59,8 +59,6 @@ void validate_repository_id(std::string_view id)
 
 bool repository_exists(db::Db& db, std::string_view id)
 {
-    if (!db.scalar_int("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'repositories'"))
-        return true; // the repo domain is not there yet
     return db.scalar_int("SELECT 1 FROM repositories WHERE id = ?", id).has_value();
 }
 

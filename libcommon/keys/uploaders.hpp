@@ -29,8 +29,7 @@ struct Uploader {
 
 // Repository ids are [a-z0-9]+ (Error(Exit::usage) otherwise).
 void validate_repository_id(std::string_view id);
-// Does repository id exist? Asks the repo domain's table `repositories(id)`;
-// true for every id while that table does not exist.
+// Does repository id exist? Asks the repo domain's table `repositories(id)`.
 bool repository_exists(db::Db& db, std::string_view id);
 
 // Import one public key (armored or binary; Error(Exit::rejected) for anything

@@ -113,8 +113,10 @@ void define_source(Cli& cli)
     auto* g = cli.group("source", "archives to build against: add, check (fetch and verify the Release), list");
     auto spec = std::make_shared<SourceSpec>();
     auto ids = std::make_shared<std::vector<std::string>>();
-    auto* c = cli.command(g, "add", "add a source: archive URLs, codename, origin and the keys its Release is signed with",
-                          [spec, ids](Context& ctx) {
+    auto uri = std::make_shared<std::string>();
+    auto* c = cli.command(g, "add", "add a source: archive URL, codename, origin and the keys its Release is signed with",
+                          [spec, ids, uri](Context& ctx) {
+                              spec->uris = {*uri};
                               for (const auto& i : *ids) {
                                   auto eq = i.find('=');
                                   if (eq == std::string::npos || eq == 0)
@@ -125,7 +127,7 @@ void define_source(Cli& cli)
                           });
     c->add_option("name", spec->name, "source name, e.g. debian-bookworm")->required();
     c->add_option("--codename", spec->codename, "codename its Release must carry")->required();
-    c->add_option("--uri", spec->uris, "archive URL (repeatable)")->required();
+    c->add_option("--uri", *uri, "archive URL")->required();
     c->add_option("--key", spec->key_files, "file with the OpenPGP key(s) its Release is signed with (repeatable)")
         ->required();
     c->add_option("--origin", spec->origin, "Origin its Release must carry")->capture_default_str();
@@ -194,7 +196,6 @@ void define_layout(Cli& cli)
     c->add_option("--rollbacks", suite->rollbacks, "previous versions kept (CODENAME-ID-SUITE-rollbackN)");
     c->add_flag("--not-automatic", suite->not_automatic, "publish NotAutomatic: yes");
     c->add_flag("--but-automatic-upgrades", suite->but_automatic_upgrades, "publish ButAutomaticUpgrades: yes");
-    c->add_flag("--build-keyring", suite->build_keyring, "this suite builds the keyring package");
     auto rule = std::make_shared<std::optional<std::string>>(), erule = std::make_shared<std::optional<std::string>>(),
          meta = std::make_shared<std::optional<std::string>>();
     c = cli.command(g, "rules", "set the version rules and meta distribution names of a custom layout",
@@ -241,12 +242,13 @@ void define_dist(Cli& cli)
     c->add_option("--arch-all", d->arch_all, "the architecture that builds Architecture: all (default: the first)");
     c->add_option("--component", *comps, "components (default: main)");
     c->add_option("--lintian-mode", d->options.lintian_mode, "disabled, ignore, errfail, warnfail")->capture_default_str();
-    c->add_option("--piuparts-mode", d->options.piuparts_mode, "disabled (piuparts needs root: not supported)")->capture_default_str();
     c->add_option("--autopkgtest-mode", d->options.autopkgtest_mode, "disabled, ignore, errfail, warnfail")
         ->capture_default_str();
     c->add_option("--deb-build-options", d->options.deb_build_options, "DEB_BUILD_OPTIONS for builds");
     c->add_option("--deb-build-profiles", d->options.deb_build_profiles, "DEB_BUILD_PROFILES for builds");
-    c->add_option("--resolver", d->options.resolver, "sbuild's build-dependency resolver")->capture_default_str();
+    c->add_option("--resolver", d->options.resolver,
+                  "sbuild's build-dependency resolver when a build installs something: apt, aptitude, aspcud")
+        ->capture_default_str();
     auto json = std::make_shared<bool>(false);
     c = cli.command(g, "ls", "list distributions", [json](Context& ctx) {
         print_list<Distribution>(list_distributions(ctx.db()), *json, dist_text);

@@ -395,11 +395,11 @@ Layout layout_of(db::Db& db, db::Stmt& r)
     l.meta = parse_pairs(r.text(4), ' ');
     l.description = r.text(5);
     auto s = db.query("SELECT suite, uploadable, experimental, migrates_to, rollbacks, not_automatic, "
-                      "but_automatic_upgrades, build_keyring FROM layout_suites WHERE layout = ? ORDER BY position",
+                      "but_automatic_upgrades FROM layout_suites WHERE layout = ? ORDER BY position",
                       l.name);
     while (s.step())
         l.suites.push_back(Suite{s.text(0), s.int64(1) != 0, s.int64(2) != 0, s.opt_text(3), int(s.int64(4)),
-                                 s.int64(5) != 0, s.int64(6) != 0, s.int64(7) != 0});
+                                 s.int64(5) != 0, s.int64(6) != 0});
     return l;
 }
 
@@ -478,13 +478,12 @@ Layout set_layout_suite(db::Db& db, std::string_view layout, const Suite& s)
                    *s.migrates_to, layout);
     long long position = l.suite(s.name) ? 0 : (long long)l.suites.size() + 1;
     db.run("INSERT INTO layout_suites(layout, suite, position, uploadable, experimental, migrates_to, rollbacks, "
-           "not_automatic, but_automatic_upgrades, build_keyring) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+           "not_automatic, but_automatic_upgrades) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
            "ON CONFLICT(layout, suite) DO UPDATE SET uploadable = excluded.uploadable, experimental = "
            "excluded.experimental, migrates_to = excluded.migrates_to, rollbacks = excluded.rollbacks, "
-           "not_automatic = excluded.not_automatic, but_automatic_upgrades = excluded.but_automatic_upgrades, "
-           "build_keyring = excluded.build_keyring",
+           "not_automatic = excluded.not_automatic, but_automatic_upgrades = excluded.but_automatic_upgrades",
            layout, s.name, position, s.uploadable, s.experimental, s.migrates_to, s.rollbacks, s.not_automatic,
-           s.but_automatic_upgrades, s.build_keyring);
+           s.but_automatic_upgrades);
     tx.commit();
     return get_layout(db, layout);
 }
@@ -532,8 +531,7 @@ Json to_json(const Layout& l)
                         .set("migrates_to", s.migrates_to ? Json(*s.migrates_to) : Json())
                         .set("rollbacks", s.rollbacks)
                         .set("not_automatic", s.not_automatic)
-                        .set("but_automatic_upgrades", s.but_automatic_upgrades)
-                        .set("build_keyring", s.build_keyring));
+                        .set("but_automatic_upgrades", s.but_automatic_upgrades));
     Json meta = Json::object();
     for (const auto& [k, v] : l.meta)
         meta.set(k, v);
@@ -554,6 +552,8 @@ bool valid_check_mode(std::string_view m)
     return m == "disabled" || m == "ignore" || m == "errfail" || m == "warnfail";
 }
 
+bool valid_resolver(std::string_view r) { return r == "apt" || r == "aptitude" || r == "aspcud"; }
+
 Distribution add_distribution(db::Db& db, const Distribution& d)
 {
     if (!valid_word(d.codename))
@@ -571,22 +571,19 @@ Distribution add_distribution(db::Db& db, const Distribution& d)
     for (const auto& c : d.components)
         if (!valid_name(c))
             throw fail(Exit::usage, "invalid component '{}'", c);
-    for (const auto* m : {&d.options.lintian_mode, &d.options.piuparts_mode, &d.options.autopkgtest_mode})
+    for (const auto* m : {&d.options.lintian_mode, &d.options.autopkgtest_mode})
         if (!valid_check_mode(*m))
             throw fail(Exit::usage, "invalid mode '{}' (disabled, ignore, errfail or warnfail)", *m);
-    if (d.options.piuparts_mode != "disabled")
-        throw fail(Exit::usage, "piuparts-mode '{}' is not supported: piuparts needs root and mbd builds without it "
-                   "(autopkgtest-mode runs unprivileged)", d.options.piuparts_mode);
+    if (!valid_resolver(d.options.resolver))
+        throw fail(Exit::usage, "invalid resolver '{}' (apt, aptitude or aspcud)", d.options.resolver);
     db::Transaction tx(db);
     if (db.scalar_int("SELECT 1 FROM distributions WHERE codename = ?", d.codename))
         throw fail(Exit::exists, "distribution '{}' exists already", d.codename);
     get_source(db, d.base_source);
     db.run("INSERT INTO distributions(codename, base_source, components, architectures, arch_all, lintian_mode, "
-           "piuparts_mode, autopkgtest_mode, build_options, build_profiles, resolver) "
-           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+           "autopkgtest_mode, build_options, build_profiles, resolver) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
            d.codename, d.base_source, join(d.components, " "), join(d.architectures, " "), d.arch_all, d.options.lintian_mode,
-           d.options.piuparts_mode, d.options.autopkgtest_mode, d.options.deb_build_options,
-           d.options.deb_build_profiles, d.options.resolver);
+           d.options.autopkgtest_mode, d.options.deb_build_options, d.options.deb_build_profiles, d.options.resolver);
     for (const auto& e : d.extra_sources) {
         get_source(db, e.source);
         if (e.source == d.base_source)
@@ -603,7 +600,7 @@ Distribution add_distribution(db::Db& db, const Distribution& d)
 namespace {
 
 constexpr std::string_view dist_columns = "codename, base_source, components, architectures, arch_all, lintian_mode, "
-                                          "piuparts_mode, autopkgtest_mode, build_options, build_profiles, resolver";
+                                          "autopkgtest_mode, build_options, build_profiles, resolver";
 
 Distribution distribution_of(db::Db& db, db::Stmt& r)
 {
@@ -613,7 +610,7 @@ Distribution distribution_of(db::Db& db, db::Stmt& r)
     d.components = words(r.text(2));
     d.architectures = words(r.text(3));
     d.arch_all = r.text(4);
-    d.options = BuildOptions{r.text(5), r.text(6), r.text(7), r.text(8), r.text(9), r.text(10)};
+    d.options = BuildOptions{r.text(5), r.text(6), r.text(7), r.text(8), r.text(9)};
     auto e = db.query("SELECT source, priority FROM distribution_extra_sources WHERE codename = ? ORDER BY source",
                       d.codename);
     while (e.step())
@@ -649,7 +646,6 @@ Json to_json(const Distribution& d)
         .set("arch_all", d.arch_all)
         .set("build_options", Json::object()
                                   .set("lintian_mode", d.options.lintian_mode)
-                                  .set("piuparts_mode", d.options.piuparts_mode)
                                   .set("autopkgtest_mode", d.options.autopkgtest_mode)
                                   .set("deb_build_options", d.options.deb_build_options)
                                   .set("deb_build_profiles", d.options.deb_build_profiles)

@@ -88,7 +88,6 @@ struct Suite {
     int rollbacks = 0;
     bool not_automatic = false;
     bool but_automatic_upgrades = false;
-    bool build_keyring = false;
 };
 
 struct Layout {
@@ -117,15 +116,17 @@ Json to_json(const Layout& l);
 // ---- distributions ----------------------------------------------------------
 
 // Build options for the pipeline (sbuild). Modes: disabled|ignore|errfail|warnfail.
+// (No piuparts mode: piuparts needs root, mbd builds without it.)
 struct BuildOptions {
     std::string lintian_mode = "errfail";
-    std::string piuparts_mode = "disabled";
     std::string autopkgtest_mode = "disabled";
     std::string deb_build_options;  // DEB_BUILD_OPTIONS
     std::string deb_build_profiles; // DEB_BUILD_PROFILES
-    std::string resolver = "apt";
+    std::string resolver = "apt";   // sbuild --build-dep-resolver, for builds that install something
 };
 bool valid_check_mode(std::string_view mode);
+// sbuild's build-dependency resolvers mbd offers: apt, aptitude, aspcud.
+bool valid_resolver(std::string_view resolver);
 
 struct ExtraSource {
     std::string source;

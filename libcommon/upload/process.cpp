@@ -455,6 +455,7 @@ void Pass::queue_builds(const UploadRow& u)
         r.deb_build_options = options.get("deb-build-options", arch).value_or(target.deb_build_options);
         r.deb_build_profiles = options.get("deb-build-profiles", arch).value_or(target.deb_build_profiles);
         r.add_depends = options.get("add-depends", arch).value_or("");
+        r.resolver = target.resolver;
         auto sources = build_sources(ctx_, target, options.internal_apt_priority(arch).value_or(target.internal_apt_priority));
         r.apt_sources = sources.lines;
         r.apt_keys = sources.keys;

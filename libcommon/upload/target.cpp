@@ -45,6 +45,7 @@ Target resolve_upload_target(Context& ctx, std::string_view distribution)
     t.autopkgtest_mode = bt.options.autopkgtest_mode;
     t.deb_build_options = bt.options.deb_build_options;
     t.deb_build_profiles = bt.options.deb_build_profiles;
+    t.resolver = bt.options.resolver;
     return t;
 }
 

@@ -24,6 +24,7 @@ struct Target {
     std::string lintian_mode;               // the distribution's defaults
     std::string autopkgtest_mode;
     std::string deb_build_options, deb_build_profiles;
+    std::string resolver;                   // sbuild's build-dependency resolver
     int internal_apt_priority = 1;
 };
 

@@ -14,6 +14,7 @@ load ../helpers
     for tool in "${MBD_TOOLS[@]}"; do
         run_mbd 2 "$tool" --no-such-option
         assert_equal "$output" ""
+        # shellcheck disable=SC2154 # $stderr: set by run --separate-stderr (run_mbd)
         [[ "$stderr" == "$tool: E: "*"--no-such-option"* ]]
     done
 }

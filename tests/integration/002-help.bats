@@ -18,7 +18,7 @@ check_help() {
     printf '%s\n' "$out" | grep -qE '^Usage: '
     printf '%s\n' "$out" | grep -qE '^Options:'
     printf '%s\n' "$out" | grep -qE '^(Exit codes: 0 ok, 1 failed, 2 usage|$)'
-    ! printf '%s\n' "$out" | grep -qiE 'todo|not implemented|stub'
+    refute_grep -iE 'todo|not implemented|stub' <<<"$out"
 }
 
 @test "every tool's --help is well formed" {
@@ -41,5 +41,6 @@ check_help() {
 @test "help goes to stdout and exits 0 with -h too" {
     run_mbd mbd-repo -h
     assert_output_contains "Usage: mbd-repo"
+    # shellcheck disable=SC2154 # $stderr: set by run --separate-stderr (run_mbd)
     assert_equal "$stderr" ""
 }

@@ -30,7 +30,7 @@ json_paths() {
 @test "--describe-cli does not show in any help" {
     for tool in "${MBD_TOOLS[@]}"; do
         run_mbd "$tool" --help-all
-        ! grep -q -- describe-cli <<<"$output"
+        refute_grep -e describe-cli <<<"$output"
     done
 }
 
@@ -39,9 +39,9 @@ json_paths() {
     for tool in "${MBD_TOOLS[@]}" "$MBDT_FIXTURE"; do
         json=$("$tool" --describe-cli)
         while IFS= read -r path; do
-            # shellcheck disable=SC2086 # path is words
             children=$(jq -r --arg p "$path" 'def node(ws): if ws == [] then . else .subcommands[] | select(.name == ws[0]) | node(ws[1:]) end;
                          node($p | split(" ") | map(select(. != ""))) | [.subcommands[].name] | sort | join(" ")' <<<"$json")
+            # shellcheck disable=SC2086 # path is words
             listed=$("$tool" $path --help | awk '/^Subcommands:/{s=1; next} /^[^ ]/{s=0} s && /^  [a-z]/{print $1}' | sort | tr '\n' ' ' | sed 's/ $//')
             assert_equal "$children" "$listed"
         done < <(printf '\n'; json_paths "$json")

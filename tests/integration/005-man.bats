@@ -47,6 +47,7 @@ covers() {
 }
 
 @test "a page generated for nested groups lints clean and covers them" {
+    # shellcheck disable=SC2016 # a literal shell prompt
     printf '# DESCRIPTION\n\nA fixture.\n\n# EXAMPLES\n\n```\n$ mbd-cli-fixture peer key list\n```\n' \
         > "$BATS_TEST_TMPDIR/fixture.1.scd"
     run_mbd "$MBDT_SOURCE_DIR/scripts/gen-cli-docs" -o "$BATS_TEST_TMPDIR/mbd-cli-fixture.1" man \
@@ -67,6 +68,51 @@ covers() {
     while IFS= read -r key; do
         grep -qE "^ +$key \(environment MBD_" <<<"$text" || { echo "key '$key' missing" >&2; return 1; }
     done < <(mbd-repo --describe-cli | jq -r '.config[].name')
+}
+
+# Options of other programs the pages name, as "PROGRAM --option": such an option
+# passes where its line names the program.
+FOREIGN_OPTIONS=("journalctl --since" "gpg --verify" "sbuild --chroot-mode" "mmdebstrap --variant"
+    "mmdebstrap --mode" "cmake --preset" "cmake --build" "tests/run --fast" "systemd-nspawn --boot"
+    "systemd --user" "systemd-run --wait")
+
+# TOOL's option names, " --a --b ... ".
+options_of() {
+    printf ' %s ' "$("$1" --describe-cli | jq -r '[.. | objects | select(has("names")) | .names[]] | unique | join(" ")')"
+}
+
+@test "every option and configuration key the hand-written pages and READMEs name exists" {
+    local -A opts
+    local tool all keys sections f page n line o known t
+    for tool in "${MBD_TOOLS[@]}"; do
+        opts[$tool]=$(options_of "$tool")
+        all+=${opts[$tool]}
+    done
+    keys=" $(mbd-repo --describe-cli | jq -r '[.config[].name] | join(" ")') "
+    sections=" $(mbd-repo --describe-cli | jq -r '[.config[].name | split(".")[0]] | unique | join(" ")') "
+    for f in "$MBDT_SOURCE_DIR"/man/*.scd "$MBDT_SOURCE_DIR/README.md" "$MBDT_SOURCE_DIR/systemd/README.md"; do
+        page=$(basename "$f" .1.scd)
+        while IFS=: read -r n line; do
+            # a tool's page: its own options; elsewhere any tool's; and those of the tools the line names
+            known=${opts[$page]:-$all}
+            for t in "${MBD_TOOLS[@]}"; do
+                [[ $line != *"$t"* ]] || known+=${opts[$t]}
+            done
+            while read -r o; do
+                [[ $known != *" $o "* ]] || continue
+                for t in "${FOREIGN_OPTIONS[@]}"; do
+                    [[ ${t#* } != "$o" || $line != *"${t% *}"* ]] || continue 2
+                done
+                echo "$f:$n: '$o' is an option of none of the tools the line is about" >&2
+                return 1
+            done < <(grep -oE '(^|[^[:alnum:]_-])--[a-z][a-z0-9-]*' <<<"$line" | sed 's/^[^-]*//')
+            # *section.key* in a man page, section one of the configuration's: a key that exists
+            while read -r o; do
+                [[ $sections != *" ${o%%.*} "* || $keys == *" $o "* ]] ||
+                    { echo "$f:$n: no configuration key '$o'" >&2; return 1; }
+            done < <(grep -oE '\*[a-z]+\.[a-z_]+\*' <<<"$line" | tr -d '*')
+        done < <(grep -nE -- '--[a-z]|\*[a-z]+\.[a-z_]+\*' "$f")
+    done
 }
 
 @test "the hand-written examples only run mbd commands that exist" {

@@ -25,6 +25,7 @@ walk() {
     local tool=$1 file=$2 json path want got name
     json=$("$tool" --describe-cli)
     while IFS= read -r path; do
+        # shellcheck disable=SC2016 # a jq program
         local node='def node(ws): if ws == [] then . else .subcommands[] | select(.name == ws[0]) | node(ws[1:]) end;
                     node($p | split(" ") | map(select(. != "")))'
         want=$(jq -r --arg p "$path" "$node | [.subcommands[].name] | sort | join(\" \")" <<<"$json")

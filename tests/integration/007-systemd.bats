@@ -56,7 +56,7 @@ units_for_this_build() {
 @test "the units that run unshare builds imply no NoNewPrivileges (newuidmap is setuid)" {
     local unit
     for unit in "$UNITS/mbd-build.service.in" "$UNITS/mbd-chroot-update.service.in"; do
-        ! grep -E '^(NoNewPrivileges|PrivateDevices|PrivateUsers|ProtectKernel[A-Za-z]*|ProtectClock|ProtectHostname|ProtectProc|Restrict[A-Za-z]*|LockPersonality|MemoryDenyWriteExecute|SystemCall[A-Za-z]*)=' "$unit"
+        refute_grep -E '^(NoNewPrivileges|PrivateDevices|PrivateUsers|ProtectKernel[A-Za-z]*|ProtectClock|ProtectHostname|ProtectProc|Restrict[A-Za-z]*|LockPersonality|MemoryDenyWriteExecute|SystemCall[A-Za-z]*)=' "$unit"
         grep -qx 'CapabilityBoundingSet=CAP_SETUID CAP_SETGID CAP_SYS_ADMIN CAP_DAC_OVERRIDE' "$unit"
     done
 }
@@ -85,6 +85,7 @@ units_for_this_build() {
     local fixture="$MBDT_BUILD_DIR/tests/tools/mbd-cli-fixture"
     mkdir -p "$MBD_HOME/var/log"
     JOURNAL_STREAM=8:1234 run_mbd "$fixture" ls
+    # shellcheck disable=SC2154 # $stderr: set by run --separate-stderr (run_mbd)
     assert_equal "$stderr" "<6>mbd-cli-fixture: I: listing"
     grep -qE "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z \[[0-9]+\] mbd-cli-fixture: I: listing\$" "$MBD_HOME/var/log/mbd.log"
     run_mbd "$fixture" ls

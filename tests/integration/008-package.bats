@@ -28,7 +28,7 @@ teardown() {
     run lintian --fail-on error "$(dirname "$deb")"/mbd_*.changes
     printf 'lintian: %s\n' "$output"
     [ "$status" -eq 0 ]
-    ! grep -q '^E: ' <<<"$output"
+    refute_grep '^E: ' <<<"$output"
 
     touch "$BATS_FILE_TMPDIR/installed"
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$deb" >"$BATS_FILE_TMPDIR/install.log" 2>&1 ||
@@ -72,5 +72,5 @@ teardown() {
     run_mbd apt-get purge -y -qq mbd
     [ ! -e /var/lib/mbd ]
     [ ! -e /etc/logrotate.d/mbd ]
-    ! ls /etc/systemd/system/*.wants/mbd-* 2>/dev/null
+    refute compgen -G '/etc/systemd/system/*.wants/mbd-*'
 }

@@ -16,7 +16,7 @@ load ../helpers
     [ "$new" != "$fpr" ]
     # the old key is gone from the key ring
     run gpg --homedir "$MBD_HOME/gnupg" --list-secret-keys --with-colons
-    ! printf '%s\n' "$output" | grep -q "$fpr"
+    refute_grep -F "$fpr" <<<"$output"
 }
 
 @test "show --json and export agree with GnuPG" {
@@ -32,7 +32,7 @@ load ../helpers
     run_mbd mbd-keygen export --binary --output "$BATS_TEST_TMPDIR/key.gpg"
     run gpg --show-keys --with-colons "$BATS_TEST_TMPDIR/key.gpg"
     printf '%s\n' "$output" | grep -q "^fpr:::::::::$fpr:"
-    ! grep -q "PRIVATE" "$BATS_TEST_TMPDIR/key.asc"
+    refute_grep PRIVATE "$BATS_TEST_TMPDIR/key.asc"
 }
 
 @test "show and export without a key exit 4 (not found)" {
@@ -78,7 +78,7 @@ load ../helpers
     printf '%s\n' "$output" | grep -q "^sec:"
     run_mbd 4 mbd-keygen show
     run gpg --homedir "$MBD_HOME/gnupg" --list-secret-keys --with-colons
-    ! printf '%s\n' "$output" | grep -q "$fpr"
+    refute_grep -F "$fpr" <<<"$output"
     run_mbd 4 mbd-keygen activate
     # init --force keeps the replaced key too
     run_mbd mbd-keygen init --algo ed25519
@@ -89,7 +89,7 @@ load ../helpers
 
 @test "check: an expired key exits 9, is taken out of service, and comes back when its expiry is extended" {
     # a key made on 2020-01-01 that expired a day later
-    mkdir -p -m 700 "$MBD_HOME/gnupg"
+    install -d -m 700 "$MBD_HOME/gnupg"
     echo 'faked-system-time 20200101T000000' >"$MBD_HOME/gnupg/gpg.conf"
     run_mbd mbd-keygen init --algo ed25519 --expire 1
     rm "$MBD_HOME/gnupg/gpg.conf"

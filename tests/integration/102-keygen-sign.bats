@@ -9,7 +9,7 @@ load ../helpers
 setup() {
     mbd_setup
     SIGN="$MBDT_BUILD_DIR/tests/tools/mbd-test-keys"
-    cd "$BATS_TEST_TMPDIR"
+    cd "$BATS_TEST_TMPDIR" || return
     printf 'Origin: test\nLabel: test\n- a line that starts with a dash\nSuite: unstable\n' >Release
 }
 

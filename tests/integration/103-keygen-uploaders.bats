@@ -10,7 +10,7 @@ teardown_file() { keys_teardown_file; }
 
 setup() {
     mbd_setup
-    cd "$BATS_TEST_TMPDIR"
+    cd "$BATS_TEST_TMPDIR" || return
     printf 'Format: 1.8\nSource: hello\nVersion: 1.0-1~test12+1\nDistribution: bookworm-test-unstable\n' >changes
     UP=$(key_fpr uploader)
     mbd_repositories test other
@@ -44,7 +44,7 @@ setup() {
     run_mbd mbd-keygen uploader list
     assert_equal "$output" "$UP valid   test Test Uploader <uploader@example.org>"
     run gpg --homedir "$MBD_HOME/gnupg/uploaders" --list-keys --with-colons
-    ! printf '%s\n' "$output" | grep -q "$peer"
+    refute_grep -F "$peer" <<<"$output"
     run_mbd 4 mbd-keygen uploader remove "$peer"
 }
 
@@ -97,7 +97,7 @@ setup() {
     assert_stderr_contains "uploader $UP may not upload to repository 'other'"
 
     sed 's/^Version: 1.0-1~test12+1$/Version: 1.0-2~test12+1/' changes.asc >tampered.asc
-    ! cmp -s changes.asc tampered.asc
+    refute cmp -s changes.asc tampered.asc
     run_mbd 8 mbd-keygen uploader verify tampered.asc --repo test
     assert_stderr_contains "bad signature by $UP"
 

@@ -14,7 +14,7 @@ teardown_file() { keys_teardown_file; }
 setup() {
     mbd_setup
     T="$MBDT_BUILD_DIR/tests/tools/mbd-test-keys"
-    cd "$BATS_TEST_TMPDIR"
+    cd "$BATS_TEST_TMPDIR" || return
     printf 'Build-Request: hello 1.0-1\nArchitecture: amd64\n' >request
     PEER=$(key_fpr peer)
 }

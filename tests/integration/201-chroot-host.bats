@@ -58,11 +58,12 @@ needs_root() {
     mkdir -p "$MBD_HOME" && chown "$user" "$MBD_HOME"
     run_mbd 14 runuser -u "$user" -- env PATH="$PATH" MBD_HOME="$MBD_HOME" mbd-chroot create bookworm amd64
     assert_stderr_contains "no subordinate id range for user '$user' in '/etc/subuid' and '/etc/subgid'"
+    # shellcheck disable=SC2154 # $stderr: set by run --separate-stderr (run_mbd)
     [[ "$stderr" =~ usermod\ --add-subuids\ ([0-9]+)-([0-9]+)\ --add-subgids\ ([0-9]+-[0-9]+)\ $user ]]
     assert_equal "$((BASH_REMATCH[2] - BASH_REMATCH[1] + 1))" 65536
     # the suggested range overlaps none already given
-    local start=${BASH_REMATCH[1]} owner first count
-    while IFS=: read -r owner first count; do
+    local start=${BASH_REMATCH[1]} first count
+    while IFS=: read -r _ first count; do
         [ $((first + count)) -le "$start" ]
     done < <(cat /etc/subuid /etc/subgid)
 }
@@ -77,6 +78,7 @@ needs_root() {
     run_mbd 14 runuser -u "$user" -- env PATH="$PATH" MBD_HOME="$MBD_HOME" \
         mbd-chroot -o chroot.unpack_dir="$MBD_HOME" create bookworm i386
     assert_stderr_contains "unpack directory '$MBD_HOME' (configuration key 'chroot.unpack_dir') must be world-writable"
+    # shellcheck disable=SC2016 # expanded by sh -c
     run_mbd 15 unshare --mount sh -c 'mount -t tmpfs -o size=1m,mode=1777 tmpfs "$1" && exec runuser -u "$2" -- \
         env PATH="$PATH" MBD_HOME="$MBD_HOME" mbd-chroot -o chroot.unpack_dir="$1" create bookworm i386' \
         sh "$BATS_TEST_TMPDIR/unpack" "$user"
@@ -86,6 +88,7 @@ needs_root() {
 @test "create checks free space first and says how much is needed (exit 15)" {
     needs_root
     run_mbd mbd-chroot list # makes the home
+    # shellcheck disable=SC2016 # expanded by sh -c
     run_mbd 15 unshare --mount sh -c \
         'mount -t tmpfs -o size=1m tmpfs "$MBD_HOME/var/chroots" && exec mbd-chroot create bookworm amd64'
     assert_stderr_contains "not enough free space for a chroot tarball in '$MBD_HOME/var/chroots/bookworm/amd64'"
@@ -96,6 +99,7 @@ needs_root() {
     needs_root
     head -c 2M /dev/urandom | zstd -q -o "$BATS_TEST_TMPDIR/big.tar.zst"
     run_mbd mbd-chroot list
+    # shellcheck disable=SC2016 # expanded by sh -c
     run_mbd 15 unshare --mount sh -c 'mount -t tmpfs -o size=1m tmpfs "$1" &&
         mbd-chroot import bookworm amd64 "$2"; rc=$?; ls -A "$1/bookworm/amd64"; exit $rc' \
         sh "$MBD_HOME/var/chroots" "$BATS_TEST_TMPDIR/big.tar.zst"

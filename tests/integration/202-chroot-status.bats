@@ -104,6 +104,7 @@ json_field() { # json_field INDEX FIELD
     run_mbd mbd-chroot import bookworm i386 "$BATS_TEST_TMPDIR/g.tar.zst"
     run_mbd 12 mbd-chroot check --all
     assert_stderr_contains "2 of 2 chroots failed to pass their check"
+    # shellcheck disable=SC2154 # $stderr: set by run --separate-stderr (run_mbd)
     [ "$(grep -c "failed its check" <<<"$stderr")" -eq 2 ]
 }
 

@@ -25,6 +25,7 @@ display() {
     assert_equal "$(display)" active
     run_mbd mbd-chroot usable bookworm amd64
     assert_equal "$output" "$(printf '%s\n' --chroot-mode=unshare "--chroot=$(tarball)" --arch=amd64)"
+    # shellcheck disable=SC2016 # expanded by sh -c
     run_mbd mbd-chroot shell bookworm amd64 -- sh -c \
         'cat /etc/debian_version; dpkg-query -W -f="\${Status}\n" build-essential; cat /etc/apt/sources.list'
     [[ "${lines[0]}" =~ ^12\.[0-9]+$ ]]
@@ -83,6 +84,7 @@ display() {
     run_mbd mbd-chroot shell bookworm amd64 -- cat /etc/apt/sources.list
     assert_output_contains "deb [signed-by=/etc/apt/keyrings/mbd-source.asc] "
     # what every build needs is in (chroot.include), and the apt lists are kept
+    # shellcheck disable=SC2016 # dpkg-query's format
     run_mbd mbd-chroot shell bookworm amd64 -- dpkg-query -W -f '${Package}:${Status}\n' lintian fakeroot debhelper
     assert_equal "$(grep -c ':install ok installed$' <<<"$output")" 3
     run_mbd mbd-chroot shell bookworm amd64 -- apt-cache policy hello

@@ -28,6 +28,8 @@ add_source_and_dist() {
     run_mbd 5 mbd-repo source add debian-bookworm --codename bookworm --uri http://x/ --key "$KEYRING"
     run_mbd 2 mbd-repo source add 'Bad Name' --codename bookworm --uri http://x/ --key "$KEYRING"
     run_mbd 2 mbd-repo source add other --codename bookworm --uri not-a-url --key "$KEYRING"
+    # one archive URL: builds could not fall back to a second one
+    run_mbd 2 mbd-repo source add other --codename bookworm --uri http://x/ --uri http://y/ --key "$KEYRING"
     echo "no key here" >"$BATS_TEST_TMPDIR/empty.asc"
     run_mbd 7 mbd-repo source add other --codename bookworm --uri http://x/ --key "$BATS_TEST_TMPDIR/empty.asc"
     assert_stderr_contains "no usable OpenPGP public key"
@@ -72,18 +74,19 @@ add_source_and_dist() {
     run_mbd mbd-repo source add debian-bookworm-backports --codename bookworm-backports \
         --uri http://deb.debian.org/debian --key "$KEYRING"
     run_mbd mbd-repo dist add trixie --source debian-bookworm --extra debian-bookworm-backports:100 \
-        --arch amd64 --lintian-mode errfail --deb-build-options nocheck --component main,contrib
+        --arch amd64 --lintian-mode errfail --deb-build-options nocheck --component main,contrib --resolver aspcud
     run_mbd mbd-repo dist show trixie --json
     assert_equal "$(printf '%s' "$output" | jq -r '.extra_sources[0] | "\(.source) \(.priority)"')" "debian-bookworm-backports 100"
     assert_equal "$(printf '%s' "$output" | jq -r '.build_options.lintian_mode')" errfail
     assert_equal "$(printf '%s' "$output" | jq -r '.build_options.deb_build_options')" nocheck
+    assert_equal "$(printf '%s' "$output" | jq -r '.build_options.resolver')" aspcud
     assert_equal "$(printf '%s' "$output" | jq -r '.components | join(" ")')" "main contrib"
     assert_equal "$(printf '%s' "$output" | jq -r '.arch_all')" amd64
     run_mbd 2 mbd-repo dist add sid --source debian-bookworm --arch amd64 --arch-all i386
     assert_stderr_contains "the architecture building 'all' ('i386') is not one of amd64"
     run_mbd 2 mbd-repo dist add sid --source debian-bookworm --arch amd64 --lintian-mode sometimes
-    run_mbd 2 mbd-repo dist add sid --source debian-bookworm --arch amd64 --piuparts-mode errfail
-    assert_stderr_contains "piuparts needs root"
+    run_mbd 2 mbd-repo dist add sid --source debian-bookworm --arch amd64 --resolver xapt
+    assert_stderr_contains "invalid resolver 'xapt' (apt, aptitude or aspcud)"
     run_mbd 2 mbd-repo dist add 'sid-x' --source debian-bookworm --arch amd64
     run_mbd 4 mbd-repo dist add sid --source nothere --arch amd64
     run_mbd 5 mbd-repo dist add bookworm --source debian-bookworm --arch amd64

@@ -57,11 +57,11 @@ normalize() {
     grep -q '^Acquire-By-Hash: yes$' "$rel"
     grep -q '^Codename: bookworm-test-unstable$' "$rel"
     grep -q '^Label: test$' "$rel"
-    ! grep -q '^NotAutomatic' "$rel"
+    refute_grep '^NotAutomatic' "$rel"
     # experimental suites are NotAutomatic; snapshot also ButAutomaticUpgrades
     exp="$MBD_HOME/repositories/test/dists/bookworm-test-experimental/Release"
     grep -q '^NotAutomatic: yes$' "$exp"
-    ! grep -q '^ButAutomaticUpgrades' "$exp"
+    refute_grep '^ButAutomaticUpgrades' "$exp"
     grep -q '^ButAutomaticUpgrades: yes$' "$MBD_HOME/repositories/test/dists/bookworm-test-snapshot/Release"
     # the Date is not in the future
     date=$(sed -n 's/^Date: //p' "$rel")
@@ -87,7 +87,7 @@ normalize() {
     zcat dists/bookworm-test-unstable/main/Contents-amd64.gz >"$BATS_TEST_TMPDIR/contents"
     grep -qE '^usr/bin/hello +misc/hello$' "$BATS_TEST_TMPDIR/contents"
     grep -qE '^usr/share/doc/other-doc/README +utils/other-doc$' "$BATS_TEST_TMPDIR/contents"
-    ! grep -qE '^usr/share/doc +' "$BATS_TEST_TMPDIR/contents"
+    refute_grep -E '^usr/share/doc +' "$BATS_TEST_TMPDIR/contents"
     # compressed forms decompress to the uncompressed index
     cmp <(xz -dc dists/bookworm-test-unstable/main/binary-amd64/Packages.xz) dists/bookworm-test-unstable/main/binary-amd64/Packages
     cmp <(zcat dists/bookworm-test-unstable/main/source/Sources.gz) dists/bookworm-test-unstable/main/source/Sources
@@ -154,6 +154,7 @@ normalize() {
     done
     run_mbd mbd-repo install --each "${changes[@]}"
     assert_equal "$(printf '%s\n' "$output" | wc -l)" 3
+    # shellcheck disable=SC2154 # $stderr: set by run --separate-stderr (run_mbd)
     assert_equal "$(printf '%s\n' "$stderr" | grep -c 'published')" 1
     assert_equal "$(grep -c '^Package: ' "$MBD_HOME/repositories/test/dists/bookworm-test-unstable/main/binary-amd64/Packages")" 3
     run_mbd mbd-repo check test
@@ -179,7 +180,7 @@ normalize() {
     run_mbd mbd-repo -o publish.valid_until=86400 check test
     # without the setting, the next publish drops Valid-Until again
     run_mbd mbd-repo publish test
-    ! grep -q '^Valid-Until' "$rel"
+    refute_grep '^Valid-Until' "$rel"
 }
 
 @test "udebs go to debian-installer/binary-ARCH/Packages; search finds sources and binaries" {
@@ -187,8 +188,8 @@ normalize() {
     dists="$MBD_HOME/repositories/test/dists/bookworm-test-unstable/main"
     grep -q '^Package: inst-udeb$' "$dists/debian-installer/binary-amd64/Packages"
     grep -q '^Filename: pool/main/i/inst/inst-udeb_1.0~test12+1_amd64.udeb$' "$dists/debian-installer/binary-amd64/Packages"
-    ! grep -q '^Package: inst-udeb$' "$dists/binary-amd64/Packages"
-    ! grep -q 'lib/inst/data' "$dists/Contents-amd64"
+    refute_grep '^Package: inst-udeb$' "$dists/binary-amd64/Packages"
+    refute_grep 'lib/inst/data' "$dists/Contents-amd64"
     mbdt_assert_release_ok bookworm-test-unstable
     mbdt_install other 1.0~test12+1 bookworm-test-unstable --no-all
     run_mbd mbd-repo search 'inst-u*' --json

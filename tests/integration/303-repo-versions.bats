@@ -70,7 +70,7 @@ versions() {
     assert_stderr_contains "holds hello 1.0-1~test12+1, not 9.9"
     run_mbd mbd-repo -o publish.pool_grace=0 remove hello bookworm-test-unstable --version 1.0-1~test12+1
     assert_equal "$(versions hello)" "1.0-1~test12+1 bookworm-test-testing"
-    ! grep -q '^Package: hello' "$MBD_HOME/repositories/test/dists/bookworm-test-unstable/main/binary-amd64/Packages"
+    refute_grep '^Package: hello' "$MBD_HOME/repositories/test/dists/bookworm-test-unstable/main/binary-amd64/Packages"
     [ -f "$MBD_HOME/repositories/test/pool/main/h/hello/hello_1.0-1~test12+1.dsc" ]
     run_mbd mbd-repo -o publish.pool_grace=0 remove hello bookworm-test-testing
     run_mbd 4 mbd-repo show hello
@@ -138,7 +138,7 @@ versions() {
     sed -i 's/1.0-1~test12+1/1.0-2~test12+1/' "$tree/debian/changelog"
     (cd "$tree" && dpkg-buildpackage -us -uc -d -sd >/dev/null 2>&1)
     changes="$MBDT_PKG/hello_1.0-2~test12+1_amd64.changes"
-    ! grep -q 'orig.tar.gz' "$changes"
+    refute_grep 'orig.tar.gz' "$changes"
     mbdt_sign_changes "$changes"
     run_mbd mbd-repo install "$changes"
     grep -q 'hello_1.0.orig.tar.gz' "$MBD_HOME/repositories/test/dists/bookworm-test-unstable/main/source/Sources"
@@ -173,7 +173,7 @@ versions() {
     run_mbd mbd-repo install "$changes"
     run_mbd mbd-repo migrate hello trixie-multi-unstable
     dists="$MBD_HOME/repositories/multi/dists"
-    ! grep -q '^Architecture: i386' "$dists/trixie-multi-testing/main/binary-i386/Packages"
+    refute_grep '^Architecture: i386' "$dists/trixie-multi-testing/main/binary-i386/Packages"
     grep -q '^Package: hello-doc$' "$dists/trixie-multi-testing/main/binary-i386/Packages"
     changes=$(mbdt_build_package "$MBDT_PKG" hello 1.0-1~multi12+1 --dist trixie-multi-unstable --arch i386 --binary-only --no-all)
     mbdt_sign_changes "$changes"
@@ -182,7 +182,7 @@ versions() {
         grep -q '^Architecture: i386' "$dists/$d/main/binary-i386/Packages"
         grep -q 'hello_1.0-1~multi12+1_i386.deb' "$dists/$d/main/binary-i386/Packages"
         grep -qE '^usr/bin/hello +misc/hello$' "$dists/$d/main/Contents-i386"
-        ! grep -q '_i386.deb' "$dists/$d/main/binary-amd64/Packages"
+        refute_grep '_i386.deb' "$dists/$d/main/binary-amd64/Packages"
     done
     run_mbd mbd-repo check multi
 }

@@ -95,10 +95,10 @@ next_operation() {
     # every fault point of the publish that follows a migration (then a removal, ...)
     n=1
     while :; do
-        op=$(next_operation)
-        run env MBD_FAULT="publish:$n" mbd-repo $op
+        read -ra op <<<"$(next_operation)"
+        run env MBD_FAULT="publish:$n" mbd-repo "${op[@]}"
         [ "$status" -eq 0 ] && break
-        [ "$status" -eq 137 ] || { echo "mbd-repo $op: exit $status: $output" >&2; false; }
+        [ "$status" -eq 137 ] || { echo "mbd-repo ${op[*]}: exit $status: $output" >&2; false; }
         kills=$((kills + 1))
         after_kill "$apt"
         n=$((n + 1))
@@ -125,9 +125,9 @@ next_operation() {
     mbdt_install hello 1.0-1~crash12+1 bookworm-crash-unstable
     apt="$BATS_TEST_TMPDIR/apt"
     mbdt_repo_apt "$apt" bookworm-crash-unstable bookworm-crash-testing bookworm-crash-testing-rollback0
-    for i in $(seq 1 24); do
-        op=$(next_operation)
-        mbd-repo $op >/dev/null 2>&1 &
+    for _ in $(seq 1 24); do
+        read -ra op <<<"$(next_operation)"
+        mbd-repo "${op[@]}" >/dev/null 2>&1 &
         pid=$!
         sleep "0.$((RANDOM % 25))"
         kill -9 "$pid" 2>/dev/null || true

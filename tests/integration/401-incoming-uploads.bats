@@ -25,9 +25,9 @@ unsigned_upload() {
 to_incoming() {
     local changes=$1 dir f
     dir=$(dirname "$changes")
-    for f in $(sed -n '/^Files:/,/^[^ ]/p' "$changes" | awk 'NF == 5 {print $5}'); do
+    while read -r f; do
         cp "$dir/$f" "$MBD_HOME/incoming/"
-    done
+    done < <(mbdt_changes_files "$changes")
     cp "$changes" "$MBD_HOME/incoming/"
 }
 
@@ -64,6 +64,7 @@ assert_rejected() {
     gpgv --keyring "$BATS_TEST_TMPDIR/instance.gpg" "$doc"
     grep -q '^Lintian-Mode: ignore$' "$doc"
     grep -q '^Arch-All: yes$' "$doc"
+    grep -q '^Resolver: apt$' "$doc"
     [ -f "$req/tiny_1.0~test12+1.dsc" ]
     run_mbd mbd-incoming events --type BUILDING --json
     printf '%s' "$output" | jq -e '.[0].message | contains("waiting")' 
@@ -72,6 +73,18 @@ assert_rejected() {
     # the same upload again is refused
     mbdt_dput "$changes"
     assert_rejected 7 "was uploaded before (upload 1, building)"
+}
+
+@test "the distribution's resolver goes into its build requests" {
+    run_mbd mbd-repo source add debian-trixie --codename trixie --uri http://deb.debian.org/debian \
+        --key /usr/share/keyrings/debian-archive-keyring.gpg
+    run_mbd mbd-repo dist add trixie --source debian-trixie --arch amd64 --resolver aspcud
+    run_mbd mbd-repo setup other --codename trixie --arch amd64 --no-check
+    run_mbd mbd-keygen uploader grant "$(mbd-keygen uploader list --json | jq -r '.[0].fingerprint')" --repo other
+    mbdt_dput "$(mbdt_source_package "$PKG" tiny 1.0~other13+1 trixie-other-unstable)"
+    run_mbd mbd-incoming run
+    assert_output_contains "accepted 1"
+    grep -q '^Resolver: aspcud$' "$MBD_HOME"/var/spool/waiting/*/*.mbd-request
 }
 
 @test "unsigned, unknown key, not granted, expired and revoked uploads are rejected with their own codes" {
@@ -184,6 +197,7 @@ assert_rejected() {
 @test "uploaders hear of rejections by mail (signed uploads only); event hooks see every event once" {
     printf '#!/bin/sh\ncat >>"%s/mail"\n' "$BATS_TEST_TMPDIR" >"$BATS_TEST_TMPDIR/sendmail"
     mkdir -p "$MBD_HOME/etc/event-hooks"
+    # shellcheck disable=SC2016 # a shell script
     printf '#!/bin/sh\n{ echo "== $1"; cat; } >>"%s/hooked"\n' "$BATS_TEST_TMPDIR" >"$MBD_HOME/etc/event-hooks/10-record"
     chmod +x "$BATS_TEST_TMPDIR/sendmail" "$MBD_HOME/etc/event-hooks/10-record"
     export MBD_NOTIFY_SENDMAIL="$BATS_TEST_TMPDIR/sendmail -t"

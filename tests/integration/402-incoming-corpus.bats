@@ -37,6 +37,7 @@ run_case() {
     cp -a "$CORPUS/$case/." "$MBD_HOME/incoming/"
     run --separate-stderr strace -f -y -qq -o "$trace" -e trace=%file,openat,openat2 \
         mbd-incoming run -o incoming.timeout=0
+    # shellcheck disable=SC2154 # $stderr: set by run --separate-stderr (run_mbd)
     printf '%s: exit %s\n%s\n%s\n' "$case" "$status" "$output" "$stderr" >>"$BATS_TEST_TMPDIR/commands.log"
     # nothing outside the home: no path under outside/, and no fd opened that resolves there
     if grep -q "$BATS_TEST_TMPDIR/outside" "$trace"; then
@@ -53,7 +54,10 @@ run_case() {
     fi
     [ -z "$(ls "$MBD_HOME/incoming")" ] || { echo "$case: left in incoming/: $(ls "$MBD_HOME/incoming")" >&2; return 1; }
     if [ "$code" = 0 ]; then
-        [ "$status" -eq 0 ] && grep -q "accepted 1" <<<"$output" || { echo "$case: not accepted: $stderr" >&2; return 1; }
+        if [ "$status" -ne 0 ] || ! grep -q "accepted 1" <<<"$output"; then
+            echo "$case: not accepted: $stderr" >&2
+            return 1
+        fi
         return 0
     fi
     [ "$status" -eq 7 ] || { echo "$case: exit $status, not 7: $stderr" >&2; return 1; }
@@ -61,8 +65,11 @@ run_case() {
     [ -n "$dirs" ] || { echo "$case: nothing in var/rejected/" >&2; return 1; }
     # the reason, with its code
     (cd "$MBD_HOME/var/rejected" && for d in $dirs; do cat "$d/REASON"; done) >"$BATS_TEST_TMPDIR/reasons"
-    grep -qF "Code: $code " "$BATS_TEST_TMPDIR/reasons" && grep -qF -- "$reason" "$BATS_TEST_TMPDIR/reasons" ||
-        { echo "$case: expected code $code and '$reason', got:" >&2; cat "$BATS_TEST_TMPDIR/reasons" >&2; return 1; }
+    if ! grep -qF "Code: $code " "$BATS_TEST_TMPDIR/reasons" || ! grep -qF -- "$reason" "$BATS_TEST_TMPDIR/reasons"; then
+        echo "$case: expected code $code and '$reason', got:" >&2
+        cat "$BATS_TEST_TMPDIR/reasons" >&2
+        return 1
+    fi
     # every file kept untouched (a symbolic link as a link to the same place)
     for f in "$CORPUS/$case"/* "$CORPUS/$case"/.[!.]*; do
         [ -e "$f" ] || [ -L "$f" ] || continue

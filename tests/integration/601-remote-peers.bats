@@ -72,6 +72,7 @@ Remotes:"
     run_mbd on a mbd-test-keys peer list
     assert_equal "$output" "[]"
     run_mbd on a mbd-remote add b "file://$(home_of b)" --fingerprint "$(fpr_of b | tr A-F a-f)"
+    # shellcheck disable=SC2154 # $stderr: set by run --separate-stderr (run_mbd)
     [[ "$stderr" != *"TRUST ON FIRST USE"* ]]
     run_mbd on a mbd-remote show b --json
     assert_equal "$(jq -r .fingerprint <<<"$output")" "$(fpr_of b)"

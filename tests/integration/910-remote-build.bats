@@ -2,38 +2,20 @@
 # End to end over two instances (slow tier): a has a repository and no chroot,
 # b has a bookworm/amd64 chroot and builds for a. An upload to a is routed to
 # b, built there, sent back, installed in a, and apt installs it from a.
-#
-# Written against the pipeline's contracts (mbd-incoming run, mbd-build run
-# with remote::delivery_route, mbd-repo setup, mbd-chroot import and the
-# package/chroot fixtures of tests/lib/debian.bash and tests/helpers.bash);
-# it skips itself while one of them is missing.
 
 load ../helpers
 load ../lib/remote
-[ ! -f "$BATS_TEST_DIRNAME/../lib/debian.bash" ] || load ../lib/debian
+load ../lib/debian
 load ../lib/pipeline
 
 setup() { remote_setup; }
 teardown() {
     remote_teardown
-    ! declare -F mbd_remove_test_users >/dev/null || mbd_remove_test_users
-}
-
-needs_pipeline() {
-    local c
-    for c in "mbd-incoming run" "mbd-build run" "mbd-repo setup" "mbd-chroot import"; do
-        ${c% *} --help 2>/dev/null | grep -qE "^  ${c#* } " || skip "needs '$c'"
-    done
-    local f
-    for f in mbdt_uploader_key mbdt_build_package mbdt_sign_changes mbdt_apt_sandbox mbdt_apt mbd_cached_chroot \
-        mbd_test_user; do
-        declare -F "$f" >/dev/null || skip "needs the fixture '$f'"
-    done
+    mbd_remove_test_users
 }
 
 # bats test_tags=slow
 @test "an upload to a (no chroot) is built on b, installed in a, and apt installs it from a" {
-    needs_pipeline
     instance a
     instance b 1
     on a mbd-repo setup test --no-check --arch amd64 >/dev/null
@@ -49,9 +31,9 @@ needs_pipeline() {
     changes=$(mbdt_source_package "$PWD/pkg" hello 1.0~test12+1 bookworm-test-unstable --unsigned)
     mbdt_sign_changes "$changes" "$uploader"
     # dput's order: the files, then the .changes
-    for f in $(sed -n '/^Files:/,/^[^ ]/s/^ .* \([^ ]*\)$/\1/p' "$changes"); do
+    while read -r f; do
         cp "pkg/$f" "$(home_of a)/incoming/"
-    done
+    done < <(mbdt_changes_files "$changes")
     cp "$changes" "$(home_of a)/incoming/"
 
     run_mbd on a mbd-incoming run

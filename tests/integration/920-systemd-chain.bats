@@ -83,9 +83,9 @@ assert_runs_never_overlap() {
     start_units
     changes=$(mbdt_source_package "$PKG" slow 1.0~test12+1 bookworm-test-unstable)
     # what dput does, slowed down: the files the .changes lists first, the .changes a second later
-    for f in $(sed -n '/^Files:/,/^[^ ]/s/^ [0-9a-f]\{32\} [0-9]* [^ ]* [^ ]* //p' "$changes"); do
+    while read -r f; do
         cp "$PKG/$f" "$MBD_HOME/incoming/"
-    done
+    done < <(mbdt_changes_files "$changes")
     sleep 1
     cp "$changes" "$MBD_HOME/incoming/"
     wait_until 60 uploads_are building 1

@@ -29,9 +29,9 @@ pass_loop() {
 }
 
 @test "uploads dput at once while two incoming passes and a build pass run: each installed once" {
-    local n=${MBDT_CONCURRENT_UPLOADS:-12} i changes=() pids=() dputs=() name
+    local n=${MBDT_CONCURRENT_UPLOADS:-12} changes=() pids=() dputs=() name
     export CRASH_NAMES=1000000 CRASH_DPUT=0
-    for i in $(seq 1 "$n"); do
+    for _ in $(seq 1 "$n"); do
         crash_upload
         changes+=("$CRASH_LAST_CHANGES")
     done
@@ -64,7 +64,7 @@ pass_loop() {
     crash_assert "after $n concurrent uploads"
     # every exit code of the concurrent passes is one of: done, an upload rejected, locked
     for name in incoming-a incoming-b build; do
-        ! grep -vxE '0|6|7' "$CRASH_DIR/$name.rc" || { cat "$CRASH_DIR/$name.log" >&2; false; }
+        refute_grep -vxE '0|6|7' "$CRASH_DIR/$name.rc" || { cat "$CRASH_DIR/$name.log" >&2; false; }
     done
     run_mbd mbd-incoming events --type PACKAGING --limit 0 --json
     assert_equal "$(printf '%s' "$output" | jq length)" "$n"

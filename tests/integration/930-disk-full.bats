@@ -12,7 +12,7 @@ load ../lib/debian
 load ../lib/pipeline
 load ../lib/repo
 
-LEVELS=(${MBDT_FULL_LEVELS:-0 16 64 96 128 160 192 256 1024})
+read -ra LEVELS <<<"${MBDT_FULL_LEVELS:-0 16 64 96 128 160 192 256 1024}"
 
 setup_file() { :; }
 teardown_file() { :; }
@@ -42,6 +42,7 @@ fill_leaving() {
 
 # A failed write must say so clearly: exit 15 and one error line naming the lack of space.
 assert_no_space() {
+    # shellcheck disable=SC2154 # $stderr: set by run --separate-stderr (run_mbd)
     [ "$status" -eq 15 ] || { echo "exit $status, not 15 (no-space): $stderr" >&2; return 1; }
     grep -qE '^mbd-[a-z]+: E: .*(space|full)' <<<"$stderr" || { echo "unclear error: $stderr" >&2; return 1; }
 }

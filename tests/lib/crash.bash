@@ -88,6 +88,7 @@ crash_upload() {
             { cat "$CRASH_DIR/pkg/binary.log" >&2; return 1; }
         mv "$CRASH_DIR/pkg/${name}_${version}_amd64".{changes,deb,buildinfo} "$CRASH_DIR/prebuilt/"
     fi
+    # shellcheck disable=SC2034 # for the test that called crash_upload
     CRASH_LAST_CHANGES=$changes
     [ "${CRASH_DPUT:-1}" = 0 ] || mbdt_dput "$changes" || return 1
     printf '%s %s %s %s\n' "$name" "$version" "$kind" "$(basename "$changes")" >>"$CRASH_DIR/ledger"
@@ -155,7 +156,7 @@ crash_settle() {
 
 # Everything the harness promises, after the passes settled.
 crash_assert() {
-    local what=$1 ic uploads installed rejected name version kind changes n dists d lines=()
+    local what=$1 ic uploads installed rejected name version kind changes n d lines=()
     ic=$(sqlite3 "$MBD_HOME/config.sqlite" 'PRAGMA integrity_check') || return 1
     [ "$ic" = ok ] || { echo "$what: integrity_check: $ic" >&2; return 1; }
     mbd-repo check test >>"$CRASH_DIR/log" 2>&1 || { echo "$what: mbd-repo check failed" >&2; mbd-repo check test >&2; return 1; }
@@ -175,8 +176,10 @@ crash_assert() {
             n=$(jq --arg c "$changes" '[.[] | select(.message | startswith($c + ":"))] | length' <<<"$rejected")
             [ "$n" -eq 1 ] || { echo "$what: $changes rejected $n times" >&2; return 1; }
             d=$(jq -r --arg c "$changes" '.[] | select(.message | startswith($c + ":")) | .detail' <<<"$rejected")
-            [ -f "$d/$changes" ] && grep -q '^Reason: ' "$d/REASON" ||
-                { echo "$what: $changes is not kept with its REASON in '$d'" >&2; return 1; }
+            if [ ! -f "$d/$changes" ] || ! grep -q '^Reason: ' "$d/REASON"; then
+                echo "$what: $changes is not kept with its REASON in '$d'" >&2
+                return 1
+            fi
         fi
     done <"$CRASH_DIR/ledger"
     [ -z "$(find "$MBD_HOME/incoming" -mindepth 1 -not -name '.*')" ] ||
@@ -189,8 +192,10 @@ crash_assert() {
     done
     rm -rf "$CRASH_DIR/apt"
     mbdt_apt_sandbox "$CRASH_DIR/apt" "$BATS_TEST_TMPDIR/instance.asc" "${lines[@]}"
-    n=$(mbdt_apt "$CRASH_DIR/apt" update 2>&1) && ! grep -qE '^(W|E): ' <<<"$n" ||
-        { echo "$what: apt-get update: $n" >&2; return 1; }
+    if ! n=$(mbdt_apt "$CRASH_DIR/apt" update 2>&1) || grep -qE '^(W|E): ' <<<"$n"; then
+        echo "$what: apt-get update: $n" >&2
+        return 1
+    fi
 }
 
 # crash_points_round POINT MAX

@@ -84,6 +84,7 @@ mbdt_build_package() {
         printf '\tchmod 755 debian/tmp-%s/usr/bin/%s\n' "$name" "$name"
         printf '\tcp debian/data debian/tmp-%s/usr/share/%s/data\n' "$name" "$name"
         printf '\tcp debian/data debian/tmp-%s/usr/share/doc/%s/README\n' "$name" "$name"
+        # shellcheck disable=SC2016 # make's $$
         printf '\tfor i in $$(seq 1 %s); do echo $$i >debian/tmp-%s/usr/share/%s/file$$i; done\n' "$files" "$name" "$name"
         printf '\tdpkg-gencontrol -p%s -Pdebian/tmp-%s\n' "$name" "$name"
         printf '\tdpkg-deb --root-owner-group -Zxz --build debian/tmp-%s ..\n' "$name"
@@ -91,6 +92,7 @@ mbdt_build_package() {
             printf '\tmkdir -p debian/tmp-%s-udeb/DEBIAN debian/tmp-%s-udeb/lib/%s\n' "$name" "$name" "$name"
             printf '\tcp debian/data debian/tmp-%s-udeb/lib/%s/data\n' "$name" "$name"
             printf '\tdpkg-gencontrol -p%s-udeb -Pdebian/tmp-%s-udeb\n' "$name" "$name"
+            # shellcheck disable=SC2016 # make's $$
             printf '\tdpkg-deb --root-owner-group -Zxz --build debian/tmp-%s-udeb ../%s-udeb_%s_$$(dpkg-architecture -qDEB_HOST_ARCH).udeb\n' \
                 "$name" "$name" "${version#*:}"
         fi
@@ -105,13 +107,12 @@ mbdt_build_package() {
         printf '.PHONY: build build-arch build-indep clean binary binary-arch binary-indep\n'
     } >"$tree/debian/rules"
     chmod 755 "$tree/debian/rules"
-    local opt=-F
+    local opts=(-F -sa)
     case "$what" in
-        source) opt=-S ;;
-        binary) opt=-b ;;
+        source) opts=(-S -sa) ;;
+        binary) opts=(-b) ;;
     esac
-    [ "$opt" = -b ] || opt="$opt -sa"
-    (cd "$tree" && dpkg-buildpackage -us -uc -d -a"$arch" $opt >"$dir/build-$name.log" 2>&1) ||
+    (cd "$tree" && dpkg-buildpackage -us -uc -d -a"$arch" "${opts[@]}" >"$dir/build-$name.log" 2>&1) ||
         { cat "$dir/build-$name.log" >&2; echo "dpkg-buildpackage failed" >&2; return 1; }
     local out
     out="$dir/${name}_${version#*:}_$([ "$what" = source ] && echo source || echo "$arch").changes"

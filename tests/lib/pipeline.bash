@@ -11,6 +11,7 @@
 #       --unsigned          do not sign
 #   mbdt_pipeline_instance REPO         instance key, repository REPO (bookworm, amd64), an uploader
 #                                       granted REPO (key in $GNUPGHOME), dput.cf in $BATS_TEST_TMPDIR
+#   mbdt_changes_files CHANGES          the names of the files a .changes lists, one a line
 #   mbdt_build_user                     an unprivileged build user with subuid/subgid ranges, set as
 #                                       build.user through MBD_BUILD_USER (call mbd_remove_test_users in teardown)
 #
@@ -71,6 +72,7 @@ mbdt_source_package() {
     } >"$tree/debian/changelog"
     echo "$name $version" >"$tree/data"
     # one binary-* rule per package: the docs and the data, owned by root
+    # shellcheck disable=SC2016 # make's $(1)
     local pkgrule='mkdir -p debian/tmp-$(1)/DEBIAN debian/tmp-$(1)/usr/share/doc/$(1) debian/tmp-$(1)/usr/share/$(1)
 	cp data debian/tmp-$(1)/usr/share/$(1)/data
 	cp debian/copyright debian/tmp-$(1)/usr/share/doc/$(1)/copyright
@@ -78,6 +80,7 @@ mbdt_source_package() {
 	chmod -R u=rwX,go=rX debian/tmp-$(1)
 	dpkg-gencontrol -p$(1) -Pdebian/tmp-$(1)
 	dpkg-deb --root-owner-group --build debian/tmp-$(1) ..'
+    # shellcheck disable=SC2016 # make's $(call)
     {
         printf '#!/usr/bin/make -f\n# mbd test fixture: no debhelper\ndefine package\n%s\nendef\n' "$pkgrule"
         printf 'build build-arch build-indep:\n'
@@ -114,6 +117,10 @@ mbdt_pipeline_instance() {
     mbd-repo dput-conf >"$BATS_TEST_TMPDIR/dput.cf" || return 1
     export MBDT_DPUT_HOST
     MBDT_DPUT_HOST=$(sed -n 's/^\[\(.*\)\]$/\1/p' "$BATS_TEST_TMPDIR/dput.cf" | head -n 1)
+}
+
+mbdt_changes_files() {
+    sed -n '/^Files:/,/^[^ ]/s/^ [0-9a-f]\{32\} [0-9]* [^ ]* [^ ]* //p' "$1"
 }
 
 mbdt_dput() {

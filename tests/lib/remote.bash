@@ -76,14 +76,14 @@ request_key() { printf '%s-%s\n' "$(fpr_of "$1" | cut -c1-16)" "$2"; }
 remote_setup() {
     mbd_setup
     export PATH="$MBDT_BUILD_DIR/tests/tools:$PATH"
-    cd "$BATS_TEST_TMPDIR"
+    cd "$BATS_TEST_TMPDIR" || return
 }
 
 # Stop the gpg-agents the instances' key rings started.
 remote_teardown() {
     local d
     for d in "$BATS_TEST_TMPDIR"/*/gnupg "$BATS_TEST_TMPDIR"/*/gnupg/*/; do
-        [ -d "$d" ] && gpgconf --homedir "$d" --kill all 2>/dev/null || true
+        [ ! -d "$d" ] || gpgconf --homedir "$d" --kill all 2>/dev/null || true
     done
     mbd_teardown
 }
@@ -107,8 +107,7 @@ start_sshd() {
         printf 'restrict,command="%s --home %s serve" %s\n' "$MBDT_BUILD_DIR/tools/mbd-remote" "$(home_of "$y")" \
             "$(cat "$dir/client_$x.pub")" >>"$dir/authorized_keys"
     done
-    local tries
-    for tries in 1 2 3 4 5; do
+    for _ in 1 2 3 4 5; do
         SSHD_PORT=$((20000 + RANDOM % 30000))
         cat >"$dir/sshd_config" <<CONFIG
 Port $SSHD_PORT
@@ -125,8 +124,7 @@ LogLevel ERROR
 CONFIG
         /usr/sbin/sshd -D -e -f "$dir/sshd_config" 2>>"$dir/sshd.log" &
         SSHD_PID=$!
-        local i
-        for i in $(seq 50); do
+        for _ in $(seq 50); do
             if ssh-keyscan -p "$SSHD_PORT" -t ed25519 127.0.0.1 2>/dev/null | grep -q ssh-ed25519; then
                 printf '[127.0.0.1]:%s %s\n' "$SSHD_PORT" "$(cut -d' ' -f1,2 "$dir/host_key.pub")" >"$dir/known_hosts"
                 for pair in "$@"; do

@@ -13,6 +13,8 @@
 # Load with: load ../lib/repo (after ../helpers and ../lib/debian). Loading it sets the
 # file's hooks: setup_file makes the template (repository 'test', Default layout, amd64),
 # setup gives each test a copy; define them again after loading to do otherwise.
+#
+# shellcheck disable=SC2030,SC2031 # mbdt_repo_template sets MBD_HOME and GNUPGHOME in a subshell, on purpose
 
 mbdt_repo_template() {
     local id=$1
@@ -95,6 +97,7 @@ mbdt_assert_release_ok() {
 }
 
 # apt-get must succeed and print no warning or error.
+# shellcheck disable=SC2154 # bats' run sets output and status
 mbdt_apt_ok() {
     run mbdt_apt "$@"
     printf '%s\n' "$output" >>"$BATS_TEST_TMPDIR/commands.log"

@@ -77,7 +77,7 @@ mbdt_systemctl() {
 }
 
 mbdt_systemd_start() {
-    local systemd i used max
+    local systemd used max
     systemd=$(command -v systemd || echo /lib/systemd/systemd)
     # The manager and each path unit need an inotify instance; root has 128 in all, and
     # every gpg-agent left running holds two (mbd_teardown stops the tests' own).
@@ -87,11 +87,12 @@ mbdt_systemd_start() {
         echo "only $((max - used)) of $max inotify instances are free (gpg-agents left running?): systemd cannot watch" >&2
         return 1
     fi
-    mkdir -p -m 700 "$MBDT_SYSTEMD_RUNTIME"
+    install -d -m 700 "$MBDT_SYSTEMD_RUNTIME"
     # (setsid: the manager is not killed with the test's process group; stopped by pid)
     # /run/systemd/inaccessible/ holds what PID 1 makes at boot: the nodes that
     # ProtectHome=, ProtectKernelTunables= and ProtectKernelLogs= mount over what they
     # hide (without them those services fail with 226/NAMESPACE).
+    # shellcheck disable=SC2016 # expanded by sh -c
     setsid unshare --mount --propagation private /bin/sh -c '
         mount -t tmpfs tmpfs /run/systemd && mkdir /run/systemd/system /run/systemd/inaccessible &&
         cd /run/systemd/inaccessible && touch reg && mkdir dir && mkfifo fifo && mknod chr c 0 0 &&
@@ -103,7 +104,7 @@ mbdt_systemd_start() {
     echo $! >"$BATS_TEST_TMPDIR/systemd/manager.pid"
     # (not is-system-running: it says "offline" when it cannot tell whether it runs in a
     # chroot, as here where /proc/1/root cannot be read)
-    for i in $(seq 100); do
+    for _ in $(seq 100); do
         case "$(mbdt_systemctl show -p SystemState --value 2>/dev/null)" in
         running | degraded) return 0 ;;
         esac

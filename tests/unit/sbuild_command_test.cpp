@@ -2,6 +2,8 @@
 // nothing (build/builddeps.hpp) runs without resolver, apt-get update and extra
 // sources; any other keeps them all.
 #include "build/sbuild.hpp"
+#include "core/error.hpp"
+#include "deb822/deb822.hpp"
 
 #include <gtest/gtest.h>
 
@@ -60,7 +62,7 @@ TEST(SbuildCommand, SomethingToInstallGoesThroughTheResolverWithEverySource)
 {
     auto j = job(false);
     auto cmd = build::sbuild_command(j, "/job/sbuild.conf");
-    EXPECT_FALSE(has_prefix(cmd, "--build-dep-resolver"));
+    EXPECT_TRUE(has(cmd, "--build-dep-resolver=apt"));
     EXPECT_FALSE(has(cmd, "--no-apt-update"));
     EXPECT_TRUE(has(cmd, "--extra-repository=deb file:///srv/repo bookworm-test-unstable main"));
     EXPECT_TRUE(has(cmd, "--no-apt-distupgrade"));
@@ -70,4 +72,39 @@ TEST(SbuildCommand, SomethingToInstallGoesThroughTheResolverWithEverySource)
     EXPECT_EQ(conf.find("sbuild installs nothing"), std::string::npos) << conf;
     // a stale chroot is upgraded in the session
     EXPECT_TRUE(has(build::sbuild_command(job(false, true), "/job/sbuild.conf"), "--apt-distupgrade"));
+}
+
+TEST(SbuildCommand, TheDistributionsResolverWhenSomethingIsInstalled)
+{
+    auto j = job(false);
+    j.request.resolver = "aspcud";
+    EXPECT_TRUE(has(build::sbuild_command(j, "/job/sbuild.conf"), "--build-dep-resolver=aspcud"));
+    j.preinstalled = true; // nothing to install: no resolver at all
+    auto cmd = build::sbuild_command(j, "/job/sbuild.conf");
+    EXPECT_TRUE(has(cmd, "--build-dep-resolver=null"));
+    EXPECT_FALSE(has(cmd, "--build-dep-resolver=aspcud"));
+}
+
+TEST(SbuildCommand, TheResolverTravelsInTheBuildRequest)
+{
+    auto r = job(false).request;
+    r.codename = "bookworm";
+    r.files = {{"tiny_1.0.dsc", 1, std::string(64, 'a')}};
+    r.requester = "ABCD";
+    r.lintian_mode = "errfail";
+    r.resolver = "aptitude";
+    EXPECT_EQ(build::Request::parse(deb822::parse_one(r.to_text())).resolver, "aptitude");
+    // a request without the field (an older peer's) uses apt; an unknown resolver is rejected
+    auto text = r.to_text();
+    auto without = text;
+    without.erase(without.find("Resolver: aptitude\n"), std::string("Resolver: aptitude\n").size());
+    EXPECT_EQ(build::Request::parse(deb822::parse_one(without)).resolver, "apt");
+    auto bad = text;
+    bad.replace(bad.find("aptitude"), 8, "../x");
+    try {
+        build::Request::parse(deb822::parse_one(bad));
+        ADD_FAILURE() << "an invalid resolver was accepted";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), Exit::rejected);
+    }
 }

@@ -1,4 +1,4 @@
-// mbd-keygen: manage the instance key, uploader keys and peer keys.
+// mbd-keygen: manage the instance key and the uploaders' keys.
 #include "core/entry.hpp"
 #include "core/error.hpp"
 #include "core/fs.hpp"
@@ -119,7 +119,7 @@ void uploader_commands(Cli& cli, const std::shared_ptr<Options>& o)
 
 int main(int argc, char** argv)
 {
-    return run_tool(argc, argv, {"mbd-keygen", "manage the instance key, uploader keys and peer keys"}, [](Cli& cli) {
+    return run_tool(argc, argv, {"mbd-keygen", "manage the instance key and the uploaders' keys"}, [](Cli& cli) {
         auto o = std::make_shared<Options>();
         instance_commands(cli, o);
         uploader_commands(cli, o);
