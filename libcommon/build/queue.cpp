@@ -94,8 +94,9 @@ struct Prepared {
     std::filesystem::path spool;
 };
 
-// Read and check a spool entry. A bad one is moved to var/rejected/.
-std::optional<Prepared> prepare(Context& ctx, const std::filesystem::path& entry)
+// Read and check a spool entry. A bad one is moved to var/rejected/ (with its REASON) and
+// its error thrown.
+Prepared prepare(Context& ctx, const std::filesystem::path& entry)
 {
     Prepared p;
     p.spool = entry;
@@ -121,8 +122,7 @@ std::optional<Prepared> prepare(Context& ctx, const std::filesystem::path& entry
                                                     exit_name(e.code()), e.what()));
         fsync_dir(ctx.home().rejected());
         fsync_dir(ctx.home().spool_build());
-        log::error("rejected build request '{}': {}", p.key, e.what());
-        return std::nullopt;
+        throw fail(e.code(), "rejected build request '{}': {}", p.key, e.what());
     }
     return p;
 }
@@ -226,8 +226,12 @@ PassReport run_pass(Context& ctx, const DeliveryRoute& route, const Runner& runn
             auto lock = FileLock::try_lock(dir / "lock");
             if (!lock)
                 continue; // another pass is building it, or only looking at it: look again next round
-            auto prepared = prepare(ctx, entry);
-            if (!prepared) {
+            std::optional<Prepared> prepared;
+            try {
+                prepared = prepare(ctx, entry);
+            } catch (const Error& e) {
+                log::error("{}", e.what());
+                ++shared.report.rejected;
                 seen.insert(name);
                 continue;
             }
@@ -414,9 +418,7 @@ void cancel(Context& ctx, const std::string& id, const DeliveryRoute& route)
     auto lock = FileLock::try_lock(dir / "lock");
     if (!lock)
         throw fail(Exit::locked, "build '{}' is being started; try again", id);
-    auto p = prepare(ctx, entry);
-    if (!p)
-        return; // it was malformed and has been rejected
+    auto p = std::optional(prepare(ctx, entry)); // (a malformed one is rejected: its error stands)
     auto instance = keys::require_instance_key(ctx);
     SbuildOutcome outcome;
     outcome.status = "cancelled";

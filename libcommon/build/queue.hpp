@@ -33,6 +33,7 @@ std::string enqueue(const Home& home, const Request& request, const std::string&
 
 struct PassReport {
     int started = 0, successful = 0, failed = 0, requeued = 0;
+    int rejected = 0; // malformed requests moved to var/rejected/
 };
 
 // Where results for a requester go: our own incoming/ for this instance;

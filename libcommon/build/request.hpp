@@ -56,7 +56,4 @@ inline constexpr std::string_view result_seconds_field = "Mbd-Build-Seconds";
 // File name of a result's .changes: SOURCE_VERSION_ARCH.mbd-result.changes
 std::string result_changes_name(const Request& r);
 
-// A valid build id: [0-9a-z.+~-], at most 100 characters.
-bool valid_id(std::string_view id);
-
 } // namespace mbd::build
