@@ -14,6 +14,7 @@
 #include "build/request.hpp"
 #include "build/sbuild.hpp"
 #include "core/entry.hpp"
+#include "core/error.hpp"
 #include "core/json.hpp"
 
 #include <filesystem>
@@ -33,7 +34,9 @@ std::string enqueue(const Home& home, const Request& request, const std::string&
 
 struct PassReport {
     int started = 0, successful = 0, failed = 0, requeued = 0;
-    int rejected = 0; // malformed requests moved to var/rejected/
+    int rejected = 0;         // malformed requests moved to var/rejected/
+    int errors = 0;           // builds that ended in an error of ours (a failed result went back)
+    Exit error = Exit::ok;    // the first such error's code
 };
 
 // Where results for a requester go: our own incoming/ for this instance;

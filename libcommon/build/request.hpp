@@ -51,6 +51,7 @@ inline constexpr std::string_view result_id_field = "Mbd-Build-Id";
 inline constexpr std::string_view result_status_field = "Mbd-Build-Status"; // successful|failed|given-back
 inline constexpr std::string_view result_builder_field = "Mbd-Builder";     // builder key fingerprint
 inline constexpr std::string_view result_log_field = "Mbd-Build-Log";       // name of the log among the files
+inline constexpr std::string_view result_reason_field = "Mbd-Build-Reason"; // why, for a build that ended early
 inline constexpr std::string_view result_seconds_field = "Mbd-Build-Seconds";
 
 // File name of a result's .changes: SOURCE_VERSION_ARCH.mbd-result.changes

@@ -532,6 +532,8 @@ void Pass::process_result(const Claim& c, const std::string& text)
     // (a duplicate of a result not recorded yet is the one an interrupted pass accepted)
     std::string build_status = para.get(build::result_status_field);
     bool ok = build_status == "successful";
+    if (auto reason = para.get(build::result_reason_field); !ok && !reason.empty())
+        build_status += ": " + reason;
     double seconds = parse_int(split(para.get(build::result_seconds_field), '.').front()).value_or(0);
     {
         db::Transaction tx(db_);

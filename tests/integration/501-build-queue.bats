@@ -43,3 +43,32 @@ queued_upload() {
     run_mbd 4 mbd-build log 99-amd64
     run_mbd 4 mbd-build retry 99-amd64
 }
+
+@test "as root, mbd-build refuses to build without build.user (exit 14); the request stays queued" {
+    [ "$(id -u)" = 0 ] || skip "needs root"
+    queued_upload
+    run_mbd 14 mbd-build -o build.user= run
+    assert_stderr_contains "refusing to build as root: set 'build.user'"
+    assert_equal "$(ls "$MBD_HOME/var/spool/build" | wc -l)" 1
+    assert_equal "$(mbd-build list --json | jq length)" 0
+}
+
+@test "a build that fails before sbuild starts (no such build user) fails its upload, with the reason" {
+    queued_upload
+    run_mbd 14 mbd-build -o build.user=mbdt-nosuchuser run
+    assert_stderr_contains "build user 'mbdt-nosuchuser' does not exist"
+    run_mbd mbd-build list --json
+    assert_equal "$(jq -r '.[0].status' <<<"$output")" failed
+    assert_equal "$(ls "$MBD_HOME/var/spool/build")" ""
+    # its failed result, signed like the others, went to our incoming/
+    run_mbd mbd-incoming run
+    assert_output_contains "failed 1"
+    run_mbd mbd-incoming uploads --json
+    assert_equal "$(jq -r '.[0].status' <<<"$output")" failed
+    [[ "$(jq -r '.[0].message' <<<"$output")" == *"build user 'mbdt-nosuchuser' does not exist"* ]]
+    run_mbd mbd-incoming events --type FAILED --json
+    [[ "$(jq -r 'map(.message) | join("\n")' <<<"$output")" == *"build user 'mbdt-nosuchuser' does not exist"* ]]
+    # nothing left to build: the next pass has nothing to do
+    run_mbd mbd-build run
+    assert_equal "$output" "started 0, successful 0, failed 0"
+}

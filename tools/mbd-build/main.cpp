@@ -27,6 +27,10 @@ int main(int argc, char** argv)
         cli.command("run", "one pass over the build spool (what mbd-build.service runs)", [](Context& ctx) {
             auto r = build::run_pass(ctx, remote::delivery_route);
             std::cout << fmt::format("started {}, successful {}, failed {}\n", r.started, r.successful, r.failed);
+            if (r.errors)
+                throw fail(r.error, "{} build(s) ended in an error (their requesters got a failed result): see "
+                                    "'mbd-build list'",
+                           r.errors);
             if (r.rejected)
                 throw fail(Exit::rejected, "rejected {} build request(s): see var/rejected/", r.rejected);
         });
