@@ -7,6 +7,7 @@
 #include "core/fault.hpp"
 #include "core/fs.hpp"
 #include "core/log.hpp"
+#include "core/names.hpp"
 #include "core/strings.hpp"
 #include "core/wake.hpp"
 #include "db/db.hpp"
@@ -51,27 +52,6 @@ std::vector<std::filesystem::path> spool_entries(const Home& home)
     for (auto& f : found)
         out.push_back(f.second);
     return out;
-}
-
-// Apt sources of a request that are directories on this host (file://, e.g. the
-// requester's repositories when it is this instance or a peer on a shared
-// filesystem) are made visible inside the chroot at the same path. Remote
-// requesters without one reach us through their publish.url (http).
-std::vector<BindMount> file_source_binds(const Request& r)
-{
-    std::vector<BindMount> binds;
-    for (const auto& line : r.apt_sources) {
-        for (auto word : split_ws(line)) {
-            if (!word.starts_with("file://"))
-                continue;
-            std::filesystem::path dir(std::string(word.substr(7)));
-            std::error_code ec;
-            bool seen = std::any_of(binds.begin(), binds.end(), [&](const BindMount& b) { return b.directory == dir; });
-            if (!seen && std::filesystem::is_directory(dir, ec))
-                binds.push_back({dir, dir.string()});
-        }
-    }
-    return binds;
 }
 
 struct Slots {
@@ -225,6 +205,49 @@ std::string enqueue(const Home& home, const Request& request, const std::string&
     return key;
 }
 
+std::vector<BindMount> source_binds(const Home& home, const Request& request, bool own)
+{
+    std::vector<BindMount> binds;
+    const auto repositories = home.repositories().lexically_normal();
+    for (const auto& line : request.apt_sources) {
+        // one-line format: deb[-src] [options] URI suite [components]
+        auto words = split_ws(line);
+        size_t at = 1;
+        if (at < words.size() && words[at].starts_with("[")) {
+            while (at < words.size() && !words[at].ends_with("]"))
+                ++at;
+            ++at; // past the word that closes the options
+        }
+        if (words.empty() || (words[0] != "deb" && words[0] != "deb-src") || at >= words.size())
+            throw fail(Exit::not_allowed, "build request {}: malformed apt source '{}'", request.id, line);
+        std::string_view uri = words[at];
+        if (!own) {
+            if (!uri.starts_with("http://") && !uri.starts_with("https://"))
+                throw fail(Exit::not_allowed,
+                           "build request {}: apt source '{}' is not an http or https URL (a peer's builds see "
+                           "what it publishes, never this host's files)",
+                           request.id, uri);
+            continue;
+        }
+        if (!uri.starts_with("file:"))
+            continue;
+        std::string path = uri.starts_with("file:///") ? std::string(uri.substr(7)) : std::string();
+        while (path.size() > 1 && path.back() == '/')
+            path.pop_back();
+        auto dir = std::filesystem::path(path).lexically_normal();
+        std::error_code ec;
+        if (dir.parent_path() != repositories || !names::repository.valid(dir.filename().string()) ||
+            !std::filesystem::is_directory(std::filesystem::symlink_status(dir, ec)))
+            throw fail(Exit::not_allowed,
+                       "build request {}: apt source '{}' is not one of this instance's repositories (builds see "
+                       "only those of the host)",
+                       request.id, uri);
+        if (std::none_of(binds.begin(), binds.end(), [&](const BindMount& b) { return b.directory == dir; }))
+            binds.push_back({dir, dir.string()});
+    }
+    return binds;
+}
+
 PassReport run_pass(Context& ctx, const DeliveryRoute& route, const Runner& runner)
 {
     const Home home = ctx.home();
@@ -328,7 +351,7 @@ PassReport run_pass(Context& ctx, const DeliveryRoute& route, const Runner& runn
                             copy_atomic(p.spool / f.name, dir / f.name);
                     write_atomic(dir / "request.asc", p.signed_text);
                     SbuildJob job{p.request, dir, usable.tarball, {}, build_user, unpack, 0, timeout, usable.stale};
-                    job.binds = file_source_binds(p.request);
+                    job.binds = source_binds(home, p.request, p.request.requester == instance.info.fingerprint);
                     job.dpkg_admindir = chroot::installed_packages(usable);
                     job.started = [&](int pid) {
                         db::Db db = db::Db::open(home.db());

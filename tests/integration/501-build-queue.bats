@@ -72,3 +72,26 @@ queued_upload() {
     run_mbd mbd-build run
     assert_equal "$output" "started 0, successful 0, failed 0"
 }
+
+@test "a peer's request naming a path of this host (its home) fails without sbuild; the peer gets why" {
+    mbd-remote status >/dev/null # what a peer adding us reads
+    instance a
+    interconnect a home
+    MBDT_REQUEST_SOURCES="deb file://$MBD_HOME bookworm main" route a r1 >/dev/null
+    run_mbd on a mbd-remote run
+    run_mbd mbd-incoming run # the request, from an active remote, into the build spool
+    run_mbd 11 mbd-build run
+    assert_stderr_contains "apt source 'file://$MBD_HOME' is not an http or https URL"
+    key=$(request_key a r1)
+    # sbuild never ran: no config, no command line, nothing mounted
+    [ ! -e "$MBD_HOME/var/builds/$key/sbuild.conf" ] && [ ! -e "$MBD_HOME/var/builds/$key/sbuild.command" ]
+    result=$(find "$MBD_HOME/var/spool/outgoing/a" -name '*.mbd-result.changes')
+    grep -q '^Mbd-Build-Status: failed$' "$result"
+    grep -q "^Mbd-Build-Reason: .*file://$MBD_HOME.* is not an http or https URL" "$result"
+    gpg --dearmor <"$BATS_TEST_TMPDIR/instance.asc" >"$BATS_TEST_TMPDIR/instance.gpg"
+    gpgv --keyring "$BATS_TEST_TMPDIR/instance.gpg" "$result" 2>/dev/null
+    # the key ring's secrets are in no log and no result
+    secret=$(sed -n 's/.*(d #\([0-9A-F]*\)#).*/\1/p' "$MBD_HOME"/gnupg/private-keys-v1.d/*.key)
+    [ -n "$secret" ]
+    run ! grep -rqF "$secret" "$MBD_HOME/var/builds" "$MBD_HOME/var/spool/outgoing"
+}
