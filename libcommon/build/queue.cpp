@@ -3,11 +3,11 @@
 #include "build/result.hpp"
 #include "build/sbuild.hpp"
 #include "chroot/chroot.hpp"
-#include "remote/routing.hpp"
 #include "core/error.hpp"
 #include "core/fault.hpp"
 #include "core/fs.hpp"
 #include "core/log.hpp"
+#include "core/names.hpp"
 #include "core/strings.hpp"
 #include "core/wake.hpp"
 #include "db/db.hpp"
@@ -15,6 +15,7 @@
 #include "gpg/gpg.hpp"
 #include "keys/instance.hpp"
 #include "keys/verify.hpp"
+#include "remote/routing.hpp"
 
 #include <algorithm>
 #include <condition_variable>
@@ -53,27 +54,6 @@ std::vector<std::filesystem::path> spool_entries(const Home& home)
     return out;
 }
 
-// Apt sources of a request that are directories on this host (file://, e.g. the
-// requester's repositories when it is this instance or a peer on a shared
-// filesystem) are made visible inside the chroot at the same path. Remote
-// requesters without one reach us through their publish.url (http).
-std::vector<BindMount> file_source_binds(const Request& r)
-{
-    std::vector<BindMount> binds;
-    for (const auto& line : r.apt_sources) {
-        for (auto word : split_ws(line)) {
-            if (!word.starts_with("file://"))
-                continue;
-            std::filesystem::path dir(std::string(word.substr(7)));
-            std::error_code ec;
-            bool seen = std::any_of(binds.begin(), binds.end(), [&](const BindMount& b) { return b.directory == dir; });
-            if (!seen && std::filesystem::is_directory(dir, ec))
-                binds.push_back({dir, dir.string()});
-        }
-    }
-    return binds;
-}
-
 struct Slots {
     std::vector<std::optional<FileLock>> held;
     explicit Slots(int n) : held(size_t(std::max(1, n))) {}
@@ -94,8 +74,9 @@ struct Prepared {
     std::filesystem::path spool;
 };
 
-// Read and check a spool entry. A bad one is moved to var/rejected/.
-std::optional<Prepared> prepare(Context& ctx, const std::filesystem::path& entry)
+// Read and check a spool entry. A bad one is moved to var/rejected/ (with its REASON) and
+// its error thrown.
+Prepared prepare(Context& ctx, const std::filesystem::path& entry)
 {
     Prepared p;
     p.spool = entry;
@@ -121,8 +102,7 @@ std::optional<Prepared> prepare(Context& ctx, const std::filesystem::path& entry
                                                     exit_name(e.code()), e.what()));
         fsync_dir(ctx.home().rejected());
         fsync_dir(ctx.home().spool_build());
-        log::error("rejected build request '{}': {}", p.key, e.what());
-        return std::nullopt;
+        throw fail(e.code(), "rejected build request '{}': {}", p.key, e.what());
     }
     return p;
 }
@@ -146,6 +126,53 @@ void set_job(db::Db& db, const Prepared& p, const std::string& status, const std
         db.run("UPDATE jobs SET status = ?, finished = ?, pid = NULL, log = ?, message = ? WHERE requester = ? AND id = ?",
                status, now, log, message, r.requester, r.id);
     tx.commit();
+}
+
+// A build that ended without sbuild's word on it (cancelled, or an error of ours: why):
+// a log saying so, for a failed result like any other.
+SbuildOutcome ended_early(const std::filesystem::path& dir, const Request& r, const std::string& status,
+                          const std::string& why)
+{
+    SbuildOutcome o;
+    o.status = status;
+    o.reason = why;
+    o.log = dir / (status + ".log");
+    write_atomic(o.log, fmt::format("Build {} of {} {} on {} {} before sbuild finished it, at {}{}{}\n", r.id, r.source,
+                                    r.version, r.architecture, status == "cancelled" ? "was cancelled" : "failed",
+                                    iso_time(now_seconds()), why.empty() ? "." : ": ", why));
+    return o;
+}
+
+// However a build ended: its result signed and delivered through the requester's
+// route (the requester's pass acts on it), the job recorded as `status`, the request
+// out of the spool.
+void finish(const Home& home, const Prepared& p, const SbuildOutcome& outcome, const std::filesystem::path& delivery,
+            const keys::InstanceKey& instance, const std::string& maintainer, const std::filesystem::path& dir,
+            const std::string& status)
+{
+    auto result = make_result(p.request, outcome, instance.info.fingerprint, maintainer);
+    auto signed_text = gpg::Keyring(home.gnupg()).clearsign(result.text, instance.info.fingerprint);
+    db::Db db = db::Db::open(home.db());
+    deliver(result, signed_text, delivery);
+    if (delivery != home.incoming())
+        remote::notify_outgoing(home); // a result for a peer: mbd-remote sends it
+    else
+        wake::raise(home, wake::Pass::incoming);
+    set_job(db, p, status, dir.string(), outcome.log.string(),
+            outcome.reason.empty() ? outcome.status : outcome.reason);
+    fault::point("build.deliver");
+    std::error_code ec;
+    std::filesystem::remove_all(p.spool, ec);
+    try {
+        fsync_dir(home.spool_build()); // (else a power cut could bring it back: built twice)
+    } catch (const Error& e) {
+        log::warning("{}", e.what());
+    }
+}
+
+std::string maintainer_of(const Context& ctx)
+{
+    return fmt::format("{} <{}>", ctx.config().get("identity"), ctx.config().get("email"));
 }
 
 } // namespace
@@ -178,6 +205,49 @@ std::string enqueue(const Home& home, const Request& request, const std::string&
     return key;
 }
 
+std::vector<BindMount> source_binds(const Home& home, const Request& request, bool own)
+{
+    std::vector<BindMount> binds;
+    const auto repositories = home.repositories().lexically_normal();
+    for (const auto& line : request.apt_sources) {
+        // one-line format: deb[-src] [options] URI suite [components]
+        auto words = split_ws(line);
+        size_t at = 1;
+        if (at < words.size() && words[at].starts_with("[")) {
+            while (at < words.size() && !words[at].ends_with("]"))
+                ++at;
+            ++at; // past the word that closes the options
+        }
+        if (words.empty() || (words[0] != "deb" && words[0] != "deb-src") || at >= words.size())
+            throw fail(Exit::not_allowed, "build request {}: malformed apt source '{}'", request.id, line);
+        std::string_view uri = words[at];
+        if (!own) {
+            if (!uri.starts_with("http://") && !uri.starts_with("https://"))
+                throw fail(Exit::not_allowed,
+                           "build request {}: apt source '{}' is not an http or https URL (a peer's builds see "
+                           "what it publishes, never this host's files)",
+                           request.id, uri);
+            continue;
+        }
+        if (!uri.starts_with("file:"))
+            continue;
+        std::string path = uri.starts_with("file:///") ? std::string(uri.substr(7)) : std::string();
+        while (path.size() > 1 && path.back() == '/')
+            path.pop_back();
+        auto dir = std::filesystem::path(path).lexically_normal();
+        std::error_code ec;
+        if (dir.parent_path() != repositories || !names::repository.valid(dir.filename().string()) ||
+            !std::filesystem::is_directory(std::filesystem::symlink_status(dir, ec)))
+            throw fail(Exit::not_allowed,
+                       "build request {}: apt source '{}' is not one of this instance's repositories (builds see "
+                       "only those of the host)",
+                       request.id, uri);
+        if (std::none_of(binds.begin(), binds.end(), [&](const BindMount& b) { return b.directory == dir; }))
+            binds.push_back({dir, dir.string()});
+    }
+    return binds;
+}
+
 PassReport run_pass(Context& ctx, const DeliveryRoute& route, const Runner& runner)
 {
     const Home home = ctx.home();
@@ -191,9 +261,12 @@ PassReport run_pass(Context& ctx, const DeliveryRoute& route, const Runner& runn
     }
     make_dirs(home.locks());
     int jobs = int(std::max(1LL, ctx.config().get_int("build.jobs")));
-    auto instance = keys::require_instance_key(ctx);
-    std::string maintainer = fmt::format("{} <{}>", ctx.config().get("identity"), ctx.config().get("email"));
     std::string build_user = ctx.config().get("build.user");
+    if (build_user.empty() && ::geteuid() == 0)
+        throw fail(Exit::environment, "refusing to build as root: set 'build.user' to an unprivileged user with a "
+                                      "subuid and subgid range");
+    auto instance = keys::require_instance_key(ctx);
+    std::string maintainer = maintainer_of(ctx);
     std::string unpack = ctx.config().get("chroot.unpack_dir");
     int timeout = int(ctx.config().get_int("build.timeout"));
     Slots slots(jobs);
@@ -226,8 +299,12 @@ PassReport run_pass(Context& ctx, const DeliveryRoute& route, const Runner& runn
             auto lock = FileLock::try_lock(dir / "lock");
             if (!lock)
                 continue; // another pass is building it, or only looking at it: look again next round
-            auto prepared = prepare(ctx, entry);
-            if (!prepared) {
+            std::optional<Prepared> prepared;
+            try {
+                prepared = prepare(ctx, entry);
+            } catch (const Error& e) {
+                log::error("{}", e.what());
+                ++shared.report.rejected;
                 seen.insert(name);
                 continue;
             }
@@ -262,8 +339,7 @@ PassReport run_pass(Context& ctx, const DeliveryRoute& route, const Runner& runn
             threads.emplace_back([&, p = std::move(*prepared), dir, usable, slot, delivery,
                                   lock = std::make_shared<FileLock>(std::move(*lock))]() mutable {
                 bool ok = false;
-                std::string message;
-                std::string log_path;
+                std::optional<Error> error;
                 try {
                     // a fresh working directory with the request's sources
                     std::error_code ec;
@@ -273,53 +349,51 @@ PassReport run_pass(Context& ctx, const DeliveryRoute& route, const Runner& runn
                     for (const auto& f : p.request.files)
                         if (::link((p.spool / f.name).c_str(), (dir / f.name).c_str()) != 0)
                             copy_atomic(p.spool / f.name, dir / f.name);
+                    write_atomic(dir / "request.asc", p.signed_text);
                     SbuildJob job{p.request, dir, usable.tarball, {}, build_user, unpack, 0, timeout, usable.stale};
+                    job.binds = source_binds(home, p.request, p.request.requester == instance.info.fingerprint);
                     job.dpkg_admindir = chroot::installed_packages(usable);
-                    job.binds = file_source_binds(p.request);
                     job.started = [&](int pid) {
                         db::Db db = db::Db::open(home.db());
                         db.run("UPDATE jobs SET pid = ? WHERE requester = ? AND id = ?", static_cast<long long>(pid),
                                p.request.requester, p.request.id);
                     };
-                    write_atomic(dir / "request.asc", p.signed_text);
                     auto outcome = runner(job);
                     fault::point("build.finish");
-                    {
-                        db::Db db = db::Db::open(home.db());
-                        if (db.scalar_text("SELECT status FROM jobs WHERE requester = ? AND id = ?",
-                                           p.request.requester, p.request.id) == "cancelling")
-                            outcome.status = "cancelled";
-                    }
+                    if (db::Db::open(home.db()).scalar_text("SELECT status FROM jobs WHERE requester = ? AND id = ?",
+                                                            p.request.requester, p.request.id) == "cancelling")
+                        outcome.status = "cancelled";
                     ok = outcome.successful();
-                    message = outcome.status;
-                    auto result = make_result(p.request, outcome, instance.info.fingerprint, maintainer);
-                    gpg::Keyring ring(home.gnupg());
-                    auto signed_text = ring.clearsign(result.text, instance.info.fingerprint);
-                    log_path = outcome.log.string();
-                    db::Db db = db::Db::open(home.db());
-                    deliver(result, signed_text, delivery);
-                    if (delivery != home.incoming())
-                        remote::notify_outgoing(home); // a result for a peer: mbd-remote sends it
-                    else
-                        wake::raise(home, wake::Pass::incoming);
-                    set_job(db, p, ok ? "successful" : outcome.status == "cancelled" ? "cancelled" : "failed",
-                            dir.string(), log_path, message);
-                    fault::point("build.deliver");
-                    std::filesystem::remove_all(p.spool, ec);
-                    try {
-                        fsync_dir(home.spool_build()); // (else a power cut could bring it back: built twice)
-                    } catch (const Error& e) {
-                        log::warning("{}", e.what());
-                    }
+                    finish(home, p, outcome, delivery, instance, maintainer, dir,
+                           ok ? "successful" : outcome.status == "cancelled" ? "cancelled" : "failed");
                     log::info("built {} {} on {}: {}", p.request.source, p.request.version, p.request.architecture,
                               outcome.status);
+                } catch (const Error& e) {
+                    error = e;
                 } catch (const std::exception& e) {
-                    ok = false;
-                    log::error("build {} failed: {}", p.request.id, e.what());
+                    error = Error(e.what());
+                }
+                if (error) {
+                    log::error("build {} failed: {}", p.request.id, error->what());
                     try {
-                        db::Db db = db::Db::open(home.db());
-                        set_job(db, p, "failed", dir.string(), log_path, e.what());
-                    } catch (...) {
+                        if (error->code() == Exit::no_space || error->code() == Exit::locked) {
+                            // not the build's doing: the request stays queued for the next pass
+                            db::Db db = db::Db::open(home.db());
+                            set_job(db, p, "queued", dir.string(), {}, fmt::format("queued again: {}", error->what()));
+                        } else {
+                            // it ended before sbuild could (no build user, a source not allowed...): the
+                            // requester still gets a failed result, saying why
+                            finish(home, p, ended_early(dir, p.request, "failed", error->what()), delivery, instance,
+                                   maintainer, dir, "failed");
+                        }
+                    } catch (const std::exception& e) {
+                        // not even that: the request stays in the spool for the next pass
+                        log::error("build {}: cannot deliver its failed result: {}", p.request.id, e.what());
+                        try {
+                            db::Db db = db::Db::open(home.db());
+                            set_job(db, p, "failed", dir.string(), {}, error->what());
+                        } catch (...) {
+                        }
                     }
                 }
                 std::lock_guard g(shared.m);
@@ -327,6 +401,8 @@ PassReport run_pass(Context& ctx, const DeliveryRoute& route, const Runner& runn
                 --shared.running;
                 shared.ended = true;
                 (ok ? shared.report.successful : shared.report.failed)++;
+                if (error && shared.report.errors++ == 0)
+                    shared.report.error = error->code();
                 shared.cv.notify_all();
             });
         }
@@ -415,24 +491,8 @@ void cancel(Context& ctx, const std::string& id, const DeliveryRoute& route)
     if (!lock)
         throw fail(Exit::locked, "build '{}' is being started; try again", id);
     auto p = prepare(ctx, entry);
-    if (!p)
-        return; // it was malformed and has been rejected
-    auto instance = keys::require_instance_key(ctx);
-    SbuildOutcome outcome;
-    outcome.status = "cancelled";
-    outcome.log = dir / "cancelled.log";
-    write_atomic(outcome.log, fmt::format("Build {} was cancelled before it started, at {}.\n", p->request.id,
-                                          iso_time(now_seconds())));
-    auto result = make_result(p->request, outcome, instance.info.fingerprint,
-                              fmt::format("{} <{}>", ctx.config().get("identity"), ctx.config().get("email")));
-    auto delivery = route(ctx, p->request.requester);
-    deliver(result, keys::clearsign(ctx, result.text), delivery);
-    if (delivery != ctx.home().incoming())
-        remote::notify_outgoing(ctx.home());
-    else
-        wake::raise(ctx.home(), wake::Pass::incoming);
-    set_job(ctx.db(), *p, "cancelled", dir.string(), outcome.log.string(), "cancelled");
-    std::filesystem::remove_all(entry, ec);
+    finish(ctx.home(), p, ended_early(dir, p.request, "cancelled", {}), route(ctx, p.request.requester),
+           keys::require_instance_key(ctx), maintainer_of(ctx), dir, "cancelled");
 }
 
 Json to_json(const Job& j)

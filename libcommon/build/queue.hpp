@@ -14,6 +14,7 @@
 #include "build/request.hpp"
 #include "build/sbuild.hpp"
 #include "core/entry.hpp"
+#include "core/error.hpp"
 #include "core/json.hpp"
 
 #include <filesystem>
@@ -31,8 +32,18 @@ std::string request_key(const std::string& requester, const std::string& id);
 std::string enqueue(const Home& home, const Request& request, const std::string& signed_request,
                     const std::filesystem::path& source_dir);
 
+// What the build of a request sees of the host, read-only (build/sbuild.cpp): for this
+// instance's own requests (own), the repositories of this instance their apt sources name
+// (file://HOME/repositories/ID), nothing else; a peer's request may name only http and
+// https URLs (what the peer publishes, its mirrors) and sees nothing of the host.
+// Error(Exit::not_allowed) for any other apt source.
+std::vector<BindMount> source_binds(const Home& home, const Request& request, bool own);
+
 struct PassReport {
     int started = 0, successful = 0, failed = 0, requeued = 0;
+    int rejected = 0;         // malformed requests moved to var/rejected/
+    int errors = 0;           // builds that ended in an error of ours (a failed result went back)
+    Exit error = Exit::ok;    // the first such error's code
 };
 
 // Where results for a requester go: our own incoming/ for this instance;

@@ -1,21 +1,14 @@
 #include "build/request.hpp"
 
 #include "core/error.hpp"
+#include "core/names.hpp"
 #include "core/strings.hpp"
 #include "debian/control_files.hpp"
 #include "repo/model.hpp"
 #include "version/version.hpp"
 
-#include <algorithm>
 
 namespace mbd::build {
-
-bool valid_id(std::string_view id)
-{
-    return !id.empty() && id.size() <= 100 && std::all_of(id.begin(), id.end(), [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '+' || c == '~' || c == '-';
-    });
-}
 
 std::string result_changes_name(const Request& r)
 {
@@ -76,24 +69,32 @@ Request Request::parse(const deb822::Paragraph& p)
             throw fail(Exit::rejected, "build request: missing field '{}'", f);
         return *v;
     };
+    // every name in it is checked before it can name a file, a chroot or a spool entry
+    auto name = [&](std::string_view f, const names::Kind& kind) {
+        auto v = need(f);
+        if (auto why = names::problem(kind, v))
+            throw fail(Exit::rejected, "build request: {}", *why);
+        return v;
+    };
+    auto mode = [&](std::string v) {
+        if (!repo::valid_check_mode(v))
+            throw fail(Exit::rejected, "build request: invalid mode '{}' (disabled, ignore, errfail or warnfail)", v);
+        return v;
+    };
     Request r;
-    r.id = need("Mbd-Build-Id");
-    if (!valid_id(r.id))
-        throw fail(Exit::rejected, "build request: invalid id '{}'", r.id);
-    r.source = need("Source");
-    if (!debian::valid_package_name(r.source))
-        throw fail(Exit::rejected, "build request: invalid source name '{}'", r.source);
+    r.id = name("Mbd-Build-Id", names::build_id);
+    r.source = name("Source", names::package);
     r.version = need("Version");
     if (auto why = Version::invalid_reason(r.version))
         throw fail(Exit::rejected, "build request: invalid version '{}': {}", r.version, *why);
-    r.distribution = need("Distribution");
-    r.codename = need("Codename");
-    r.architecture = need("Architecture");
+    r.distribution = name("Distribution", names::distribution);
+    r.codename = name("Codename", names::codename);
+    r.architecture = name("Architecture", names::architecture);
     r.arch_all = p.get("Arch-All") == "yes";
     r.arch_any = p.get("Arch-Any") != "no";
-    r.requester = need("Requester");
-    r.lintian_mode = need("Lintian-Mode");
-    r.autopkgtest_mode = p.has("Autopkgtest-Mode") ? p.get("Autopkgtest-Mode") : "disabled";
+    r.requester = name("Requester", names::fingerprint);
+    r.lintian_mode = mode(need("Lintian-Mode"));
+    r.autopkgtest_mode = mode(p.has("Autopkgtest-Mode") ? p.get("Autopkgtest-Mode") : "disabled");
     r.deb_build_options = p.get("Deb-Build-Options");
     r.deb_build_profiles = p.get("Deb-Build-Profiles");
     r.add_depends = p.get("Add-Depends");
@@ -115,10 +116,10 @@ Request Request::parse(const deb822::Paragraph& p)
         auto size = w.size() == 3 ? parse_uint(w[1]) : std::nullopt;
         if (!size || w[0].size() != 64)
             throw fail(Exit::rejected, "build request: malformed line in Checksums-Sha256: '{}'", l);
-        std::string name(w[2]);
-        if (auto why = debian::bad_file_name(name))
+        std::string file(w[2]);
+        if (auto why = names::problem(names::file, file))
             throw fail(Exit::rejected, "build request: {}", *why);
-        r.files.push_back(SourceFile{name, *size, std::string(w[0])});
+        r.files.push_back(SourceFile{file, *size, std::string(w[0])});
     }
     r.dsc(); // must list one
     return r;

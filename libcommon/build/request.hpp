@@ -52,12 +52,10 @@ inline constexpr std::string_view result_id_field = "Mbd-Build-Id";
 inline constexpr std::string_view result_status_field = "Mbd-Build-Status"; // successful|failed|given-back
 inline constexpr std::string_view result_builder_field = "Mbd-Builder";     // builder key fingerprint
 inline constexpr std::string_view result_log_field = "Mbd-Build-Log";       // name of the log among the files
+inline constexpr std::string_view result_reason_field = "Mbd-Build-Reason"; // why, for a build that ended early
 inline constexpr std::string_view result_seconds_field = "Mbd-Build-Seconds";
 
 // File name of a result's .changes: SOURCE_VERSION_ARCH.mbd-result.changes
 std::string result_changes_name(const Request& r);
-
-// A valid build id: [0-9a-z.+~-], at most 100 characters.
-bool valid_id(std::string_view id);
 
 } // namespace mbd::build

@@ -23,6 +23,14 @@ void add_file(deb822::Paragraph& p, const std::filesystem::path& file, std::stri
     append("Checksums-Sha256", fmt::format("{} {} {}", d.sha256, d.size, name));
 }
 
+std::string one_line(std::string_view text)
+{
+    std::string out;
+    for (char c : text.substr(0, 500))
+        out += (c == '\n' || c == '\r' || c == '\t') ? ' ' : c;
+    return std::string(trim(out));
+}
+
 } // namespace
 
 ResultDocument make_result(const Request& r, const SbuildOutcome& o, const std::string& builder,
@@ -48,6 +56,8 @@ ResultDocument make_result(const Request& r, const SbuildOutcome& o, const std::
         p.set("Maintainer", maintainer);
         p.set("Changes", fmt::format("\n{} ({}) {}; urgency=low\n\n  * Build failed: {}.", r.source, r.version,
                                      r.distribution, o.status));
+        if (!o.reason.empty()) // one line, whatever the error said
+            p.set(result_reason_field, one_line(o.reason));
         p.set("Files", "");
         p.set("Checksums-Sha1", "");
         p.set("Checksums-Sha256", "");

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <grp.h>
 #include <pwd.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 namespace mbd::build {
@@ -100,6 +101,28 @@ std::vector<std::string> autopkgtest_args(const SbuildJob& job)
     return a;
 }
 
+// What sbuild's session sees of the host: the job's binds (read-only), and the job's own
+// directory as /mbd-build for the apt preferences (copied in by a setup command).
+std::vector<BindMount> session_binds(const SbuildJob& job)
+{
+    if (job.preinstalled)
+        return {};
+    auto binds = job.binds;
+    if (!job.request.apt_preferences.empty())
+        binds.push_back({job.dir, "/mbd-build"});
+    return binds;
+}
+
+// The host directories a build mounts (its binds, in sbuild's session or autopkgtest's testbed).
+std::vector<fs::path> read_only_dirs(const SbuildJob& job)
+{
+    std::vector<fs::path> dirs;
+    if (!job.preinstalled || job.request.autopkgtest_mode != "disabled")
+        for (const auto& b : job.binds)
+            dirs.push_back(b.directory);
+    return dirs;
+}
+
 // Whether the chroot has every build dependency of the job installed (build/builddeps.hpp).
 bool preinstalled(const SbuildJob& job)
 {
@@ -136,9 +159,10 @@ std::string sbuild_config(const SbuildJob& job)
         c += fmt::format("$unshare_tmpdir_template = {};\n",
                          perl_quote((job.unpack_dir / "mbd-sbuild.XXXXXXXXXX").string()));
     // a build that installs nothing needs none of the extra apt sources (nor their binds and pins)
-    if (!job.binds.empty() && !job.preinstalled) {
+    auto binds = session_binds(job);
+    if (!binds.empty()) {
         c += "$unshare_bind_mounts = [\n";
-        for (const auto& b : job.binds)
+        for (const auto& b : binds)
             c += fmt::format("  {{ directory => {}, mountpoint => {} }},\n", perl_quote(b.directory.string()),
                              perl_quote(b.mountpoint));
         c += "];\n";
@@ -167,17 +191,27 @@ std::vector<std::string> sbuild_command(const SbuildJob& job, const fs::path& co
 {
     const auto& r = job.request;
     std::vector<std::string> cmd;
+    auto read_only = read_only_dirs(job);
+    if (!read_only.empty() && ::geteuid() == 0) {
+        // a mount namespace of the build's own where what it sees of the host is mounted
+        // read-only: the user namespaces of sbuild and autopkgtest cannot make it writable
+        cmd = {"unshare", "--mount", "--propagation", "private", "--", "sh", "-ec",
+               "while [ \"$1\" != -- ]; do mount --bind -o ro \"$1\" \"$1\"; shift; done; shift; exec \"$@\"", "sh"};
+        for (const auto& d : read_only)
+            cmd.push_back(d.string());
+        cmd.push_back("--");
+    }
     if (!job.user.empty() && ::geteuid() == 0) {
         // never build as root: drop to the build user for sbuild and everything it starts
         struct passwd* pw = ::getpwnam(job.user.c_str());
         if (!pw)
             throw fail(Exit::environment, "build user '{}' does not exist (create it with useradd, with a subuid range)",
                        job.user);
-        cmd = {"setpriv", fmt::format("--reuid={}", pw->pw_uid), fmt::format("--regid={}", pw->pw_gid),
-               "--init-groups", "env", fmt::format("HOME={}", pw->pw_dir), fmt::format("USER={}", job.user),
-               fmt::format("LOGNAME={}", job.user)};
+        cmd.insert(cmd.end(), {"setpriv", fmt::format("--reuid={}", pw->pw_uid), fmt::format("--regid={}", pw->pw_gid),
+                               "--init-groups", "env", fmt::format("HOME={}", pw->pw_dir),
+                               fmt::format("USER={}", job.user), fmt::format("LOGNAME={}", job.user)});
     } else {
-        cmd = {"env"};
+        cmd.push_back("env");
     }
     cmd.push_back("SBUILD_CONFIG=" + config_file.string());
     cmd.insert(cmd.end(), {"sbuild", "--chroot-mode=unshare", "--chroot=" + job.tarball.string(),
@@ -235,11 +269,20 @@ SbuildOutcome run_sbuild(const SbuildJob& job)
     effective.preinstalled = preinstalled(job);
     if (!effective.preinstalled && r.resolver == "aptitude") // sbuild looks for it outside the chroot too
         require_program("aptitude", "aptitude");
-    if (!r.apt_preferences.empty()) { // for sbuild's session (copied in by a setup command) and autopkgtest's
+    if (!r.apt_preferences.empty()) // for sbuild's session (copied in by a setup command) and autopkgtest's
         write_atomic(job.dir / "apt-preferences", r.apt_preferences);
-        if (!effective.preinstalled)
-            effective.binds.push_back({job.dir, "/mbd-build"});
-    }
+    if (::geteuid() != 0)
+        // unprivileged, we cannot mount: what a build sees must be read-only already (the
+        // shipped mbd-build.service mounts HOME/repositories read-only)
+        for (const auto& d : read_only_dirs(effective)) {
+            struct statvfs st{};
+            if (::statvfs(d.c_str(), &st) != 0 || !(st.f_flag & ST_RDONLY))
+                throw fail(Exit::environment,
+                           "'{}' is not read-only here and an unprivileged mbd-build cannot mount it so: run "
+                           "mbd-build as root with 'build.user' set, or with that directory read-only "
+                           "(mbd-build.service does so)",
+                           d.string());
+        }
     write_atomic(config, sbuild_config(effective));
     if (!job.user.empty() && ::geteuid() == 0) {
         struct passwd* pw = ::getpwnam(job.user.c_str());

@@ -36,6 +36,7 @@ struct SbuildJob {
 
 struct SbuildOutcome {
     std::string status;              // sbuild's "Status:": successful, attempted, given-back, failed, ...
+    std::string reason;              // why, when the build ended before sbuild could say (one line)
     int exit_code = 0;
     double seconds = 0;
     std::filesystem::path log;       // the build log (regular file), may be empty if sbuild never started

@@ -84,7 +84,8 @@ const std::vector<ConfigKey> table = {
      "seconds after its last create or update a chroot is stale: its builds upgrade it in their session"},
     {"build.jobs", ConfigType::integer, cores, "builds run in parallel; default: number of cores"},
     {"build.user", ConfigType::string, [] { return std::string("mbd"); },
-     "unprivileged user sbuild runs as when mbd-build runs as root (needs a subuid/subgid range)"},
+     "unprivileged user sbuild runs as when mbd-build runs as root (needs a subuid/subgid range); as root, "
+     "mbd-build refuses to build without one"},
     {"build.timeout", ConfigType::integer, [] { return std::string("14400"); },
      "seconds a build may take before it is stopped"},
     {"incoming.timeout", ConfigType::integer, [] { return std::string("3600"); },

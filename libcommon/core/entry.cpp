@@ -3,6 +3,7 @@
 #include "core/error.hpp"
 #include "core/json.hpp"
 #include "core/log.hpp"
+#include "core/names.hpp"
 #include "core/notify.hpp"
 #include "db/db.hpp"
 #include "db/schema.hpp"
@@ -59,6 +60,11 @@ const Handler* Cli::handler_for(const CLI::App* app) const
 {
     auto it = handlers_.find(app);
     return it == handlers_.end() ? nullptr : &it->second;
+}
+
+CLI::Validator name_of(const names::Kind& kind)
+{
+    return CLI::Validator([&kind](std::string& value) { return names::problem(kind, value).value_or(""); }, "");
 }
 
 namespace {

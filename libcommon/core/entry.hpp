@@ -28,6 +28,9 @@ namespace mbd {
 namespace db {
 class Db;
 }
+namespace names {
+struct Kind;
+}
 
 // What a subcommand handler gets: configuration, home, the state database.
 class Context {
@@ -72,6 +75,12 @@ private:
     CLI::App& app_;
     std::map<const CLI::App*, Handler> handlers_;
 };
+
+// An argument that names something (a build, a repository, a chroot...) is checked
+// against its kind's grammar (core/names.hpp) when the command line is parsed:
+// anything else is a usage error (exit 2) before the handler touches anything.
+//   c->add_option("id", id, "build id")->required()->check(name_of(names::build_ref));
+CLI::Validator name_of(const names::Kind& kind);
 
 int run_tool(int argc, char** argv, const ToolInfo& info, const std::function<void(Cli&)>& define);
 

@@ -1,6 +1,7 @@
 #include "debian/control_files.hpp"
 
 #include "core/error.hpp"
+#include "core/names.hpp"
 #include "core/strings.hpp"
 
 #include <fmt/format.h>
@@ -57,7 +58,7 @@ std::vector<FileEntry> parse_files(const deb822::Paragraph& p, std::string_view 
             f.priority = std::string(w[3]);
         }
         f.name = std::string(w.back());
-        if (auto why = bad_file_name(f.name))
+        if (auto why = names::problem(names::file, f.name))
             throw fail(Exit::rejected, "{}: {}", doc, *why);
         if (index.count(f.name))
             throw fail(Exit::rejected, "{}: file '{}' is listed twice in Files", doc, f.name);
@@ -112,42 +113,6 @@ Version parse_version(const deb822::Paragraph& p, std::string_view doc)
 
 } // namespace
 
-std::optional<std::string> bad_file_name(std::string_view name)
-{
-    auto quoted = [&] {
-        std::string q;
-        for (unsigned char c : name.substr(0, 80))
-            q += (c < 0x20 || c == 0x7f) ? '?' : char(c);
-        return q;
-    };
-    if (name.empty())
-        return std::string("empty file name");
-    if (name.find('/') != std::string_view::npos)
-        return fmt::format("file name '{}' contains '/'", quoted());
-    if (name.find("..") != std::string_view::npos)
-        return fmt::format("file name '{}' contains '..'", quoted());
-    if (name.front() == '-' || name.front() == '.')
-        return fmt::format("file name '{}' starts with '{}'", quoted(), name.front());
-    for (char c : name) {
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  c == '.' || c == '+' || c == '~' || c == '_' || c == '-';
-        if (!ok)
-            return fmt::format("file name '{}' contains a character other than letters, digits and .+~_-", quoted());
-    }
-    if (name == "REASON") // what a rejected upload is kept with
-        return std::string("file name 'REASON' is reserved");
-    return std::nullopt;
-}
-
-bool valid_package_name(std::string_view name)
-{
-    if (name.size() < 2 || !((name[0] >= 'a' && name[0] <= 'z') || (name[0] >= '0' && name[0] <= '9')))
-        return false;
-    return std::all_of(name.begin(), name.end(), [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.';
-    });
-}
-
 bool Changes::has_source() const
 {
     return std::find(architectures.begin(), architectures.end(), "source") != architectures.end();
@@ -184,7 +149,7 @@ Changes Changes::parse(std::string_view text, std::string_view name)
     c.format = p.get("Format");
     std::string source_field = p.get("Source");
     auto src = split_ws(source_field);
-    if (src.empty() || !valid_package_name(src[0]))
+    if (src.empty() || !names::package.valid(src[0]))
         throw fail(Exit::rejected, "{}: invalid source package name '{}'", name, p.get("Source"));
     c.source = std::string(src[0]);
     if (src.size() == 2 && src[1].size() > 2 && src[1].front() == '(' && src[1].back() == ')')
@@ -220,7 +185,7 @@ Dsc Dsc::parse(std::string_view text, std::string_view name)
     require(p, name, {"Format", "Source", "Version", "Maintainer", "Architecture", "Files"});
     d.format = p.get("Format");
     d.source = p.get("Source");
-    if (!valid_package_name(d.source))
+    if (!names::package.valid(d.source))
         throw fail(Exit::rejected, "{}: invalid source package name '{}'", name, d.source);
     d.version = parse_version(p, name);
     std::string binary = p.folded("Binary");

@@ -29,12 +29,8 @@ struct FileEntry {
 // The longest line a .changes or .dsc may have (dpkg writes far shorter ones).
 inline constexpr size_t max_line_length = 64 << 10;
 
-// Why a file name listed in a control file is not acceptable, or nullopt.
-// Plain names only: [A-Za-z0-9][A-Za-z0-9.+~_-]*, no "..", not "REASON".
-std::optional<std::string> bad_file_name(std::string_view name);
-
-// Package names (Policy 5.6.1): [a-z0-9][a-z0-9+.-]+
-bool valid_package_name(std::string_view name);
+// File names listed (names::file) and package names (names::package) are checked
+// against core/names.hpp.
 
 struct Changes {
     deb822::Paragraph fields;

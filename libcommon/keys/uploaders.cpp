@@ -2,6 +2,7 @@
 
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "core/names.hpp"
 #include "core/strings.hpp"
 #include "db/db.hpp"
 
@@ -34,7 +35,7 @@ Uploader require(db::Db& db, const gpg::Keyring& ring, const std::string& fpr)
 void check_repositories(db::Db& db, const std::vector<std::string>& repositories)
 {
     for (const auto& r : repositories) {
-        validate_repository_id(r);
+        names::check(names::repository, r);
         if (!repository_exists(db, r))
             throw fail(Exit::not_found, "no repository '{}'", r);
     }
@@ -47,15 +48,6 @@ void grant(db::Db& db, const std::string& fpr, const std::vector<std::string>& r
 }
 
 } // namespace
-
-void validate_repository_id(std::string_view id)
-{
-    bool ok = !id.empty() && std::all_of(id.begin(), id.end(), [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-    });
-    if (!ok)
-        throw fail(Exit::usage, "invalid repository id '{}' (lower-case letters and digits only)", id);
-}
 
 bool repository_exists(db::Db& db, std::string_view id)
 {
@@ -113,7 +105,7 @@ Uploader revoke_uploader(Context& ctx, std::string_view fingerprint, const std::
     require(db, ring, fpr);
     db::Transaction tx(db);
     for (const auto& r : repositories) {
-        validate_repository_id(r);
+        names::check(names::repository, r);
         if (db.run("DELETE FROM uploader_repositories WHERE fingerprint = ? AND repository = ?", fpr, r) == 0)
             throw fail(Exit::not_found, "uploader {} is not granted repository '{}'", fpr, r);
     }

@@ -27,8 +27,6 @@ struct Uploader {
     std::vector<std::string> repositories; // sorted
 };
 
-// Repository ids are [a-z0-9]+ (Error(Exit::usage) otherwise).
-void validate_repository_id(std::string_view id);
 // Does repository id exist? Asks the repo domain's table `repositories(id)`.
 bool repository_exists(db::Db& db, std::string_view id);
 

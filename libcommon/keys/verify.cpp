@@ -1,6 +1,7 @@
 #include "keys/verify.hpp"
 
 #include "core/error.hpp"
+#include "core/names.hpp"
 #include "db/db.hpp"
 #include "keys/instance.hpp"
 #include "keys/peers.hpp"
@@ -30,7 +31,7 @@ bool issued_by_key_of(const gpg::Keyring& ring, std::string_view document)
 
 gpg::Verified verify_upload(Context& ctx, std::string_view document, std::string_view repository)
 {
-    validate_repository_id(repository);
+    names::check(names::repository, repository);
     auto v = trust_set(ctx.home(), uploaders_set).verify_clearsigned(document);
     auto& db = ctx.db();
     if (!db.scalar_int("SELECT 1 FROM uploaders WHERE fingerprint = ?", v.fingerprint))

@@ -3,6 +3,7 @@
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/log.hpp"
+#include "core/names.hpp"
 #include "core/strings.hpp"
 #include "db/db.hpp"
 #include "debian/control_files.hpp"
@@ -136,19 +137,10 @@ std::string chroots_text(const StatusDocument& d)
 
 } // namespace
 
-void validate_name(std::string_view name)
-{
-    bool ok = !name.empty() && name.size() <= 64 && name.front() != '-' &&
-              std::all_of(name.begin(), name.end(),
-                          [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; });
-    if (!ok)
-        throw fail(Exit::usage, "invalid remote name '{}' (use [a-z0-9][a-z0-9-]*, at most 64 characters)", name);
-}
-
 Remote add_remote(Context& ctx, const std::string& name, const std::string& url,
                   const std::optional<std::string>& fingerprint)
 {
-    validate_name(name);
+    names::check(names::remote, name);
     auto where = parse_url(url);
     std::optional<std::string> pinned;
     if (fingerprint)

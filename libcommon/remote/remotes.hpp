@@ -42,9 +42,6 @@ struct Remote {
     long long status_seq = 0;            // routing sequence number then (remote/routing.hpp)
 };
 
-// Remote names: [a-z0-9][a-z0-9-]*, at most 64 characters (Error(Exit::usage)).
-void validate_name(std::string_view name);
-
 // fingerprint: nullopt trusts on first use. Errors: the name or key is known
 // (exists), the URL is bad (usage), the peer is unreachable (tempfail), its
 // key is not the pinned one or its document is not signed by the key it

@@ -4,6 +4,7 @@
 #include "chroot/chroot.hpp"
 #include "core/error.hpp"
 #include "core/fs.hpp"
+#include "core/names.hpp"
 #include "core/strings.hpp"
 #include "db/db.hpp"
 #include "deb822/deb822.hpp"
@@ -78,6 +79,7 @@ StatusDocument StatusDocument::parse(std::string_view content)
     d.identity = need_text(p, "Identity");
     d.version = need_text(p, "Mbd-Version");
     d.fingerprint = need_text(p, "Fingerprint");
+    names::check(names::fingerprint, d.fingerprint, Exit::rejected);
     auto date = parse_iso_time(need_text(p, "Date"));
     if (!date)
         throw fail(Exit::rejected, "status document: malformed date '{}'", p.get("Date"));
@@ -89,7 +91,7 @@ StatusDocument StatusDocument::parse(std::string_view content)
         auto w = split_ws(line);
         if (w.empty())
             continue;
-        if (w.size() != 3)
+        if (w.size() != 3 || !names::codename.valid(w[0]) || !names::architecture.valid(w[1]))
             throw fail(Exit::rejected, "status document: malformed chroot line '{}'", line);
         d.chroots.push_back({std::string(w[0]), std::string(w[1]), std::string(w[2])});
     }
@@ -97,7 +99,7 @@ StatusDocument StatusDocument::parse(std::string_view content)
         auto w = split_ws(line);
         if (w.empty())
             continue;
-        auto status = w.size() == 4 ? parse_status(w[1]) : std::nullopt;
+        auto status = w.size() == 4 && names::fingerprint.valid(w[0]) ? parse_status(w[1]) : std::nullopt;
         auto flag = w.size() == 4 ? parse_check_flag(w[2]) : std::nullopt;
         if (!status || !flag)
             throw fail(Exit::rejected, "status document: malformed remote line '{}'", line);

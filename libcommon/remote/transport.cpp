@@ -3,6 +3,7 @@
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/log.hpp"
+#include "core/names.hpp"
 #include "core/process.hpp"
 #include "core/strings.hpp"
 #include "core/wake.hpp"
@@ -322,7 +323,7 @@ std::vector<std::string> receive_files(int fd, const std::filesystem::path& dir)
         if (!size || w[3].size() != 64)
             throw fail(Exit::rejected, "put stream: malformed header '{}'", *line);
         std::string name(w[1]);
-        if (auto why = debian::bad_file_name(name))
+        if (auto why = names::problem(names::file, name))
             throw fail(Exit::rejected, "put stream: {}", *why);
         if (name.starts_with("."))
             throw fail(Exit::rejected, "put stream: file name '{}' starts with a dot", name);

@@ -2,6 +2,7 @@
 
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "core/names.hpp"
 #include "core/strings.hpp"
 #include "db/db.hpp"
 #include "repo/apt.hpp"
@@ -125,8 +126,10 @@ void define_source(Cli& cli)
                               }
                               std::cout << source_text(add_source(ctx, *spec));
                           });
-    c->add_option("name", spec->name, "source name, e.g. debian-bookworm")->required();
-    c->add_option("--codename", spec->codename, "codename its Release must carry")->required();
+    c->add_option("name", spec->name, "source name, e.g. debian-bookworm")->required()->check(name_of(names::source));
+    c->add_option("--codename", spec->codename, "codename its Release must carry")
+        ->required()
+        ->check(name_of(names::release));
     c->add_option("--uri", *uri, "archive URL")->required();
     c->add_option("--key", spec->key_files, "file with the OpenPGP key(s) its Release is signed with (repeatable)")
         ->required();
@@ -146,15 +149,15 @@ void define_source(Cli& cli)
         auto s = get_source(ctx.db(), *name);
         std::cout << (*sjson ? to_json(s).dump() : source_text(s));
     });
-    c->add_option("name", *name, "source name")->required();
+    c->add_option("name", *name, "source name")->required()->check(name_of(names::source));
     c->add_flag("--json", *sjson, "print JSON");
     c = cli.command(g, "check", "fetch the source's Release (InRelease or Release + Release.gpg) and verify it",
                     [name](Context& ctx) { std::cout << source_text(check_source(ctx, *name)); });
-    c->add_option("name", *name, "source name")->required();
+    c->add_option("name", *name, "source name")->required()->check(name_of(names::source));
     for (std::string action : {"activate", "deactivate", "remove"}) {
         c = cli.command(g, action, action == "remove" ? "remove a source no distribution uses" : action + " a source",
                         [name, action](Context& ctx) { std::cout << source_line(source_action(ctx, *name, action)); });
-        c->add_option("name", *name, "source name")->required();
+        c->add_option("name", *name, "source name")->required()->check(name_of(names::source));
     }
 }
 
@@ -171,14 +174,14 @@ void define_layout(Cli& cli)
         auto l = get_layout(ctx.db(), *name);
         std::cout << (*json ? to_json(l).dump() : layout_text(l));
     });
-    c->add_option("name", *name, "layout name")->required();
+    c->add_option("name", *name, "layout name")->required()->check(name_of(names::layout));
     c->add_flag("--json", *json, "print JSON");
     auto from = std::make_shared<std::string>();
     c = cli.command(g, "add", "add a custom layout, empty or a copy of another", [name, from](Context& ctx) {
         std::cout << layout_text(add_layout(ctx.db(), *name, from->empty() ? std::nullopt : std::optional(*from)));
     });
-    c->add_option("name", *name, "layout name")->required();
-    c->add_option("--from", *from, "copy this layout");
+    c->add_option("name", *name, "layout name")->required()->check(name_of(names::layout));
+    c->add_option("--from", *from, "copy this layout")->check(name_of(names::layout));
     auto suite = std::make_shared<Suite>();
     auto migrates = std::make_shared<std::string>();
     c = cli.command(g, "suite", "add or change a suite of a custom layout no repository uses",
@@ -188,11 +191,11 @@ void define_layout(Cli& cli)
                             s.migrates_to = *migrates;
                         std::cout << layout_text(set_layout_suite(ctx.db(), *name, s));
                     });
-    c->add_option("layout", *name, "layout name")->required();
-    c->add_option("suite", suite->name, "suite name")->required();
+    c->add_option("layout", *name, "layout name")->required()->check(name_of(names::layout));
+    c->add_option("suite", suite->name, "suite name")->required()->check(name_of(names::suite));
     c->add_flag("--uploadable", suite->uploadable, "accepts uploads");
     c->add_flag("--experimental", suite->experimental, "experimental (version rule '+0', NotAutomatic)");
-    c->add_option("--migrates-to", *migrates, "the suite packages migrate to");
+    c->add_option("--migrates-to", *migrates, "the suite packages migrate to")->check(name_of(names::suite));
     c->add_option("--rollbacks", suite->rollbacks, "previous versions kept (CODENAME-ID-SUITE-rollbackN)");
     c->add_flag("--not-automatic", suite->not_automatic, "publish NotAutomatic: yes");
     c->add_flag("--but-automatic-upgrades", suite->but_automatic_upgrades, "publish ButAutomaticUpgrades: yes");
@@ -202,7 +205,7 @@ void define_layout(Cli& cli)
                     [name, rule, erule, meta](Context& ctx) {
                         std::cout << layout_text(set_layout_rules(ctx.db(), *name, *rule, *erule, *meta));
                     });
-    c->add_option("layout", *name, "layout name")->required();
+    c->add_option("layout", *name, "layout name")->required()->check(name_of(names::layout));
     c->add_option("--version-rule", *rule, "regex a non-experimental version must match (%ID%, %CODEVERSION%; '' none)");
     c->add_option("--experimental-version-rule", *erule, "the same for experimental suites");
     c->add_option("--meta", *meta, "meta names, 'unstable=sid-unstable experimental=sid-experimental'");
@@ -235,11 +238,12 @@ void define_dist(Cli& cli)
         }
         std::cout << dist_text(add_distribution(ctx.db(), x));
     });
-    c->add_option("codename", d->codename, "codename, e.g. bookworm")->required();
-    c->add_option("--source", d->base_source, "base source")->required();
+    c->add_option("codename", d->codename, "codename, e.g. bookworm")->required()->check(name_of(names::codename));
+    c->add_option("--source", d->base_source, "base source")->required()->check(name_of(names::source));
     c->add_option("--extra", *extra, "extra source with its APT priority, SOURCE[:PRIORITY] (repeatable; default 500)");
     c->add_option("--arch", *archs, "architectures (comma-separated or repeated)")->required();
-    c->add_option("--arch-all", d->arch_all, "the architecture that builds Architecture: all (default: the first)");
+    c->add_option("--arch-all", d->arch_all, "the architecture that builds Architecture: all (default: the first)")
+        ->check(name_of(names::architecture));
     c->add_option("--component", *comps, "components (default: main)");
     c->add_option("--lintian-mode", d->options.lintian_mode, "disabled, ignore, errfail, warnfail")->capture_default_str();
     c->add_option("--autopkgtest-mode", d->options.autopkgtest_mode, "disabled, ignore, errfail, warnfail")
@@ -259,7 +263,7 @@ void define_dist(Cli& cli)
         auto x = get_distribution(ctx.db(), *name);
         std::cout << (*json ? to_json(x).dump() : dist_text(x));
     });
-    c->add_option("codename", *name, "codename")->required();
+    c->add_option("codename", *name, "codename")->required()->check(name_of(names::codename));
     c->add_flag("--json", *json, "print JSON");
 }
 
@@ -287,18 +291,18 @@ void define_repository(Cli& cli)
         for (const auto& d : repository_dists(ctx.db(), r.id))
             std::cout << "  " << d.name << "\n";
     });
-    c->add_option("id", *id, "repository id")->required();
+    c->add_option("id", *id, "repository id")->required()->check(name_of(names::repository));
     c->add_flag("--json", *json, "print JSON");
     c = cli.command(g, "prepare", "create the repository's directory and publish all its distributions",
                     [id](Context& ctx) { std::cout << repo_text(prepare_repository(ctx, *id)); });
-    c->add_option("id", *id, "repository id")->required();
+    c->add_option("id", *id, "repository id")->required()->check(name_of(names::repository));
     for (std::string action : {"activate", "deactivate", "remove"}) {
         c = cli.command(g, action,
                         action == "activate"     ? "accept uploads (after a passed check)"
                         : action == "deactivate" ? "stop accepting uploads"
                                                  : "delete the published data of a repository that holds no packages",
                         [id, action](Context& ctx) { std::cout << repo_text(repository_action(ctx, *id, action)); });
-        c->add_option("id", *id, "repository id")->required();
+        c->add_option("id", *id, "repository id")->required()->check(name_of(names::repository));
     }
 }
 
@@ -329,7 +333,8 @@ void define_packages(Cli& cli)
             print_published(results.back().published);
     });
     c->add_option("changes", in->changes, "the .changes files of one source version")->required();
-    c->add_option("--dist", in->dist, "target distribution CODENAME-ID-SUITE (default: the .changes' Distribution)");
+    c->add_option("--dist", in->dist, "target distribution CODENAME-ID-SUITE (default: the .changes' Distribution)")
+        ->check(name_of(names::distribution));
     c->add_flag("--no-publish", in->no_publish, "only record it (publish later)");
     c->add_flag("--each", in->each, "each .changes is an upload of its own (imports); one publish at the end");
 
@@ -344,24 +349,30 @@ void define_packages(Cli& cli)
         std::cout << fmt::format("{} {}: {} -> {}\n", r.source, r.version, r.from, r.to);
         print_published(r.published);
     });
-    c->add_option("source", mv->source, "source package")->required();
-    c->add_option("from", mv->dist, "distribution to migrate from, CODENAME-ID-SUITE")->required();
+    c->add_option("source", mv->source, "source package")->required()->check(name_of(names::package));
+    c->add_option("from", mv->dist, "distribution to migrate from, CODENAME-ID-SUITE")
+        ->required()
+        ->check(name_of(names::distribution));
     c->add_flag("--no-publish", mv->no_publish, "only record it (publish later)");
     c = cli.command("port", "rebuild a source for another distribution: a signed upload into incoming/", [mv](Context& ctx) {
         auto r = port(ctx, mv->source, mv->dist, mv->to);
         std::cout << fmt::format("{} {} from {}: uploaded {} for {} ({})\n", r.source, r.from_version, r.from,
                                  r.version, r.to, r.changes.filename().string());
     });
-    c->add_option("source", mv->source, "source package")->required();
-    c->add_option("from", mv->dist, "distribution holding it, CODENAME-ID-SUITE")->required();
-    c->add_option("to", mv->to, "distribution to port it to, CODENAME-ID-SUITE")->required();
+    c->add_option("source", mv->source, "source package")->required()->check(name_of(names::package));
+    c->add_option("from", mv->dist, "distribution holding it, CODENAME-ID-SUITE")
+        ->required()
+        ->check(name_of(names::distribution));
+    c->add_option("to", mv->to, "distribution to port it to, CODENAME-ID-SUITE")
+        ->required()
+        ->check(name_of(names::distribution));
     c = cli.command("remove", "take a source out of a distribution (suite or rollback)", [mv](Context& ctx) {
         auto r = remove(ctx, mv->source, mv->dist, mv->version, !mv->no_publish);
         std::cout << fmt::format("{} {}: removed from {}\n", r.source, r.version, r.from);
         print_published(r.published);
     });
-    c->add_option("source", mv->source, "source package")->required();
-    c->add_option("dist", mv->dist, "distribution")->required();
+    c->add_option("source", mv->source, "source package")->required()->check(name_of(names::package));
+    c->add_option("dist", mv->dist, "distribution")->required()->check(name_of(names::distribution));
     c->add_option("--version", mv->version, "only if it holds this version");
     c->add_flag("--no-publish", mv->no_publish, "only record it (publish later)");
 
@@ -386,8 +397,8 @@ void define_packages(Cli& cli)
                 std::cout << d << "\n";
         }
     });
-    c->add_option("id", pa->id, "repository (default: all)");
-    c->add_option("--dist", pa->dist, "only this distribution");
+    c->add_option("id", pa->id, "repository (default: all)")->check(name_of(names::repository));
+    c->add_option("--dist", pa->dist, "only this distribution")->check(name_of(names::distribution));
     c->add_flag("--rebuild", pa->rebuild, "rebuild every index from the state database");
 
     auto mjson = std::make_shared<bool>(false);
@@ -412,20 +423,20 @@ void define_packages(Cli& cli)
     c = cli.command("ls", "list what the distributions hold", [q](Context& ctx) {
         print_list<Holding>(list_holdings(ctx.db(), q->arg, q->dist), q->json, holding_text);
     });
-    c->add_option("id", q->arg, "repository (default: all)");
-    c->add_option("--dist", q->dist, "only this distribution");
+    c->add_option("id", q->arg, "repository (default: all)")->check(name_of(names::repository));
+    c->add_option("--dist", q->dist, "only this distribution")->check(name_of(names::distribution));
     c->add_flag("--json", q->json, "print JSON");
     c = cli.command("show", "show the versions of a source per distribution, rollbacks included", [q](Context& ctx) {
         print_list<Holding>(show_source(ctx.db(), q->arg, q->repo), q->json, holding_text);
     });
-    c->add_option("source", q->arg, "source package")->required();
-    c->add_option("--repository", q->repo, "only this repository");
+    c->add_option("source", q->arg, "source package")->required()->check(name_of(names::package));
+    c->add_option("--repository", q->repo, "only this repository")->check(name_of(names::repository));
     c->add_flag("--json", q->json, "print JSON");
     c = cli.command("search", "find sources and binaries by name (shell pattern)", [q](Context& ctx) {
         print_list<Holding>(search(ctx.db(), q->arg, q->repo), q->json, holding_text);
     });
     c->add_option("pattern", q->arg, "name pattern, e.g. 'lib*'")->required();
-    c->add_option("--repository", q->repo, "only this repository");
+    c->add_option("--repository", q->repo, "only this repository")->check(name_of(names::repository));
     c->add_flag("--json", q->json, "print JSON");
 }
 
@@ -443,10 +454,10 @@ void define_setup(Cli& cli)
                               std::cout << repo_text(r.repository);
                               std::cout << sources_list(ctx, r.repository.id, {});
                           });
-    c->add_option("id", o->id, "repository id ([a-z0-9]+)")->required();
-    c->add_option("--codename", o->codename, "Debian codename")->capture_default_str();
+    c->add_option("id", o->id, "repository id ([a-z0-9]+)")->required()->check(name_of(names::repository));
+    c->add_option("--codename", o->codename, "Debian codename")->capture_default_str()->check(name_of(names::codename));
     c->add_option("--arch", *archs, "architectures (default: this machine's)");
-    c->add_option("--layout", o->layout, "layout")->capture_default_str();
+    c->add_option("--layout", o->layout, "layout")->capture_default_str()->check(name_of(names::layout));
     c->add_option("--mirror", o->mirror, "Debian mirror (default: configuration key 'mirror')");
     c->add_option("--keyring", o->keyring, "keys the mirror's Release is signed with")->capture_default_str();
     c->add_flag("--no-check", *no_check, "do not fetch and verify the mirror's Release now");
@@ -466,8 +477,8 @@ void define_setup(Cli& cli)
         }
         std::cout << repo_text(create_and_prepare(ctx, x));
     });
-    c->add_option("id", r->id, "repository id ([a-z0-9]+)")->required();
-    c->add_option("--layout", r->layout, "layout")->default_val("Default");
+    c->add_option("id", r->id, "repository id ([a-z0-9]+)")->required()->check(name_of(names::repository));
+    c->add_option("--layout", r->layout, "layout")->default_val("Default")->check(name_of(names::layout));
     c->add_option("--dist", *dists, "distribution CODENAME[:ARCH,ARCH] (repeatable)")->required();
     c->add_option("--origin", r->origin, "Origin of its Release files (default: the identity)");
     c->add_option("--description", r->description, "description");
@@ -504,7 +515,7 @@ void define_output(Cli& cli)
                               if (problems)
                                   throw fail(Exit::check_failed, "{} problem{} found", problems, problems == 1 ? "" : "s");
                           });
-    c->add_option("id", *id, "repository (default: all)");
+    c->add_option("id", *id, "repository (default: all)")->check(name_of(names::repository));
     c->add_flag("--json", *json, "print JSON");
 
     auto sl = std::make_shared<SourcesListOptions>();
@@ -518,7 +529,7 @@ void define_output(Cli& cli)
                         o.sources = !*no_src;
                         std::cout << sources_list(ctx, *id, o);
                     });
-    c->add_option("id", *id, "repository")->required();
+    c->add_option("id", *id, "repository")->required()->check(name_of(names::repository));
     c->add_option("--codename", *codenames, "only these codenames");
     c->add_option("--suite", *suites, "only these suites");
     c->add_flag("--rollbacks", sl->rollbacks, "also the rollback distributions");

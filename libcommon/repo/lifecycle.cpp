@@ -5,6 +5,7 @@
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/log.hpp"
+#include "core/names.hpp"
 #include "core/process.hpp"
 #include "core/strings.hpp"
 #include "db/db.hpp"
@@ -146,10 +147,9 @@ Json to_json(const CheckReport& r)
 
 SetupResult setup(Context& ctx, const SetupOptions& o)
 {
+    names::check(names::repository, o.id);
     auto& db = ctx.db();
     keys::require_instance_key(ctx);
-    if (!valid_repository_id(o.id))
-        throw fail(Exit::usage, "invalid repository id '{}' (lowercase letters and digits)", o.id);
     if (db.scalar_int("SELECT 1 FROM repositories WHERE id = ?", o.id))
         throw fail(Exit::exists, "repository '{}' exists already", o.id);
 

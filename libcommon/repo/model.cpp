@@ -3,6 +3,7 @@
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/log.hpp"
+#include "core/names.hpp"
 #include "core/process.hpp"
 #include "core/strings.hpp"
 #include "db/db.hpp"
@@ -57,28 +58,10 @@ std::string format_pairs(const Pairs& p, std::string_view sep)
     return out;
 }
 
-// Names that become parts of CODENAME-ID-SUITE must not contain '-'.
-bool valid_word(std::string_view s)
-{
-    return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-    });
-}
-
-bool valid_name(std::string_view s)
-{
-    return !s.empty() && s.size() <= 100 && ((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= '0' && s[0] <= '9')) &&
-           std::all_of(s.begin(), s.end(), [](char c) {
-               return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '+' ||
-                      c == '_';
-           });
-}
-
+// Debian's wildcards and the source architecture are not architectures of a distribution.
 bool valid_arch(std::string_view s)
 {
-    return !s.empty() && s != "all" && s != "any" && s != "source" && std::all_of(s.begin(), s.end(), [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
-    });
+    return names::architecture.valid(s) && s != "all" && s != "any" && s != "source";
 }
 
 ModelStatus status_of(db::Stmt& row, int col)
@@ -161,10 +144,8 @@ std::string known_codeversion(std::string_view codename)
 
 Source add_source(Context& ctx, const SourceSpec& spec)
 {
-    if (!valid_name(spec.name))
-        throw fail(Exit::usage, "invalid source name '{}' (lowercase letters, digits, '.+-_')", spec.name);
-    if (!valid_name(spec.codename))
-        throw fail(Exit::usage, "invalid codename '{}'", spec.codename);
+    names::check(names::source, spec.name);
+    names::check(names::release, spec.codename);
     if (spec.uris.empty())
         throw fail(Exit::usage, "source '{}' needs at least one archive URL", spec.name);
     for (const auto& u : spec.uris)
@@ -441,8 +422,7 @@ Layout get_layout(db::Db& db, std::string_view name)
 
 Layout add_layout(db::Db& db, std::string_view name, std::optional<std::string> copy_of)
 {
-    if (name.empty() || name.size() > 64 || name.find_first_of("\n\t'\"") != std::string_view::npos)
-        throw fail(Exit::usage, "invalid layout name '{}'", name);
+    names::check(names::layout, name);
     db::Transaction tx(db);
     if (db.scalar_int("SELECT 1 FROM layouts WHERE name = ?", name))
         throw fail(Exit::exists, "layout '{}' exists already", name);
@@ -469,8 +449,7 @@ Layout set_layout_suite(db::Db& db, std::string_view layout, const Suite& s)
     db::Transaction tx(db);
     Layout l = get_layout(db, layout);
     require_mutable_layout(db, l);
-    if (!valid_word(s.name))
-        throw fail(Exit::usage, "invalid suite name '{}' (lowercase letters and digits)", s.name);
+    names::check(names::suite, s.name);
     if (s.rollbacks < 0 || s.rollbacks > 100)
         throw fail(Exit::usage, "rollbacks must be between 0 and 100, not {}", s.rollbacks);
     if (s.migrates_to && (*s.migrates_to == s.name || !l.suite(*s.migrates_to)))
@@ -511,7 +490,7 @@ Layout set_layout_rules(db::Db& db, std::string_view layout, std::optional<std::
     if (meta) {
         for (const auto& [k, v] : parse_pairs(*meta, ' ')) {
             auto dash = v.find('-');
-            if (!valid_word(k) || dash == std::string::npos || !l.suite(v.substr(dash + 1)))
+            if (!names::suite.valid(k) || dash == std::string::npos || !l.suite(v.substr(dash + 1)))
                 throw fail(Exit::usage, "invalid meta distribution '{}={}' (NAME=CODENAME-SUITE of this layout)", k, v);
         }
         db.run("UPDATE layouts SET meta = ? WHERE name = ?", *meta, layout);
@@ -556,8 +535,7 @@ bool valid_resolver(std::string_view r) { return r == "apt" || r == "aptitude" |
 
 Distribution add_distribution(db::Db& db, const Distribution& d)
 {
-    if (!valid_word(d.codename))
-        throw fail(Exit::usage, "invalid codename '{}' (lowercase letters and digits)", d.codename);
+    names::check(names::codename, d.codename);
     if (d.architectures.empty())
         throw fail(Exit::usage, "distribution '{}' needs at least one architecture", d.codename);
     for (const auto& a : d.architectures)
@@ -569,8 +547,7 @@ Distribution add_distribution(db::Db& db, const Distribution& d)
     if (d.components.empty())
         throw fail(Exit::usage, "distribution '{}' needs at least one component", d.codename);
     for (const auto& c : d.components)
-        if (!valid_name(c))
-            throw fail(Exit::usage, "invalid component '{}'", c);
+        names::check(names::component, c);
     for (const auto* m : {&d.options.lintian_mode, &d.options.autopkgtest_mode})
         if (!valid_check_mode(*m))
             throw fail(Exit::usage, "invalid mode '{}' (disabled, ignore, errfail or warnfail)", *m);
@@ -654,8 +631,6 @@ Json to_json(const Distribution& d)
 
 // ---- repositories -----------------------------------------------------------
 
-bool valid_repository_id(std::string_view id) { return valid_word(id); }
-
 std::string dist_name(std::string_view codename, std::string_view repository, std::string_view suite, int rollback)
 {
     std::string n = fmt::format("{}-{}-{}", codename, repository, suite);
@@ -666,8 +641,7 @@ std::string dist_name(std::string_view codename, std::string_view repository, st
 
 Repository create_repository(db::Db& db, const Repository& r)
 {
-    if (!valid_repository_id(r.id))
-        throw fail(Exit::usage, "invalid repository id '{}' (lowercase letters and digits)", r.id);
+    names::check(names::repository, r.id);
     if (r.dists.empty())
         throw fail(Exit::usage, "repository '{}' needs at least one distribution (--dist CODENAME)", r.id);
     db::Transaction tx(db);

@@ -166,7 +166,6 @@ struct Repository {
     std::vector<RepositoryDist> dists;
 };
 
-bool valid_repository_id(std::string_view id);
 // Creates the configuration and the rows of its published distributions (status removed);
 // the caller prepares it (publishes). Error(Exit::exists) when the id is taken.
 Repository create_repository(db::Db& db, const Repository& r);

@@ -4,6 +4,7 @@
 #include "core/fault.hpp"
 #include "core/fs.hpp"
 #include "core/log.hpp"
+#include "core/names.hpp"
 #include "core/strings.hpp"
 #include "db/db.hpp"
 #include "debian/control_files.hpp"
@@ -239,7 +240,7 @@ std::vector<Pending> scan_incoming(const Home& home, long long now)
         p.changes = name;
         Stat st = lstat_of(entry.path());
         p.age = now - st.mtime;
-        if (auto why = debian::bad_file_name(name)) {
+        if (auto why = names::problem(names::file, name)) {
             p.malformed = Rejection{Exit::rejected, *why};
         } else if (st.symlink) {
             p.malformed = Rejection{Exit::rejected, fmt::format("'{}' is a symbolic link", name)};

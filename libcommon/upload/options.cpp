@@ -1,6 +1,7 @@
 #include "upload/options.hpp"
 
 #include "core/error.hpp"
+#include "core/names.hpp"
 #include "core/strings.hpp"
 
 #include <algorithm>
@@ -21,13 +22,6 @@ bool header_line(std::string_view line)
         return false;
     auto paren = line.find(" (");
     return paren != std::string_view::npos && line.find(')', paren) != std::string_view::npos;
-}
-
-bool valid_arch(std::string_view a)
-{
-    return !a.empty() && std::all_of(a.begin(), a.end(), [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
-    });
 }
 
 } // namespace
@@ -89,8 +83,8 @@ Options Options::parse(std::string_view changes_text)
                 throw fail(Exit::rejected, "upload option '{}': malformed [arch] suffix", key);
             arch = std::string(key.substr(open + 1, key.size() - open - 2));
             key = key.substr(0, open);
-            if (!valid_arch(arch))
-                throw fail(Exit::rejected, "upload option '{}': invalid architecture '{}'", key, arch);
+            if (auto why = names::problem(names::architecture, arch))
+                throw fail(Exit::rejected, "upload option '{}': {}", key, *why);
         }
         std::string name(key);
         // the old boolean forms map onto lintian-mode
@@ -116,8 +110,8 @@ Options Options::parse(std::string_view changes_text)
             if (!arch.empty())
                 throw fail(Exit::rejected, "upload option 'auto-ports' takes no [arch] suffix");
             for (auto d : split(value, ','))
-                if (d.empty() || d.find_first_of(" \t/") != std::string_view::npos)
-                    throw fail(Exit::rejected, "upload option 'auto-ports': invalid distribution '{}'", d);
+                if (auto why = names::problem(names::distribution, d))
+                    throw fail(Exit::rejected, "upload option 'auto-ports': {}", *why);
         } else if (!text_keys.count(name)) {
             throw fail(Exit::rejected, "unknown upload option '{}'", name);
         }

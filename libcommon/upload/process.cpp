@@ -6,6 +6,7 @@
 #include "core/fault.hpp"
 #include "core/fs.hpp"
 #include "core/log.hpp"
+#include "core/names.hpp"
 #include "core/notify.hpp"
 #include "core/strings.hpp"
 #include "core/wake.hpp"
@@ -487,6 +488,11 @@ void Pass::process_result(const Claim& c, const std::string& text)
     auto para = deb822::parse_one(verified.content, c.changes, {.allow_comments = false});
     auto changes = debian::Changes::parse(verified.content, c.changes);
     std::string id = para.get(build::result_id_field);
+    names::check(names::build_id, id, Exit::rejected);
+    std::string log = para.get(build::result_log_field);
+    if (!log.empty() && std::none_of(changes.files.begin(), changes.files.end(),
+                                     [&](const debian::FileEntry& f) { return f.name == log; }))
+        throw fail(Exit::rejected, "result for build '{}': its log '{}' is not one of its files", id, log);
     auto q = db_.query("SELECT upload_id, architecture, status FROM builds WHERE id = ?", id);
     if (!q.step())
         throw fail(Exit::rejected, "result for unknown build '{}'", id);
@@ -527,12 +533,13 @@ void Pass::process_result(const Claim& c, const std::string& text)
     // (a duplicate of a result not recorded yet is the one an interrupted pass accepted)
     std::string build_status = para.get(build::result_status_field);
     bool ok = build_status == "successful";
+    if (auto reason = para.get(build::result_reason_field); !ok && !reason.empty())
+        build_status += ": " + reason;
     double seconds = parse_int(split(para.get(build::result_seconds_field), '.').front()).value_or(0);
     {
         db::Transaction tx(db_);
         db_.run("UPDATE builds SET status = ?, finished = ?, seconds = ?, message = ? WHERE id = ?",
                 ok ? "successful" : "failed", now_seconds(), seconds, build_status, id);
-        std::string log = para.get(build::result_log_field);
         record_event(db_, Event{0, 0, ok ? "BUILT" : "FAILED", upload->source, upload->version, upload->distribution,
                                 arch, fmt::format("build {}: {}", id, build_status),
                                 log.empty() ? result_dir.string() : (result_dir / log).string()});

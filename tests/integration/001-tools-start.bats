@@ -38,3 +38,22 @@ load ../helpers
     assert_stderr_contains "mbd-repo: E: "
     run_mbd 2 mbd-repo -o
 }
+
+@test "an argument naming something (a build, chroot, remote, repository, source...) that is a path exits 2, touching nothing" {
+    mkdir -p "$MBD_HOME"
+    local bad cmd
+    for bad in ../../x /etc .. 'a b'; do
+        for cmd in "mbd-build cancel @" "mbd-build log @" "mbd-build retry @" "mbd-chroot remove @ amd64" \
+            "mbd-chroot check bookworm @" "mbd-chroot create @ amd64" "mbd-remote remove @" "mbd-remote check @" \
+            "mbd-repo repository prepare @" "mbd-repo repository remove @" "mbd-repo check @" "mbd-repo publish @" \
+            "mbd-repo source remove @" "mbd-repo source check @" "mbd-repo dist show @" "mbd-repo remove tiny @" \
+            "mbd-repo migrate tiny @" "mbd-repo setup @" "mbd-repo layout suite Custom @" \
+            "mbd-keygen uploader verify - --repo @" "mbd-incoming events --dist @"; do
+            read -ra words <<<"$cmd"
+            run_mbd 2 "${words[@]/@/$bad}"
+            [[ "$stderr" == *": E: "*"invalid "* ]] || { echo "$cmd: $stderr" >&2; return 1; }
+        done
+    done
+    # nothing was made: not even the home's layout
+    assert_equal "$(ls -A "$MBD_HOME")" ""
+}

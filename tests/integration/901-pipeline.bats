@@ -176,3 +176,29 @@ apt_sandbox() {
     run_mbd mbd-repo show tiny --json
     printf '%s' "$output" | jq -e 'map(select(.distribution == "bookworm-test-unstable"))[0].version == "1.0~test12+1"'
 }
+
+@test "a build sees this instance's repositories read-only: a needs-root autopkgtest can neither change the archive nor read the key ring" {
+    # as the shipped units have it: the build user owns the home (autopkgtest's testbed root is that user)
+    chown -R "$MBD_BUILD_USER:" "$MBD_HOME/repositories" "$MBD_HOME/gnupg"
+    local repo="$MBD_HOME/repositories/test" release="$MBD_HOME/repositories/test/dists/bookworm-test-unstable/Release"
+    cp "$release" "$BATS_TEST_TMPDIR/Release.before"
+    mbdt_dput "$(mbdt_source_package "$PKG" tiny 1.0~test12+1 bookworm-test-unstable \
+        --restrictions 'needs-root, allow-stderr' \
+        --option autopkgtest-mode=errfail \
+        --test "touch $repo/mbdt-written || :; echo changed >>$release || :; cat $MBD_HOME/gnupg/private-keys-v1.d/* || :")"
+    run_mbd mbd-incoming run
+    run_mbd mbd-build run
+    log=$(mbd-build list --json | jq -r '.[0].log')
+    grep -qE '^command1 +PASS' "$log"
+    # each write was refused by the read-only mount, and the key ring is not in the testbed
+    grep -q "mbdt-written.*Read-only file system" "$log"
+    grep -q "Release.*Read-only file system" "$log"
+    [ ! -e "$repo/mbdt-written" ]
+    cmp "$release" "$BATS_TEST_TMPDIR/Release.before"
+    secret=$(sed -n 's/.*(d #\([0-9A-F]*\)#).*/\1/p' "$MBD_HOME"/gnupg/private-keys-v1.d/*.key)
+    [ -n "$secret" ]
+    run ! grep -rqF "$secret" "$MBD_HOME/var/builds"
+    run_mbd mbd-incoming run
+    assert_output_contains "installed 1"
+    run_mbd mbd-repo check test
+}

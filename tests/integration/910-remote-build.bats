@@ -19,6 +19,9 @@ teardown() {
     instance a
     instance b 1
     on a mbd-repo setup test --no-check --arch amd64 >/dev/null
+    # a peer's builds see a's repositories only as a publishes them (b never reads a's files): this
+    # package has no build dependencies, so b's build does not fetch from there
+    printf 'publish.url = http://127.0.0.1:9/mbd-a\n' >>"$(home_of a)/etc/mbd.conf"
     mbd_test_user mbdt-builder
     printf 'build.user = mbdt-builder\n' >>"$(home_of b)/etc/mbd.conf"
     MBD_HOME=$(home_of b) mbd_cached_chroot bookworm amd64

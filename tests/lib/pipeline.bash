@@ -8,6 +8,7 @@
 #       --fail              the build fails (debian/rules exits 1)
 #       --option KEY=VALUE  a "* MINI_BUILDD_OPTION: KEY=VALUE" line in the changelog (repeatable)
 #       --test COMMAND      an autopkgtest (debian/tests/control) running COMMAND on the installed package
+#       --restrictions LIST that test's Restrictions (e.g. "needs-root, allow-stderr")
 #       --unsigned          do not sign
 #   mbdt_pipeline_instance REPO         instance key, repository REPO (bookworm, amd64), an uploader
 #                                       granted REPO (key in $GNUPGHOME), dput.cf in $BATS_TEST_TMPDIR
@@ -20,7 +21,7 @@
 mbdt_source_package() {
     local dir=$1 name=$2 version=$3 dist=$4
     shift 4
-    local all=0 depends="" fail=0 sign=1 options=() test="" binarch=any
+    local all=0 depends="" fail=0 sign=1 options=() test="" binarch=any restrictions=""
     while [ $# -gt 0 ]; do
         case "$1" in
             --arch-all) all=1 ;;
@@ -30,6 +31,7 @@ mbdt_source_package() {
             --option) options+=("$2"); shift ;;
             --unsigned) sign=0 ;;
             --test) test=$2; shift ;;
+            --restrictions) restrictions=$2; shift ;;
             *) echo "mbdt_source_package: unknown option $1" >&2; return 2 ;;
         esac
         shift
@@ -40,7 +42,10 @@ mbdt_source_package() {
     echo "3.0 (native)" >"$tree/debian/source/format"
     if [ -n "$test" ]; then
         mkdir -p "$tree/debian/tests"
-        printf 'Test-Command: %s\nDepends: @\n' "$test" >"$tree/debian/tests/control"
+        {
+            printf 'Test-Command: %s\nDepends: @\n' "$test"
+            [ -z "$restrictions" ] || printf 'Restrictions: %s\n' "$restrictions"
+        } >"$tree/debian/tests/control"
     fi
     {
         printf 'Source: %s\nSection: misc\nPriority: optional\nMaintainer: Test Maintainer <maint@example.org>\n' "$name"

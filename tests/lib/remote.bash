@@ -10,7 +10,8 @@
 #   interconnect a b             the seed's three steps over file://, a and b active on both sides
 #   make_request a ID [CODENAME ARCH]   a signed build request of a, files in a directory;
 #                                prints that directory (the request is DIR/request.asc);
-#                                its tarball has MBDT_REQUEST_SIZE random bytes (2048)
+#                                its tarball has MBDT_REQUEST_SIZE random bytes (2048); its
+#                                Apt-Sources are MBDT_REQUEST_SOURCES (one-line sources, one a line)
 #   route a ID [CODENAME ARCH]   make a request and route it; prints the builder chosen
 
 home_of() { printf '%s\n' "$BATS_TEST_TMPDIR/$1"; }
@@ -54,7 +55,12 @@ make_request() {
         printf 'Mbd-Build-Id: %s\nSource: hello-%s\nVersion: 1.0\n' "$id" "$id"
         printf 'Distribution: %s-test-unstable\nCodename: %s\nArchitecture: %s\nArch-All: no\n' \
             "$codename" "$codename" "$arch"
-        printf 'Requester: %s\nLintian-Mode: disabled\nChecksums-Sha256:\n' "$(fpr_of "$who")"
+        printf 'Requester: %s\nLintian-Mode: disabled\n' "$(fpr_of "$who")"
+        if [ -n "${MBDT_REQUEST_SOURCES:-}" ]; then
+            printf 'Apt-Sources:\n'
+            printf '%s\n' "$MBDT_REQUEST_SOURCES" | sed 's/^/ /'
+        fi
+        printf 'Checksums-Sha256:\n'
         local f
         for f in "hello-$id.dsc" "hello-${id}_1.0.tar.xz"; do
             printf ' %s %s %s\n' "$(sha256sum <"$dir/$f" | cut -d' ' -f1)" "$(stat -c %s "$dir/$f")" "$f"

@@ -1,4 +1,5 @@
 #include "core/error.hpp"
+#include "core/names.hpp"
 #include "debian/control_files.hpp"
 
 #include <gtest/gtest.h>
@@ -96,14 +97,14 @@ TEST(Changes, Rejections)
 
 TEST(Changes, FileNames)
 {
-    EXPECT_FALSE(debian::bad_file_name("hello_1.0-1~test12+1_amd64.deb"));
-    EXPECT_TRUE(debian::bad_file_name(".."));
-    EXPECT_TRUE(debian::bad_file_name("a/b"));
-    EXPECT_TRUE(debian::bad_file_name("-rf"));
-    EXPECT_TRUE(debian::bad_file_name(".hidden"));
-    EXPECT_TRUE(debian::bad_file_name("new\nline"));
-    EXPECT_TRUE(debian::bad_file_name("sp ace"));
-    EXPECT_TRUE(debian::bad_file_name(""));
+    EXPECT_FALSE(names::problem(names::file, "hello_1.0-1~test12+1_amd64.deb"));
+    EXPECT_TRUE(names::problem(names::file, ".."));
+    EXPECT_TRUE(names::problem(names::file, "a/b"));
+    EXPECT_TRUE(names::problem(names::file, "-rf"));
+    EXPECT_TRUE(names::problem(names::file, ".hidden"));
+    EXPECT_TRUE(names::problem(names::file, "new\nline"));
+    EXPECT_TRUE(names::problem(names::file, "sp ace"));
+    EXPECT_TRUE(names::problem(names::file, ""));
 }
 
 TEST(Dsc, ParsesClearsignedAndPlain)

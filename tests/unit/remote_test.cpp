@@ -67,7 +67,9 @@ TEST(RemoteStatus, RoundTrip)
 
 TEST(RemoteStatus, MalformedDocumentsAreRejected)
 {
-    std::string good = "Protocol: 1\nIdentity: b\nMbd-Version: 0.1\nFingerprint: F\nDate: 2026-11-25T14:09:55Z\n"
+    const std::string fpr(40, 'F');
+    std::string good = "Protocol: 1\nIdentity: b\nMbd-Version: 0.1\nFingerprint: " + fpr +
+                       "\nDate: 2026-11-25T14:09:55Z\n"
                        "Capacity: 1\nRunning: 0\nQueued: 0\nChroots:\nRemotes:\nPublic-Key:\n key\n";
     EXPECT_NO_THROW(StatusDocument::parse(good));
     auto with = [&](std::string from, std::string to) {
@@ -78,7 +80,11 @@ TEST(RemoteStatus, MalformedDocumentsAreRejected)
     for (const auto& bad : {with("Queued: 0", "Queued: -1"), with("Date: 2026-11-25T14:09:55Z", "Date: yesterday"),
                             with("Chroots:\n", "Chroots:\n bookworm\n"), with("Remotes:\n", "Remotes:\n F active\n"),
                             with("Remotes:\n", "Remotes:\n F on none url\n"), with("Identity: b\n", ""),
-                            with("Public-Key:\n key\n", "")}) {
+                            with("Public-Key:\n key\n", ""), with("Fingerprint: " + fpr, "Fingerprint: F"),
+                            // names that could become paths
+                            with("Chroots:\n", "Chroots:\n ../../x amd64 active\n"),
+                            with("Chroots:\n", "Chroots:\n bookworm ../x active\n"),
+                            with("Remotes:\n", "Remotes:\n ../x active none url\n")}) {
         try {
             StatusDocument::parse(bad);
             ADD_FAILURE() << bad;

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <unistd.h>
 
 using namespace mbd;
 
@@ -107,4 +108,27 @@ TEST(SbuildCommand, TheResolverTravelsInTheBuildRequest)
     } catch (const Error& e) {
         EXPECT_EQ(e.code(), Exit::rejected);
     }
+}
+
+TEST(SbuildCommand, WhatTheBuildSeesOfTheHostIsReadOnly)
+{
+    auto j = job(false);
+    j.request.autopkgtest_mode = "errfail";
+    auto cmd = build::sbuild_command(j, "/job/sbuild.conf");
+    // the repository goes to the testbed too; the job's own directory (apt preferences) to sbuild's session only
+    EXPECT_TRUE(has(cmd, "--autopkgtest-opt=/srv/repo"));
+    EXPECT_FALSE(has(cmd, "--autopkgtest-opt=/job"));
+    EXPECT_NE(build::sbuild_config(j).find("mountpoint => '/mbd-build'"), std::string::npos);
+    if (::geteuid() == 0) {
+        // as root: sbuild runs in a mount namespace of its own where /srv/repo is mounted read-only
+        auto sbuild = std::find(cmd.begin(), cmd.end(), "sbuild");
+        ASSERT_NE(sbuild, cmd.end());
+        EXPECT_EQ(cmd.front(), "unshare");
+        EXPECT_NE(std::find(cmd.begin(), sbuild, "/srv/repo"), sbuild);
+        EXPECT_TRUE(std::any_of(cmd.begin(), sbuild, [](const std::string& a) {
+            return a.find("mount --bind -o ro") != std::string::npos;
+        }));
+    }
+    // a build that installs nothing and runs no autopkgtest mounts nothing
+    EXPECT_NE(build::sbuild_command(job(true), "/job/sbuild.conf").front(), "unshare");
 }

@@ -72,7 +72,9 @@ TEST(UploadOptions, Rejections)
     EXPECT_EQ(rejection("  * MINI_BUILDD_OPTION: ignore-lintian=maybe\n"),
               "upload option 'ignore-lintian' wants true or false, not 'maybe'");
     EXPECT_EQ(rejection("  * MINI_BUILDD_OPTION: lintian-mode[AMD 64]=ignore\n"),
-              "upload option 'lintian-mode': invalid architecture 'AMD 64'");
-    EXPECT_EQ(rejection("  * MINI_BUILDD_OPTION: auto-ports=a/b\n"), "upload option 'auto-ports': invalid distribution 'a/b'");
+              "upload option 'lintian-mode': invalid architecture 'AMD 64' (lowercase letters, digits and '-')");
+    EXPECT_EQ(rejection("  * MINI_BUILDD_OPTION: auto-ports=a/b\n"),
+              "upload option 'auto-ports': invalid distribution 'a/b' (CODENAME-ID-SUITE: lowercase letters and digits "
+              "joined by '-')");
     EXPECT_EQ(rejection("  * just text mentioning MINI_BUILDD_OPTION: x=y in passing\n"), "accepted");
 }

@@ -3,6 +3,7 @@
 #include "core/entry.hpp"
 #include "core/error.hpp"
 #include "core/fs.hpp"
+#include "core/names.hpp"
 #include "core/strings.hpp"
 #include "remote/routing.hpp"
 #include "upload/process.hpp"
@@ -26,6 +27,12 @@ int main(int argc, char** argv)
         cli.command("run", "one pass over the build spool (what mbd-build.service runs)", [](Context& ctx) {
             auto r = build::run_pass(ctx, remote::delivery_route);
             std::cout << fmt::format("started {}, successful {}, failed {}\n", r.started, r.successful, r.failed);
+            if (r.errors)
+                throw fail(r.error, "{} build(s) ended in an error (their requesters got a failed result): see "
+                                    "'mbd-build list'",
+                           r.errors);
+            if (r.rejected)
+                throw fail(Exit::rejected, "rejected {} build request(s): see var/rejected/", r.rejected);
         });
 
         auto* c = cli.command("list", "builds run here: queued, waiting, running, successful, failed", [](Context& ctx) {
@@ -46,14 +53,14 @@ int main(int argc, char** argv)
         c->add_option("--status", args.status, "only builds in this state");
 
         c = cli.command("log", "print the log of a build", [](Context& ctx) { std::cout << read_file(build::job_log(ctx, args.id)); });
-        c->add_option("id", args.id, "build id (see 'mbd-build list')")->required();
+        c->add_option("id", args.id, "build id (see 'mbd-build list')")->required()->check(name_of(names::build_ref));
 
         c = cli.command("retry", "request a failed build again", [](Context& ctx) { upload::retry_build(ctx, args.id); });
-        c->add_option("id", args.id, "build id (see 'mbd-incoming uploads')")->required();
+        c->add_option("id", args.id, "build id (see 'mbd-incoming uploads')")->required()->check(name_of(names::build_id));
 
         c = cli.command("cancel", "stop a queued or running build; the upload fails", [](Context& ctx) {
             build::cancel(ctx, args.id, remote::delivery_route);
         });
-        c->add_option("id", args.id, "build id (see 'mbd-build list')")->required();
+        c->add_option("id", args.id, "build id (see 'mbd-build list')")->required()->check(name_of(names::build_ref));
     });
 }

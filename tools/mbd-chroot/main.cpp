@@ -2,6 +2,7 @@
 #include "chroot/chroot.hpp"
 #include "core/entry.hpp"
 #include "core/error.hpp"
+#include "core/names.hpp"
 #include "core/strings.hpp"
 
 #include <iostream>
@@ -18,8 +19,9 @@ struct Args {
 
 void target(CLI::App* sub, bool optional = false)
 {
-    auto* c = sub->add_option("codename", args.codename, "distribution codename, e.g. bookworm");
-    auto* a = sub->add_option("arch", args.arch, "Debian architecture, e.g. amd64");
+    auto* c = sub->add_option("codename", args.codename, "distribution codename, e.g. bookworm")
+                  ->check(name_of(names::codename));
+    auto* a = sub->add_option("arch", args.arch, "Debian architecture, e.g. amd64")->check(name_of(names::architecture));
     if (!optional) {
         c->required();
         a->required();

@@ -2,6 +2,7 @@
 #include "core/entry.hpp"
 #include "core/error.hpp"
 #include "core/events.hpp"
+#include "core/names.hpp"
 #include "core/strings.hpp"
 #include "upload/process.hpp"
 
@@ -50,8 +51,10 @@ int main(int argc, char** argv)
         });
         c->add_flag("--json", args.json, "print JSON");
         c->add_option("--type", args.filter.type, "only events of this type (REJECTED, INSTALLED, ...)");
-        c->add_option("--source", args.filter.source, "only events of this source package");
-        c->add_option("--dist", args.filter.distribution, "only events of this distribution");
+        c->add_option("--source", args.filter.source, "only events of this source package")
+            ->check(name_of(names::package));
+        c->add_option("--dist", args.filter.distribution, "only events of this distribution")
+            ->check(name_of(names::distribution));
         c->add_option("--limit", args.filter.limit, "at most this many (0: all)")->check(CLI::NonNegativeNumber);
 
         c = cli.command("uploads", "accepted uploads and the state of their builds, newest first", [](Context& ctx) {

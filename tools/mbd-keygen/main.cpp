@@ -3,6 +3,7 @@
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/log.hpp"
+#include "core/names.hpp"
 #include "keys/instance.hpp"
 #include "keys/uploaders.hpp"
 #include "keys/verify.hpp"
@@ -77,7 +78,9 @@ void uploader_commands(Cli& cli, const std::shared_ptr<Options>& o)
 {
     auto* up = cli.group("uploader", "uploader keys and the repositories each may upload to");
     auto repos = [o](CLI::App* c, bool required) {
-        auto* opt = c->add_option("--repo", o->repos, "repository id (repeatable)")->type_name("ID");
+        auto* opt = c->add_option("--repo", o->repos, "repository id (repeatable)")
+                        ->type_name("ID")
+                        ->check(name_of(names::repository));
         opt->required(required)->allow_extra_args(false);
     };
     auto key = [o](CLI::App* c) { c->add_option("KEY", o->key, "the key's full fingerprint")->required(); };
@@ -112,7 +115,11 @@ void uploader_commands(Cli& cli, const std::shared_ptr<Options>& o)
                                   << "\n";
                     });
     c->add_option("FILE", o->file, "clearsigned file (.changes); - reads standard input")->required();
-    c->add_option("--repo", o->repos, "repository id")->type_name("ID")->required()->expected(1);
+    c->add_option("--repo", o->repos, "repository id")
+        ->type_name("ID")
+        ->required()
+        ->expected(1)
+        ->check(name_of(names::repository));
 }
 
 } // namespace

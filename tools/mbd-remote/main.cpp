@@ -2,6 +2,7 @@
 #include "core/entry.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "core/names.hpp"
 #include "keys/instance.hpp"
 #include "remote/outgoing.hpp"
 #include "remote/remotes.hpp"
@@ -43,7 +44,9 @@ void print_all(Context& ctx, const std::vector<remote::Remote>& all, bool json)
 
 void remote_commands(Cli& cli, const std::shared_ptr<Options>& o)
 {
-    auto name = [o](CLI::App* c) { c->add_option("NAME", o->name, "the remote's name")->required(); };
+    auto name = [o](CLI::App* c) {
+        c->add_option("NAME", o->name, "the remote's name")->required()->check(name_of(names::remote));
+    };
 
     auto* c = cli.command("add", "add a peer instance: fetch its status, pin or trust its key, check it",
                           [o](Context& ctx) {
@@ -82,7 +85,7 @@ void remote_commands(Cli& cli, const std::shared_ptr<Options>& o)
                             throw fail(report.first_code, "{} of {} remotes failed their check", report.failed,
                                        report.remotes.size());
                     });
-    c->add_option("NAME", o->name, "the remote's name; all remotes when omitted");
+    c->add_option("NAME", o->name, "the remote's name; all remotes when omitted")->check(name_of(names::remote));
     c->add_flag("--json", o->json, "print JSON (all remotes)");
 
     name(cli.command("activate", "check a remote, then activate it (or set auto-reactivate 'A' when the check fails)",
