@@ -139,6 +139,17 @@ std::optional<std::string> bad_file_name(std::string_view name)
     return std::nullopt;
 }
 
+std::optional<std::string> unaccepted_source_format(std::string_view format)
+{
+    static constexpr std::string_view accepted[] = {"1.0", "3.0 (native)", "3.0 (quilt)"};
+    if (std::find(std::begin(accepted), std::end(accepted), format) != std::end(accepted))
+        return std::nullopt;
+    std::string shown;
+    for (unsigned char c : format.substr(0, 80))
+        shown += (c < 0x20 || c == 0x7f) ? '?' : char(c);
+    return fmt::format("source format '{}' is not accepted (only 1.0, 3.0 (native) and 3.0 (quilt))", shown);
+}
+
 bool valid_package_name(std::string_view name)
 {
     if (name.size() < 2 || !((name[0] >= 'a' && name[0] <= 'z') || (name[0] >= '0' && name[0] <= '9')))

@@ -33,6 +33,13 @@ inline constexpr size_t max_line_length = 64 << 10;
 // Plain names only: [A-Za-z0-9][A-Za-z0-9.+~_-]*, no "..", not "REASON".
 std::optional<std::string> bad_file_name(std::string_view name);
 
+// The source formats an upload may have: those dpkg-source unpacks from the files a
+// .dsc lists alone ("1.0", "3.0 (native)", "3.0 (quilt)"; Debian's archive takes no
+// others). "3.0 (git)" and "3.0 (bzr)" need git or bzr in the build chroot and a
+// repository bundle instead of tarballs; "3.0 (custom)" only builds; 2.0 is gone.
+// Why a format is not accepted, or nullopt.
+std::optional<std::string> unaccepted_source_format(std::string_view format);
+
 // Package names (Policy 5.6.1): [a-z0-9][a-z0-9+.-]+
 bool valid_package_name(std::string_view name);
 

@@ -90,13 +90,16 @@ std::vector<ArchPlan> plan_architectures(const Target& t, const debian::Dsc& dsc
     return out;
 }
 
-// The .dsc must describe the same source and list only files of the upload, with their checksums.
+// The .dsc must describe the same source, in a format dpkg-source knows, and list only
+// files of the upload, with their checksums.
 void check_dsc(const debian::Changes& changes, const debian::Dsc& dsc)
 {
     if (dsc.source != changes.source)
         throw fail(Exit::rejected, ".dsc is for source '{}', the .changes for '{}'", dsc.source, changes.source);
     if (dsc.version.str() != changes.version.str())
         throw fail(Exit::rejected, ".dsc has version {}, the .changes {}", dsc.version.str(), changes.version.str());
+    if (auto why = debian::unaccepted_source_format(dsc.format))
+        throw fail(Exit::rejected, "{}", *why);
     for (const auto& f : dsc.files) {
         const auto* c = changes.find_file(f.name);
         if (!c)

@@ -114,3 +114,10 @@ run_case() {
     run_mbd 7 timeout 60 mbd-incoming run -o incoming.timeout=0
     [ "$(grep -l "is not a regular file" "$MBD_HOME"/var/rejected/*/REASON | wc -l)" -eq 2 ]
 }
+
+@test "dpkg-source unpacks no source format it does not know; it unpacks the good cases" {
+    run dpkg-source -x "$CORPUS"/format-unknown/*.dsc "$BATS_TEST_TMPDIR/unknown"
+    [ "$status" -ne 0 ]
+    grep -qF "source package format '3.0 (bogus)' is not supported" <<<"$output"
+    run_mbd dpkg-source --no-check -x "$CORPUS"/good-plain/*.dsc "$BATS_TEST_TMPDIR/good"
+}
