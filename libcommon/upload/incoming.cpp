@@ -13,7 +13,9 @@
 #include <cerrno>
 #include <cstdio>
 #include <fcntl.h>
+#include <map>
 #include <set>
+#include <tuple>
 #include <sys/stat.h>
 #include <ctime>
 #include <unistd.h>
@@ -178,12 +180,9 @@ std::vector<std::string> listed_names(const fs::path& changes)
 }
 
 // A regular file in dir, opened without following a symbolic link (and without
-// blocking on a FIFO): its size and SHA256 from the same open file.
-struct Opened {
-    unsigned long long size = 0;
-    std::string sha256;
-};
-Opened open_listed(const fs::path& dir, const std::string& name)
+// blocking on a FIFO): its size and the digests a .changes or .dsc can list, from
+// the same open file.
+FileDigest open_listed(const fs::path& dir, const std::string& name)
 {
     int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0)
@@ -207,9 +206,8 @@ Opened open_listed(const fs::path& dir, const std::string& name)
         throw sys_error(fmt::format("cannot stat '{}'", name));
     if (!S_ISREG(st.st_mode))
         throw fail(Exit::rejected, "listed file '{}' is not a regular file", name);
-    Opened o;
-    o.size = static_cast<unsigned long long>(st.st_size);
-    Hasher h(Hasher::Algo::sha256);
+    Hasher md5(Hasher::Algo::md5), sha1(Hasher::Algo::sha1), sha256(Hasher::Algo::sha256);
+    FileDigest d;
     std::string buf(1 << 16, '\0');
     while (true) {
         ssize_t n = ::read(fd, buf.data(), buf.size());
@@ -219,10 +217,16 @@ Opened open_listed(const fs::path& dir, const std::string& name)
             throw sys_error(fmt::format("cannot read '{}'", name));
         if (n == 0)
             break;
-        h.update(std::string_view(buf.data(), size_t(n)));
+        std::string_view chunk(buf.data(), size_t(n));
+        md5.update(chunk);
+        sha1.update(chunk);
+        sha256.update(chunk);
+        d.size += std::uintmax_t(n);
     }
-    o.sha256 = h.hex();
-    return o;
+    d.md5 = md5.hex();
+    d.sha1 = sha1.hex();
+    d.sha256 = sha256.hex();
+    return d;
 }
 
 } // namespace
@@ -430,15 +434,27 @@ std::string read_claimed(const Claim& c, const std::string& name, std::uintmax_t
     return read_file_nofollow(c.dir / name, max_size);
 }
 
-void verify_files(const Claim& c, const std::vector<ListedFile>& files)
+void check_listed(const FileDigest& found, const ListedFile& f, std::string_view document)
 {
+    if (found.size != f.size)
+        throw fail(Exit::rejected, "size differs: listed {}, found {} ('{}' in the {})", f.size, found.size, f.name,
+                   document);
+    for (auto [algo, listed, actual] : {std::tuple{"SHA256", &f.sha256, &found.sha256}, {"SHA1", &f.sha1, &found.sha1},
+                                        {"MD5", &f.md5, &found.md5}})
+        if (!listed->empty() && *listed != *actual)
+            throw fail(Exit::rejected, "checksum mismatch: {} of '{}' does not match the {}", algo, f.name, document);
+}
+
+std::map<std::string, FileDigest> verify_files(const Claim& c, const std::vector<ListedFile>& files,
+                                               std::string_view document)
+{
+    std::map<std::string, FileDigest> out;
     for (const auto& f : files) {
-        auto o = open_listed(c.dir, f.name);
-        if (o.size != f.size)
-            throw fail(Exit::rejected, "size of '{}' is {}, the .changes says {}", f.name, o.size, f.size);
-        if (o.sha256 != f.sha256)
-            throw fail(Exit::rejected, "SHA256 of '{}' does not match the .changes", f.name);
+        auto found = open_listed(c.dir, f.name);
+        check_listed(found, f, document);
+        out.emplace(f.name, std::move(found));
     }
+    return out;
 }
 
 } // namespace mbd::upload

@@ -19,10 +19,13 @@
 
 #include "core/entry.hpp"
 #include "core/error.hpp"
+#include "core/fs.hpp"
 
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace mbd::upload {
@@ -83,13 +86,21 @@ std::filesystem::path reject_loose(Context& ctx, const std::vector<std::string>&
 // Read a claimed file: regular file only, never through a symlink.
 std::string read_claimed(const Claim& claim, const std::string& name, std::uintmax_t max_size);
 
-// Every listed file of a .changes must be in the claim, a regular file (not a
-// symlink), with the listed size and SHA256. Throws Error(Exit::rejected).
+// A file as a .changes, .dsc or build request lists it; an empty checksum is one
+// the document does not give.
 struct ListedFile {
     std::string name;
     unsigned long long size;
-    std::string sha256;
+    std::string sha256, sha1 = {}, md5 = {};
 };
-void verify_files(const Claim& claim, const std::vector<ListedFile>& files);
+
+// Every listed file must be in the claim, a regular file (not a symlink), with the
+// listed size and every listed checksum (as dak and dscverify check them); returns
+// what was found. Throws Error(Exit::rejected) naming the file and the document:
+// "checksum mismatch: MD5 of 'x' does not match the .changes".
+std::map<std::string, FileDigest> verify_files(const Claim& claim, const std::vector<ListedFile>& files,
+                                               std::string_view document);
+// The same check of one listed file against what verify_files found.
+void check_listed(const FileDigest& found, const ListedFile& f, std::string_view document);
 
 } // namespace mbd::upload

@@ -23,6 +23,7 @@
 #include <algorithm>
 #include <sys/stat.h>
 #include <cerrno>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -91,8 +92,8 @@ std::vector<ArchPlan> plan_architectures(const Target& t, const debian::Dsc& dsc
 }
 
 // The .dsc must describe the same source, in a format dpkg-source knows, and list only
-// files of the upload, with their checksums.
-void check_dsc(const debian::Changes& changes, const debian::Dsc& dsc)
+// files of the upload, with what they hold (found: the files as verify_files saw them).
+void check_dsc(const debian::Changes& changes, const debian::Dsc& dsc, const std::map<std::string, FileDigest>& found)
 {
     if (dsc.source != changes.source)
         throw fail(Exit::rejected, ".dsc is for source '{}', the .changes for '{}'", dsc.source, changes.source);
@@ -101,11 +102,10 @@ void check_dsc(const debian::Changes& changes, const debian::Dsc& dsc)
     if (auto why = debian::unaccepted_source_format(dsc.format))
         throw fail(Exit::rejected, "{}", *why);
     for (const auto& f : dsc.files) {
-        const auto* c = changes.find_file(f.name);
-        if (!c)
+        auto it = found.find(f.name);
+        if (it == found.end())
             throw fail(Exit::rejected, "the .dsc lists '{}', which is not in the upload", f.name);
-        if (c->size != f.size || c->sha256 != f.sha256)
-            throw fail(Exit::rejected, "checksums of '{}' in the .dsc and the .changes disagree", f.name);
+        check_listed(it->second, {f.name, f.size, f.sha256, f.sha1, f.md5}, ".dsc");
     }
 }
 
@@ -113,7 +113,7 @@ std::vector<ListedFile> listed(const std::vector<debian::FileEntry>& files)
 {
     std::vector<ListedFile> out;
     for (const auto& f : files)
-        out.push_back({f.name, f.size, f.sha256});
+        out.push_back({f.name, f.size, f.sha256, f.sha1, f.md5});
     return out;
 }
 
@@ -263,7 +263,7 @@ int Pass::process_peer_requests(long long now, long long timeout)
                 }
                 throw fail(Exit::rejected, "incomplete after {} s: missing {}", timeout, fmt::join(missing, ", "));
             }
-            verify_files(Claim{home_.incoming(), name, {}}, listed_files);
+            verify_files(Claim{home_.incoming(), name, {}}, listed_files, "request");
             auto key = build::request_key(request.requester, request.id);
             if (fs::exists(home_.spool_build() / key, ec) ||
                 db_.scalar_int("SELECT 1 FROM jobs WHERE requester = ? AND id = ?", request.requester, request.id))
@@ -366,9 +366,9 @@ void Pass::process_upload(const Claim& c, const std::string& text)
     const auto* dsc_entry = changes.dsc();
     if (!changes.has_source() || !dsc_entry)
         throw fail(Exit::rejected, "the upload has no source package (.dsc)");
-    verify_files(c, listed(changes.files));
+    auto found = verify_files(c, listed(changes.files), ".changes");
     auto dsc = debian::Dsc::parse(read_claimed(c, dsc_entry->name, max_dsc_size), dsc_entry->name);
-    check_dsc(changes, dsc);
+    check_dsc(changes, dsc, found);
     // nothing but the source package (and its .buildinfo) travels with it
     for (const auto& f : changes.files)
         if (f.name != dsc_entry->name && !f.name.ends_with(".buildinfo") &&
@@ -499,7 +499,7 @@ void Pass::process_result(const Claim& c, const std::string& text)
     // with SQLITE_BUSY_SNAPSHOT, after the install and before the upload is marked.
     q.reset();
     bool final = status == "successful" || status == "failed";
-    verify_files(c, listed(changes.files));
+    verify_files(c, listed(changes.files), ".changes");
     auto upload = find_upload_by_id(db_, upload_id);
     fs::path result_dir = fs::path(upload->dir) / ("result-" + arch);
     std::error_code ec;

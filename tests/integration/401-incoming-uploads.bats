@@ -130,8 +130,9 @@ assert_rejected() {
 @test "files that do not match, binary uploads and bad upload options are rejected" {
     changes=$(mbdt_source_package "$PKG" tiny 1.0~test12+1 bookworm-test-unstable)
     to_incoming "$changes"
+    size=$(stat -c %s "$MBD_HOME/incoming/tiny_1.0~test12+1.tar.xz")
     printf 'x' >>"$MBD_HOME/incoming/tiny_1.0~test12+1.tar.xz"
-    assert_rejected 7 "size of 'tiny_1.0~test12+1.tar.xz' is"
+    assert_rejected 7 "size differs: listed $size, found $((size + 1)) ('tiny_1.0~test12+1.tar.xz' in the .changes)"
 
     changes=$(mbdt_build_package "$PKG" bin 1.0~test12+1 --dist bookworm-test-unstable --binary-only)
     mbdt_sign_changes "$changes"

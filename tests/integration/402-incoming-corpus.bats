@@ -115,7 +115,23 @@ run_case() {
     [ "$(grep -l "is not a regular file" "$MBD_HOME"/var/rejected/*/REASON | wc -l)" -eq 2 ]
 }
 
-@test "dpkg-source unpacks no source format it does not know; it unpacks the good cases" {
+@test "Debian's tools refuse the checksum, size and format cases too; they take the good ones" {
+    local case dir
+    # dscverify checks every checksum the .changes lists, and, given the .dsc, every one it lists
+    for case in sha256-mismatch md5-mismatch sha1-mismatch dsc-md5-mismatch dsc-sha1-mismatch dsc-checksums-wrong \
+        checksum-lists-disagree dsc-checksum-lists-disagree size-mismatch good-plain; do
+        dir="$BATS_TEST_TMPDIR/ref/$case"
+        mkdir -p "$dir"
+        cp -a "$CORPUS/$case/." "$dir/"
+        run bash -c 'cd "$1" && dscverify --no-sig-check ./*.changes && dscverify --no-sig-check ./*.dsc' - "$dir"
+        printf '%s: dscverify exit %s\n%s\n' "$case" "$status" "$output" >>"$BATS_TEST_TMPDIR/commands.log"
+        if [ "$case" = good-plain ]; then
+            [ "$status" -eq 0 ] || { echo "dscverify refuses $case: $output" >&2; return 1; }
+        else
+            [ "$status" -ne 0 ] || { echo "dscverify takes $case" >&2; return 1; }
+        fi
+    done
+    # dpkg-source unpacks no source format it does not know
     run dpkg-source -x "$CORPUS"/format-unknown/*.dsc "$BATS_TEST_TMPDIR/unknown"
     [ "$status" -ne 0 ]
     grep -qF "source package format '3.0 (bogus)' is not supported" <<<"$output"

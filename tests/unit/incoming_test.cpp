@@ -77,7 +77,7 @@ TEST(Incoming, PartialUploadsWaitCompleteOnesAreClaimedWhole)
     EXPECT_TRUE(fs::exists(c->dir / "hello_1.0.dsc"));
     EXPECT_TRUE(fs::exists(c->dir / "hello_1.0_source.changes"));
     EXPECT_FALSE(claim(i.ctx.home(), p[0])); // nothing left to claim twice
-    verify_files(*c, {{"hello_1.0.dsc", dsc.size(), sha256_hex(dsc)}});
+    verify_files(*c, {{"hello_1.0.dsc", dsc.size(), sha256_hex(dsc)}}, ".changes");
 
     auto left = leftover_claims(i.ctx.home());
     ASSERT_EQ(left.size(), 1u);
@@ -93,16 +93,21 @@ TEST(Incoming, VerifyFilesNamesWhatIsWrong)
     write_atomic(c.dir / "a", "hello");
     auto why = [&](ListedFile f) {
         try {
-            verify_files(c, {f});
+            verify_files(c, {f}, ".changes");
         } catch (const Error& e) {
             EXPECT_EQ(e.code(), Exit::rejected);
             return std::string(e.what());
         }
         return std::string("accepted");
     };
-    EXPECT_EQ(why({"a", 5, sha256_hex("hello")}), "accepted");
-    EXPECT_EQ(why({"a", 6, sha256_hex("hello")}), "size of 'a' is 5, the .changes says 6");
-    EXPECT_EQ(why({"a", 5, sha256_hex("hellO")}), "SHA256 of 'a' does not match the .changes");
+    const std::string sha1_hello = "aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d";
+    EXPECT_EQ(why({"a", 5, sha256_hex("hello"), sha1_hello, md5_hex("hello")}), "accepted");
+    EXPECT_EQ(why({"a", 6, sha256_hex("hello")}), "size differs: listed 6, found 5 ('a' in the .changes)");
+    EXPECT_EQ(why({"a", 5, sha256_hex("hellO")}), "checksum mismatch: SHA256 of 'a' does not match the .changes");
+    EXPECT_EQ(why({"a", 5, sha256_hex("hello"), sha1_hello, md5_hex("hellO")}),
+              "checksum mismatch: MD5 of 'a' does not match the .changes");
+    EXPECT_EQ(why({"a", 5, sha256_hex("hello"), std::string(40, '0'), md5_hex("hello")}),
+              "checksum mismatch: SHA1 of 'a' does not match the .changes");
     EXPECT_EQ(why({"b", 5, sha256_hex("hello")}), "listed file 'b' is missing");
     fs::create_symlink("a", c.dir / "l");
     EXPECT_EQ(why({"l", 5, sha256_hex("hello")}), "listed file 'l' is a symbolic link");
