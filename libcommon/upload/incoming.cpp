@@ -25,6 +25,7 @@ namespace {
 
 constexpr std::string_view reason_file = "REASON";
 constexpr std::string_view begin_marker = "-----BEGIN PGP SIGNED MESSAGE-----";
+constexpr std::string_view sig_marker = "\n-----BEGIN PGP SIGNATURE-----";
 constexpr std::string_view end_marker = "\n-----END PGP SIGNATURE-----";
 
 struct Stat {
@@ -161,17 +162,32 @@ bool move_into(const Home& home, const std::string& name, const fs::path& dir)
     throw sys_error(fmt::format("cannot claim '{}'", name));
 }
 
+// The files a .changes lists, read without checking its signature, even of one that
+// will be rejected (so its files go with it): the text up to the end of its signature
+// (what follows is rejected), or, cut short, its whole lines before the signature.
+std::vector<debian::FileEntry> listed_unverified(std::string_view text, std::string_view name)
+{
+    std::string doc(text);
+    if (text.starts_with(begin_marker)) {
+        if (auto e = text.find(end_marker); e != std::string_view::npos) {
+            doc = text.substr(0, e + end_marker.size());
+        } else {
+            auto s = text.find(sig_marker);
+            if (s == std::string_view::npos)
+                s = text.rfind('\n');
+            if (s != std::string_view::npos)
+                doc = fmt::format("{}{}{}", text.substr(0, s), sig_marker, end_marker);
+        }
+    }
+    return debian::Changes::parse(debian::unwrap_clearsigned_unverified(doc, name), name).files;
+}
+
 // The files a claimed .changes lists (unverified), for finishing a claim.
 std::vector<std::string> listed_names(const fs::path& changes)
 {
     std::vector<std::string> out;
     try {
-        std::string text = read_file_nofollow(changes, max_changes_size);
-        std::string_view doc = text;
-        if (auto e = doc.find(end_marker); e != std::string_view::npos)
-            doc = doc.substr(0, e + end_marker.size());
-        auto parsed = debian::Changes::parse(debian::unwrap_clearsigned_unverified(doc, "changes"), "changes");
-        for (const auto& f : parsed.files)
+        for (const auto& f : listed_unverified(read_file_nofollow(changes, max_changes_size), "changes"))
             out.push_back(f.name);
     } catch (const Error&) {
         // rejected when processed
@@ -229,10 +245,24 @@ FileDigest open_listed(const fs::path& dir, const std::string& name)
     return d;
 }
 
+// Why a .changes that stopped before its end (and no longer changes) is rejected.
+Rejection cut_short_rejection(std::string_view text, const std::string& name)
+{
+    if (text.empty())
+        return {Exit::rejected, fmt::format("'{}' is empty", name)};
+    if (!text.starts_with(begin_marker))
+        return {Exit::rejected, fmt::format("'{}' is cut short", name)};
+    if (text.find(sig_marker) == std::string_view::npos)
+        return {Exit::bad_signature, fmt::format("'{}' is cut short: it ends before its signature", name)};
+    return {Exit::bad_signature, fmt::format("'{}' is cut short: its signature block does not end", name)};
+}
+
 } // namespace
 
-std::vector<Pending> scan_incoming(const Home& home, long long now)
+std::vector<Pending> scan_incoming(const Home& home, long long now, long long settle)
 {
+    // (a time far in the future is no write in flight, as for written_within)
+    auto changing = [settle](long long age) { return age <= settle && age >= -settle; };
     std::vector<std::pair<long long, Pending>> found;
     std::error_code ec;
     for (const auto& entry : fs::directory_iterator(home.incoming(), ec)) {
@@ -264,31 +294,42 @@ std::vector<Pending> scan_incoming(const Home& home, long long now)
             found.emplace_back(st.mtime, std::move(p));
             continue;
         }
+        // A .changes that does not end yet is still being written, until it has not
+        // changed for incoming.settle seconds: then it is as complete as it gets.
         bool signed_doc = text.starts_with(begin_marker);
-        bool still_writing = signed_doc ? text.find(end_marker) == std::string::npos
-                                        : text.size() < begin_marker.size() && begin_marker.starts_with(text);
-        if (still_writing) {
+        bool cut_short = signed_doc ? text.find(end_marker) == std::string::npos
+                                    : text.size() < begin_marker.size() && begin_marker.starts_with(text);
+        bool fresh = changing(p.age); // (any part of the upload)
+        if (cut_short && fresh) {
             p.missing.push_back(name);
+            p.settling = true;
             found.emplace_back(st.mtime, std::move(p));
             continue;
         }
+        if (cut_short)
+            p.malformed = cut_short_rejection(text, name);
         try {
-            // the file list even of a document that will be rejected (text after its
-            // signature), so its files go with it
-            std::string_view doc = text;
-            if (auto e = doc.find(end_marker); signed_doc && e != std::string_view::npos)
-                doc = doc.substr(0, e + end_marker.size());
-            auto changes = debian::Changes::parse(debian::unwrap_clearsigned_unverified(doc, name), name);
-            for (const auto& f : changes.files) {
+            for (const auto& f : listed_unverified(text, name)) {
                 p.files.push_back(f.name);
                 Stat fst = lstat_of(home.incoming() / f.name);
-                if (!fst.exists || (fst.regular && fst.size < f.size))
-                    p.missing.push_back(f.name);
-                else
-                    p.age = std::min(p.age, now - fst.mtime);
+                if (!fst.exists) {
+                    p.missing.push_back(f.name); // absent: waits for incoming.timeout
+                    continue;
+                }
+                p.age = std::min(p.age, now - fst.mtime);
+                fresh = fresh || changing(now - fst.mtime);
+                if (fst.regular && fst.size < f.size)
+                    p.short_files.push_back(f.name);
             }
         } catch (const Error& e) {
-            p.malformed = Rejection{e.code(), e.what()};
+            if (!p.malformed)
+                p.malformed = Rejection{e.code(), e.what()};
+        }
+        // a file shorter than listed is still arriving, until all of the upload has not
+        // changed for incoming.settle seconds: then its size is wrong (said when verified)
+        if (!p.short_files.empty() && fresh) {
+            p.missing.insert(p.missing.end(), p.short_files.begin(), p.short_files.end());
+            p.settling = true;
         }
         if (signed_doc && !p.malformed) {
             try {

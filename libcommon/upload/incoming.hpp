@@ -4,11 +4,15 @@
 // dput sends the .changes last, but a file may still be being written when a
 // pass looks. A .changes is "complete" when it is a whole clearsigned document
 // (ends with its signature) and every file it lists is present with at least
-// its listed size. Incomplete ones are left for a later pass and rejected once
-// older than incoming.timeout. A complete one is claimed: moved, with its
-// files, into its own directory under var/spool/claimed/ (one rename each), so
-// a crash leaves it in one place for the next pass to pick up (a claim cut
-// short gets the rest of its files then). Passes are serialised by a lock
+// its listed size. A part still arriving (a .changes that does not end yet, a
+// file shorter than listed) is waited for only while the upload still changes:
+// once nothing of it changed for incoming.settle seconds it is decided (cut
+// short: malformed or a bad signature; short: the wrong size). Files that are
+// absent are waited for until incoming.timeout, then the upload is rejected.
+// A complete one is claimed: moved, with its files, into its own directory
+// under var/spool/claimed/ (one rename each), so a crash leaves it in one place
+// for the next pass to pick up (a claim cut short gets the rest of its files
+// then). Passes are serialised by a lock
 // (var/lock/incoming.lock). Rejected uploads are kept, untouched, in
 // var/rejected/<time>-<name>/ with a REASON file: the REASON is written into
 // the claim first (naming that directory), then the REJECTED event recorded,
@@ -40,8 +44,10 @@ struct Pending {
     std::string changes;                 // file name in incoming/
     std::vector<std::string> files;      // listed files (plain names)
     std::vector<std::string> missing;    // listed but absent or still short
-    long long age = 0;                   // seconds since last modification
+    std::vector<std::string> short_files; // present but shorter than listed
+    long long age = 0;                   // seconds since the last change to any part of it
     bool complete = false;               // whole document, all files there
+    bool settling = false;               // waits only for incoming.settle (a part is still growing)
     std::optional<Rejection> malformed;  // cannot be processed at all
 };
 
@@ -55,7 +61,11 @@ struct Claim {
 // Limit for a .changes file (a signed text document).
 inline constexpr std::uintmax_t max_changes_size = 4 << 20;
 
-std::vector<Pending> scan_incoming(const Home& home, long long now);
+// settle: incoming.settle. A part that is still arriving (a .changes that does not end
+// yet, a file shorter than listed) is waited for until nothing of the upload changed
+// for that long; then it is malformed, or of the wrong size. Only files that are absent
+// are waited for until incoming.timeout.
+std::vector<Pending> scan_incoming(const Home& home, long long now, long long settle);
 
 // Whether anything in incoming/ (dot files too: partial uploads of rsync, sftp) was
 // written in the last `seconds`: an upload is probably still arriving.

@@ -162,7 +162,7 @@ PassReport Pass::run()
     FileLock lock(home_.locks() / "incoming.lock", true);
     resume();
     long long timeout = ctx_.config().get_int("incoming.timeout");
-    double settle = double(ctx_.config().get_int("incoming.settle"));
+    long long settle = ctx_.config().get_int("incoming.settle");
     for (int round = 0; round < 100;) {
         wake::lower(home_, wake::Pass::incoming); // raised again by whoever adds work after this
         int handled = 0;
@@ -171,8 +171,9 @@ PassReport Pass::run()
             ++handled;
         }
         long long now = now_seconds();
-        auto pending = scan_incoming(home_, now);
+        auto pending = scan_incoming(home_, now, settle);
         report_.waiting = 0;
+        int settling = 0;
         for (const auto& p : pending) {
             if (p.malformed) {
                 if (auto c = claim(home_, p)) {
@@ -183,8 +184,9 @@ PassReport Pass::run()
                 continue;
             }
             if (!p.complete) {
-                if (p.age < timeout) {
+                if (p.settling || p.age < timeout) {
                     ++report_.waiting;
+                    settling += p.settling;
                     continue;
                 }
                 if (auto c = claim(home_, p)) {
@@ -213,8 +215,9 @@ PassReport Pass::run()
             continue; // more may have arrived while we worked
         }
         // An upload still arriving (dput sends the .changes last) would finish after our
-        // last look, when its events no longer start a pass: wait until it settles.
-        if (!written_within(home_, settle))
+        // last look, when its events no longer start a pass: wait until it settles, and
+        // decide what waits only for that.
+        if (!settling && !written_within(home_, double(settle)))
             break;
         std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
