@@ -28,6 +28,14 @@
 //   publish.recorded   the publication recorded in the state database
 //   publish.prune      a superseded by-hash file removed after its grace period
 //   publish.gc         pool garbage forgotten, before / after each file is unlinked
+//
+// The error points (inject()):
+//   incoming.claim.mkdir     the claim directory made in var/spool/claimed/
+//   incoming.claim.rename    the .changes, then each listed file, moved into the claim
+//   incoming.reject.mkdir    var/rejected/ made
+//   incoming.reject.open     the REASON file written into the claim
+//   incoming.reject.rename   the claim moved to var/rejected/<time>-<name>/
+//   incoming.accept.rename   an accepted claim moved to var/builds/upload-N/
 #pragma once
 
 #include <string_view>

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <fcntl.h>
 #include <map>
 #include <set>
@@ -32,14 +33,17 @@ struct Stat {
     bool exists = false, symlink = false, regular = false, directory = false;
     unsigned long long size = 0;
     long long mtime = 0;
+    int err = 0; // why lstat failed
 };
 
 Stat lstat_of(const fs::path& p)
 {
     struct stat st{};
     Stat s;
-    if (::lstat(p.c_str(), &st) != 0)
+    if (::lstat(p.c_str(), &st) != 0) {
+        s.err = errno;
         return s;
+    }
     s.exists = true;
     s.symlink = S_ISLNK(st.st_mode);
     s.regular = S_ISREG(st.st_mode);
@@ -68,15 +72,11 @@ std::string stamp(long long t)
     return s;
 }
 
-void move(const fs::path& from, const fs::path& to)
-{
-    if (::rename(from.c_str(), to.c_str()) != 0)
-        throw sys_error(fmt::format("cannot move '{}' to '{}'", from.string(), to.string()));
-}
-
 // A name for a new directory var/rejected/<time>-<label>[-N]/ (not made yet).
 fs::path new_rejected_dir(const Home& home, const std::string& label)
 {
+    if (fault::inject("incoming.reject.mkdir"))
+        throw sys_error(fmt::format("cannot create '{}'", home.rejected().string()));
     make_dirs(home.rejected());
     std::string base = stamp(now_seconds()) + "-" + label_of(label);
     for (int n = 0;; ++n) {
@@ -107,6 +107,8 @@ void write_reason(const Claim& c, const std::string& what, const Rejection& why,
         if (!value->empty())
             text += fmt::format("{}: {}\n", field, one_line(*value));
     text += fmt::format("Directory: {}\n", target.string());
+    if (fault::inject("incoming.reject.open"))
+        throw sys_error(fmt::format("cannot write '{}'", (c.dir / reason_file).string()));
     write_atomic(c.dir / reason_file, text);
     fault::point("incoming.reject");
 }
@@ -131,7 +133,8 @@ fs::path finish_reject(Context& ctx, const Claim& c)
         tx.commit();
     }
     fault::point("incoming.reject");
-    move(c.dir, target);
+    if (fault::inject("incoming.reject.rename") || ::rename(c.dir.c_str(), target.c_str()) != 0)
+        throw sys_error(fmt::format("cannot move '{}' to '{}'", c.dir.string(), target.string()));
     fsync_dir(ctx.home().rejected());
     fsync_dir(c.dir.parent_path());
     return target;
@@ -142,24 +145,35 @@ fs::path new_claim_dir(const Home& home, const std::string& label)
 {
     make_dirs(home.spool_claimed());
     std::string tmpl = (home.spool_claimed() / (stamp(now_seconds()) + "-" + label_of(label) + ".XXXXXX")).string();
-    if (!::mkdtemp(tmpl.data()))
+    if (fault::inject("incoming.claim.mkdir") || !::mkdtemp(tmpl.data()))
         throw sys_error(fmt::format("cannot create a directory in '{}'", home.spool_claimed().string()));
     fsync_dir(home.spool_claimed());
     return tmpl;
 }
 
-// Move a file of incoming/ into a claim; false if it is gone. One named REASON keeps
-// its bytes as REASON.upload.
-bool move_into(const Home& home, const std::string& name, const fs::path& dir)
+// Move a file of incoming/ into a claim: 0, or the errno why not. One named REASON
+// keeps its bytes as REASON.upload.
+int move_into(const Home& home, const std::string& name, const fs::path& dir)
 {
     std::string to = name == reason_file ? std::string(reason_file) + ".upload" : name;
-    if (::rename((home.incoming() / name).c_str(), (dir / to).c_str()) == 0) {
-        fault::point("incoming.claim");
-        return true;
+    if (fault::inject("incoming.claim.rename") || ::rename((home.incoming() / name).c_str(), (dir / to).c_str()) != 0)
+        return errno;
+    fault::point("incoming.claim");
+    return 0;
+}
+
+// Move listed files of incoming/ into a claim. One that is gone (claimed along with
+// another upload, or never there: ENOENT, or a name too long to exist) is skipped;
+// one that cannot be moved is noted in c.unmoved (the claim is then rejected).
+void gather(const Home& home, Claim& c, const std::vector<std::string>& names)
+{
+    for (const auto& n : names) {
+        int err = move_into(home, n, c.dir);
+        if (!err)
+            c.files.push_back(n);
+        else if (err != ENOENT && err != ENAMETOOLONG)
+            c.unmoved.push_back(fmt::format("cannot claim '{}': {}", n, std::strerror(err)));
     }
-    if (errno == ENOENT)
-        return false;
-    throw sys_error(fmt::format("cannot claim '{}'", name));
 }
 
 // The files a .changes lists, read without checking its signature, even of one that
@@ -312,6 +326,10 @@ std::vector<Pending> scan_incoming(const Home& home, long long now, long long se
             for (const auto& f : listed_unverified(text, name)) {
                 p.files.push_back(f.name);
                 Stat fst = lstat_of(home.incoming() / f.name);
+                if (fst.err == ENAMETOOLONG && !p.malformed)
+                    p.malformed = Rejection{Exit::rejected, fmt::format("listed file name '{}...' is too long for "
+                                                                        "the file system",
+                                                                        f.name.substr(0, 60))};
                 if (!fst.exists) {
                     p.missing.push_back(f.name); // absent: waits for incoming.timeout
                     continue;
@@ -352,21 +370,25 @@ std::vector<Pending> scan_incoming(const Home& home, long long now, long long se
 
 std::optional<Claim> claim(const Home& home, const Pending& pending)
 {
-    Claim c{new_claim_dir(home, pending.changes), pending.changes, {}};
-    if (::rename((home.incoming() / pending.changes).c_str(), (c.dir / pending.changes).c_str()) != 0) {
+    Claim c{new_claim_dir(home, pending.changes), pending.changes, {}, {}};
+    if (fault::inject("incoming.claim.rename") ||
+        ::rename((home.incoming() / pending.changes).c_str(), (c.dir / pending.changes).c_str()) != 0) {
         int err = errno;
         ::rmdir(c.dir.c_str());
         if (err == ENOENT)
             return std::nullopt;
+        // nothing moved: the upload stays in incoming/ as it came
         throw sys_error(err, fmt::format("cannot claim '{}'", pending.changes));
     }
     // the .changes is in the claim before its files follow it (a claim holding the
     // files without it would be rejected, and the .changes left waiting for them)
     fsync_dir(c.dir);
     fault::point("incoming.claim");
+    std::vector<std::string> files;
     for (const auto& f : pending.files)
-        if (f != pending.changes && move_into(home, f, c.dir))
-            c.files.push_back(f);
+        if (f != pending.changes)
+            files.push_back(f);
+    gather(home, c, files);
     fsync_dir(c.dir);
     fsync_dir(home.incoming());
     log::debug("incoming", "claimed '{}' into '{}'", pending.changes, c.dir.string());
@@ -383,7 +405,7 @@ std::vector<Claim> leftover_claims(const Home& home)
             dirs.push_back(entry.path());
     std::sort(dirs.begin(), dirs.end());
     for (const auto& dir : dirs) {
-        Claim c{dir, {}, {}};
+        Claim c{dir, {}, {}, {}};
         for (const auto& f : fs::directory_iterator(dir, ec)) {
             std::string n = f.path().filename().string();
             if (n.ends_with(".changes") && c.changes.empty())
@@ -394,9 +416,11 @@ std::vector<Claim> leftover_claims(const Home& home)
         // a pass that died while claiming: the files still in incoming/ join their .changes
         if (!c.changes.empty() && !lstat_of(dir / reason_file).exists) {
             size_t before = c.files.size();
+            std::vector<std::string> rest;
             for (const auto& f : listed_names(dir / c.changes))
-                if (!lstat_of(dir / f).exists && move_into(home, f, dir))
-                    c.files.push_back(f);
+                if (!lstat_of(dir / f).exists)
+                    rest.push_back(f);
+            gather(home, c, rest);
             if (c.files.size() != before) {
                 fsync_dir(dir);
                 fsync_dir(home.incoming());
@@ -448,10 +472,14 @@ bool written_within(const Home& home, double seconds)
 fs::path reject(Context& ctx, const Claim& c, const Rejection& why, const std::string& source,
                 const std::string& version, const std::string& distribution)
 {
-    if (!lstat_of(c.dir / reason_file).exists)
-        write_reason(c, c.changes, why,
+    if (!lstat_of(c.dir / reason_file).exists) {
+        Rejection r = why;
+        if (!c.unmoved.empty())
+            r.reason += fmt::format(" (left in incoming/: {})", fmt::join(c.unmoved, "; "));
+        write_reason(c, c.changes, r,
                      new_rejected_dir(ctx.home(), c.changes.empty() ? c.dir.filename().string() : c.changes), source,
                      version, distribution);
+    }
     return finish_reject(ctx, c);
 }
 
@@ -461,10 +489,15 @@ fs::path reject_loose(Context& ctx, const std::vector<std::string>& names, const
                       const Rejection& why)
 {
     const Home& home = ctx.home();
-    Claim c{new_claim_dir(home, label), {}, {}};
+    Claim c{new_claim_dir(home, label), {}, {}, {}};
     write_reason(c, fmt::format("{}", fmt::join(names, " ")), why, new_rejected_dir(home, label), {}, {}, {});
-    for (const auto& n : names)
-        move_into(home, n, c.dir);
+    gather(home, c, names);
+    if (c.files.empty() && !c.unmoved.empty()) {
+        // nothing could be moved: no rejection to keep (the files stay where they are)
+        ::unlink((c.dir / reason_file).c_str());
+        ::rmdir(c.dir.c_str());
+        throw fail(Exit::environment, "cannot reject {}: {}", label, fmt::join(c.unmoved, "; "));
+    }
     fsync_dir(c.dir);
     fsync_dir(home.incoming());
     return finish_reject(ctx, c);

@@ -12,7 +12,9 @@
 // A complete one is claimed: moved, with its files, into its own directory
 // under var/spool/claimed/ (one rename each), so a crash leaves it in one place
 // for the next pass to pick up (a claim cut short gets the rest of its files
-// then). Passes are serialised by a lock
+// then). A claim is never left half done: if the .changes cannot be moved the
+// upload stays in incoming/; if a file it lists cannot, the claim is rejected
+// saying so. Passes are serialised by a lock
 // (var/lock/incoming.lock). Rejected uploads are kept, untouched, in
 // var/rejected/<time>-<name>/ with a REASON file: the REASON is written into
 // the claim first (naming that directory), then the REJECTED event recorded,
@@ -56,6 +58,7 @@ struct Claim {
     std::filesystem::path dir;
     std::string changes;            // file name of the .changes inside dir
     std::vector<std::string> files; // listed files moved along
+    std::vector<std::string> unmoved; // listed files that could not be moved: why (a claim with any is rejected)
 };
 
 // Limit for a .changes file (a signed text document).
@@ -72,9 +75,13 @@ std::vector<Pending> scan_incoming(const Home& home, long long now, long long se
 bool written_within(const Home& home, double seconds);
 
 // Claim a pending upload; nullopt if its .changes vanished (taken by another pass).
+// If its .changes cannot be moved (or no claim directory made), nothing is moved and
+// the error thrown: the upload stays in incoming/. A listed file that cannot be moved
+// is noted in Claim::unmoved and the claim is to be rejected.
 std::optional<Claim> claim(const Home& home, const Pending& pending);
 
-// Claims left behind by an interrupted pass, oldest first.
+// Claims left behind by an interrupted pass, oldest first (with the files they list
+// that are still in incoming/, or noted as unmoved).
 std::vector<Claim> leftover_claims(const Home& home);
 
 // Files in incoming/ that no .changes lists and that are older than timeout.
@@ -83,13 +90,15 @@ std::vector<std::string> orphans(const Home& home, const std::vector<Pending>& p
 
 // Move a claim (everything in it) to var/rejected/<time>-<name>/ with a REASON
 // file; returns that directory. Records a REJECTED event. A claim whose
-// rejection was decided already (rejected_already) is finished as decided then.
+// rejection was decided already (rejected_already) is finished as decided then. The
+// reason names the files the claim could not take (Claim::unmoved). If the claim
+// cannot be moved, it stays in var/spool/claimed/ (REASON written) for the next pass.
 std::filesystem::path reject(Context& ctx, const Claim& claim, const Rejection& why, const std::string& source = {},
                              const std::string& version = {}, const std::string& distribution = {});
 bool rejected_already(const Claim& claim);
 
 // Move loose files of incoming/ (orphans, a .changes that is a symlink...) to
-// var/rejected/ the same way.
+// var/rejected/ the same way. Error(Exit::environment) if none can be moved.
 std::filesystem::path reject_loose(Context& ctx, const std::vector<std::string>& names, const std::string& label,
                                    const Rejection& why);
 

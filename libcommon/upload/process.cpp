@@ -119,10 +119,10 @@ std::vector<ListedFile> listed(const std::vector<debian::FileEntry>& files)
 
 // A directory moved and the move on disk (work handed over: a claim to its upload, a
 // result to its upload).
-void move_dir(const fs::path& from, const fs::path& to)
+void move_dir(const fs::path& from, const fs::path& to, std::string_view fault_point = "")
 {
     make_dirs(to.parent_path());
-    if (::rename(from.c_str(), to.c_str()) != 0)
+    if ((!fault_point.empty() && fault::inject(fault_point)) || ::rename(from.c_str(), to.c_str()) != 0)
         throw sys_error(fmt::format("cannot move '{}' to '{}'", from.string(), to.string()));
     fsync_dir(to.parent_path());
     fsync_dir(from.parent_path());
@@ -152,6 +152,7 @@ private:
     const Home& home_;
     PassReport report_;
     std::string notify_to_; // the signed uploader address of the upload being processed
+    bool recorded_ = false; // the claim being processed is recorded as accepted: never rejected then
 };
 
 // Who hears about an upload: Changed-By, else Maintainer, of its (signed) .changes.
@@ -294,6 +295,7 @@ void Pass::process(const Claim& c)
 {
     std::string source, version, distribution;
     notify_to_.clear();
+    recorded_ = false;
     if (rejected_already(c)) {
         reject(ctx_, c, {});
         ++report_.rejected;
@@ -302,9 +304,12 @@ void Pass::process(const Claim& c)
     try {
         if (c.changes.empty())
             throw fail(Exit::rejected, "no .changes in '{}'", c.dir.filename().string());
+        if (!c.unmoved.empty())
+            throw fail(Exit::rejected, "not all of the upload could be claimed");
         // a claim an interrupted pass had already accepted
         if (auto u = find_upload(db_, "claim", c.dir.filename().string())) {
-            move_dir(c.dir, u->dir);
+            recorded_ = true;
+            move_dir(c.dir, u->dir, "incoming.accept.rename");
             queue_builds(*u);
             return;
         }
@@ -321,7 +326,7 @@ void Pass::process(const Claim& c)
             process_upload(c, text);
     } catch (const Error& e) {
         std::error_code ec;
-        if (e.code() == Exit::no_space || e.code() == Exit::locked || !fs::exists(c.dir, ec))
+        if (e.code() == Exit::no_space || e.code() == Exit::locked || recorded_ || !fs::exists(c.dir, ec))
             throw; // not the upload's fault, or accepted already: the next pass goes on with it
         auto kept = reject(ctx_, c, {e.code() == Exit::failed ? Exit::rejected : e.code(), e.what()}, source, version,
                            distribution);
@@ -418,9 +423,10 @@ void Pass::process_upload(const Claim& c, const std::string& text)
                                 fmt::format("accepted {} from {}", u.changes, verified.fingerprint), u.dir});
         tx.commit();
     }
+    recorded_ = true;
     fault::point("incoming.accept");
     // ... then the files move and the requests go out (both redone after a crash)
-    move_dir(c.dir, u.dir);
+    move_dir(c.dir, u.dir, "incoming.accept.rename");
     fault::point("incoming.accept");
     queue_builds(u);
     ++report_.uploads;
@@ -519,6 +525,7 @@ void Pass::process_result(const Claim& c, const std::string& text)
     if (final) {
         if (fs::exists(result_dir, ec))
             return keep_late("already " + status);
+        recorded_ = true;
         move_dir(c.dir, result_dir); // the move an interrupted pass did not finish
         finish_if_complete(upload_id);
         return;
@@ -543,6 +550,7 @@ void Pass::process_result(const Claim& c, const std::string& text)
                                 log.empty() ? result_dir.string() : (result_dir / log).string()});
         tx.commit();
     }
+    recorded_ = true;
     fault::point("incoming.result");
     move_dir(c.dir, result_dir);
     ++report_.results;

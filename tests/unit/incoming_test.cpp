@@ -152,12 +152,20 @@ TEST(Incoming, WhatStoppedChangingIsDecidedWithoutWaitingForTheTimeout)
     EXPECT_FALSE(p.settling);
     EXPECT_FALSE(p.complete);
     EXPECT_FALSE(p.malformed);
+
+    // a name longer than the file system allows cannot be waited for
+    std::string long_name(300, 'a');
+    write_atomic(i.in("long.changes"), changes_listing(long_name, dsc));
+    age(i.in("long.changes"), settle + 2);
+    auto l = scan_one("long.changes");
+    ASSERT_TRUE(l.malformed);
+    EXPECT_NE(l.malformed->reason.find("is too long for the file system"), std::string::npos) << l.malformed->reason;
 }
 
 TEST(Incoming, VerifyFilesNamesWhatIsWrong)
 {
     Instance i;
-    Claim c{i.tmp.path() / "c", "x.changes", {}};
+    Claim c{i.tmp.path() / "c", "x.changes", {}, {}};
     make_dirs(c.dir);
     write_atomic(c.dir / "a", "hello");
     auto why = [&](ListedFile f) {
