@@ -210,8 +210,7 @@ std::vector<std::string> listed_names(const fs::path& changes)
 }
 
 // A regular file in dir, opened without following a symbolic link (and without
-// blocking on a FIFO): its size and the digests a .changes or .dsc can list, from
-// the same open file.
+// blocking on a FIFO): its size and digests, from the same open file.
 FileDigest open_listed(const fs::path& dir, const std::string& name)
 {
     int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -236,27 +235,7 @@ FileDigest open_listed(const fs::path& dir, const std::string& name)
         throw sys_error(fmt::format("cannot stat '{}'", name));
     if (!S_ISREG(st.st_mode))
         throw fail(Exit::rejected, "listed file '{}' is not a regular file", name);
-    Hasher md5(Hasher::Algo::md5), sha1(Hasher::Algo::sha1), sha256(Hasher::Algo::sha256);
-    FileDigest d;
-    std::string buf(1 << 16, '\0');
-    while (true) {
-        ssize_t n = ::read(fd, buf.data(), buf.size());
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            throw sys_error(fmt::format("cannot read '{}'", name));
-        if (n == 0)
-            break;
-        std::string_view chunk(buf.data(), size_t(n));
-        md5.update(chunk);
-        sha1.update(chunk);
-        sha256.update(chunk);
-        d.size += std::uintmax_t(n);
-    }
-    d.md5 = md5.hex();
-    d.sha1 = sha1.hex();
-    d.sha256 = sha256.hex();
-    return d;
+    return digest_fd(fd, name);
 }
 
 // Why a .changes that stopped before its end (and no longer changes) is rejected.
