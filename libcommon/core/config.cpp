@@ -91,7 +91,8 @@ const std::vector<ConfigKey> table = {
     {"incoming.timeout", ConfigType::integer, [] { return std::string("3600"); },
      "seconds a .changes may wait for its files before it is rejected"},
     {"incoming.settle", ConfigType::integer, [] { return std::string("2"); },
-     "a pass over incoming/ ends only after nothing was written there for this many seconds (uploads in flight)"},
+     "a pass over incoming/ ends only after nothing was written there for this many seconds (uploads in flight); "
+     "a .changes cut short or a file shorter than listed is rejected once unchanged this long"},
     {"publish.byhash_grace", ConfigType::integer, [] { return std::string("86400"); },
      "seconds superseded by-hash index files are kept for clients mid-update"},
     {"publish.valid_until", ConfigType::integer, [] { return std::string("0"); },

@@ -44,7 +44,7 @@ Error sys_error(int err, std::string what)
     Exit code = Exit::failed;
     if (err == ENOSPC || err == EDQUOT)
         code = Exit::no_space;
-    else if (err == EACCES || err == EPERM || err == EROFS)
+    else if (err == EACCES || err == EPERM || err == EROFS || err == EXDEV || err == EMLINK)
         code = Exit::environment;
     else if (err == ENOENT)
         code = Exit::not_found;

@@ -64,7 +64,8 @@ Error fail(Exit code, fmt::format_string<Args...> f, Args&&... args)
 }
 
 // Errno-carrying failure: "cannot open 'x': No such file or directory".
-// ENOSPC/EDQUOT map to Exit::no_space, EACCES/EPERM to Exit::environment.
+// ENOSPC/EDQUOT map to Exit::no_space; EACCES/EPERM/EROFS and EXDEV/EMLINK (how the
+// file systems are laid out) to Exit::environment.
 Error sys_error(int err, std::string what);
 Error sys_error(std::string what); // uses errno
 

@@ -1,10 +1,14 @@
-// core/fault: fault injection for crash tests.
+// core/fault: fault injection for crash and error tests.
 //
 // MBD_FAULT=NAME:N makes the process kill itself (SIGKILL, like `kill -9`) at the Nth
 // time it passes a fault point NAME. NAME is a point's full name or the part before a
 // dot: MBD_FAULT=publish:3 stops at the third publish.* point passed, whichever it is.
 // Tests use it to stop a writer at every step of an operation and check that what it
 // leaves behind is valid and finished by the next run. Unset: a no-op.
+//
+// MBD_FAULT=NAME:N:ERRNO makes the Nth system call guarded by an error point NAME fail
+// with ERRNO (a name such as EXDEV, or a number) instead of being made; N may be '*'
+// (every time). For errors a test cannot cause for real (EXDEV, EMLINK...).
 //
 // The points, one at (at least) every step that changes state:
 //   incoming.claim     an upload's .changes, then each of its files, moved out of incoming/
@@ -24,6 +28,14 @@
 //   publish.recorded   the publication recorded in the state database
 //   publish.prune      a superseded by-hash file removed after its grace period
 //   publish.gc         pool garbage forgotten, before / after each file is unlinked
+//
+// The error points (inject()):
+//   incoming.claim.mkdir     the claim directory made in var/spool/claimed/
+//   incoming.claim.rename    the .changes, then each listed file, moved into the claim
+//   incoming.reject.mkdir    var/rejected/ made
+//   incoming.reject.open     the REASON file written into the claim
+//   incoming.reject.rename   the claim moved to var/rejected/<time>-<name>/
+//   incoming.accept.rename   an accepted claim moved to var/builds/upload-N/
 #pragma once
 
 #include <string_view>
@@ -31,5 +43,9 @@
 namespace mbd::fault {
 
 void point(std::string_view name);
+
+// True (errno set) when the system call this error point guards is to fail:
+// `if (fault::inject("x.rename") || ::rename(a, b) != 0) ... errno ...`
+bool inject(std::string_view name);
 
 } // namespace mbd::fault

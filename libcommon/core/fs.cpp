@@ -213,12 +213,17 @@ FileDigest digest_file(const fs::path& path)
     Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (fd.fd < 0)
         throw sys_error(fmt::format("cannot open '{}'", path.string()));
+    return digest_fd(fd.fd, path);
+}
+
+FileDigest digest_fd(int fd, const fs::path& path)
+{
     Hasher md5(Hasher::Algo::md5), sha1(Hasher::Algo::sha1), s256(Hasher::Algo::sha256),
         s512(Hasher::Algo::sha512);
     FileDigest d;
     std::string buf(1 << 16, '\0');
     while (true) {
-        ssize_t n = ::read(fd.fd, buf.data(), buf.size());
+        ssize_t n = ::read(fd, buf.data(), buf.size());
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)

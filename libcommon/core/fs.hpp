@@ -40,6 +40,8 @@ struct FileDigest {
 };
 // Streams the file once and computes all four digests.
 FileDigest digest_file(const fs::path& path);
+// The same for an open file, read from where it is to its end (path: for messages).
+FileDigest digest_fd(int fd, const fs::path& path);
 // Streams the file once for its SHA256 only.
 std::string sha256_file(const fs::path& path);
 

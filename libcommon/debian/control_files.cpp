@@ -113,6 +113,17 @@ Version parse_version(const deb822::Paragraph& p, std::string_view doc)
 
 } // namespace
 
+std::optional<std::string> unaccepted_source_format(std::string_view format)
+{
+    static constexpr std::string_view accepted[] = {"1.0", "3.0 (native)", "3.0 (quilt)"};
+    if (std::find(std::begin(accepted), std::end(accepted), format) != std::end(accepted))
+        return std::nullopt;
+    std::string shown;
+    for (unsigned char c : format.substr(0, 80))
+        shown += (c < 0x20 || c == 0x7f) ? '?' : char(c);
+    return fmt::format("source format '{}' is not accepted (only 1.0, 3.0 (native) and 3.0 (quilt))", shown);
+}
+
 bool Changes::has_source() const
 {
     return std::find(architectures.begin(), architectures.end(), "source") != architectures.end();

@@ -32,6 +32,13 @@ inline constexpr size_t max_line_length = 64 << 10;
 // File names listed (names::file) and package names (names::package) are checked
 // against core/names.hpp.
 
+// The source formats an upload may have: those dpkg-source unpacks from the files a
+// .dsc lists alone ("1.0", "3.0 (native)", "3.0 (quilt)"; Debian's archive takes no
+// others). "3.0 (git)" and "3.0 (bzr)" need git or bzr in the build chroot and a
+// repository bundle instead of tarballs; "3.0 (custom)" only builds; 2.0 is gone.
+// Why a format is not accepted, or nullopt.
+std::optional<std::string> unaccepted_source_format(std::string_view format);
+
 struct Changes {
     deb822::Paragraph fields;
     std::string format;

@@ -13,8 +13,11 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <fcntl.h>
+#include <map>
 #include <set>
+#include <tuple>
 #include <sys/stat.h>
 #include <ctime>
 #include <unistd.h>
@@ -24,20 +27,24 @@ namespace {
 
 constexpr std::string_view reason_file = "REASON";
 constexpr std::string_view begin_marker = "-----BEGIN PGP SIGNED MESSAGE-----";
+constexpr std::string_view sig_marker = "\n-----BEGIN PGP SIGNATURE-----";
 constexpr std::string_view end_marker = "\n-----END PGP SIGNATURE-----";
 
 struct Stat {
     bool exists = false, symlink = false, regular = false, directory = false;
     unsigned long long size = 0;
     long long mtime = 0;
+    int err = 0; // why lstat failed
 };
 
 Stat lstat_of(const fs::path& p)
 {
     struct stat st{};
     Stat s;
-    if (::lstat(p.c_str(), &st) != 0)
+    if (::lstat(p.c_str(), &st) != 0) {
+        s.err = errno;
         return s;
+    }
     s.exists = true;
     s.symlink = S_ISLNK(st.st_mode);
     s.regular = S_ISREG(st.st_mode);
@@ -66,15 +73,11 @@ std::string stamp(long long t)
     return s;
 }
 
-void move(const fs::path& from, const fs::path& to)
-{
-    if (::rename(from.c_str(), to.c_str()) != 0)
-        throw sys_error(fmt::format("cannot move '{}' to '{}'", from.string(), to.string()));
-}
-
 // A name for a new directory var/rejected/<time>-<label>[-N]/ (not made yet).
 fs::path new_rejected_dir(const Home& home, const std::string& label)
 {
+    if (fault::inject("incoming.reject.mkdir"))
+        throw sys_error(fmt::format("cannot create '{}'", home.rejected().string()));
     make_dirs(home.rejected());
     std::string base = stamp(now_seconds()) + "-" + label_of(label);
     for (int n = 0;; ++n) {
@@ -105,6 +108,8 @@ void write_reason(const Claim& c, const std::string& what, const Rejection& why,
         if (!value->empty())
             text += fmt::format("{}: {}\n", field, one_line(*value));
     text += fmt::format("Directory: {}\n", target.string());
+    if (fault::inject("incoming.reject.open"))
+        throw sys_error(fmt::format("cannot write '{}'", (c.dir / reason_file).string()));
     write_atomic(c.dir / reason_file, text);
     fault::point("incoming.reject");
 }
@@ -129,7 +134,8 @@ fs::path finish_reject(Context& ctx, const Claim& c)
         tx.commit();
     }
     fault::point("incoming.reject");
-    move(c.dir, target);
+    if (fault::inject("incoming.reject.rename") || ::rename(c.dir.c_str(), target.c_str()) != 0)
+        throw sys_error(fmt::format("cannot move '{}' to '{}'", c.dir.string(), target.string()));
     fsync_dir(ctx.home().rejected());
     fsync_dir(c.dir.parent_path());
     return target;
@@ -140,24 +146,55 @@ fs::path new_claim_dir(const Home& home, const std::string& label)
 {
     make_dirs(home.spool_claimed());
     std::string tmpl = (home.spool_claimed() / (stamp(now_seconds()) + "-" + label_of(label) + ".XXXXXX")).string();
-    if (!::mkdtemp(tmpl.data()))
+    if (fault::inject("incoming.claim.mkdir") || !::mkdtemp(tmpl.data()))
         throw sys_error(fmt::format("cannot create a directory in '{}'", home.spool_claimed().string()));
     fsync_dir(home.spool_claimed());
     return tmpl;
 }
 
-// Move a file of incoming/ into a claim; false if it is gone. One named REASON keeps
-// its bytes as REASON.upload.
-bool move_into(const Home& home, const std::string& name, const fs::path& dir)
+// Move a file of incoming/ into a claim: 0, or the errno why not. One named REASON
+// keeps its bytes as REASON.upload.
+int move_into(const Home& home, const std::string& name, const fs::path& dir)
 {
     std::string to = name == reason_file ? std::string(reason_file) + ".upload" : name;
-    if (::rename((home.incoming() / name).c_str(), (dir / to).c_str()) == 0) {
-        fault::point("incoming.claim");
-        return true;
+    if (fault::inject("incoming.claim.rename") || ::rename((home.incoming() / name).c_str(), (dir / to).c_str()) != 0)
+        return errno;
+    fault::point("incoming.claim");
+    return 0;
+}
+
+// Move listed files of incoming/ into a claim. One that is gone (claimed along with
+// another upload, or never there: ENOENT, or a name too long to exist) is skipped;
+// one that cannot be moved is noted in c.unmoved (the claim is then rejected).
+void gather(const Home& home, Claim& c, const std::vector<std::string>& names)
+{
+    for (const auto& n : names) {
+        int err = move_into(home, n, c.dir);
+        if (!err)
+            c.files.push_back(n);
+        else if (err != ENOENT && err != ENAMETOOLONG)
+            c.unmoved.push_back(fmt::format("cannot claim '{}': {}", n, std::strerror(err)));
     }
-    if (errno == ENOENT)
-        return false;
-    throw sys_error(fmt::format("cannot claim '{}'", name));
+}
+
+// The files a .changes lists, read without checking its signature, even of one that
+// will be rejected (so its files go with it): the text up to the end of its signature
+// (what follows is rejected), or, cut short, its whole lines before the signature.
+std::vector<debian::FileEntry> listed_unverified(std::string_view text, std::string_view name)
+{
+    std::string doc(text);
+    if (text.starts_with(begin_marker)) {
+        if (auto e = text.find(end_marker); e != std::string_view::npos) {
+            doc = text.substr(0, e + end_marker.size());
+        } else {
+            auto s = text.find(sig_marker);
+            if (s == std::string_view::npos)
+                s = text.rfind('\n');
+            if (s != std::string_view::npos)
+                doc = fmt::format("{}{}{}", text.substr(0, s), sig_marker, end_marker);
+        }
+    }
+    return debian::Changes::parse(debian::unwrap_clearsigned_unverified(doc, name), name).files;
 }
 
 // The files a claimed .changes lists (unverified), for finishing a claim.
@@ -165,12 +202,7 @@ std::vector<std::string> listed_names(const fs::path& changes)
 {
     std::vector<std::string> out;
     try {
-        std::string text = read_file_nofollow(changes, max_changes_size);
-        std::string_view doc = text;
-        if (auto e = doc.find(end_marker); e != std::string_view::npos)
-            doc = doc.substr(0, e + end_marker.size());
-        auto parsed = debian::Changes::parse(debian::unwrap_clearsigned_unverified(doc, "changes"), "changes");
-        for (const auto& f : parsed.files)
+        for (const auto& f : listed_unverified(read_file_nofollow(changes, max_changes_size), "changes"))
             out.push_back(f.name);
     } catch (const Error&) {
         // rejected when processed
@@ -179,12 +211,8 @@ std::vector<std::string> listed_names(const fs::path& changes)
 }
 
 // A regular file in dir, opened without following a symbolic link (and without
-// blocking on a FIFO): its size and SHA256 from the same open file.
-struct Opened {
-    unsigned long long size = 0;
-    std::string sha256;
-};
-Opened open_listed(const fs::path& dir, const std::string& name)
+// blocking on a FIFO): its size and digests, from the same open file.
+FileDigest open_listed(const fs::path& dir, const std::string& name)
 {
     int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0)
@@ -208,28 +236,27 @@ Opened open_listed(const fs::path& dir, const std::string& name)
         throw sys_error(fmt::format("cannot stat '{}'", name));
     if (!S_ISREG(st.st_mode))
         throw fail(Exit::rejected, "listed file '{}' is not a regular file", name);
-    Opened o;
-    o.size = static_cast<unsigned long long>(st.st_size);
-    Hasher h(Hasher::Algo::sha256);
-    std::string buf(1 << 16, '\0');
-    while (true) {
-        ssize_t n = ::read(fd, buf.data(), buf.size());
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            throw sys_error(fmt::format("cannot read '{}'", name));
-        if (n == 0)
-            break;
-        h.update(std::string_view(buf.data(), size_t(n)));
-    }
-    o.sha256 = h.hex();
-    return o;
+    return digest_fd(fd, name);
+}
+
+// Why a .changes that stopped before its end (and no longer changes) is rejected.
+Rejection cut_short_rejection(std::string_view text, const std::string& name)
+{
+    if (text.empty())
+        return {Exit::rejected, fmt::format("'{}' is empty", name)};
+    if (!text.starts_with(begin_marker))
+        return {Exit::rejected, fmt::format("'{}' is cut short", name)};
+    if (text.find(sig_marker) == std::string_view::npos)
+        return {Exit::bad_signature, fmt::format("'{}' is cut short: it ends before its signature", name)};
+    return {Exit::bad_signature, fmt::format("'{}' is cut short: its signature block does not end", name)};
 }
 
 } // namespace
 
-std::vector<Pending> scan_incoming(const Home& home, long long now)
+std::vector<Pending> scan_incoming(const Home& home, long long now, long long settle)
 {
+    // (a time far in the future is no write in flight, as for written_within)
+    auto changing = [settle](long long age) { return age <= settle && age >= -settle; };
     std::vector<std::pair<long long, Pending>> found;
     std::error_code ec;
     for (const auto& entry : fs::directory_iterator(home.incoming(), ec)) {
@@ -261,31 +288,46 @@ std::vector<Pending> scan_incoming(const Home& home, long long now)
             found.emplace_back(st.mtime, std::move(p));
             continue;
         }
+        // A .changes that does not end yet is still being written, until it has not
+        // changed for incoming.settle seconds: then it is as complete as it gets.
         bool signed_doc = text.starts_with(begin_marker);
-        bool still_writing = signed_doc ? text.find(end_marker) == std::string::npos
-                                        : text.size() < begin_marker.size() && begin_marker.starts_with(text);
-        if (still_writing) {
+        bool cut_short = signed_doc ? text.find(end_marker) == std::string::npos
+                                    : text.size() < begin_marker.size() && begin_marker.starts_with(text);
+        bool fresh = changing(p.age); // (any part of the upload)
+        if (cut_short && fresh) {
             p.missing.push_back(name);
+            p.settling = true;
             found.emplace_back(st.mtime, std::move(p));
             continue;
         }
+        if (cut_short)
+            p.malformed = cut_short_rejection(text, name);
         try {
-            // the file list even of a document that will be rejected (text after its
-            // signature), so its files go with it
-            std::string_view doc = text;
-            if (auto e = doc.find(end_marker); signed_doc && e != std::string_view::npos)
-                doc = doc.substr(0, e + end_marker.size());
-            auto changes = debian::Changes::parse(debian::unwrap_clearsigned_unverified(doc, name), name);
-            for (const auto& f : changes.files) {
+            for (const auto& f : listed_unverified(text, name)) {
                 p.files.push_back(f.name);
                 Stat fst = lstat_of(home.incoming() / f.name);
-                if (!fst.exists || (fst.regular && fst.size < f.size))
-                    p.missing.push_back(f.name);
-                else
-                    p.age = std::min(p.age, now - fst.mtime);
+                if (fst.err == ENAMETOOLONG && !p.malformed)
+                    p.malformed = Rejection{Exit::rejected, fmt::format("listed file name '{}...' is too long for "
+                                                                        "the file system",
+                                                                        f.name.substr(0, 60))};
+                if (!fst.exists) {
+                    p.missing.push_back(f.name); // absent: waits for incoming.timeout
+                    continue;
+                }
+                p.age = std::min(p.age, now - fst.mtime);
+                fresh = fresh || changing(now - fst.mtime);
+                if (fst.regular && fst.size < f.size)
+                    p.short_files.push_back(f.name);
             }
         } catch (const Error& e) {
-            p.malformed = Rejection{e.code(), e.what()};
+            if (!p.malformed)
+                p.malformed = Rejection{e.code(), e.what()};
+        }
+        // a file shorter than listed is still arriving, until all of the upload has not
+        // changed for incoming.settle seconds: then its size is wrong (said when verified)
+        if (!p.short_files.empty() && fresh) {
+            p.missing.insert(p.missing.end(), p.short_files.begin(), p.short_files.end());
+            p.settling = true;
         }
         if (signed_doc && !p.malformed) {
             try {
@@ -308,21 +350,25 @@ std::vector<Pending> scan_incoming(const Home& home, long long now)
 
 std::optional<Claim> claim(const Home& home, const Pending& pending)
 {
-    Claim c{new_claim_dir(home, pending.changes), pending.changes, {}};
-    if (::rename((home.incoming() / pending.changes).c_str(), (c.dir / pending.changes).c_str()) != 0) {
+    Claim c{new_claim_dir(home, pending.changes), pending.changes, {}, {}};
+    if (fault::inject("incoming.claim.rename") ||
+        ::rename((home.incoming() / pending.changes).c_str(), (c.dir / pending.changes).c_str()) != 0) {
         int err = errno;
         ::rmdir(c.dir.c_str());
         if (err == ENOENT)
             return std::nullopt;
+        // nothing moved: the upload stays in incoming/ as it came
         throw sys_error(err, fmt::format("cannot claim '{}'", pending.changes));
     }
     // the .changes is in the claim before its files follow it (a claim holding the
     // files without it would be rejected, and the .changes left waiting for them)
     fsync_dir(c.dir);
     fault::point("incoming.claim");
+    std::vector<std::string> files;
     for (const auto& f : pending.files)
-        if (f != pending.changes && move_into(home, f, c.dir))
-            c.files.push_back(f);
+        if (f != pending.changes)
+            files.push_back(f);
+    gather(home, c, files);
     fsync_dir(c.dir);
     fsync_dir(home.incoming());
     log::debug("incoming", "claimed '{}' into '{}'", pending.changes, c.dir.string());
@@ -339,7 +385,7 @@ std::vector<Claim> leftover_claims(const Home& home)
             dirs.push_back(entry.path());
     std::sort(dirs.begin(), dirs.end());
     for (const auto& dir : dirs) {
-        Claim c{dir, {}, {}};
+        Claim c{dir, {}, {}, {}};
         for (const auto& f : fs::directory_iterator(dir, ec)) {
             std::string n = f.path().filename().string();
             if (n.ends_with(".changes") && c.changes.empty())
@@ -350,9 +396,11 @@ std::vector<Claim> leftover_claims(const Home& home)
         // a pass that died while claiming: the files still in incoming/ join their .changes
         if (!c.changes.empty() && !lstat_of(dir / reason_file).exists) {
             size_t before = c.files.size();
+            std::vector<std::string> rest;
             for (const auto& f : listed_names(dir / c.changes))
-                if (!lstat_of(dir / f).exists && move_into(home, f, dir))
-                    c.files.push_back(f);
+                if (!lstat_of(dir / f).exists)
+                    rest.push_back(f);
+            gather(home, c, rest);
             if (c.files.size() != before) {
                 fsync_dir(dir);
                 fsync_dir(home.incoming());
@@ -404,10 +452,14 @@ bool written_within(const Home& home, double seconds)
 fs::path reject(Context& ctx, const Claim& c, const Rejection& why, const std::string& source,
                 const std::string& version, const std::string& distribution)
 {
-    if (!lstat_of(c.dir / reason_file).exists)
-        write_reason(c, c.changes, why,
+    if (!lstat_of(c.dir / reason_file).exists) {
+        Rejection r = why;
+        if (!c.unmoved.empty())
+            r.reason += fmt::format(" (left in incoming/: {})", fmt::join(c.unmoved, "; "));
+        write_reason(c, c.changes, r,
                      new_rejected_dir(ctx.home(), c.changes.empty() ? c.dir.filename().string() : c.changes), source,
                      version, distribution);
+    }
     return finish_reject(ctx, c);
 }
 
@@ -417,10 +469,15 @@ fs::path reject_loose(Context& ctx, const std::vector<std::string>& names, const
                       const Rejection& why)
 {
     const Home& home = ctx.home();
-    Claim c{new_claim_dir(home, label), {}, {}};
+    Claim c{new_claim_dir(home, label), {}, {}, {}};
     write_reason(c, fmt::format("{}", fmt::join(names, " ")), why, new_rejected_dir(home, label), {}, {}, {});
-    for (const auto& n : names)
-        move_into(home, n, c.dir);
+    gather(home, c, names);
+    if (c.files.empty() && !c.unmoved.empty()) {
+        // nothing could be moved: no rejection to keep (the files stay where they are)
+        ::unlink((c.dir / reason_file).c_str());
+        ::rmdir(c.dir.c_str());
+        throw fail(Exit::environment, "cannot reject {}: {}", label, fmt::join(c.unmoved, "; "));
+    }
     fsync_dir(c.dir);
     fsync_dir(home.incoming());
     return finish_reject(ctx, c);
@@ -431,15 +488,27 @@ std::string read_claimed(const Claim& c, const std::string& name, std::uintmax_t
     return read_file_nofollow(c.dir / name, max_size);
 }
 
-void verify_files(const Claim& c, const std::vector<ListedFile>& files)
+void check_listed(const FileDigest& found, const ListedFile& f, std::string_view document)
 {
+    if (found.size != f.size)
+        throw fail(Exit::rejected, "size differs: listed {}, found {} ('{}' in the {})", f.size, found.size, f.name,
+                   document);
+    for (auto [algo, listed, actual] : {std::tuple{"SHA256", &f.sha256, &found.sha256}, {"SHA1", &f.sha1, &found.sha1},
+                                        {"MD5", &f.md5, &found.md5}})
+        if (!listed->empty() && *listed != *actual)
+            throw fail(Exit::rejected, "checksum mismatch: {} of '{}' does not match the {}", algo, f.name, document);
+}
+
+std::map<std::string, FileDigest> verify_files(const Claim& c, const std::vector<ListedFile>& files,
+                                               std::string_view document)
+{
+    std::map<std::string, FileDigest> out;
     for (const auto& f : files) {
-        auto o = open_listed(c.dir, f.name);
-        if (o.size != f.size)
-            throw fail(Exit::rejected, "size of '{}' is {}, the .changes says {}", f.name, o.size, f.size);
-        if (o.sha256 != f.sha256)
-            throw fail(Exit::rejected, "SHA256 of '{}' does not match the .changes", f.name);
+        auto found = open_listed(c.dir, f.name);
+        check_listed(found, f, document);
+        out.emplace(f.name, std::move(found));
     }
+    return out;
 }
 
 } // namespace mbd::upload

@@ -24,6 +24,7 @@
 #include <algorithm>
 #include <sys/stat.h>
 #include <cerrno>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -91,19 +92,21 @@ std::vector<ArchPlan> plan_architectures(const Target& t, const debian::Dsc& dsc
     return out;
 }
 
-// The .dsc must describe the same source and list only files of the upload, with their checksums.
-void check_dsc(const debian::Changes& changes, const debian::Dsc& dsc)
+// The .dsc must describe the same source, in a format dpkg-source knows, and list only
+// files of the upload, with what they hold (found: the files as verify_files saw them).
+void check_dsc(const debian::Changes& changes, const debian::Dsc& dsc, const std::map<std::string, FileDigest>& found)
 {
     if (dsc.source != changes.source)
         throw fail(Exit::rejected, ".dsc is for source '{}', the .changes for '{}'", dsc.source, changes.source);
     if (dsc.version.str() != changes.version.str())
         throw fail(Exit::rejected, ".dsc has version {}, the .changes {}", dsc.version.str(), changes.version.str());
+    if (auto why = debian::unaccepted_source_format(dsc.format))
+        throw fail(Exit::rejected, "{}", *why);
     for (const auto& f : dsc.files) {
-        const auto* c = changes.find_file(f.name);
-        if (!c)
+        auto it = found.find(f.name);
+        if (it == found.end())
             throw fail(Exit::rejected, "the .dsc lists '{}', which is not in the upload", f.name);
-        if (c->size != f.size || c->sha256 != f.sha256)
-            throw fail(Exit::rejected, "checksums of '{}' in the .dsc and the .changes disagree", f.name);
+        check_listed(it->second, {f.name, f.size, f.sha256, f.sha1, f.md5}, ".dsc");
     }
 }
 
@@ -111,16 +114,16 @@ std::vector<ListedFile> listed(const std::vector<debian::FileEntry>& files)
 {
     std::vector<ListedFile> out;
     for (const auto& f : files)
-        out.push_back({f.name, f.size, f.sha256});
+        out.push_back({f.name, f.size, f.sha256, f.sha1, f.md5});
     return out;
 }
 
 // A directory moved and the move on disk (work handed over: a claim to its upload, a
 // result to its upload).
-void move_dir(const fs::path& from, const fs::path& to)
+void move_dir(const fs::path& from, const fs::path& to, std::string_view fault_point = "")
 {
     make_dirs(to.parent_path());
-    if (::rename(from.c_str(), to.c_str()) != 0)
+    if ((!fault_point.empty() && fault::inject(fault_point)) || ::rename(from.c_str(), to.c_str()) != 0)
         throw sys_error(fmt::format("cannot move '{}' to '{}'", from.string(), to.string()));
     fsync_dir(to.parent_path());
     fsync_dir(from.parent_path());
@@ -150,6 +153,7 @@ private:
     const Home& home_;
     PassReport report_;
     std::string notify_to_; // the signed uploader address of the upload being processed
+    bool recorded_ = false; // the claim being processed is recorded as accepted: never rejected then
 };
 
 // Who hears about an upload: Changed-By, else Maintainer, of its (signed) .changes.
@@ -160,7 +164,7 @@ PassReport Pass::run()
     FileLock lock(home_.locks() / "incoming.lock", true);
     resume();
     long long timeout = ctx_.config().get_int("incoming.timeout");
-    double settle = double(ctx_.config().get_int("incoming.settle"));
+    long long settle = ctx_.config().get_int("incoming.settle");
     for (int round = 0; round < 100;) {
         wake::lower(home_, wake::Pass::incoming); // raised again by whoever adds work after this
         int handled = 0;
@@ -169,8 +173,9 @@ PassReport Pass::run()
             ++handled;
         }
         long long now = now_seconds();
-        auto pending = scan_incoming(home_, now);
+        auto pending = scan_incoming(home_, now, settle);
         report_.waiting = 0;
+        int settling = 0;
         for (const auto& p : pending) {
             if (p.malformed) {
                 if (auto c = claim(home_, p)) {
@@ -181,8 +186,9 @@ PassReport Pass::run()
                 continue;
             }
             if (!p.complete) {
-                if (p.age < timeout) {
+                if (p.settling || p.age < timeout) {
                     ++report_.waiting;
+                    settling += p.settling;
                     continue;
                 }
                 if (auto c = claim(home_, p)) {
@@ -211,8 +217,9 @@ PassReport Pass::run()
             continue; // more may have arrived while we worked
         }
         // An upload still arriving (dput sends the .changes last) would finish after our
-        // last look, when its events no longer start a pass: wait until it settles.
-        if (!written_within(home_, settle))
+        // last look, when its events no longer start a pass: wait until it settles, and
+        // decide what waits only for that.
+        if (!settling && !written_within(home_, double(settle)))
             break;
         std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
@@ -261,7 +268,7 @@ int Pass::process_peer_requests(long long now, long long timeout)
                 }
                 throw fail(Exit::rejected, "incomplete after {} s: missing {}", timeout, fmt::join(missing, ", "));
             }
-            verify_files(Claim{home_.incoming(), name, {}}, listed_files);
+            verify_files(Claim{home_.incoming(), name, {}}, listed_files, "request");
             auto key = build::request_key(request.requester, request.id);
             if (fs::exists(home_.spool_build() / key, ec) ||
                 db_.scalar_int("SELECT 1 FROM jobs WHERE requester = ? AND id = ?", request.requester, request.id))
@@ -289,6 +296,7 @@ void Pass::process(const Claim& c)
 {
     std::string source, version, distribution;
     notify_to_.clear();
+    recorded_ = false;
     if (rejected_already(c)) {
         reject(ctx_, c, {});
         ++report_.rejected;
@@ -297,9 +305,12 @@ void Pass::process(const Claim& c)
     try {
         if (c.changes.empty())
             throw fail(Exit::rejected, "no .changes in '{}'", c.dir.filename().string());
+        if (!c.unmoved.empty())
+            throw fail(Exit::rejected, "not all of the upload could be claimed");
         // a claim an interrupted pass had already accepted
         if (auto u = find_upload(db_, "claim", c.dir.filename().string())) {
-            move_dir(c.dir, u->dir);
+            recorded_ = true;
+            move_dir(c.dir, u->dir, "incoming.accept.rename");
             queue_builds(*u);
             return;
         }
@@ -316,7 +327,7 @@ void Pass::process(const Claim& c)
             process_upload(c, text);
     } catch (const Error& e) {
         std::error_code ec;
-        if (e.code() == Exit::no_space || e.code() == Exit::locked || !fs::exists(c.dir, ec))
+        if (e.code() == Exit::no_space || e.code() == Exit::locked || recorded_ || !fs::exists(c.dir, ec))
             throw; // not the upload's fault, or accepted already: the next pass goes on with it
         auto kept = reject(ctx_, c, {e.code() == Exit::failed ? Exit::rejected : e.code(), e.what()}, source, version,
                            distribution);
@@ -364,9 +375,9 @@ void Pass::process_upload(const Claim& c, const std::string& text)
     const auto* dsc_entry = changes.dsc();
     if (!changes.has_source() || !dsc_entry)
         throw fail(Exit::rejected, "the upload has no source package (.dsc)");
-    verify_files(c, listed(changes.files));
+    auto found = verify_files(c, listed(changes.files), ".changes");
     auto dsc = debian::Dsc::parse(read_claimed(c, dsc_entry->name, max_dsc_size), dsc_entry->name);
-    check_dsc(changes, dsc);
+    check_dsc(changes, dsc, found);
     // nothing but the source package (and its .buildinfo) travels with it
     for (const auto& f : changes.files)
         if (f.name != dsc_entry->name && !f.name.ends_with(".buildinfo") &&
@@ -413,9 +424,10 @@ void Pass::process_upload(const Claim& c, const std::string& text)
                                 fmt::format("accepted {} from {}", u.changes, verified.fingerprint), u.dir});
         tx.commit();
     }
+    recorded_ = true;
     fault::point("incoming.accept");
     // ... then the files move and the requests go out (both redone after a crash)
-    move_dir(c.dir, u.dir);
+    move_dir(c.dir, u.dir, "incoming.accept.rename");
     fault::point("incoming.accept");
     queue_builds(u);
     ++report_.uploads;
@@ -503,7 +515,7 @@ void Pass::process_result(const Claim& c, const std::string& text)
     // with SQLITE_BUSY_SNAPSHOT, after the install and before the upload is marked.
     q.reset();
     bool final = status == "successful" || status == "failed";
-    verify_files(c, listed(changes.files));
+    verify_files(c, listed(changes.files), ".changes");
     auto upload = find_upload_by_id(db_, upload_id);
     fs::path result_dir = fs::path(upload->dir) / ("result-" + arch);
     std::error_code ec;
@@ -520,6 +532,7 @@ void Pass::process_result(const Claim& c, const std::string& text)
     if (final) {
         if (fs::exists(result_dir, ec))
             return keep_late("already " + status);
+        recorded_ = true;
         move_dir(c.dir, result_dir); // the move an interrupted pass did not finish
         finish_if_complete(upload_id);
         return;
@@ -545,6 +558,7 @@ void Pass::process_result(const Claim& c, const std::string& text)
                                 log.empty() ? result_dir.string() : (result_dir / log).string()});
         tx.commit();
     }
+    recorded_ = true;
     fault::point("incoming.result");
     move_dir(c.dir, result_dir);
     ++report_.results;

@@ -143,8 +143,9 @@ assert_rejected() {
 @test "files that do not match, binary uploads and bad upload options are rejected" {
     changes=$(mbdt_source_package "$PKG" tiny 1.0~test12+1 bookworm-test-unstable)
     to_incoming "$changes"
+    size=$(stat -c %s "$MBD_HOME/incoming/tiny_1.0~test12+1.tar.xz")
     printf 'x' >>"$MBD_HOME/incoming/tiny_1.0~test12+1.tar.xz"
-    assert_rejected 7 "size of 'tiny_1.0~test12+1.tar.xz' is"
+    assert_rejected 7 "size differs: listed $size, found $((size + 1)) ('tiny_1.0~test12+1.tar.xz' in the .changes)"
 
     changes=$(mbdt_build_package "$PKG" bin 1.0~test12+1 --dist bookworm-test-unstable --binary-only)
     mbdt_sign_changes "$changes"
@@ -172,6 +173,41 @@ assert_rejected() {
     run_mbd 7 mbd-incoming run -o incoming.timeout=0
     grep -q "no .changes lists these files" "$MBD_HOME"/var/rejected/*orphans*/REASON
     [ -f "$(ls -d "$MBD_HOME"/var/rejected/*orphans*/)/stray.deb" ]
+}
+
+@test "a file still growing is waited for; once nothing changed for incoming.settle, a short file or .changes is decided in the same pass" {
+    local tar="$MBD_HOME/incoming/tiny_1.0~test12+1.tar.xz" whole="$BATS_TEST_TMPDIR/whole" size off
+    changes=$(mbdt_source_package "$PKG" tiny 1.0~test12+1 bookworm-test-unstable)
+    to_incoming "$changes"
+    cp "$tar" "$whole"
+    size=$(stat -c %s "$whole")
+    # the rest of the tarball arrives slowly, a piece every half second (less than incoming.settle)
+    head -c 100 "$whole" >"$tar"
+    (
+        for ((off = 100; off < size; off += 100)); do
+            sleep 0.5
+            tail -c +$((off + 1)) "$whole" | head -c 100 >>"$tar"
+        done
+    ) 3>&- &
+    run_mbd mbd-incoming run -o incoming.settle=2
+    wait
+    assert_output_contains "accepted 1"
+    cmp "$whole" "$(ls "$MBD_HOME"/var/builds/upload-1/*.tar.xz)"
+
+    # a file that stopped short: the wrong size, said once it settled, not after incoming.timeout (an hour)
+    changes=$(mbdt_source_package "$PKG" tiny 1.0~test12+2 bookworm-test-unstable)
+    to_incoming "$changes"
+    tar="$MBD_HOME/incoming/tiny_1.0~test12+2.tar.xz"
+    size=$(stat -c %s "$tar")
+    truncate -s 100 "$tar"
+    assert_rejected 7 "size differs: listed $size, found 100 ('tiny_1.0~test12+2.tar.xz' in the .changes)"
+
+    # a .changes that stopped before its signature ended: a bad signature, with its files
+    changes=$(mbdt_source_package "$PKG" tiny 1.0~test12+3 bookworm-test-unstable)
+    to_incoming "$changes"
+    truncate -s -30 "$MBD_HOME/incoming/$(basename "$changes")"
+    assert_rejected 8 "is cut short: its signature block does not end"
+    [ -f "$(ls -td "$MBD_HOME"/var/rejected/*/ | head -n 1)/tiny_1.0~test12+3.tar.xz" ]
 }
 
 @test "a .changes that is a symbolic link is kept and rejected, its target untouched" {

@@ -30,13 +30,13 @@ setup() {
     [ "$(cd "$MBD_HOME/incoming/../../outside" && pwd)" = "$BATS_TEST_TMPDIR/outside" ]
 }
 
-# One case through one pass under strace; checks its outcome.
+# One case through one pass under strace (incoming.timeout=$CASE_TIMEOUT, default 0); checks its outcome.
 run_case() {
     local case=$1 code=$2 reason=$3 before dirs f name kept trace="$BATS_TEST_TMPDIR/trace.$1"
     before=$(ls "$MBD_HOME/var/rejected" 2>/dev/null)
     cp -a "$CORPUS/$case/." "$MBD_HOME/incoming/"
     run --separate-stderr strace -f -y -qq -o "$trace" -e trace=%file,openat,openat2 \
-        mbd-incoming run -o incoming.timeout=0
+        mbd-incoming run -o incoming.timeout="${CASE_TIMEOUT:-0}"
     # shellcheck disable=SC2154 # $stderr: set by run --separate-stderr (run_mbd)
     printf '%s: exit %s\n%s\n%s\n' "$case" "$status" "$output" "$stderr" >>"$BATS_TEST_TMPDIR/commands.log"
     # nothing outside the home: no path under outside/, and no fd opened that resolves there
@@ -120,4 +120,47 @@ run_case() {
     mkdir "$tar"
     run_mbd 7 timeout 60 mbd-incoming run -o incoming.timeout=0
     [ "$(grep -l "is not a regular file" "$MBD_HOME"/var/rejected/*/REASON | wc -l)" -eq 2 ]
+}
+
+@test "Debian's tools refuse the checksum, size and format cases too; they take the good ones" {
+    local case dir
+    # dscverify checks every checksum the .changes lists, and, given the .dsc, every one it lists
+    for case in sha256-mismatch md5-mismatch sha1-mismatch dsc-md5-mismatch dsc-sha1-mismatch dsc-checksums-wrong \
+        checksum-lists-disagree dsc-checksum-lists-disagree size-mismatch short-file good-plain; do
+        dir="$BATS_TEST_TMPDIR/ref/$case"
+        mkdir -p "$dir"
+        cp -a "$CORPUS/$case/." "$dir/"
+        run bash -c 'cd "$1" && dscverify --no-sig-check ./*.changes && dscverify --no-sig-check ./*.dsc' - "$dir"
+        printf '%s: dscverify exit %s\n%s\n' "$case" "$status" "$output" >>"$BATS_TEST_TMPDIR/commands.log"
+        if [ "$case" = good-plain ]; then
+            [ "$status" -eq 0 ] || { echo "dscverify refuses $case: $output" >&2; return 1; }
+        else
+            [ "$status" -ne 0 ] || { echo "dscverify takes $case" >&2; return 1; }
+        fi
+    done
+    # dpkg-source unpacks no source format it does not know
+    run dpkg-source -x "$CORPUS"/format-unknown/*.dsc "$BATS_TEST_TMPDIR/unknown"
+    [ "$status" -ne 0 ]
+    grep -qF "source package format '3.0 (bogus)' is not supported" <<<"$output"
+    run_mbd dpkg-source --no-check -x "$CORPUS"/good-plain/*.dsc "$BATS_TEST_TMPDIR/good"
+}
+
+@test "what stopped changing is decided at once, not after incoming.timeout: cut short, empty, of the wrong size" {
+    local case code reason failed=()
+    # (CASE_TIMEOUT: the default hour; the corpus files are older than incoming.settle)
+    for case in truncated truncated-signature short-file size-mismatch; do
+        IFS=$'\t' read -r _ code reason < <(grep "^$case	" "$CORPUS/cases")
+        CASE_TIMEOUT=3600 run_case "$case" "$code" "$reason" || failed+=("$case")
+    done
+    assert_equal "${failed[*]}" ""
+    # their files list nothing: the .changes goes at once, the files wait as orphans would
+    for case in empty truncated-body; do
+        IFS=$'\t' read -r _ code reason < <(grep "^$case	" "$CORPUS/cases")
+        cp -a "$CORPUS/$case/." "$MBD_HOME/incoming/"
+        run_mbd 7 mbd-incoming run
+        grep -qF "Code: $code " "$MBD_HOME"/var/rejected/*/REASON
+        grep -qF -- "$reason" "$MBD_HOME"/var/rejected/*/REASON
+        [ ! -e "$MBD_HOME/incoming/tiny_1.0~test12+1_source.changes" ]
+        rm -rf "$MBD_HOME"/incoming/* "$MBD_HOME"/var/rejected/*
+    done
 }

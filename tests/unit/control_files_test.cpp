@@ -123,3 +123,13 @@ TEST(Dsc, ParsesClearsignedAndPlain)
     EXPECT_THROW(debian::Dsc::parse(signed_dsc + "Extra: unsigned\n", "x.dsc"), Error);
     EXPECT_THROW(debian::Dsc::parse("Extra: 1\n" + signed_dsc, "x.dsc"), Error);
 }
+
+TEST(Dsc, SourceFormatsAcceptedAreThoseDpkgSourceUnpacksFromTheFilesAlone)
+{
+    for (auto f : {"1.0", "3.0 (native)", "3.0 (quilt)"})
+        EXPECT_FALSE(debian::unaccepted_source_format(f)) << f;
+    for (auto f : {"3.0 (bogus)", "3.0 (git)", "3.0 (bzr)", "3.0 (custom)", "2.0", "3.0", "3.0  (quilt)", ""})
+        EXPECT_TRUE(debian::unaccepted_source_format(f)) << f;
+    EXPECT_EQ(*debian::unaccepted_source_format("3.0 (bogus)"),
+              "source format '3.0 (bogus)' is not accepted (only 1.0, 3.0 (native) and 3.0 (quilt))");
+}
