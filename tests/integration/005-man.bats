@@ -74,7 +74,7 @@ covers() {
 # passes where its line names the program.
 FOREIGN_OPTIONS=("journalctl --since" "gpg --verify" "sbuild --chroot-mode" "mmdebstrap --variant"
     "mmdebstrap --mode" "cmake --preset" "cmake --build" "tests/run --fast" "systemd-nspawn --boot"
-    "systemd --user" "systemd-run --wait")
+    "systemd --user" "systemd-run --wait" "systemctl --failed")
 
 # TOOL's option names, " --a --b ... ".
 options_of() {
