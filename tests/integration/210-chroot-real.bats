@@ -144,6 +144,7 @@ display() {
 @test "as root, check and update leave the caller's cgroup mounts alone (shared propagation)" {
     [ "$(id -u)" -eq 0 ] || skip "needs root"
     mbd_cached_chroot bookworm amd64
+    # shellcheck disable=SC2016 # the script's variables are the inner bash's
     run_mbd unshare --mount --propagation shared -- bash -c '
         count() { findmnt -rn -t cgroup,cgroup2 | wc -l; }
         before=$(count)

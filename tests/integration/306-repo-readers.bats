@@ -80,7 +80,7 @@ gpgv_pairs() {
     touch "$stop"
     wait "$pid"
     wait "$ppid"
-    printf 'Release + Release.gpg reads %s, distinct pairs %s\n' "$(cat "$pairs.reads")" "$(ls "$pairs" | grep -c rel)" >&3
+    printf 'Release + Release.gpg reads %s, distinct pairs %s\n' "$(cat "$pairs.reads")" "$(find "$pairs" -maxdepth 1 -name '*rel*' | wc -l)" >&3
     gpgv_pairs "$pairs"
     local runs fails
     runs=$(wc -l <"$apt.runs")

@@ -34,8 +34,8 @@ setup() {
 
 # bats test_tags=slow
 @test "a power cut anywhere in the accept and build passes loses nothing" {
-    local round step
-    for round in $(seq "${CRASH_POWER_ROUNDS:-1}"); do
+    local step
+    for _ in $(seq "${CRASH_POWER_ROUNDS:-1}"); do
         crash_upload
         crash_upload bad
         crash_power 0 "${CRASH_POWER_STATES:-25}"
@@ -54,6 +54,7 @@ setup() {
     local step
     crash_upload
     crash_upload bad
+    # shellcheck disable=SC2154 # crash_steps: filled by crash_upload (tests/lib/crash.bash)
     for step in "${!crash_steps[@]}"; do
         crash_power "$step" "${CRASH_POWER_STATES:-25}"
     done

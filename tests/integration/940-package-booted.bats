@@ -21,8 +21,7 @@ failed_units() {
 
 # until no mbd unit is starting or running (or SECONDS pass)
 wait_units_idle() {
-    local i
-    for i in $(seq "${1:-120}"); do
+    for _ in $(seq "${1:-120}"); do
         [ -z "$(mbdt_in systemctl list-units --plain --no-legend --no-pager --state=activating,deactivating 'mbd-*')" ] &&
             [ -z "$(mbdt_in systemctl list-jobs --no-legend --no-pager)" ] && return 0
         sleep 1
@@ -93,6 +92,7 @@ cgroup_mounts() {
         --signed-by /etc/apt/keyrings/mbd-test.asc >"$root/etc/apt/sources.list.d/mbd-test.list"
     run_mbd mbdt_in apt-get update -q
     run_mbd mbdt_in env DEBIAN_FRONTEND=noninteractive apt-get install -y -q mbd-booted
+    # shellcheck disable=SC2016 # dpkg-query's ${Version}
     assert_equal "$(mbdt_in dpkg-query -W -f '${Version}' mbd-booted)" "1.0~test12+1"
 
     # Root's own chroot actions (a throwaway home of root's) keep the system's cgroups

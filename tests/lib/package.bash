@@ -75,8 +75,8 @@ mbdt_booted_start() {
         --machine="mbdt$$" -D "$root" >"$MBDT_BOOTED_LOG" 2>&1 &
     MBDT_BOOTED_NSPAWN=$!
     export MBDT_BOOTED_NSPAWN MBDT_BOOTED_LOG
-    local i state
-    for i in $(seq 120); do
+    local state
+    for _ in $(seq 120); do
         MBDT_BOOTED_PID=$(mbdt_booted_pid1) && break
         sleep 0.5
     done
@@ -111,8 +111,7 @@ mbdt_booted_stop() {
     if [ -n "${MBDT_BOOTED_PID:-}" ]; then
         mbdt_in systemctl poweroff >/dev/null 2>&1 || kill -TERM "$MBDT_BOOTED_NSPAWN" 2>/dev/null
     fi
-    local i
-    for i in $(seq 60); do
+    for _ in $(seq 60); do
         kill -0 "$MBDT_BOOTED_NSPAWN" 2>/dev/null || break
         sleep 0.5
     done
