@@ -101,7 +101,7 @@ json_field() { # json_field INDEX FIELD
     garbage_tarball "$BATS_TEST_TMPDIR/g.tar.zst"
     run_mbd mbd-chroot check --all
     run_mbd mbd-chroot import bookworm amd64 "$BATS_TEST_TMPDIR/g.tar.zst"
-    run_mbd mbd-chroot import bookworm i386 "$BATS_TEST_TMPDIR/g.tar.zst"
+    run_mbd mbd-chroot import trixie amd64 "$BATS_TEST_TMPDIR/g.tar.zst"
     run_mbd 12 mbd-chroot check --all
     assert_stderr_contains "2 of 2 chroots failed to pass their check"
     # shellcheck disable=SC2154 # $stderr: set by run --separate-stderr (run_mbd)
