@@ -9,19 +9,20 @@ load ../lib/repo
 @test "maintain re-signs a Release whose Valid-Until is half spent, and nothing else" {
     mbdt_install hello 1.0-1~test12+1 bookworm-test-unstable
     rel="$MBD_HOME/repositories/test/dists/bookworm-test-unstable/Release"
-    # the first run with Valid-Until on signs every distribution
-    run_mbd mbd-repo -o publish.valid_until=4 maintain --json
+    # the first run with Valid-Until on signs every distribution (valid 20 s: a loaded
+    # machine may take seconds to sign them all, and none may be half spent by the next run)
+    run_mbd mbd-repo -o publish.valid_until=20 maintain --json
     printf '%s' "$output" | jq -e '.published | index("bookworm-test-unstable") != null'
     first=$(sed -n 's/^Valid-Until: //p' "$rel")
     [ -n "$first" ]
-    run_mbd mbd-repo -o publish.valid_until=4 maintain
+    run_mbd mbd-repo -o publish.valid_until=20 maintain
     assert_equal "$output" ""
-    sleep 2.2
-    run_mbd mbd-repo -o publish.valid_until=4 maintain
+    sleep 10.2
+    run_mbd mbd-repo -o publish.valid_until=20 maintain
     assert_output_contains "bookworm-test-unstable"
     [ "$(date -d "$(sed -n 's/^Valid-Until: //p' "$rel")" +%s)" -gt "$(date -d "$first" +%s)" ]
     mbdt_assert_release_ok bookworm-test-unstable
-    run_mbd mbd-repo -o publish.valid_until=4 check test
+    run_mbd mbd-repo -o publish.valid_until=20 check test
 }
 
 @test "maintain removes superseded by-hash files and unreferenced pool files once their grace has passed" {
