@@ -119,12 +119,10 @@ assert_equal() {
     fi
 }
 
-# mbd_cached_chroot CODENAME ARCH: a real build chroot in this test's MBD_HOME,
-# imported, checked and activated (slow tier). It is bootstrapped once per
-# machine with mbd-chroot create and kept in "$MBDT_CACHE/chroots" (made again
-# when older than 7 days, or when chroot.include changed); importing and checking
-# it takes seconds.
-mbd_cached_chroot() {
+# mbd_chroot_tarball CODENAME ARCH: the path of a real build chroot's tarball, made
+# once per machine with mbd-chroot create and kept in "$MBDT_CACHE/chroots" (made
+# again when older than 7 days, or when chroot.include changed).
+mbd_chroot_tarball() {
     local codename=$1 arch=$2 include
     local dir="$MBDT_CACHE/chroots"
     include=$(mbd-chroot --show-config | sed -nE 's/^chroot\.include += (.*[^ ]) +\(.*/\1/p' | md5sum | cut -c1-8)
@@ -134,15 +132,24 @@ mbd_cached_chroot() {
         flock 9
         [ -z "$(find "$cached" -mtime -7 2>/dev/null)" ] || exit 0
         home=$(mktemp -d "$dir/home.XXXXXX")
-        MBD_HOME="$home" mbd-chroot create "$codename" "$arch" &&
+        MBD_HOME="$home" mbd-chroot create "$codename" "$arch" >&2 &&
             mv "$home/var/chroots/$codename/$arch/$codename-$arch.tar.zst" "$cached"
         rc=$?
         rm -rf "$home"
         exit $rc
     ) 9>"$dir/.lock" || return 1
-    mbd-chroot import "$codename" "$arch" "$cached" &&
-        mbd-chroot check "$codename" "$arch" &&
-        mbd-chroot activate "$codename" "$arch"
+    echo "$cached"
+}
+
+# mbd_cached_chroot CODENAME ARCH: a real build chroot in this test's MBD_HOME,
+# imported from mbd_chroot_tarball, checked and activated (slow tier): seconds once
+# the tarball is cached.
+mbd_cached_chroot() {
+    local cached
+    cached=$(mbd_chroot_tarball "$1" "$2") || return 1
+    mbd-chroot import "$1" "$2" "$cached" &&
+        mbd-chroot check "$1" "$2" &&
+        mbd-chroot activate "$1" "$2"
 }
 
 # mbd_fake_chroot HOME CODENAME ARCH: an active, checked chroot recorded in HOME as

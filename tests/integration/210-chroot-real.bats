@@ -139,7 +139,8 @@ display() {
 # As root, mmdebstrap's unshare mode bind-mounts /sys and unmounts it lazily; where
 # mounts are shared (a systemd host, a booted container) that unmount used to take
 # /sys/fs/cgroup/* away from the caller. Here the caller's namespace is made shared
-# as on such a host, and the cgroup mounts must all still be there afterwards.
+# as on such a host, and the cgroup mounts must all still be there afterwards. check and
+# update run mmdebstrap through the one spawn() that create uses too.
 # bats test_tags=slow
 @test "as root, check and update leave the caller's cgroup mounts alone (shared propagation)" {
     [ "$(id -u)" -eq 0 ] || skip "needs root"
