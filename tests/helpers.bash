@@ -172,6 +172,15 @@ mbd_test_user() {
     useradd --no-create-home --shell /bin/sh "$@"
     printf '%s\n' "${!#}" >>"$BATS_RUN_TMPDIR/test-users"
     chmod o+x "$BATS_RUN_TMPDIR"
+    # the tools where that user can run them (a checkout in root's 0700 home is out of its
+    # reach): copied once per run, first on PATH from now on
+    if [ ! -d "$BATS_RUN_TMPDIR/tools" ]; then
+        mkdir -p "$BATS_RUN_TMPDIR/tools.$$"
+        cp "$MBDT_BUILD_DIR"/tools/mbd-* "$BATS_RUN_TMPDIR/tools.$$/"
+        chmod 755 "$BATS_RUN_TMPDIR/tools.$$"
+        mv -T "$BATS_RUN_TMPDIR/tools.$$" "$BATS_RUN_TMPDIR/tools" 2>/dev/null || rm -rf "$BATS_RUN_TMPDIR/tools.$$"
+    fi
+    export PATH="$BATS_RUN_TMPDIR/tools:$PATH"
 }
 
 mbd_remove_test_users() {
