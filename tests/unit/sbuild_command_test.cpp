@@ -91,7 +91,7 @@ TEST(SbuildCommand, TheResolverTravelsInTheBuildRequest)
     auto r = job(false).request;
     r.codename = "bookworm";
     r.files = {{"tiny_1.0.dsc", 1, std::string(64, 'a')}};
-    r.requester = "ABCD";
+    r.requester = std::string(40, 'A');
     r.lintian_mode = "errfail";
     r.resolver = "aptitude";
     EXPECT_EQ(build::Request::parse(deb822::parse_one(r.to_text())).resolver, "aptitude");
