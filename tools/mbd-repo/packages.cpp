@@ -13,7 +13,10 @@
 
 namespace mbd::repo {
 
-void define_packages(Cli& cli)
+namespace {
+
+// install: .changes into a distribution
+void define_install(Cli& cli)
 {
     struct InstallArgs {
         std::vector<std::string> changes;
@@ -42,14 +45,18 @@ void define_packages(Cli& cli)
         ->check(name_of(names::distribution));
     c->add_flag("--no-publish", in->no_publish, "only record it (publish later)");
     c->add_flag("--each", in->each, "each .changes is an upload of its own (imports); one publish at the end");
+}
 
+// migrate, port, remove: a source version between distributions
+void define_moves(Cli& cli)
+{
     struct MoveArgs {
         std::string source, dist, to;
         std::optional<std::string> version;
         bool no_publish = false;
     };
     auto mv = std::make_shared<MoveArgs>();
-    c = cli.command("migrate", "copy a source's version to the suite its suite migrates to", [mv](Context& ctx) {
+    auto* c = cli.command("migrate", "copy a source's version to the suite its suite migrates to", [mv](Context& ctx) {
         auto r = migrate(ctx, mv->source, mv->dist, !mv->no_publish);
         std::cout << fmt::format("{} {}: {} -> {}\n", r.source, r.version, r.from, r.to);
         print_published(r.published);
@@ -82,13 +89,17 @@ void define_packages(Cli& cli)
     c->add_option("dist", mv->dist, "distribution")->required()->check(name_of(names::distribution));
     c->add_option("--version", mv->version, "only if it holds this version");
     c->add_flag("--no-publish", mv->no_publish, "only record it (publish later)");
+}
 
+// publish, maintain
+void define_publish(Cli& cli)
+{
     struct PublishArgs {
         std::string id, dist;
         bool rebuild = false;
     };
     auto pa = std::make_shared<PublishArgs>();
-    c = cli.command("publish", "publish what changed (all repositories, or one)", [pa](Context& ctx) {
+    auto* c = cli.command("publish", "publish what changed (all repositories, or one)", [pa](Context& ctx) {
         std::vector<std::string> ids;
         if (!pa->id.empty())
             ids.push_back(get_repository(ctx.db(), pa->id).id);
@@ -124,13 +135,17 @@ void define_packages(Cli& cli)
                             std::cout << d << "\n";
                     });
     c->add_flag("--json", ma->json, "print what was done as JSON");
+}
 
+// ls, show, search
+void define_queries(Cli& cli)
+{
     struct QueryArgs {
         std::string arg, repo, dist;
         bool json = false;
     };
     auto q = std::make_shared<QueryArgs>();
-    c = cli.command("ls", "list what the distributions hold", [q](Context& ctx) {
+    auto* c = cli.command("ls", "list what the distributions hold", [q](Context& ctx) {
         print_list<Holding>(list_holdings(ctx.db(), q->arg, q->dist), q->json, holding_text);
     });
     c->add_option("id", q->arg, "repository (default: all)")->check(name_of(names::repository));
@@ -150,6 +165,16 @@ void define_packages(Cli& cli)
     c->add_option("pattern", q->arg, "name pattern, e.g. 'lib*'")->required();
     c->add_option("--repository", q->repo, "only this repository")->check(name_of(names::repository));
     c->add_flag("--json", q->json, "print JSON");
+}
+
+} // namespace
+
+void define_packages(Cli& cli)
+{
+    define_install(cli);
+    define_moves(cli);
+    define_publish(cli);
+    define_queries(cli);
 }
 
 } // namespace mbd::repo
