@@ -5,7 +5,7 @@
 #pragma once
 
 #include "archive/index.hpp"
-#include "repo/model.hpp"
+#include "model/model.hpp"
 
 #include <string>
 #include <vector>

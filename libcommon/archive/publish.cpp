@@ -10,7 +10,7 @@
 #include "core/strings.hpp"
 #include "db/db.hpp"
 #include "keys/instance.hpp"
-#include "repo/model.hpp"
+#include "model/model.hpp"
 
 #include <algorithm>
 #include <array>

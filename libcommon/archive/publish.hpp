@@ -19,8 +19,8 @@
 // rebuilt, chunk by chunk. Nothing changed: nothing is written.
 #pragma once
 
-#include "core/entry.hpp"
-#include "repo/lock.hpp"
+#include "db/context.hpp"
+#include "model/lock.hpp"
 
 #include <optional>
 #include <string>

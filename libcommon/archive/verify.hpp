@@ -7,7 +7,7 @@
 // its .gz and .xz decompress to it; nothing the database changed is unpublished.
 #pragma once
 
-#include "core/entry.hpp"
+#include "db/context.hpp"
 
 #include <string>
 #include <string_view>

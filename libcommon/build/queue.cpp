@@ -15,7 +15,6 @@
 #include "gpg/gpg.hpp"
 #include "keys/instance.hpp"
 #include "keys/verify.hpp"
-#include "remote/routing.hpp"
 
 #include <algorithm>
 #include <condition_variable>
@@ -146,18 +145,15 @@ SbuildOutcome ended_early(const std::filesystem::path& dir, const Request& r, co
 // However a build ended: its result signed and delivered through the requester's
 // route (the requester's pass acts on it), the job recorded as `status`, the request
 // out of the spool.
-void finish(const Home& home, const Prepared& p, const SbuildOutcome& outcome, const std::filesystem::path& delivery,
-            const keys::InstanceKey& instance, const std::string& maintainer, const std::filesystem::path& dir,
+void finish(const Home& home, const Prepared& p, const SbuildOutcome& outcome, const Delivery& delivery,
+            const std::filesystem::path& to, const keys::InstanceKey& instance, const std::string& maintainer, const std::filesystem::path& dir,
             const std::string& status)
 {
     auto result = make_result(p.request, outcome, instance.info.fingerprint, maintainer);
     auto signed_text = gpg::Keyring(home.gnupg()).clearsign(result.text, instance.info.fingerprint);
     db::Db db = db::Db::open(home.db());
-    deliver(result, signed_text, delivery);
-    if (delivery != home.incoming())
-        remote::notify_outgoing(home); // a result for a peer: mbd-remote sends it
-    else
-        wake::raise(home, wake::Pass::incoming);
+    deliver(result, signed_text, to);
+    delivery.delivered(home, to);
     set_job(db, p, status, dir.string(), outcome.log.string(),
             outcome.reason.empty() ? outcome.status : outcome.reason);
     fault::point("build.deliver");
@@ -180,6 +176,17 @@ std::string maintainer_of(const Context& ctx)
 std::string request_key(const std::string& requester, const std::string& id)
 {
     return requester.substr(0, 16) + "-" + id;
+}
+
+bool has_job(db::Db& db, const std::string& requester, const std::string& id)
+{
+    return db.scalar_int("SELECT 1 FROM jobs WHERE requester = ? AND id = ?", requester, id).has_value();
+}
+
+bool known_request(const Home& home, db::Db& db, const std::string& requester, const std::string& id)
+{
+    std::error_code ec;
+    return std::filesystem::exists(home.spool_build() / request_key(requester, id), ec) || has_job(db, requester, id);
 }
 
 std::string enqueue(const Home& home, const Request& request, const std::string& signed_request,
@@ -248,7 +255,7 @@ std::vector<BindMount> source_binds(const Home& home, const Request& request, bo
     return binds;
 }
 
-PassReport run_pass(Context& ctx, const DeliveryRoute& route, const Runner& runner)
+PassReport run_pass(Context& ctx, const Delivery& delivery, const Runner& runner)
 {
     const Home home = ctx.home();
     if (!keys::find_instance_key(ctx)) {
@@ -331,12 +338,12 @@ PassReport run_pass(Context& ctx, const DeliveryRoute& route, const Runner& runn
                 ++shared.report.started;
             }
             started = true;
-            auto delivery = route(ctx, prepared->request.requester);
+            auto to = delivery.route(ctx, prepared->request.requester);
             if (usable.stale)
                 log::warning("chroot '{}/{}' is older than chroot.max_age: build {} upgrades it in its session "
                              "(run 'mbd-chroot update')",
                              prepared->request.codename, prepared->request.architecture, prepared->request.id);
-            threads.emplace_back([&, p = std::move(*prepared), dir, usable, slot, delivery,
+            threads.emplace_back([&, p = std::move(*prepared), dir, usable, slot, to,
                                   lock = std::make_shared<FileLock>(std::move(*lock))]() mutable {
                 bool ok = false;
                 std::optional<Error> error;
@@ -364,7 +371,7 @@ PassReport run_pass(Context& ctx, const DeliveryRoute& route, const Runner& runn
                                                             p.request.requester, p.request.id) == "cancelling")
                         outcome.status = "cancelled";
                     ok = outcome.successful();
-                    finish(home, p, outcome, delivery, instance, maintainer, dir,
+                    finish(home, p, outcome, delivery, to, instance, maintainer, dir,
                            ok ? "successful" : outcome.status == "cancelled" ? "cancelled" : "failed");
                     log::info("built {} {} on {}: {}", p.request.source, p.request.version, p.request.architecture,
                               outcome.status);
@@ -383,8 +390,8 @@ PassReport run_pass(Context& ctx, const DeliveryRoute& route, const Runner& runn
                         } else {
                             // it ended before sbuild could (no build user, a source not allowed...): the
                             // requester still gets a failed result, saying why
-                            finish(home, p, ended_early(dir, p.request, "failed", error->what()), delivery, instance,
-                                   maintainer, dir, "failed");
+                            finish(home, p, ended_early(dir, p.request, "failed", error->what()), delivery, to,
+                                   instance, maintainer, dir, "failed");
                         }
                     } catch (const std::exception& e) {
                         // not even that: the request stays in the spool for the next pass
@@ -463,7 +470,7 @@ std::filesystem::path job_log(Context& ctx, const std::string& id)
     throw fail(Exit::not_found, "no build '{}' here (see 'mbd-build list')", id);
 }
 
-void cancel(Context& ctx, const std::string& id, const DeliveryRoute& route)
+void cancel(Context& ctx, const std::string& id, const Delivery& delivery)
 {
     std::optional<Job> job;
     for (auto& j : list_jobs(ctx))
@@ -491,8 +498,17 @@ void cancel(Context& ctx, const std::string& id, const DeliveryRoute& route)
     if (!lock)
         throw fail(Exit::locked, "build '{}' is being started; try again", id);
     auto p = prepare(ctx, entry);
-    finish(ctx.home(), p, ended_early(dir, p.request, "cancelled", {}), route(ctx, p.request.requester),
-           keys::require_instance_key(ctx), maintainer_of(ctx), dir, "cancelled");
+    finish(ctx.home(), p, ended_early(dir, p.request, "cancelled", {}), delivery,
+           delivery.route(ctx, p.request.requester), keys::require_instance_key(ctx), maintainer_of(ctx), dir, "cancelled");
+}
+
+std::vector<std::string> finished_dirs(Context& ctx, long long before)
+{
+    std::vector<std::string> dirs;
+    auto q = ctx.db().query("SELECT dir FROM jobs WHERE status IN ('successful', 'failed', 'given-back', 'cancelled') AND finished <= ?", before);
+    while (q.step())
+        dirs.push_back(q.text(0));
+    return dirs;
 }
 
 Json to_json(const Job& j)

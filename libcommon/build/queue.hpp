@@ -13,9 +13,9 @@
 
 #include "build/request.hpp"
 #include "build/sbuild.hpp"
-#include "core/entry.hpp"
 #include "core/error.hpp"
 #include "core/json.hpp"
+#include "db/context.hpp"
 
 #include <filesystem>
 #include <functional>
@@ -32,6 +32,11 @@ std::string request_key(const std::string& requester, const std::string& id);
 std::string enqueue(const Home& home, const Request& request, const std::string& signed_request,
                     const std::filesystem::path& source_dir);
 
+// Has a request a job here (queued by a pass, running or ended)?
+bool has_job(db::Db& db, const std::string& requester, const std::string& id);
+// Is a request known here already: in the spool, or with a job?
+bool known_request(const Home& home, db::Db& db, const std::string& requester, const std::string& id);
+
 // What the build of a request sees of the host, read-only (build/sbuild.cpp): for this
 // instance's own requests (own), the repositories of this instance their apt sources name
 // (file://HOME/repositories/ID), nothing else; a peer's request may name only http and
@@ -46,14 +51,20 @@ struct PassReport {
     Exit error = Exit::ok;    // the first such error's code
 };
 
-// Where results for a requester go: our own incoming/ for this instance;
-// the remote issue routes others. Returns the directory to deliver into.
-using DeliveryRoute = std::function<std::filesystem::path(Context&, const std::string& requester)>;
+// How a result reaches its requester. build declares it; remote implements it
+// (remote::result_delivery(): our own incoming/ for this instance, an outgoing item
+// for a peer) and the tool wires the two, so build never includes remote.
+struct Delivery {
+    // The directory a result for requester goes into.
+    std::function<std::filesystem::path(Context&, const std::string& requester)> route;
+    // Once a result is in dir: wake the pass that takes it on.
+    std::function<void(const Home&, const std::filesystem::path& dir)> delivered;
+};
 
 // What runs one build: run_sbuild, or (tests) something that gives the same outcome.
 using Runner = std::function<SbuildOutcome(const SbuildJob&)>;
 
-PassReport run_pass(Context& ctx, const DeliveryRoute& route, const Runner& runner = run_sbuild);
+PassReport run_pass(Context& ctx, const Delivery& delivery, const Runner& runner = run_sbuild);
 
 
 struct Job {
@@ -62,12 +73,14 @@ struct Job {
 };
 std::vector<Job> list_jobs(Context& ctx, const std::string& status_filter = {});
 Json to_json(const Job& job);
+// The directories of builds that ended (successful, failed, given back, cancelled) at or before `before`.
+std::vector<std::string> finished_dirs(Context& ctx, long long before);
 
 // The log of a build run here (by request id), or Error(Exit::not_found).
 std::filesystem::path job_log(Context& ctx, const std::string& id);
 
 // Stop a build: a queued one leaves the queue, a running one's sbuild is
 // terminated; either way the requester gets a failed result ("cancelled").
-void cancel(Context& ctx, const std::string& id, const DeliveryRoute& route);
+void cancel(Context& ctx, const std::string& id, const Delivery& delivery);
 
 } // namespace mbd::build

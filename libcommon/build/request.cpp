@@ -4,7 +4,7 @@
 #include "core/names.hpp"
 #include "core/strings.hpp"
 #include "debian/control_files.hpp"
-#include "repo/model.hpp"
+#include "model/model.hpp"
 #include "version/version.hpp"
 
 

@@ -37,9 +37,9 @@
 #pragma once
 
 #include "chroot/source.hpp"
-#include "core/entry.hpp"
 #include "core/json.hpp"
 #include "core/status.hpp"
+#include "db/context.hpp"
 
 #include <cstdint>
 #include <filesystem>

@@ -13,9 +13,9 @@
 // against it never accepts a key of another trust set (keys/trust_set.hpp).
 #pragma once
 
-#include "core/entry.hpp"
 #include "core/json.hpp"
 #include "core/status.hpp"
+#include "db/context.hpp"
 #include "gpg/gpg.hpp"
 
 #include <filesystem>

@@ -8,8 +8,8 @@
 // deactivated or fails its check, and may reference peer_keys(fingerprint).
 #pragma once
 
-#include "core/entry.hpp"
 #include "core/json.hpp"
+#include "db/context.hpp"
 #include "keys/trust_set.hpp"
 
 #include <optional>

@@ -32,11 +32,11 @@ Uploader require(db::Db& db, const gpg::Keyring& ring, const std::string& fpr)
     return *u;
 }
 
-void check_repositories(db::Db& db, const std::vector<std::string>& repositories)
+void check_repositories(const std::vector<std::string>& repositories, const RepositoryExists& exists)
 {
     for (const auto& r : repositories) {
         names::check(names::repository, r);
-        if (!repository_exists(db, r))
+        if (!exists(r))
             throw fail(Exit::not_found, "no repository '{}'", r);
     }
 }
@@ -49,15 +49,11 @@ void grant(db::Db& db, const std::string& fpr, const std::vector<std::string>& r
 
 } // namespace
 
-bool repository_exists(db::Db& db, std::string_view id)
-{
-    return db.scalar_int("SELECT 1 FROM repositories WHERE id = ?", id).has_value();
-}
-
-Uploader add_uploader(Context& ctx, std::string_view key_data, const std::vector<std::string>& repositories)
+Uploader add_uploader(Context& ctx, std::string_view key_data, const std::vector<std::string>& repositories,
+                      const RepositoryExists& exists)
 {
     auto& db = ctx.db();
-    check_repositories(db, repositories);
+    check_repositories(repositories, exists);
     auto ring = trust_set(ctx.home(), uploaders_set);
     auto key = import_one_key(ring, key_data); // key material first: a key without record is unknown
     notice_if_unusable(key);
@@ -84,13 +80,14 @@ std::vector<Uploader> list_uploaders(Context& ctx)
     return out;
 }
 
-Uploader grant_uploader(Context& ctx, std::string_view fingerprint, const std::vector<std::string>& repositories)
+Uploader grant_uploader(Context& ctx, std::string_view fingerprint, const std::vector<std::string>& repositories,
+                        const RepositoryExists& exists)
 {
     auto fpr = normalize_fingerprint(fingerprint);
     auto& db = ctx.db();
     auto ring = trust_set(ctx.home(), uploaders_set);
     require(db, ring, fpr);
-    check_repositories(db, repositories);
+    check_repositories(repositories, exists);
     db::Transaction tx(db);
     grant(db, fpr, repositories);
     tx.commit();

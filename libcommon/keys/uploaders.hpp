@@ -7,10 +7,11 @@
 // keys/verify.hpp checks uploads against this list.
 #pragma once
 
-#include "core/entry.hpp"
 #include "core/json.hpp"
+#include "db/context.hpp"
 #include "keys/trust_set.hpp"
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,19 +28,22 @@ struct Uploader {
     std::vector<std::string> repositories; // sorted
 };
 
-// Does repository id exist? Asks the repo domain's table `repositories(id)`.
-bool repository_exists(db::Db& db, std::string_view id);
+// Does a repository exist? The repository model answers it (model/model.hpp's
+// repository_exists; the tool wires it): keys reads no other domain's tables.
+using RepositoryExists = std::function<bool(std::string_view id)>;
 
 // Import one public key (armored or binary; Error(Exit::rejected) for anything
 // else) and grant it the repositories (each must exist: Error(Exit::not_found)).
 // Adding a known key again refreshes its key material (a new expiry, a
 // revocation) and adds the grants. An expired or revoked key is recorded with a
 // notice: its signatures are refused.
-Uploader add_uploader(Context& ctx, std::string_view key_data, const std::vector<std::string>& repositories);
+Uploader add_uploader(Context& ctx, std::string_view key_data, const std::vector<std::string>& repositories,
+                      const RepositoryExists& exists);
 std::vector<Uploader> list_uploaders(Context& ctx);
 // Error(Exit::not_found) for an unknown fingerprint; revoking a repository
 // that is not granted is Error(Exit::not_found) too, and changes nothing.
-Uploader grant_uploader(Context& ctx, std::string_view fingerprint, const std::vector<std::string>& repositories);
+Uploader grant_uploader(Context& ctx, std::string_view fingerprint, const std::vector<std::string>& repositories,
+                        const RepositoryExists& exists);
 Uploader revoke_uploader(Context& ctx, std::string_view fingerprint, const std::vector<std::string>& repositories);
 // Forget the uploader: its grants and its key.
 void remove_uploader(Context& ctx, std::string_view fingerprint);

@@ -17,7 +17,7 @@
 // reports key_expired.
 #pragma once
 
-#include "core/entry.hpp"
+#include "db/context.hpp"
 #include "gpg/gpg.hpp"
 
 #include <string_view>

@@ -18,7 +18,7 @@
 // has nothing to do.
 #pragma once
 
-#include "core/entry.hpp"
+#include "db/context.hpp"
 
 namespace mbd::remote {
 

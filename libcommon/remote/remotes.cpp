@@ -1,5 +1,6 @@
 #include "remote/remotes.hpp"
 
+#include "core/about.hpp"
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/log.hpp"

@@ -19,10 +19,10 @@
 // build requests (remote/routing.hpp). Every change republishes our status.
 #pragma once
 
-#include "core/entry.hpp"
 #include "core/error.hpp"
 #include "core/json.hpp"
 #include "core/status.hpp"
+#include "db/context.hpp"
 #include "remote/status.hpp"
 
 #include <optional>

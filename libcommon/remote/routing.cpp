@@ -2,13 +2,13 @@
 
 #include "build/queue.hpp"
 #include "core/error.hpp"
-#include "core/events.hpp"
 #include "core/fs.hpp"
 #include "core/log.hpp"
 #include "core/strings.hpp"
 #include "core/wake.hpp"
 #include "db/db.hpp"
 #include "deb822/deb822.hpp"
+#include "events/events.hpp"
 #include "keys/instance.hpp"
 #include "remote/remotes.hpp"
 #include "remote/status.hpp"
@@ -158,11 +158,6 @@ void move_item(const std::filesystem::path& from, const std::filesystem::path& t
     fsync_dir(to.parent_path());
 }
 
-bool job_exists(db::Db& db, const std::string& requester, const std::string& id)
-{
-    return db.scalar_int("SELECT 1 FROM jobs WHERE requester = ? AND id = ?", requester, id).has_value();
-}
-
 // The request in an item, verified as ours.
 std::pair<build::Request, std::string> read_item(Context& ctx, const std::filesystem::path& item, const std::string& key)
 {
@@ -210,7 +205,7 @@ void settle(Context& ctx, const Route& r, const std::filesystem::path& item, con
     const Home& home = ctx.home();
     if (r.state == "local") {
         auto me = our_fingerprint(ctx);
-        if (!job_exists(ctx.db(), me, r.id)) {
+        if (!build::has_job(ctx.db(), me, r.id)) {
             auto [request, signed_text] = read_item(ctx, item, key);
             build::enqueue(home, request, signed_text, item);
         }
@@ -238,7 +233,7 @@ Route place_new(Context& ctx, const Route& route, const build::Request& request,
     const Home& home = ctx.home();
     auto key = build::request_key(request.requester, request.id);
     if (route.state == "local") {
-        if (!job_exists(ctx.db(), request.requester, request.id))
+        if (!build::has_job(ctx.db(), request.requester, request.id))
             build::enqueue(home, request, signed_request, source_dir);
     } else if (route.state == "outgoing" || route.state == "waiting") {
         std::error_code ec;
@@ -286,6 +281,16 @@ void notify_outgoing(const Home& home)
     make_dirs(home.spool_outgoing());
     ::utimensat(AT_FDCWD, home.spool_outgoing().c_str(), nullptr, 0);
     wake::raise(home, wake::Pass::outgoing);
+}
+
+build::Delivery result_delivery()
+{
+    return {delivery_route, [](const Home& home, const std::filesystem::path& dir) {
+                if (dir == home.incoming())
+                    wake::raise(home, wake::Pass::incoming);
+                else
+                    notify_outgoing(home); // a result for a peer: mbd-remote sends it
+            }};
 }
 
 std::optional<Route> find_route(Context& ctx, const std::string& id)

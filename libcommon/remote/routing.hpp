@@ -18,9 +18,10 @@
 // and in the routes table, with every decision as a ROUTED event.
 #pragma once
 
+#include "build/queue.hpp"
 #include "build/request.hpp"
-#include "core/entry.hpp"
 #include "core/json.hpp"
+#include "db/context.hpp"
 
 #include <filesystem>
 #include <optional>
@@ -63,7 +64,7 @@ bool reroute(Context& ctx, const Route& seen, const std::filesystem::path& item,
 // Move an item to where its route says it is (finishes a move a crash cut short).
 void settle_item(Context& ctx, const Route& route, const std::filesystem::path& item);
 
-// build::DeliveryRoute: results for this instance go to our incoming/;
+// build::Delivery::route: results for this instance go to our incoming/;
 // results for a peer to a new item var/spool/outgoing/REMOTE/result-.../
 // (for a key no remote has: outgoing/unknown-FINGERPRINT/, sent once a
 // remote with that key exists). Throws only when the directory cannot be made.
@@ -85,6 +86,10 @@ ResultCheck accept_result(Context& ctx, const std::string& request_id, const std
 
 // Wake mbd-remote.path: var/spool/outgoing/ changes, and its flag (core/wake.hpp) is raised.
 void notify_outgoing(const Home& home);
+
+// How mbd-build delivers results: delivery_route, then a wake for mbd-incoming (our
+// own results) or notify_outgoing (a peer's).
+build::Delivery result_delivery();
 
 std::vector<Route> list_routes(Context& ctx);
 std::optional<Route> find_route(Context& ctx, const std::string& id);

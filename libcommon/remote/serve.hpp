@@ -10,7 +10,7 @@
 // Anything else is refused (Error(Exit::usage)).
 #pragma once
 
-#include "core/entry.hpp"
+#include "db/context.hpp"
 
 #include <string>
 #include <vector>

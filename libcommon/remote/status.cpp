@@ -2,6 +2,7 @@
 
 #include "build/queue.hpp"
 #include "chroot/chroot.hpp"
+#include "core/about.hpp"
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/names.hpp"

@@ -13,8 +13,8 @@
 // writes it to var/status.asc, which is what file:// peers read.
 #pragma once
 
-#include "core/entry.hpp"
 #include "core/status.hpp"
+#include "db/context.hpp"
 
 #include <filesystem>
 #include <string>

@@ -15,7 +15,7 @@
 //   "mbd-put 1\n", then per file "file NAME SIZE SHA256\n" and SIZE bytes, then "end\n".
 #pragma once
 
-#include "core/entry.hpp"
+#include "db/context.hpp"
 
 #include <filesystem>
 #include <memory>

@@ -3,8 +3,8 @@
 // sbuild build of a distribution must see (DESIGN.md "Builds").
 #pragma once
 
-#include "core/entry.hpp"
-#include "repo/model.hpp"
+#include "db/context.hpp"
+#include "model/model.hpp"
 
 #include <filesystem>
 #include <optional>

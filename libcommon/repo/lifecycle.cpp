@@ -10,7 +10,7 @@
 #include "core/strings.hpp"
 #include "db/db.hpp"
 #include "keys/instance.hpp"
-#include "repo/lock.hpp"
+#include "model/lock.hpp"
 #include "repo/packages.hpp"
 
 #include <set>

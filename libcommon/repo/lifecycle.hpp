@@ -9,9 +9,9 @@
 //   remove      delete the published data; refused while the repository holds packages
 #pragma once
 
-#include "core/entry.hpp"
 #include "core/json.hpp"
-#include "repo/model.hpp"
+#include "db/context.hpp"
+#include "model/model.hpp"
 
 #include <string>
 #include <vector>

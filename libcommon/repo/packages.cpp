@@ -9,7 +9,8 @@
 #include "core/strings.hpp"
 #include "db/db.hpp"
 #include "debian/control_files.hpp"
-#include "repo/debfile.hpp"
+#include "debian/debfile.hpp"
+#include "events/events.hpp"
 #include "version/version.hpp"
 
 #include <algorithm>
@@ -39,12 +40,13 @@ std::string component_of_section(std::string_view section)
     return slash == std::string_view::npos ? "main" : std::string(section.substr(0, slash));
 }
 
+// (the install, migrate and remove commands print what they did themselves)
 void add_event(db::Db& db, std::string_view type, std::string_view source, std::string_view version,
                std::string_view dist, std::string_view message)
 {
-    db.run("INSERT INTO events(time, type, source, version, distribution, architecture, message) "
-           "VALUES (?, ?, ?, ?, ?, NULL, ?)",
-           now_seconds(), type, source, version, dist, message);
+    record_event(db, Event{0, 0, std::string(type), std::string(source), std::string(version), std::string(dist), "",
+                           std::string(message), ""},
+                 false);
 }
 
 std::string with_newline(std::string s)
@@ -488,7 +490,7 @@ std::shared_ptr<Staged> check_install(Context& ctx, const RepositoryLock& lock, 
         bool deb = ends_with(name, ".deb"), udeb = ends_with(name, ".udeb");
         if (!deb && !udeb)
             continue;
-        DebInfo info = read_deb(pf.from);
+        debian::DebInfo info = debian::read_deb(pf.from);
         const auto& c = info.control;
         std::string pkg = c.get("Package"), ver = c.get("Version"), arch = c.get("Architecture");
         parse_version_or_reject(ver);

@@ -13,10 +13,10 @@
 // repository's lock; the distributions it touches are published right after.
 #pragma once
 
-#include "core/entry.hpp"
 #include "core/json.hpp"
-#include "repo/lock.hpp"
-#include "repo/model.hpp"
+#include "db/context.hpp"
+#include "model/lock.hpp"
+#include "model/model.hpp"
 
 #include <filesystem>
 #include <functional>

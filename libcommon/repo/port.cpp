@@ -2,7 +2,6 @@
 
 #include "archive/publish.hpp"
 #include "core/error.hpp"
-#include "core/events.hpp"
 #include "core/fs.hpp"
 #include "core/log.hpp"
 #include "core/process.hpp"
@@ -10,8 +9,9 @@
 #include "core/wake.hpp"
 #include "db/db.hpp"
 #include "debian/control_files.hpp"
+#include "events/events.hpp"
 #include "keys/instance.hpp"
-#include "repo/model.hpp"
+#include "model/model.hpp"
 #include "repo/packages.hpp"
 #include "version/version.hpp"
 

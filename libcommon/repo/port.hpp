@@ -9,7 +9,7 @@
 // option auto-ports=DIST,... does this after an install.
 #pragma once
 
-#include "core/entry.hpp"
+#include "db/context.hpp"
 
 #include <filesystem>
 #include <string>

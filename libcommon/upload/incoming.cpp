@@ -1,6 +1,5 @@
 #include "upload/incoming.hpp"
 
-#include "core/events.hpp"
 #include "core/fault.hpp"
 #include "core/fs.hpp"
 #include "core/log.hpp"
@@ -8,6 +7,7 @@
 #include "core/strings.hpp"
 #include "db/db.hpp"
 #include "debian/control_files.hpp"
+#include "events/events.hpp"
 #include "gpg/gpg.hpp"
 
 #include <algorithm>
@@ -127,7 +127,7 @@ fs::path finish_reject(Context& ctx, const Claim& c)
     auto& db = ctx.db();
     {
         db::Transaction tx(db);
-        if (!db.scalar_int("SELECT 1 FROM events WHERE type = 'REJECTED' AND detail = ?", target.string()))
+        if (!has_event(db, "REJECTED", target.string()))
             record_event(db, Event{0, 0, "REJECTED", reason.get("Source"), reason.get("Version"),
                                    reason.get("Distribution"), "",
                                    fmt::format("{}: {}", reason.get("Upload"), reason.get("Reason")), target.string()});

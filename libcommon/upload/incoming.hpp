@@ -23,9 +23,9 @@
 // directory, never through a symlink (O_NOFOLLOW), never blocking on a FIFO.
 #pragma once
 
-#include "core/entry.hpp"
 #include "core/error.hpp"
 #include "core/fs.hpp"
+#include "db/context.hpp"
 
 #include <filesystem>
 #include <map>

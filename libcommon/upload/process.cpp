@@ -2,16 +2,16 @@
 
 #include "build/queue.hpp"
 #include "build/request.hpp"
-#include "core/events.hpp"
 #include "core/fault.hpp"
 #include "core/fs.hpp"
 #include "core/log.hpp"
 #include "core/names.hpp"
-#include "core/notify.hpp"
 #include "core/strings.hpp"
 #include "core/wake.hpp"
 #include "db/db.hpp"
 #include "debian/control_files.hpp"
+#include "events/events.hpp"
+#include "events/notify.hpp"
 #include "gpg/gpg.hpp"
 #include "keys/instance.hpp"
 #include "keys/verify.hpp"
@@ -269,9 +269,7 @@ int Pass::process_peer_requests(long long now, long long timeout)
                 throw fail(Exit::rejected, "incomplete after {} s: missing {}", timeout, fmt::join(missing, ", "));
             }
             verify_files(Claim{home_.incoming(), name, {}}, listed_files, "request");
-            auto key = build::request_key(request.requester, request.id);
-            if (fs::exists(home_.spool_build() / key, ec) ||
-                db_.scalar_int("SELECT 1 FROM jobs WHERE requester = ? AND id = ?", request.requester, request.id))
+            if (build::known_request(home_, db_, request.requester, request.id))
                 throw fail(Exit::exists, "request {} from {} is queued or built already", request.id,
                            request.requester);
             build::enqueue(home_, request, text, home_.incoming());
@@ -713,6 +711,15 @@ std::vector<UploadInfo> list_uploads(Context& ctx, const std::string& status_fil
             u.builds.push_back({b.text(0), b.text(1), b.text(2), b.text(3), b.text(4), b.real(5)});
     }
     return out;
+}
+
+std::vector<std::string> finished_dirs(Context& ctx, long long before)
+{
+    std::vector<std::string> dirs;
+    auto q = ctx.db().query("SELECT dir FROM uploads WHERE status IN ('installed', 'failed') AND finished <= ?", before);
+    while (q.step())
+        dirs.push_back(q.text(0));
+    return dirs;
 }
 
 Json to_json(const UploadInfo& u)

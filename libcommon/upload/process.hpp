@@ -15,8 +15,8 @@
 // Incomplete uploads wait for incoming.timeout, then are rejected too.
 #pragma once
 
-#include "core/entry.hpp"
 #include "core/json.hpp"
+#include "db/context.hpp"
 
 #include <string>
 #include <vector>
@@ -45,6 +45,8 @@ struct UploadInfo {
 };
 std::vector<UploadInfo> list_uploads(Context& ctx, const std::string& status_filter = {}, int limit = 0);
 Json to_json(const UploadInfo& u);
+// The directories (var/builds/...) of uploads installed or failed at or before `before` (unix seconds).
+std::vector<std::string> finished_dirs(Context& ctx, long long before);
 
 // Ask again for a build that failed (requester side): the upload goes back to
 // building, the old result is kept beside the new one. Error(Exit::not_found/state).

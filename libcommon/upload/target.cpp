@@ -2,8 +2,8 @@
 
 #include "core/error.hpp"
 #include "db/db.hpp"
+#include "model/model.hpp"
 #include "repo/apt.hpp"
-#include "repo/model.hpp"
 #include "repo/packages.hpp"
 
 #include <set>

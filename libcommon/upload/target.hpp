@@ -4,7 +4,7 @@
 // depend on the configuration model's details.
 #pragma once
 
-#include "core/entry.hpp"
+#include "db/context.hpp"
 
 #include <filesystem>
 #include <functional>

@@ -1,7 +1,7 @@
-// Reading a binary package (repo/debfile: ar, control.tar.*, data.tar.* through
+// Reading a binary package (debian/debfile: ar, control.tar.*, data.tar.* through
 // libarchive), as install does with an uploaded .deb: reject cleanly, never crash.
 #include "core/error.hpp"
-#include "repo/debfile.hpp"
+#include "debian/debfile.hpp"
 
 #include <cstdlib>
 #include <string>
@@ -14,7 +14,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
     if (fd < 0 || ftruncate(fd, 0) != 0 || pwrite(fd, data, size, 0) != ssize_t(size))
         std::abort();
     try {
-        auto info = mbd::repo::read_deb("/proc/self/fd/" + std::to_string(fd));
+        auto info = mbd::debian::read_deb("/proc/self/fd/" + std::to_string(fd));
         (void)info.control.get("Package");
     } catch (const mbd::Error&) {
     }

@@ -1,4 +1,4 @@
-// Reading what an archive publishes, the way mbd reads it (repo/model.cpp fetching a
+// Reading what an archive publishes, the way mbd reads it (model/model.cpp fetching a
 // source's Release, archive/verify.cpp checking ours, remote/status.cpp a peer's status):
 // a Release with its checksum lists and dates, a Packages/Sources document with
 // versions and relations, a peer's status document. Reject cleanly, never crash.

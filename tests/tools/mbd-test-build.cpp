@@ -5,8 +5,8 @@
 // the files it lists (made with dpkg-buildpackage on the host). Crash and
 // concurrency tests use it where sbuild itself is not what they test; a
 // request without a prebuilt result fails like a build that failed.
+#include "app/entry.hpp"
 #include "build/queue.hpp"
-#include "core/entry.hpp"
 #include "core/fs.hpp"
 #include "core/strings.hpp"
 #include "deb822/deb822.hpp"
@@ -58,7 +58,7 @@ int main(int argc, char** argv)
         auto dir = std::make_shared<std::string>();
         auto* c = cli.command("run", "one pass over the build spool, results taken from DIR", [dir](Context& ctx) {
             fs::path from = *dir;
-            auto r = build::run_pass(ctx, remote::delivery_route,
+            auto r = build::run_pass(ctx, remote::result_delivery(),
                                      [from](const build::SbuildJob& job) { return prebuilt(from, job); });
             std::cout << fmt::format("started {}, successful {}, failed {}\n", r.started, r.successful, r.failed);
         });

@@ -4,7 +4,7 @@
 // command that signs arbitrary text with the instance key would be a signing
 // oracle for documents peers trust (build requests and results), so this
 // stays out of mbd-keygen.
-#include "core/entry.hpp"
+#include "app/entry.hpp"
 #include "core/fs.hpp"
 #include "keys/instance.hpp"
 #include "keys/peers.hpp"

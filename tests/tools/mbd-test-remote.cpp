@@ -2,7 +2,7 @@
 // libcommon/remote that the pipeline calls and no mbd command exposes:
 // routing a new build request, the delivery route of a result, and the
 // check of a result's builder.
-#include "core/entry.hpp"
+#include "app/entry.hpp"
 #include "core/fs.hpp"
 #include "deb822/deb822.hpp"
 #include "keys/instance.hpp"

@@ -1,8 +1,8 @@
 // Every input a fuzzer once crashed on (tests/fuzz/regressions/) stays handled.
 #include "core/error.hpp"
 #include "core/fs.hpp"
-#include "debian/control_files.hpp"
 #include "deb822/deb822.hpp"
+#include "debian/control_files.hpp"
 #include "gpg/gpg.hpp"
 #include "upload/options.hpp"
 #include "version/version.hpp"

@@ -1,7 +1,7 @@
 // incoming/ as a queue: partial uploads wait, complete ones are claimed whole,
 // rejections keep everything with a REASON.
-#include "core/entry.hpp"
 #include "core/fs.hpp"
+#include "db/context.hpp"
 #include "upload/incoming.hpp"
 
 #include <gtest/gtest.h>

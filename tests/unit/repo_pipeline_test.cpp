@@ -1,14 +1,14 @@
 // repo/: the look-ups the pipeline (mbd-incoming, mbd-build) relies on: distribution
 // names, upload checks with their reasons, build targets and the apt sources of a build.
 #include "core/config.hpp"
-#include "core/entry.hpp"
 #include "core/error.hpp"
 #include "core/fs.hpp"
+#include "db/context.hpp"
 #include "db/db.hpp"
 #include "gpg/gpg.hpp"
 #include "keys/instance.hpp"
+#include "model/model.hpp"
 #include "repo/apt.hpp"
-#include "repo/model.hpp"
 #include "repo/packages.hpp"
 
 #include <gtest/gtest.h>

@@ -1,6 +1,6 @@
 // mbd-build: run queued builds with sbuild.
+#include "app/entry.hpp"
 #include "build/queue.hpp"
-#include "core/entry.hpp"
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/names.hpp"
@@ -25,7 +25,7 @@ int main(int argc, char** argv)
 {
     return run_tool(argc, argv, {"mbd-build", "run queued builds with sbuild"}, [](Cli& cli) {
         cli.command("run", "one pass over the build spool (what mbd-build.service runs)", [](Context& ctx) {
-            auto r = build::run_pass(ctx, remote::delivery_route);
+            auto r = build::run_pass(ctx, remote::result_delivery());
             std::cout << fmt::format("started {}, successful {}, failed {}\n", r.started, r.successful, r.failed);
             if (r.errors)
                 throw fail(r.error, "{} build(s) ended in an error (their requesters got a failed result): see "
@@ -59,7 +59,7 @@ int main(int argc, char** argv)
         c->add_option("id", args.id, "build id (see 'mbd-incoming uploads')")->required()->check(name_of(names::build_id));
 
         c = cli.command("cancel", "stop a queued or running build; the upload fails", [](Context& ctx) {
-            build::cancel(ctx, args.id, remote::delivery_route);
+            build::cancel(ctx, args.id, remote::result_delivery());
         });
         c->add_option("id", args.id, "build id (see 'mbd-build list')")->required()->check(name_of(names::build_ref));
     });

@@ -1,6 +1,6 @@
 // mbd-chroot: create, check and update build chroots.
+#include "app/entry.hpp"
 #include "chroot/chroot.hpp"
-#include "core/entry.hpp"
 #include "core/error.hpp"
 #include "core/names.hpp"
 #include "core/strings.hpp"

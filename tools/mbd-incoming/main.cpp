@@ -1,9 +1,9 @@
 // mbd-incoming: accept or reject uploads waiting in incoming/.
-#include "core/entry.hpp"
+#include "app/entry.hpp"
 #include "core/error.hpp"
-#include "core/events.hpp"
 #include "core/names.hpp"
 #include "core/strings.hpp"
+#include "events/events.hpp"
 #include "upload/process.hpp"
 
 #include <iostream>

@@ -1,5 +1,5 @@
 // mbd-keygen: manage the instance key and the uploaders' keys.
-#include "core/entry.hpp"
+#include "app/entry.hpp"
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/log.hpp"
@@ -7,12 +7,19 @@
 #include "keys/instance.hpp"
 #include "keys/uploaders.hpp"
 #include "keys/verify.hpp"
+#include "model/model.hpp"
 
 #include <iostream>
 
 using namespace mbd;
 
 namespace {
+
+// Uploaders are granted repositories of the repository model (the keys domain asks, the model answers).
+keys::RepositoryExists repository_exists(Context& ctx)
+{
+    return [&ctx](std::string_view id) { return repo::repository_exists(ctx.db(), id); };
+}
 
 struct Options {
     std::string algo = "rsa4096";
@@ -87,7 +94,7 @@ void uploader_commands(Cli& cli, const std::shared_ptr<Options>& o)
     auto print = [](const keys::Uploader& u) { std::cout << keys::describe(std::vector{u}); };
 
     auto* c = cli.command(up, "add", "import a public key (FILE, or - for standard input) and grant repositories",
-                          [o, print](Context& ctx) { print(keys::add_uploader(ctx, read_input(o->file), o->repos)); });
+                          [o, print](Context& ctx) { print(keys::add_uploader(ctx, read_input(o->file), o->repos, repository_exists(ctx))); });
     c->add_option("FILE", o->file, "armored or binary public key; - reads standard input")->required();
     repos(c, false);
 
@@ -98,7 +105,7 @@ void uploader_commands(Cli& cli, const std::shared_ptr<Options>& o)
     c->add_flag("--json", o->json, "print JSON");
 
     c = cli.command(up, "grant", "allow an uploader to upload to repositories",
-                    [o, print](Context& ctx) { print(keys::grant_uploader(ctx, o->key, o->repos)); });
+                    [o, print](Context& ctx) { print(keys::grant_uploader(ctx, o->key, o->repos, repository_exists(ctx))); });
     key(c);
     repos(c, true);
     c = cli.command(up, "revoke", "no longer allow an uploader to upload to repositories",

@@ -1,5 +1,5 @@
 // mbd-remote: connect peer instances and exchange build requests.
-#include "core/entry.hpp"
+#include "app/entry.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "core/names.hpp"

@@ -1,4 +1,4 @@
-#include "repo/model.hpp"
+#include "model/model.hpp"
 
 #include "core/error.hpp"
 #include "core/fs.hpp"
@@ -711,6 +711,11 @@ Repository get_repository(db::Db& db, std::string_view id)
 {
     return select_one(db, fmt::format("SELECT {} FROM repositories WHERE id = ?", repo_columns), id, "repository",
                       [&](db::Stmt& r) { return repository_of(db, r); });
+}
+
+bool repository_exists(db::Db& db, std::string_view id)
+{
+    return db.scalar_int("SELECT 1 FROM repositories WHERE id = ?", id).has_value();
 }
 
 void store_repository_status(db::Db& db, std::string_view id, const ModelStatus& s)

@@ -1,4 +1,4 @@
-#include "core/events.hpp"
+#include "events/events.hpp"
 
 #include "core/log.hpp"
 #include "core/strings.hpp"
@@ -6,7 +6,7 @@
 
 namespace mbd {
 
-void record_event(db::Db& db, Event e)
+void record_event(db::Db& db, Event e, bool log_line)
 {
     if (!e.time)
         e.time = now_seconds();
@@ -16,7 +16,13 @@ void record_event(db::Db& db, Event e)
            e.time, e.type, opt(e.source), opt(e.version), opt(e.distribution), opt(e.architecture), e.message,
            opt(e.detail));
     e.id = db.last_insert_id();
-    log::info("{}", describe(e));
+    if (log_line)
+        log::info("{}", describe(e));
+}
+
+bool has_event(db::Db& db, std::string_view type, std::string_view detail)
+{
+    return db.scalar_int("SELECT 1 FROM events WHERE type = ? AND detail = ?", type, detail).has_value();
 }
 
 std::vector<Event> list_events(db::Db& db, const EventFilter& f)

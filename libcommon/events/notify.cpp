@@ -1,12 +1,12 @@
-#include "core/notify.hpp"
+#include "events/notify.hpp"
 
 #include "core/error.hpp"
-#include "core/events.hpp"
 #include "core/log.hpp"
 #include "core/process.hpp"
 #include "core/strings.hpp"
 #include "db/db.hpp"
 #include "deb822/deb822.hpp"
+#include "events/events.hpp"
 
 #include <algorithm>
 #include <unistd.h>

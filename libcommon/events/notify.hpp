@@ -1,4 +1,4 @@
-// core/notify: what mbd tells people and scripts about events.
+// events/notify: what mbd tells people and scripts about events.
 //
 // Mail: through the local sendmail command of notify.sendmail (off when empty),
 // only to addresses taken from signed uploads. Event hooks: every executable in
@@ -7,7 +7,7 @@
 // type as its argument and the event as a deb822 paragraph on its standard input.
 #pragma once
 
-#include "core/entry.hpp"
+#include "db/context.hpp"
 
 #include <string>
 

@@ -1,4 +1,4 @@
-// core/entry: the one entry wrapper every tool's main() uses.
+// app/entry: the one entry wrapper every tool's main() uses.
 //
 //   int main(int argc, char** argv) {
 //       return mbd::run_tool(argc, argv, {"mbd-repo", "manage APT repositories"},
@@ -12,8 +12,8 @@
 // core/error.hpp. CLI11's own exit codes never leak.
 #pragma once
 
-#include "core/config.hpp"
-#include "core/home.hpp"
+#include "core/about.hpp"
+#include "db/context.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -25,31 +25,11 @@
 
 namespace mbd {
 
-namespace db {
-class Db;
-}
 namespace names {
 struct Kind;
 }
 
-// What a subcommand handler gets: configuration, home, the state database.
-class Context {
-public:
-    explicit Context(Config config);
-    ~Context();
-    const Config& config() const { return config_; }
-    Config& config() { return config_; }
-    const Home& home() const { return home_; }
-    // Opens (creating the home layout and migrating) on first use.
-    db::Db& db();
-    bool db_opened() const { return db_ != nullptr; }
-
-private:
-    Config config_;
-    Home home_;
-    std::unique_ptr<db::Db> db_;
-};
-
+// What a subcommand handler gets: configuration, home, the state database (db/context.hpp).
 using Handler = std::function<void(Context&)>;
 
 struct ToolInfo {
@@ -84,7 +64,5 @@ CLI::Validator name_of(const names::Kind& kind);
 
 int run_tool(int argc, char** argv, const ToolInfo& info, const std::function<void(Cli&)>& define);
 
-// The version string of this build ("0.1.0").
-const char* version();
 
 } // namespace mbd

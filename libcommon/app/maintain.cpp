@@ -1,23 +1,27 @@
-#include "repo/maintain.hpp"
+#include "app/maintain.hpp"
 
 #include "archive/publish.hpp"
+#include "build/queue.hpp"
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/log.hpp"
 #include "core/strings.hpp"
 #include "db/db.hpp"
 #include "deb822/deb822.hpp"
-#include "repo/lock.hpp"
-#include "repo/model.hpp"
+#include "model/lock.hpp"
+#include "model/model.hpp"
 #include "repo/packages.hpp"
+#include "upload/process.hpp"
 
 #include <map>
 #include <optional>
 #include <set>
 #include <sys/stat.h>
 
-namespace mbd::repo {
+namespace mbd::app {
 namespace {
+
+using namespace repo;
 
 namespace fs = std::filesystem;
 
@@ -95,15 +99,9 @@ long long expire_builds(Context& ctx, long long keep, long long now)
 {
     if (keep <= 0)
         return 0;
-    std::vector<std::string> dirs;
-    {
-        auto q = ctx.db().query("SELECT dir FROM uploads WHERE status IN ('installed', 'failed') AND finished + ? <= ? "
-                                "UNION ALL SELECT dir FROM jobs WHERE status IN ('successful', 'failed', "
-                                "'given-back', 'cancelled') AND finished + ? <= ?",
-                                keep, now, keep, now);
-        while (q.step())
-            dirs.push_back(q.text(0));
-    }
+    auto dirs = upload::finished_dirs(ctx, now - keep);
+    auto builds = build::finished_dirs(ctx, now - keep);
+    dirs.insert(dirs.end(), builds.begin(), builds.end());
     long long removed = 0;
     for (const auto& d : dirs)
         if (remove_build_dir(ctx.home(), d)) {
@@ -171,4 +169,4 @@ Json to_json(const MaintainReport& r)
         .set("rejected_removed", r.rejected);
 }
 
-} // namespace mbd::repo
+} // namespace mbd::app

@@ -1,4 +1,4 @@
-// repo/debfile: what mbd reads from a binary package (.deb/.udeb) with libarchive:
+// debian/debfile: what mbd reads from a binary package (.deb/.udeb) with libarchive:
 // the control paragraph (ar member control.tar.{gz,xz,zst,...}, file ./control) and
 // the paths it ships (data.tar.*, for Contents-ARCH). Read once at install time.
 #pragma once
@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-namespace mbd::repo {
+namespace mbd::debian {
 
 struct DebInfo {
     deb822::Paragraph control;
@@ -19,4 +19,4 @@ struct DebInfo {
 // Error(Exit::rejected) naming the file when it is not a well-formed Debian binary package.
 DebInfo read_deb(const std::filesystem::path& file);
 
-} // namespace mbd::repo
+} // namespace mbd::debian

@@ -1,4 +1,4 @@
-// repo/maintain: what `mbd-repo maintain` does (mbd-repo-maintain.timer, daily). Each
+// app/maintain: what `mbd-repo maintain` does (mbd-repo-maintain.timer, daily). Each
 // step is safe to repeat and to run beside the passes:
 //   - every repository that is not removed, under its lock: publish what is due (a
 //     Release whose Valid-Until is more than half spent is signed again, so keep
@@ -9,16 +9,17 @@
 //   - var/builds/: the directories of uploads (installed or failed) and of builds
 //     (ended) that finished more than retention.builds seconds ago; their records stay;
 //   - var/rejected/: rejected uploads and requests older than retention.rejected seconds.
-// A retention of 0 keeps everything.
+// A retention of 0 keeps everything. It is the app layer's: it asks the repository,
+// upload and build domains, each for its own part.
 #pragma once
 
-#include "core/entry.hpp"
 #include "core/json.hpp"
+#include "db/context.hpp"
 
 #include <string>
 #include <vector>
 
-namespace mbd::repo {
+namespace mbd::app {
 
 struct MaintainReport {
     std::vector<std::string> published; // distributions published (Valid-Until refreshed, or changes)
@@ -30,4 +31,4 @@ struct MaintainReport {
 MaintainReport maintain(Context& ctx);
 Json to_json(const MaintainReport& r);
 
-} // namespace mbd::repo
+} // namespace mbd::app

@@ -1,4 +1,4 @@
-// repo/model: the configuration model of mbd-repo (after mini-buildd), stored in the
+// model/model: the configuration model of mbd-repo (after mini-buildd), stored in the
 // state database (schema domain "repo"):
 //
 //   Source        an archive (URLs + codename + origin) and the keys its Release is
@@ -16,9 +16,9 @@
 // Every function takes the state database; writers open their own transaction.
 #pragma once
 
-#include "core/entry.hpp"
 #include "core/json.hpp"
 #include "core/status.hpp"
+#include "db/context.hpp"
 
 #include <optional>
 #include <string>
@@ -171,6 +171,7 @@ struct Repository {
 Repository create_repository(db::Db& db, const Repository& r);
 std::vector<Repository> list_repositories(db::Db& db);
 Repository get_repository(db::Db& db, std::string_view id);
+bool repository_exists(db::Db& db, std::string_view id);
 void store_repository_status(db::Db& db, std::string_view id, const ModelStatus& s);
 Json to_json(const Repository& r);
 

@@ -1,4 +1,4 @@
-#include "repo/debfile.hpp"
+#include "debian/debfile.hpp"
 
 #include "core/error.hpp"
 #include "core/strings.hpp"
@@ -9,7 +9,7 @@
 #include <algorithm>
 #include <memory>
 
-namespace mbd::repo {
+namespace mbd::debian {
 namespace {
 
 using ArchivePtr = std::unique_ptr<archive, decltype(&archive_read_free)>;
@@ -132,4 +132,4 @@ DebInfo read_deb(const std::filesystem::path& file)
     return info;
 }
 
-} // namespace mbd::repo
+} // namespace mbd::debian

@@ -1,4 +1,4 @@
-#include "repo/lock.hpp"
+#include "model/lock.hpp"
 
 namespace mbd::repo {
 

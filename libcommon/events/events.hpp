@@ -1,4 +1,4 @@
-// core/events: the event log (mini-buildd's event log): every decision a tool
+// events/events: the event log (mini-buildd's event log): every decision a tool
 // makes about an upload, a build or a package is one row in the events table
 // and one log line. REJECTED, BUILDING, BUILT, PACKAGING, INSTALLED, FAILED,
 // MIGRATED, REMOVED, plus the kinds later domains add.
@@ -7,6 +7,7 @@
 #include "core/json.hpp"
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace mbd {
@@ -24,8 +25,11 @@ struct Event {
     std::string detail; // e.g. where a rejected upload is kept
 };
 
-// Insert (inside the caller's transaction if one is open) and log a line.
-void record_event(db::Db& db, Event event);
+// Insert (inside the caller's transaction if one is open) and log a line (unless the
+// caller logs what it did its own way: log_line false).
+void record_event(db::Db& db, Event event, bool log_line = true);
+// Is there an event of this type with this detail (e.g. the REJECTED event of a directory)?
+bool has_event(db::Db& db, std::string_view type, std::string_view detail);
 
 struct EventFilter {
     std::string type, source, distribution;

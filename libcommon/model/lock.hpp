@@ -1,4 +1,4 @@
-// repo/lock: the per-repository writer lock.
+// model/lock: the per-repository writer lock.
 //
 // Every writer of a repository (install, migrate, remove, publish, check) holds its
 // flock ($MBD_HOME/var/lock/repository-ID.lock) for the whole operation, and changes
@@ -6,8 +6,8 @@
 // the database is in WAL mode and published files change by atomic renames.
 #pragma once
 
-#include "core/entry.hpp"
 #include "core/fs.hpp"
+#include "db/context.hpp"
 
 #include <string>
 

@@ -1,36 +1,18 @@
-#include "core/entry.hpp"
+#include "app/entry.hpp"
 
 #include "core/error.hpp"
 #include "core/json.hpp"
 #include "core/log.hpp"
 #include "core/names.hpp"
-#include "core/notify.hpp"
 #include "db/db.hpp"
 #include "db/schema.hpp"
+#include "events/notify.hpp"
 
 #include <cstdio>
 #include <iostream>
 #include <new>
 
-#ifndef MBD_VERSION
-#define MBD_VERSION "0.0.0"
-#endif
-
 namespace mbd {
-
-const char* version() { return MBD_VERSION; }
-
-Context::Context(Config config) : config_(std::move(config)), home_{config_.home()} {}
-Context::~Context() = default;
-
-db::Db& Context::db()
-{
-    if (!db_) {
-        home_.ensure();
-        db_ = std::make_unique<db::Db>(db::Db::open(home_.db(), int(config_.get_int("db.busy_timeout"))));
-    }
-    return *db_;
-}
 
 CLI::App* Cli::command(const std::string& name, const std::string& description, Handler handler)
 {

@@ -1,0 +1,84 @@
+// mbd-repo's outputs: check, sources-list, dput-conf.
+#include "cli.hpp"
+
+#include "core/error.hpp"
+#include "core/log.hpp"
+#include "core/names.hpp"
+#include "db/db.hpp"
+#include "repo/apt.hpp"
+#include "repo/lifecycle.hpp"
+
+#include <memory>
+
+namespace mbd::repo {
+
+void define_output(Cli& cli)
+{
+    struct CheckArgs {
+        std::string id;
+        bool json = false;
+    };
+    auto ck = std::make_shared<CheckArgs>();
+    auto* c = cli.command("check", "verify DB <-> pool <-> published indices <-> signatures; exit 12 on any problem",
+                          [ck](Context& ctx) {
+                              std::vector<std::string> ids;
+                              if (!ck->id.empty())
+                                  ids.push_back(ck->id);
+                              else
+                                  for (const auto& r : list_repositories(ctx.db()))
+                                      if (r.status.status != Status::removed)
+                                          ids.push_back(r.id);
+                              Json all = Json::array();
+                              size_t problems = 0;
+                              for (const auto& i : ids) {
+                                  auto rep = check_repository(ctx, i);
+                                  problems += rep.problems.size();
+                                  for (const auto& p : rep.problems)
+                                      log::error("repository '{}': {}", i, p);
+                                  if (ck->json)
+                                      all.push(to_json(rep));
+                                  else
+                                      std::cout << fmt::format("{}: {} ({} pool files, {} distributions)\n", i,
+                                                               rep.ok() ? "ok" : "FAILED", rep.pool_files, rep.dists);
+                              }
+                              if (ck->json)
+                                  std::cout << all.dump();
+                              if (problems)
+                                  throw fail(Exit::check_failed, "{} problem{} found", problems, problems == 1 ? "" : "s");
+                          });
+    c->add_option("id", ck->id, "repository (default: all)")->check(name_of(names::repository));
+    c->add_flag("--json", ck->json, "print JSON");
+
+    struct SourcesListArgs {
+        std::string id;
+        SourcesListOptions options;
+        std::vector<std::string> codenames, suites;
+        bool no_src = false;
+    };
+    auto sl = std::make_shared<SourcesListArgs>();
+    c = cli.command("sources-list", "print the apt sources of a repository (one-line or deb822)", [sl](Context& ctx) {
+        SourcesListOptions o = sl->options;
+        o.codenames = comma_list(sl->codenames);
+        o.suites = comma_list(sl->suites);
+        o.sources = !sl->no_src;
+        std::cout << sources_list(ctx, sl->id, o);
+    });
+    c->add_option("id", sl->id, "repository")->required()->check(name_of(names::repository));
+    c->add_option("--codename", sl->codenames, "only these codenames");
+    c->add_option("--suite", sl->suites, "only these suites");
+    c->add_flag("--rollbacks", sl->options.rollbacks, "also the rollback distributions");
+    c->add_flag("--deb822", sl->options.deb822, "a deb822 .sources file");
+    c->add_flag("--no-src", sl->no_src, "no deb-src entries");
+    c->add_option("--signed-by", sl->options.signed_by, "path of the key file (mbd-keygen export) on the user's machine");
+    c->add_option("--url", sl->options.url, "URL of the repository (default: configuration key 'publish.url')");
+
+    auto dp = std::make_shared<DputOptions>();
+    c = cli.command("dput-conf", "print a dput.cf stanza for uploading to this instance",
+                    [dp](Context& ctx) { std::cout << dput_conf(ctx, *dp); });
+    c->add_option("--host", dp->host, "host to upload to (default: this one, method local)");
+    c->add_option("--method", dp->method, "local, scp or sftp");
+    c->add_option("--login", dp->login, "login on that host");
+    c->add_option("--incoming", dp->incoming, "incoming directory on that host");
+}
+
+} // namespace mbd::repo

@@ -1,0 +1,180 @@
+// mbd-repo's package commands: install, migrate, port, remove, publish, maintain, ls, show, search.
+#include "cli.hpp"
+
+#include "app/maintain.hpp"
+#include "core/error.hpp"
+#include "core/names.hpp"
+#include "db/db.hpp"
+#include "model/lock.hpp"
+#include "repo/lifecycle.hpp"
+#include "repo/port.hpp"
+
+#include <memory>
+
+namespace mbd::repo {
+
+namespace {
+
+// install: .changes into a distribution
+void define_install(Cli& cli)
+{
+    struct InstallArgs {
+        std::vector<std::string> changes;
+        std::string dist;
+        bool no_publish = false, each = false;
+    };
+    auto in = std::make_shared<InstallArgs>();
+    auto* c = cli.command("install", "install .changes (source and binaries, all or nothing) and publish", [in](Context& ctx) {
+        InstallRequest req;
+        for (const auto& p : in->changes)
+            req.changes.emplace_back(p);
+        req.dist = in->dist;
+        req.publish = !in->no_publish;
+        std::vector<InstallResult> results;
+        if (in->each)
+            results = install_each(ctx, req.changes, req.dist, req.publish);
+        else
+            results.push_back(install(ctx, req));
+        for (const auto& r : results)
+            std::cout << fmt::format("{} {} -> {}\n", r.source, r.version, r.dist.name);
+        if (!results.empty())
+            print_published(results.back().published);
+    });
+    c->add_option("changes", in->changes, "the .changes files of one source version")->required();
+    c->add_option("--dist", in->dist, "target distribution CODENAME-ID-SUITE (default: the .changes' Distribution)")
+        ->check(name_of(names::distribution));
+    c->add_flag("--no-publish", in->no_publish, "only record it (publish later)");
+    c->add_flag("--each", in->each, "each .changes is an upload of its own (imports); one publish at the end");
+}
+
+// migrate, port, remove: a source version between distributions
+void define_moves(Cli& cli)
+{
+    struct MoveArgs {
+        std::string source, dist, to;
+        std::optional<std::string> version;
+        bool no_publish = false;
+    };
+    auto mv = std::make_shared<MoveArgs>();
+    auto* c = cli.command("migrate", "copy a source's version to the suite its suite migrates to", [mv](Context& ctx) {
+        auto r = migrate(ctx, mv->source, mv->dist, !mv->no_publish);
+        std::cout << fmt::format("{} {}: {} -> {}\n", r.source, r.version, r.from, r.to);
+        print_published(r.published);
+    });
+    c->add_option("source", mv->source, "source package")->required()->check(name_of(names::package));
+    c->add_option("from", mv->dist, "distribution to migrate from, CODENAME-ID-SUITE")
+        ->required()
+        ->check(name_of(names::distribution));
+    c->add_flag("--no-publish", mv->no_publish, "only record it (publish later)");
+    mv = std::make_shared<MoveArgs>();
+    c = cli.command("port", "rebuild a source for another distribution: a signed upload into incoming/", [mv](Context& ctx) {
+        auto r = port(ctx, mv->source, mv->dist, mv->to);
+        std::cout << fmt::format("{} {} from {}: uploaded {} for {} ({})\n", r.source, r.from_version, r.from,
+                                 r.version, r.to, r.changes.filename().string());
+    });
+    c->add_option("source", mv->source, "source package")->required()->check(name_of(names::package));
+    c->add_option("from", mv->dist, "distribution holding it, CODENAME-ID-SUITE")
+        ->required()
+        ->check(name_of(names::distribution));
+    c->add_option("to", mv->to, "distribution to port it to, CODENAME-ID-SUITE")
+        ->required()
+        ->check(name_of(names::distribution));
+    mv = std::make_shared<MoveArgs>();
+    c = cli.command("remove", "take a source out of a distribution (suite or rollback)", [mv](Context& ctx) {
+        auto r = remove(ctx, mv->source, mv->dist, mv->version, !mv->no_publish);
+        std::cout << fmt::format("{} {}: removed from {}\n", r.source, r.version, r.from);
+        print_published(r.published);
+    });
+    c->add_option("source", mv->source, "source package")->required()->check(name_of(names::package));
+    c->add_option("dist", mv->dist, "distribution")->required()->check(name_of(names::distribution));
+    c->add_option("--version", mv->version, "only if it holds this version");
+    c->add_flag("--no-publish", mv->no_publish, "only record it (publish later)");
+}
+
+// publish, maintain
+void define_publish(Cli& cli)
+{
+    struct PublishArgs {
+        std::string id, dist;
+        bool rebuild = false;
+    };
+    auto pa = std::make_shared<PublishArgs>();
+    auto* c = cli.command("publish", "publish what changed (all repositories, or one)", [pa](Context& ctx) {
+        std::vector<std::string> ids;
+        if (!pa->id.empty())
+            ids.push_back(get_repository(ctx.db(), pa->id).id);
+        else
+            for (const auto& r : list_repositories(ctx.db()))
+                if (r.status.status != Status::removed)
+                    ids.push_back(r.id);
+        for (const auto& id : ids) {
+            RepositoryLock lock(ctx, id);
+            auto dists = publish_repository(ctx, lock, pa->rebuild,
+                                            pa->dist.empty() ? std::nullopt : std::optional(pa->dist));
+            for (const auto& d : dists)
+                std::cout << d << "\n";
+        }
+    });
+    c->add_option("id", pa->id, "repository (default: all)")->check(name_of(names::repository));
+    c->add_option("--dist", pa->dist, "only this distribution")->check(name_of(names::distribution));
+    c->add_flag("--rebuild", pa->rebuild, "rebuild every index from the state database");
+
+    struct MaintainArgs {
+        bool json = false;
+    };
+    auto ma = std::make_shared<MaintainArgs>();
+    c = cli.command("maintain",
+                    "daily upkeep (mbd-repo-maintain.timer): Valid-Until, by-hash and pool cleanup, retention",
+                    [ma](Context& ctx) {
+                        auto r = app::maintain(ctx);
+                        if (ma->json) {
+                            std::cout << to_json(r).dump();
+                            return;
+                        }
+                        for (const auto& d : r.published)
+                            std::cout << d << "\n";
+                    });
+    c->add_flag("--json", ma->json, "print what was done as JSON");
+}
+
+// ls, show, search
+void define_queries(Cli& cli)
+{
+    struct QueryArgs {
+        std::string arg, repo, dist;
+        bool json = false;
+    };
+    auto q = std::make_shared<QueryArgs>();
+    auto* c = cli.command("ls", "list what the distributions hold", [q](Context& ctx) {
+        print_list<Holding>(list_holdings(ctx.db(), q->arg, q->dist), q->json, holding_text);
+    });
+    c->add_option("id", q->arg, "repository (default: all)")->check(name_of(names::repository));
+    c->add_option("--dist", q->dist, "only this distribution")->check(name_of(names::distribution));
+    c->add_flag("--json", q->json, "print JSON");
+    q = std::make_shared<QueryArgs>();
+    c = cli.command("show", "show the versions of a source per distribution, rollbacks included", [q](Context& ctx) {
+        print_list<Holding>(show_source(ctx.db(), q->arg, q->repo), q->json, holding_text);
+    });
+    c->add_option("source", q->arg, "source package")->required()->check(name_of(names::package));
+    c->add_option("--repository", q->repo, "only this repository")->check(name_of(names::repository));
+    c->add_flag("--json", q->json, "print JSON");
+    q = std::make_shared<QueryArgs>();
+    c = cli.command("search", "find sources and binaries by name (shell pattern)", [q](Context& ctx) {
+        print_list<Holding>(search(ctx.db(), q->arg, q->repo), q->json, holding_text);
+    });
+    c->add_option("pattern", q->arg, "name pattern, e.g. 'lib*'")->required();
+    c->add_option("--repository", q->repo, "only this repository")->check(name_of(names::repository));
+    c->add_flag("--json", q->json, "print JSON");
+}
+
+} // namespace
+
+void define_packages(Cli& cli)
+{
+    define_install(cli);
+    define_moves(cli);
+    define_publish(cli);
+    define_queries(cli);
+}
+
+} // namespace mbd::repo
