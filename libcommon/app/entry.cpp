@@ -23,6 +23,11 @@ CLI::App* Cli::command(CLI::App* parent, const std::string& name, const std::str
 {
     CLI::App* sub = parent->add_subcommand(name, description);
     handlers_[sub] = std::move(handler);
+    // mbd-repo says ls, the other tools list: each answers to both, everywhere
+    if (name == "ls")
+        sub->alias("list");
+    else if (name == "list")
+        sub->alias("ls");
     return sub;
 }
 

@@ -42,7 +42,8 @@ public:
     explicit Cli(CLI::App& app) : app_(app) {}
     CLI::App& app() { return app_; }
 
-    // A subcommand with a handler, under the root or under a group.
+    // A subcommand with a handler, under the root or under a group. A command named
+    // "ls" also answers to "list", and "list" to "ls".
     CLI::App* command(const std::string& name, const std::string& description, Handler handler);
     CLI::App* command(CLI::App* parent, const std::string& name, const std::string& description, Handler handler);
     // A group of subcommands ("uploader add|list|..."); it has no handler itself.

@@ -44,3 +44,28 @@ check_help() {
     # shellcheck disable=SC2154 # $stderr: set by run --separate-stderr (run_mbd)
     assert_equal "$stderr" ""
 }
+
+@test "ls and list are one command everywhere: each answers to the other's name" {
+    local tool path other n=0
+    for tool in "${MBD_TOOLS[@]}"; do
+        # the path (group names, then ls or list) of every such command of the tool
+        while read -r path; do
+            other=${path% *}
+            [ "$other" = "$path" ] && other=""
+            case "${path##* }" in
+            ls) other="${other:+$other }list" ;;
+            list) other="${other:+$other }ls" ;;
+            esac
+            # shellcheck disable=SC2086 # a path is words
+            run_mbd "$tool" $path --help
+            local first=$output
+            # shellcheck disable=SC2086
+            run_mbd "$tool" $other --help
+            assert_equal "$output" "$first"
+            n=$((n + 1))
+        done < <("$tool" --describe-cli | jq -r '
+            def walk_paths(p): .subcommands[]? | (p + [.name]) as $q | ($q, walk_paths($q));
+            walk_paths([]) | select(.[-1] == "ls" or .[-1] == "list") | join(" ")')
+    done
+    [ "$n" -ge 9 ]
+}
