@@ -321,6 +321,8 @@ Chroot check_locked(Context& ctx, Chroot c)
                    c.status.flag == CheckFlag::failed_reactivate ? " (out of service until a check passes)" : "",
                    *problem);
     log::notice("chroot '{}' passed its check: {}", c.name(), c.status.display());
+    if (c.status.status == Status::prepared) // (nothing builds in it yet: say what does)
+        log::notice("builds use it once it is active: mbd-chroot activate {} {}", c.codename, c.arch);
     packages_of(c.tarball, c.sha256); // made now rather than by the first build
     return c;
 }

@@ -20,8 +20,14 @@ display() {
 }
 
 # bats test_tags=slow
-@test "a real bookworm/amd64 chroot passes its check; shell sessions change nothing" {
-    mbd_cached_chroot bookworm amd64
+@test "a real bookworm/amd64 chroot passes its check (which says how to activate it); shell sessions change nothing" {
+    run_mbd mbd-chroot import bookworm amd64 "$(mbd_chroot_tarball bookworm amd64)"
+    run_mbd mbd-chroot check bookworm amd64
+    assert_stderr_contains "builds use it once it is active: mbd-chroot activate bookworm amd64"
+    run_mbd mbd-chroot activate bookworm amd64
+    run_mbd mbd-chroot check bookworm amd64
+    # shellcheck disable=SC2154 # $stderr: set by run --separate-stderr (run_mbd)
+    refute_grep "once it is active" <<<"$stderr"
     assert_equal "$(display)" active
     run_mbd mbd-chroot usable bookworm amd64
     assert_equal "$output" "$(printf '%s\n' --chroot-mode=unshare "--chroot=$(tarball)" --arch=amd64)"
