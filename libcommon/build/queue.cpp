@@ -255,6 +255,234 @@ std::vector<BindMount> source_binds(const Home& home, const Request& request, bo
     return binds;
 }
 
+namespace {
+
+// What the builds of a pass need, read once when it starts.
+struct BuildEnv {
+    const Home home;
+    const Delivery& delivery;
+    const Runner& runner;
+    keys::InstanceKey instance;
+    std::string build_user, maintainer, unpack;
+    int timeout = 0;
+};
+
+// One build a pass started: its request, its directory (and the lock held there), its
+// chroot, its slot and where its result goes.
+struct Build {
+    Prepared p;
+    std::filesystem::path dir;
+    FileLock lock;
+    chroot::Usable usable;
+    int slot = -1;
+    std::filesystem::path to;
+};
+
+// A pass: what its builds need and share, the spool entries it started or set aside, the
+// threads running its builds.
+struct Pass {
+    Context& ctx;
+    BuildEnv env;
+    Slots slots;
+    Shared shared;
+    std::set<std::string> seen;
+    std::vector<std::thread> threads;
+};
+
+// The pass's settings (Error(Exit::environment) for a build as root).
+BuildEnv build_env(Context& ctx, const Delivery& delivery, const Runner& runner)
+{
+    std::string build_user = ctx.config().get("build.user");
+    if (build_user.empty() && ::geteuid() == 0)
+        throw fail(Exit::environment, "refusing to build as root: set 'build.user' to an unprivileged user with a "
+                                      "subuid and subgid range");
+    auto instance = keys::require_instance_key(ctx);
+    std::string maintainer = maintainer_of(ctx);
+    std::string unpack = ctx.config().get("chroot.unpack_dir");
+    int timeout = int(ctx.config().get_int("build.timeout"));
+    return {ctx.home(), delivery, runner, std::move(instance), build_user, maintainer, unpack, timeout};
+}
+
+// A build slot taken (its lock in var/lock/), or -1 when all are busy.
+int free_slot(const Home& home, Slots& slots)
+{
+    for (int k = 0; k < int(slots.held.size()); ++k) {
+        if (slots.held[size_t(k)])
+            continue;
+        auto lock = FileLock::try_lock(home.locks() / fmt::format("build-slot-{}", k));
+        if (lock) {
+            slots.held[size_t(k)].emplace(std::move(*lock));
+            return k;
+        }
+    }
+    return -1;
+}
+
+// A fresh working directory (but its lock) with the request's sources.
+void fill_build_dir(const Build& b)
+{
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(b.dir, ec))
+        if (e.path().filename() != "lock")
+            std::filesystem::remove_all(e.path(), ec);
+    for (const auto& f : b.p.request.files)
+        if (::link((b.p.spool / f.name).c_str(), (b.dir / f.name).c_str()) != 0)
+            copy_atomic(b.p.spool / f.name, b.dir / f.name);
+    write_atomic(b.dir / "request.asc", b.p.signed_text);
+}
+
+// Run the build and deliver its result; ok tells whether sbuild built it (set before the
+// delivery, which may still throw).
+void build_and_deliver(const BuildEnv& env, const Build& b, bool& ok)
+{
+    const auto& r = b.p.request;
+    fill_build_dir(b);
+    SbuildJob job{r, b.dir, b.usable.tarball, {}, env.build_user, env.unpack, 0, env.timeout, b.usable.stale};
+    job.binds = source_binds(env.home, r, r.requester == env.instance.info.fingerprint);
+    job.dpkg_admindir = chroot::installed_packages(b.usable);
+    job.started = [&](int pid) {
+        db::Db db = db::Db::open(env.home.db());
+        db.run("UPDATE jobs SET pid = ? WHERE requester = ? AND id = ?", static_cast<long long>(pid), r.requester,
+               r.id);
+    };
+    auto outcome = env.runner(job);
+    fault::point("build.finish");
+    if (db::Db::open(env.home.db()).scalar_text("SELECT status FROM jobs WHERE requester = ? AND id = ?", r.requester,
+                                                r.id) == "cancelling")
+        outcome.status = "cancelled";
+    ok = outcome.successful();
+    finish(env.home, b.p, outcome, env.delivery, b.to, env.instance, env.maintainer, b.dir,
+           ok ? "successful" : outcome.status == "cancelled" ? "cancelled" : "failed");
+    log::info("built {} {} on {}: {}", r.source, r.version, r.architecture, outcome.status);
+}
+
+// A build that ended in an error of ours: queued again when it was not the build's doing,
+// else a failed result for the requester.
+void after_error(const BuildEnv& env, const Build& b, const Error& error)
+{
+    log::error("build {} failed: {}", b.p.request.id, error.what());
+    try {
+        if (error.code() == Exit::no_space || error.code() == Exit::locked) {
+            // not the build's doing: the request stays queued for the next pass
+            db::Db db = db::Db::open(env.home.db());
+            set_job(db, b.p, "queued", b.dir.string(), {}, fmt::format("queued again: {}", error.what()));
+        } else {
+            // it ended before sbuild could (no build user, a source not allowed...): the
+            // requester still gets a failed result, saying why
+            finish(env.home, b.p, ended_early(b.dir, b.p.request, "failed", error.what()), env.delivery, b.to,
+                   env.instance, env.maintainer, b.dir, "failed");
+        }
+    } catch (const std::exception& e) {
+        // not even that: the request stays in the spool for the next pass
+        log::error("build {}: cannot deliver its failed result: {}", b.p.request.id, e.what());
+        try {
+            db::Db db = db::Db::open(env.home.db());
+            set_job(db, b.p, "failed", b.dir.string(), {}, error.what());
+        } catch (...) {
+        }
+    }
+}
+
+// One build, on its own thread: built, its result delivered, its slot freed and counted.
+void run_one(const BuildEnv& env, Slots& slots, Shared& shared, const Build& b)
+{
+    bool ok = false;
+    std::optional<Error> error;
+    try {
+        build_and_deliver(env, b, ok);
+    } catch (const Error& e) {
+        error = e;
+    } catch (const std::exception& e) {
+        error = Error(e.what());
+    }
+    if (error)
+        after_error(env, b, *error);
+    std::lock_guard g(shared.m);
+    slots.held[size_t(b.slot)].reset();
+    --shared.running;
+    shared.ended = true;
+    (ok ? shared.report.successful : shared.report.failed)++;
+    if (error && shared.report.errors++ == 0)
+        shared.report.error = error->code();
+    shared.cv.notify_all();
+}
+
+// A spool entry this pass can build now (locked, its request checked, a chroot for it), or
+// nullopt; an entry rejected or waiting for a chroot is set aside (seen).
+std::optional<Build> ready_build(Pass& pass, const std::filesystem::path& entry)
+{
+    auto name = entry.filename().string();
+    if (pass.seen.count(name))
+        return std::nullopt;
+    auto dir = pass.env.home.builds() / name;
+    make_dirs(dir);
+    auto lock = FileLock::try_lock(dir / "lock");
+    if (!lock)
+        return std::nullopt; // another pass is building it, or only looking at it: look again next round
+    std::optional<Prepared> prepared;
+    try {
+        prepared = prepare(pass.ctx, entry);
+    } catch (const Error& e) {
+        log::error("{}", e.what());
+        ++pass.shared.report.rejected;
+        pass.seen.insert(name);
+        return std::nullopt;
+    }
+    chroot::Usable usable;
+    try {
+        usable = chroot::find_usable(pass.ctx, prepared->request.codename, prepared->request.architecture);
+    } catch (const Error& e) {
+        // no usable chroot: the request waits (a later pass takes it), it does not fail
+        set_job(pass.ctx.db(), *prepared, "waiting", dir.string(), {}, fmt::format("waiting: {}", e.what()));
+        pass.seen.insert(name);
+        return std::nullopt;
+    }
+    return Build{std::move(*prepared), dir, std::move(*lock), usable, -1, {}};
+}
+
+// Start a build in slot on a thread of its own, recorded as running.
+void start(Pass& pass, Build b, int slot)
+{
+    const auto& r = b.p.request;
+    pass.seen.insert(b.p.spool.filename().string());
+    set_job(pass.ctx.db(), b.p, "running", b.dir.string());
+    fault::point("build.start");
+    {
+        std::lock_guard g(pass.shared.m);
+        ++pass.shared.running;
+        ++pass.shared.report.started;
+    }
+    b.slot = slot;
+    b.to = pass.env.delivery.route(pass.ctx, r.requester);
+    if (b.usable.stale)
+        log::warning("chroot '{}/{}' is older than chroot.max_age: build {} upgrades it in its session "
+                     "(run 'mbd-chroot update')",
+                     r.codename, r.architecture, r.id);
+    pass.threads.emplace_back([&pass, b = std::move(b)] { run_one(pass.env, pass.slots, pass.shared, b); });
+}
+
+// After a round over the spool: false when the pass is done, else true once there may be
+// more to start.
+bool wait_for_change(Pass& pass, bool started, bool out_of_slots)
+{
+    std::unique_lock g(pass.shared.m);
+    if (pass.shared.running == 0 && !started) {
+        // leaving queued work to the passes holding the slots: they look again when one frees
+        if (out_of_slots)
+            wake::raise(pass.env.home, wake::Pass::build);
+        return false;
+    }
+    // Until a build ends or a request is queued (its flag; checked each second): a
+    // request queued while others build takes a free slot at once.
+    while (pass.shared.running > 0 && !pass.shared.ended &&
+           !std::filesystem::exists(wake::flag(pass.env.home, wake::Pass::build)))
+        pass.shared.cv.wait_for(g, std::chrono::seconds(1));
+    pass.shared.ended = false;
+    return true;
+}
+
+} // namespace
+
 PassReport run_pass(Context& ctx, const Delivery& delivery, const Runner& runner)
 {
     const Home home = ctx.home();
@@ -268,167 +496,28 @@ PassReport run_pass(Context& ctx, const Delivery& delivery, const Runner& runner
     }
     make_dirs(home.locks());
     int jobs = int(std::max(1LL, ctx.config().get_int("build.jobs")));
-    std::string build_user = ctx.config().get("build.user");
-    if (build_user.empty() && ::geteuid() == 0)
-        throw fail(Exit::environment, "refusing to build as root: set 'build.user' to an unprivileged user with a "
-                                      "subuid and subgid range");
-    auto instance = keys::require_instance_key(ctx);
-    std::string maintainer = maintainer_of(ctx);
-    std::string unpack = ctx.config().get("chroot.unpack_dir");
-    int timeout = int(ctx.config().get_int("build.timeout"));
-    Slots slots(jobs);
-    Shared shared;
-    std::set<std::string> seen; // entries this pass started or set aside
-    std::vector<std::thread> threads;
-
-    auto free_slot = [&]() -> int {
-        for (int k = 0; k < jobs; ++k) {
-            if (slots.held[size_t(k)])
-                continue;
-            auto lock = FileLock::try_lock(home.locks() / fmt::format("build-slot-{}", k));
-            if (lock) {
-                slots.held[size_t(k)].emplace(std::move(*lock));
-                return k;
-            }
-        }
-        return -1;
-    };
-
-    while (true) {
+    Pass pass{ctx, build_env(ctx, delivery, runner), Slots(jobs), {}, {}, {}};
+    bool more = true;
+    while (more) {
         bool started = false, out_of_slots = false;
         wake::lower(home, wake::Pass::build); // raised again by whoever queues a request after this
         for (const auto& entry : spool_entries(home)) {
-            auto name = entry.filename().string();
-            if (seen.count(name))
+            auto build = ready_build(pass, entry);
+            if (!build)
                 continue;
-            auto dir = home.builds() / name;
-            make_dirs(dir);
-            auto lock = FileLock::try_lock(dir / "lock");
-            if (!lock)
-                continue; // another pass is building it, or only looking at it: look again next round
-            std::optional<Prepared> prepared;
-            try {
-                prepared = prepare(ctx, entry);
-            } catch (const Error& e) {
-                log::error("{}", e.what());
-                ++shared.report.rejected;
-                seen.insert(name);
-                continue;
-            }
-            chroot::Usable usable;
-            try {
-                usable = chroot::find_usable(ctx, prepared->request.codename, prepared->request.architecture);
-            } catch (const Error& e) {
-                // no usable chroot: the request waits (a later pass takes it), it does not fail
-                set_job(ctx.db(), *prepared, "waiting", dir.string(), {}, fmt::format("waiting: {}", e.what()));
-                seen.insert(name);
-                continue;
-            }
-            int slot = free_slot();
+            int slot = free_slot(home, pass.slots);
             if (slot < 0) {
                 out_of_slots = true; // all slots busy: wait for one of ours, or leave it to the passes holding them
                 break;
             }
-            seen.insert(name);
-            set_job(ctx.db(), *prepared, "running", dir.string());
-            fault::point("build.start");
-            {
-                std::lock_guard g(shared.m);
-                ++shared.running;
-                ++shared.report.started;
-            }
             started = true;
-            auto to = delivery.route(ctx, prepared->request.requester);
-            if (usable.stale)
-                log::warning("chroot '{}/{}' is older than chroot.max_age: build {} upgrades it in its session "
-                             "(run 'mbd-chroot update')",
-                             prepared->request.codename, prepared->request.architecture, prepared->request.id);
-            threads.emplace_back([&, p = std::move(*prepared), dir, usable, slot, to,
-                                  lock = std::make_shared<FileLock>(std::move(*lock))]() mutable {
-                bool ok = false;
-                std::optional<Error> error;
-                try {
-                    // a fresh working directory with the request's sources
-                    std::error_code ec;
-                    for (const auto& e : std::filesystem::directory_iterator(dir, ec))
-                        if (e.path().filename() != "lock")
-                            std::filesystem::remove_all(e.path(), ec);
-                    for (const auto& f : p.request.files)
-                        if (::link((p.spool / f.name).c_str(), (dir / f.name).c_str()) != 0)
-                            copy_atomic(p.spool / f.name, dir / f.name);
-                    write_atomic(dir / "request.asc", p.signed_text);
-                    SbuildJob job{p.request, dir, usable.tarball, {}, build_user, unpack, 0, timeout, usable.stale};
-                    job.binds = source_binds(home, p.request, p.request.requester == instance.info.fingerprint);
-                    job.dpkg_admindir = chroot::installed_packages(usable);
-                    job.started = [&](int pid) {
-                        db::Db db = db::Db::open(home.db());
-                        db.run("UPDATE jobs SET pid = ? WHERE requester = ? AND id = ?", static_cast<long long>(pid),
-                               p.request.requester, p.request.id);
-                    };
-                    auto outcome = runner(job);
-                    fault::point("build.finish");
-                    if (db::Db::open(home.db()).scalar_text("SELECT status FROM jobs WHERE requester = ? AND id = ?",
-                                                            p.request.requester, p.request.id) == "cancelling")
-                        outcome.status = "cancelled";
-                    ok = outcome.successful();
-                    finish(home, p, outcome, delivery, to, instance, maintainer, dir,
-                           ok ? "successful" : outcome.status == "cancelled" ? "cancelled" : "failed");
-                    log::info("built {} {} on {}: {}", p.request.source, p.request.version, p.request.architecture,
-                              outcome.status);
-                } catch (const Error& e) {
-                    error = e;
-                } catch (const std::exception& e) {
-                    error = Error(e.what());
-                }
-                if (error) {
-                    log::error("build {} failed: {}", p.request.id, error->what());
-                    try {
-                        if (error->code() == Exit::no_space || error->code() == Exit::locked) {
-                            // not the build's doing: the request stays queued for the next pass
-                            db::Db db = db::Db::open(home.db());
-                            set_job(db, p, "queued", dir.string(), {}, fmt::format("queued again: {}", error->what()));
-                        } else {
-                            // it ended before sbuild could (no build user, a source not allowed...): the
-                            // requester still gets a failed result, saying why
-                            finish(home, p, ended_early(dir, p.request, "failed", error->what()), delivery, to,
-                                   instance, maintainer, dir, "failed");
-                        }
-                    } catch (const std::exception& e) {
-                        // not even that: the request stays in the spool for the next pass
-                        log::error("build {}: cannot deliver its failed result: {}", p.request.id, e.what());
-                        try {
-                            db::Db db = db::Db::open(home.db());
-                            set_job(db, p, "failed", dir.string(), {}, error->what());
-                        } catch (...) {
-                        }
-                    }
-                }
-                std::lock_guard g(shared.m);
-                slots.held[size_t(slot)].reset();
-                --shared.running;
-                shared.ended = true;
-                (ok ? shared.report.successful : shared.report.failed)++;
-                if (error && shared.report.errors++ == 0)
-                    shared.report.error = error->code();
-                shared.cv.notify_all();
-            });
+            start(pass, std::move(*build), slot);
         }
-        std::unique_lock g(shared.m);
-        if (shared.running == 0 && !started) {
-            // leaving queued work to the passes holding the slots: they look again when one frees
-            if (out_of_slots)
-                wake::raise(home, wake::Pass::build);
-            break;
-        }
-        // Until a build ends or a request is queued (its flag; checked each second): a
-        // request queued while others build takes a free slot at once.
-        while (shared.running > 0 && !shared.ended && !std::filesystem::exists(wake::flag(home, wake::Pass::build)))
-            shared.cv.wait_for(g, std::chrono::seconds(1));
-        shared.ended = false;
+        more = wait_for_change(pass, started, out_of_slots);
     }
-    for (auto& t : threads)
+    for (auto& t : pass.threads)
         t.join();
-    return shared.report;
+    return pass.shared.report;
 }
 
 std::vector<Job> list_jobs(Context& ctx, const std::string& status_filter)

@@ -111,7 +111,12 @@ void fsync_dir(const fs::path& dir)
         throw sys_error(fmt::format("cannot sync directory '{}'", dir.string()));
 }
 
-void write_atomic(const fs::path& path, std::string_view content, mode_t mode)
+namespace {
+
+// Replace path with what write(fd) puts into a temporary file beside it: mode set, fsynced,
+// renamed over path, the directory fsynced (the temporary removed if any step fails).
+template <typename Write>
+void replace_atomic(const fs::path& path, mode_t mode, Write&& write)
 {
     fs::path dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
     std::string tmpl = (dir / ("." + path.filename().string() + ".tmp.XXXXXX")).string();
@@ -120,7 +125,7 @@ void write_atomic(const fs::path& path, std::string_view content, mode_t mode)
         throw sys_error(fmt::format("cannot create a temporary file in '{}'", dir.string()));
     Fd fd(raw);
     try {
-        write_all(fd.fd, content, path);
+        write(fd.fd);
         if (::fchmod(fd.fd, mode) != 0 || ::fsync(fd.fd) != 0)
             throw sys_error(fmt::format("cannot write '{}'", path.string()));
         if (::rename(tmpl.c_str(), path.c_str()) != 0)
@@ -132,38 +137,35 @@ void write_atomic(const fs::path& path, std::string_view content, mode_t mode)
     fsync_dir(dir);
 }
 
+// Copy what is left to read of in (the file src) to out (the file dst).
+void copy_fd(int in, int out, const fs::path& src, const fs::path& dst)
+{
+    char buf[1 << 16];
+    while (true) {
+        ssize_t n = ::read(in, buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            throw sys_error(fmt::format("cannot read '{}'", src.string()));
+        if (n == 0)
+            break;
+        write_all(out, std::string_view(buf, size_t(n)), dst);
+    }
+}
+
+} // namespace
+
+void write_atomic(const fs::path& path, std::string_view content, mode_t mode)
+{
+    replace_atomic(path, mode, [&](int fd) { write_all(fd, content, path); });
+}
+
 void copy_atomic(const fs::path& src, const fs::path& dst, mode_t mode)
 {
-    fs::path dir = dst.parent_path().empty() ? fs::path(".") : dst.parent_path();
-    std::string tmpl = (dir / ("." + dst.filename().string() + ".tmp.XXXXXX")).string();
     Fd in(::open(src.c_str(), O_RDONLY | O_CLOEXEC));
     if (in.fd < 0)
         throw sys_error(fmt::format("cannot open '{}'", src.string()));
-    int raw = ::mkostemp(tmpl.data(), O_CLOEXEC);
-    if (raw < 0)
-        throw sys_error(fmt::format("cannot create a temporary file in '{}'", dir.string()));
-    Fd out(raw);
-    try {
-        char buf[1 << 16];
-        while (true) {
-            ssize_t n = ::read(in.fd, buf, sizeof buf);
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n < 0)
-                throw sys_error(fmt::format("cannot read '{}'", src.string()));
-            if (n == 0)
-                break;
-            write_all(out.fd, std::string_view(buf, size_t(n)), dst);
-        }
-        if (::fchmod(out.fd, mode) != 0 || ::fsync(out.fd) != 0)
-            throw sys_error(fmt::format("cannot write '{}'", dst.string()));
-        if (::rename(tmpl.c_str(), dst.c_str()) != 0)
-            throw sys_error(fmt::format("cannot rename into '{}'", dst.string()));
-    } catch (...) {
-        ::unlink(tmpl.c_str());
-        throw;
-    }
-    fsync_dir(dir);
+    replace_atomic(dst, mode, [&](int out) { copy_fd(in.fd, out, src, dst); });
 }
 
 void make_dirs(const fs::path& dir, mode_t mode) { make_new_dirs(dir, mode); }

@@ -21,6 +21,186 @@ namespace {
 
 void set_nonblock(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
 
+// The descriptors a child is started with: its pipes, and the files options name (-1: none).
+struct ChildFds {
+    int in_pipe[2], out_pipe[2], err_pipe[2];
+    int in_file = -1, out_file = -1;
+};
+
+// The pipes, and the files options names for stdin and for the output, opened.
+ChildFds open_child_fds(const RunOptions& options)
+{
+    ChildFds c;
+    if (::pipe2(c.in_pipe, O_CLOEXEC) != 0 || ::pipe2(c.out_pipe, O_CLOEXEC) != 0 ||
+        ::pipe2(c.err_pipe, O_CLOEXEC) != 0)
+        throw sys_error("cannot create pipes");
+    if (!options.input_file.empty()) {
+        c.in_file = ::open(options.input_file.c_str(), O_RDONLY | O_CLOEXEC);
+        if (c.in_file < 0)
+            throw sys_error(fmt::format("cannot open '{}'", options.input_file.string()));
+    }
+    if (!options.output_file.empty()) {
+        c.out_file = ::open(options.output_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        if (c.out_file < 0)
+            throw sys_error(fmt::format("cannot open '{}'", options.output_file.string()));
+    }
+    return c;
+}
+
+// Our environment with the "NAME=value" entries of env in place of ours.
+std::vector<std::string> child_environment(const std::vector<std::string>& env)
+{
+    std::vector<std::string> out;
+    for (char** e = environ; e && *e; ++e)
+        out.emplace_back(*e);
+    for (const auto& e : env) {
+        auto name = e.substr(0, e.find('=') + 1);
+        std::erase_if(out, [&](const std::string& x) { return x.starts_with(name); });
+        out.push_back(e);
+    }
+    return out;
+}
+
+// The null-terminated array of strings (pointing into them) that exec takes.
+std::vector<char*> c_strings(std::vector<std::string>& strings)
+{
+    std::vector<char*> out;
+    for (auto& s : strings)
+        out.push_back(s.data());
+    out.push_back(nullptr);
+    return out;
+}
+
+// In the child: its own process group, its descriptors and directory set, then exec.
+[[noreturn]] void exec_child(const ChildFds& c, const RunOptions& options, char** args, char** envp)
+{
+    ::setpgid(0, 0);
+    ::dup2(c.in_file >= 0 ? c.in_file : c.in_pipe[0], 0);
+    if (c.out_file >= 0) {
+        ::dup2(c.out_file, 1);
+        ::dup2(c.out_file, 2);
+    } else {
+        if (options.capture_stdout)
+            ::dup2(c.out_pipe[1], 1);
+        if (options.capture_stderr)
+            ::dup2(c.err_pipe[1], 2);
+    }
+    if (!options.cwd.empty() && ::chdir(options.cwd.c_str()) != 0) {
+        std::fprintf(stderr, "cannot change directory to '%s': %s\n", options.cwd.c_str(), std::strerror(errno));
+        ::_exit(127);
+    }
+    ::signal(SIGPIPE, SIG_DFL);
+    ::execvpe(args[0], args, envp);
+    std::fprintf(stderr, "cannot run '%s': %s\n", args[0], std::strerror(errno));
+    ::_exit(127);
+}
+
+// Our ends of the child's stdin, stdout and stderr (-1: closed), and how much of the
+// input went in.
+struct Streams {
+    int in = -1, out = -1, err = -1;
+    size_t written = 0;
+};
+
+// In the parent: what the child has closed, our ends non-blocking; stdin closed at once
+// when there is nothing to write to it.
+Streams parent_streams(const ChildFds& c, const RunOptions& options)
+{
+    ::close(c.in_pipe[0]);
+    ::close(c.out_pipe[1]);
+    ::close(c.err_pipe[1]);
+    if (c.out_file >= 0)
+        ::close(c.out_file);
+    if (c.in_file >= 0)
+        ::close(c.in_file);
+    set_nonblock(c.in_pipe[1]);
+    set_nonblock(c.out_pipe[0]);
+    set_nonblock(c.err_pipe[0]);
+    Streams s{c.in_pipe[1], c.out_pipe[0], c.err_pipe[0]};
+    if (options.input.empty() || c.in_file >= 0) {
+        ::close(s.in);
+        s.in = -1;
+    }
+    return s;
+}
+
+// Write what the child's stdin takes of input; closed once all of it is written (or failed).
+void feed(Streams& s, const std::string& input)
+{
+    ssize_t w = ::write(s.in, input.data() + s.written, input.size() - s.written);
+    if (w > 0)
+        s.written += size_t(w);
+    if (w < 0 && errno != EAGAIN && errno != EINTR)
+        s.written = input.size();
+    if (s.written >= input.size()) {
+        ::close(s.in);
+        s.in = -1;
+    }
+}
+
+// Read what fd (the child's stdout or stderr) has into result; closed at its end.
+void drain(Streams& s, int fd, RunResult& result)
+{
+    char buf[65536];
+    ssize_t got = ::read(fd, buf, sizeof buf);
+    if (got > 0) {
+        (fd == s.out ? result.out : result.err).append(buf, size_t(got));
+    } else if (got == 0 || (errno != EAGAIN && errno != EINTR)) {
+        int& which = fd == s.out ? s.out : s.err;
+        ::close(which);
+        which = -1;
+    }
+}
+
+// Feed the child's stdin and read its output until all are closed, or until the
+// timeout, when its process group is killed.
+void exchange(pid_t pid, Streams& s, const RunOptions& options, RunResult& result)
+{
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(options.timeout_seconds);
+    while (s.in >= 0 || s.out >= 0 || s.err >= 0) {
+        pollfd fds[3];
+        int n = 0;
+        if (s.in >= 0)
+            fds[n++] = {s.in, POLLOUT, 0};
+        if (s.out >= 0)
+            fds[n++] = {s.out, POLLIN, 0};
+        if (s.err >= 0)
+            fds[n++] = {s.err, POLLIN, 0};
+        int wait_ms = -1;
+        if (options.timeout_seconds > 0) {
+            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+            if (left.count() <= 0) {
+                result.timed_out = true;
+                ::kill(-pid, SIGKILL);
+                break;
+            }
+            wait_ms = int(left.count());
+        }
+        int r = ::poll(fds, nfds_t(n), wait_ms);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            break;
+        for (int i = 0; i < n; ++i) {
+            if (!fds[i].revents)
+                continue;
+            if (fds[i].fd == s.in)
+                feed(s, options.input);
+            else
+                drain(s, fds[i].fd, result);
+        }
+    }
+}
+
+// The child's exit code, or 128+signal, once it ended.
+int wait_for(pid_t pid)
+{
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 } // namespace
 
 std::filesystem::path find_program(const std::string& name)
@@ -49,145 +229,29 @@ RunResult run(const std::vector<std::string>& argv, const RunOptions& options)
     if (argv.empty())
         throw Error("internal error: empty command");
     log::debug("cmd", "run: {}", shell_join(argv));
-    int in_pipe[2], out_pipe[2], err_pipe[2];
-    if (::pipe2(in_pipe, O_CLOEXEC) != 0 || ::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0)
-        throw sys_error("cannot create pipes");
-    int in_file = -1;
-    if (!options.input_file.empty()) {
-        in_file = ::open(options.input_file.c_str(), O_RDONLY | O_CLOEXEC);
-        if (in_file < 0)
-            throw sys_error(fmt::format("cannot open '{}'", options.input_file.string()));
-    }
-    int out_file = -1;
-    if (!options.output_file.empty()) {
-        out_file = ::open(options.output_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-        if (out_file < 0)
-            throw sys_error(fmt::format("cannot open '{}'", options.output_file.string()));
-    }
-
-    std::vector<std::string> env_store;
-    for (char** e = environ; e && *e; ++e)
-        env_store.emplace_back(*e);
-    for (const auto& e : options.env) {
-        auto name = e.substr(0, e.find('=') + 1);
-        std::erase_if(env_store, [&](const std::string& x) { return x.starts_with(name); });
-        env_store.push_back(e);
-    }
-    std::vector<char*> envp, args;
-    for (auto& e : env_store)
-        envp.push_back(e.data());
-    envp.push_back(nullptr);
+    ChildFds fds = open_child_fds(options);
+    std::vector<std::string> env_store = child_environment(options.env);
     std::vector<std::string> argv_copy = argv;
-    for (auto& a : argv_copy)
-        args.push_back(a.data());
-    args.push_back(nullptr);
+    std::vector<char*> envp = c_strings(env_store), args = c_strings(argv_copy);
 
     pid_t pid = ::fork();
     if (pid < 0)
         throw sys_error("cannot fork");
-    if (pid == 0) {
-        ::setpgid(0, 0);
-        ::dup2(in_file >= 0 ? in_file : in_pipe[0], 0);
-        if (out_file >= 0) {
-            ::dup2(out_file, 1);
-            ::dup2(out_file, 2);
-        } else {
-            if (options.capture_stdout)
-                ::dup2(out_pipe[1], 1);
-            if (options.capture_stderr)
-                ::dup2(err_pipe[1], 2);
-        }
-        if (!options.cwd.empty() && ::chdir(options.cwd.c_str()) != 0) {
-            std::fprintf(stderr, "cannot change directory to '%s': %s\n", options.cwd.c_str(), std::strerror(errno));
-            ::_exit(127);
-        }
-        ::signal(SIGPIPE, SIG_DFL);
-        ::execvpe(args[0], args.data(), envp.data());
-        std::fprintf(stderr, "cannot run '%s': %s\n", args[0], std::strerror(errno));
-        ::_exit(127);
-    }
+    if (pid == 0)
+        exec_child(fds, options, args.data(), envp.data());
     ::setpgid(pid, pid); // also here, so the group exists before anyone signals it
     if (options.started)
         options.started(pid);
-    ::close(in_pipe[0]);
-    ::close(out_pipe[1]);
-    ::close(err_pipe[1]);
-    if (out_file >= 0)
-        ::close(out_file);
-    if (in_file >= 0)
-        ::close(in_file);
-    set_nonblock(in_pipe[1]);
-    set_nonblock(out_pipe[0]);
-    set_nonblock(err_pipe[0]);
+    Streams streams = parent_streams(fds, options);
 
     RunResult result;
-    size_t written = 0;
-    int in_fd = in_pipe[1];
-    if (options.input.empty() || in_file >= 0) {
-        ::close(in_fd);
-        in_fd = -1;
-    }
-    int out_fd = out_pipe[0], err_fd = err_pipe[0];
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(options.timeout_seconds);
     auto old_pipe = ::signal(SIGPIPE, SIG_IGN);
-    while (in_fd >= 0 || out_fd >= 0 || err_fd >= 0) {
-        pollfd fds[3];
-        int n = 0;
-        if (in_fd >= 0)
-            fds[n++] = {in_fd, POLLOUT, 0};
-        if (out_fd >= 0)
-            fds[n++] = {out_fd, POLLIN, 0};
-        if (err_fd >= 0)
-            fds[n++] = {err_fd, POLLIN, 0};
-        int wait_ms = -1;
-        if (options.timeout_seconds > 0) {
-            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-            if (left.count() <= 0) {
-                result.timed_out = true;
-                ::kill(-pid, SIGKILL);
-                break;
-            }
-            wait_ms = int(left.count());
-        }
-        int r = ::poll(fds, nfds_t(n), wait_ms);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            break;
-        for (int i = 0; i < n; ++i) {
-            if (!fds[i].revents)
-                continue;
-            if (fds[i].fd == in_fd) {
-                ssize_t w = ::write(in_fd, options.input.data() + written, options.input.size() - written);
-                if (w > 0)
-                    written += size_t(w);
-                if (w < 0 && errno != EAGAIN && errno != EINTR)
-                    written = options.input.size();
-                if (written >= options.input.size()) {
-                    ::close(in_fd);
-                    in_fd = -1;
-                }
-            } else {
-                char buf[65536];
-                ssize_t got = ::read(fds[i].fd, buf, sizeof buf);
-                if (got > 0) {
-                    (fds[i].fd == out_fd ? result.out : result.err).append(buf, size_t(got));
-                } else if (got == 0 || (errno != EAGAIN && errno != EINTR)) {
-                    int& which = fds[i].fd == out_fd ? out_fd : err_fd;
-                    ::close(which);
-                    which = -1;
-                }
-            }
-        }
-    }
+    exchange(pid, streams, options, result);
     ::signal(SIGPIPE, old_pipe);
-    for (int fd : {in_fd, out_fd, err_fd})
+    for (int fd : {streams.in, streams.out, streams.err})
         if (fd >= 0)
             ::close(fd);
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    result.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    result.status = wait_for(pid);
     log::debug("cmd", "exit {}{}: {}", result.status, result.timed_out ? " (timed out)" : "", argv[0]);
     return result;
 }

@@ -376,31 +376,11 @@ bool dropped_unpublished(db::Db& db, const ParsedInstall& p)
         .has_value();
 }
 
-// Check an upload: everything but writing. What it will install is returned.
-std::shared_ptr<Staged> check_install(Context& ctx, const RepositoryLock& lock, const ParsedInstall& parsed)
+// Every file the .changes list, once, checked against its size and checksums; entries
+// gets the .changes entry of each.
+void verify_listed_files(const std::vector<Upload>& uploads, std::map<std::string, PoolFile>& files,
+                         std::map<std::string, const debian::FileEntry*>& entries)
 {
-    auto& db = ctx.db();
-    auto st = std::make_shared<Staged>();
-    const auto& uploads = parsed.uploads;
-    const std::string& source = parsed.source;
-    const std::string& source_version = parsed.source_version;
-    const DistRef& dist = parsed.dist;
-    st->repository = lock.id();
-    st->source = source;
-    st->source_version = source_version;
-    st->dist = dist;
-    if (dist.repository != lock.id())
-        throw fail(Exit::usage, "'{}' is not a distribution of repository '{}'", dist.name, lock.id());
-    // A version dropped but not yet published away must be gone before it comes back.
-    if (dropped_unpublished(db, parsed))
-        publish_repository(ctx, lock);
-    auto repo = get_repository(db, dist.repository);
-    auto distribution = get_distribution(db, dist.codename);
-    auto archs = repository_architectures(repo, distribution);
-
-    // Every listed file, once, verified.
-    auto& files = st->files;
-    std::map<std::string, const debian::FileEntry*> entries;
     for (const auto& u : uploads)
         for (const auto& f : u.changes.files) {
             fs::path at = u.dir / f.name;
@@ -421,8 +401,11 @@ std::shared_ptr<Staged> check_install(Context& ctx, const RepositoryLock& lock, 
             files[f.name] = PoolFile{f.name, at, {}, d, 0};
             entries[f.name] = &f;
         }
+}
 
-    // The source: a .dsc among the files, or the same version held by the distribution.
+// The one .dsc among the listed files, or nullptr.
+const debian::FileEntry* find_dsc_entry(const std::map<std::string, const debian::FileEntry*>& entries)
+{
     const debian::FileEntry* dsc_entry = nullptr;
     for (const auto& [name, e] : entries)
         if (ends_with(name, ".dsc")) {
@@ -430,126 +413,198 @@ std::shared_ptr<Staged> check_install(Context& ctx, const RepositoryLock& lock, 
                 throw fail(Exit::rejected, "more than one .dsc in the upload");
             dsc_entry = e;
         }
-    auto& dsc = st->dsc;
-    auto& existing_source = st->existing_source;
-    auto& component = st->component;
-    auto& section = st->section;
-    auto& priority = st->priority;
-    if (dsc_entry) {
-        st->dsc_name = dsc_entry->name;
-        dsc = debian::Dsc::parse(read_file(files[dsc_entry->name].from), dsc_entry->name);
-        if (dsc->source != source || dsc->version.str() != source_version)
-            throw fail(Exit::rejected, "'{}' is {} {}, the .changes says {} {}", dsc_entry->name, dsc->source,
-                       dsc->version.str(), source, source_version);
-        section = dsc_entry->section;
-        priority = dsc_entry->priority;
-        component = component_of_section(section);
-        if (auto why = upload_rejection(db, dist, source, source_version, true))
-            throw fail(Exit::rejected, "{}", *why);
-    } else {
-        existing_source = member(db, dist.id, source);
-        if (!existing_source || version_of(db, *existing_source) != source_version)
-            throw fail(Exit::rejected, "the upload has no source package and '{}' does not hold {} {}", dist.name,
-                       source, source_version);
-        component = db.scalar_text("SELECT component FROM source_packages WHERE id = ?", *existing_source).value();
-        section = "";
-    }
-    if (std::find(distribution.components.begin(), distribution.components.end(), component) ==
+    return dsc_entry;
+}
+
+// The source from the upload's .dsc: the one the .changes names, one the distribution takes.
+void stage_dsc(db::Db& db, Staged& st, const debian::FileEntry& dsc_entry)
+{
+    st.dsc_name = dsc_entry.name;
+    st.dsc = debian::Dsc::parse(read_file(st.files[dsc_entry.name].from), dsc_entry.name);
+    if (st.dsc->source != st.source || st.dsc->version.str() != st.source_version)
+        throw fail(Exit::rejected, "'{}' is {} {}, the .changes says {} {}", dsc_entry.name, st.dsc->source,
+                   st.dsc->version.str(), st.source, st.source_version);
+    st.section = dsc_entry.section;
+    st.priority = dsc_entry.priority;
+    st.component = component_of_section(st.section);
+    if (auto why = upload_rejection(db, st.dist, st.source, st.source_version, true))
+        throw fail(Exit::rejected, "{}", *why);
+}
+
+// No .dsc: the source is the same version the distribution holds.
+void stage_held_source(db::Db& db, Staged& st)
+{
+    st.existing_source = member(db, st.dist.id, st.source);
+    if (!st.existing_source || version_of(db, *st.existing_source) != st.source_version)
+        throw fail(Exit::rejected, "the upload has no source package and '{}' does not hold {} {}", st.dist.name,
+                   st.source, st.source_version);
+    st.component = db.scalar_text("SELECT component FROM source_packages WHERE id = ?", *st.existing_source).value();
+    st.section = "";
+}
+
+// The pool directory, in a component of the distribution.
+void stage_directory(Staged& st, const Distribution& distribution)
+{
+    if (std::find(distribution.components.begin(), distribution.components.end(), st.component) ==
         distribution.components.end())
-        throw fail(Exit::rejected, "component '{}' is not one of '{}' ({})", component, dist.codename,
+        throw fail(Exit::rejected, "component '{}' is not one of '{}' ({})", st.component, st.dist.codename,
                    join(distribution.components, ", "));
-    st->directory = fmt::format("pool/{}/{}/{}", component, pool_prefix(source), source);
-    const std::string& directory = st->directory;
+    st.directory = fmt::format("pool/{}/{}/{}", st.component, pool_prefix(st.source), st.source);
+}
 
-    // The files of the .dsc: in the upload, or in the pool already (an orig tarball).
-    auto& dsc_files = st->dsc_files;
-    if (dsc) {
-        for (const auto& f : dsc->files) {
-            auto it = files.find(f.name);
-            if (it == files.end()) {
-                auto row = db.query("SELECT id, size, md5, sha1, sha256, sha512 FROM pool_files WHERE repository = ? "
-                                    "AND path = ?",
-                                    repo.id, directory + "/" + f.name);
-                if (!row.step())
-                    throw fail(Exit::rejected, "'{}' (listed in '{}') is neither in the upload nor in the pool",
-                               f.name, dsc_entry->name);
-                PoolFile pf{f.name, {}, directory + "/" + f.name,
-                            FileDigest{std::uintmax_t(row.int64(1)), row.text(2), row.text(3), row.text(4), row.text(5)},
-                            row.int64(0)};
-                it = files.emplace(f.name, pf).first;
-            }
-            if (it->second.digest.size != f.size || it->second.digest.sha256 != f.sha256)
-                throw fail(Exit::rejected, "'{}' does not match its size or SHA256 in '{}'", f.name, dsc_entry->name);
-            dsc_files.push_back(&it->second);
+// The files of the .dsc: in the upload, or in the pool already (an orig tarball).
+void stage_dsc_files(db::Db& db, Staged& st, const std::string& repository)
+{
+    for (const auto& f : st.dsc->files) {
+        auto it = st.files.find(f.name);
+        if (it == st.files.end()) {
+            auto row = db.query("SELECT id, size, md5, sha1, sha256, sha512 FROM pool_files WHERE repository = ? "
+                                "AND path = ?",
+                                repository, st.directory + "/" + f.name);
+            if (!row.step())
+                throw fail(Exit::rejected, "'{}' (listed in '{}') is neither in the upload nor in the pool", f.name,
+                           st.dsc_name);
+            PoolFile pf{f.name, {}, st.directory + "/" + f.name,
+                        FileDigest{std::uintmax_t(row.int64(1)), row.text(2), row.text(3), row.text(4), row.text(5)},
+                        row.int64(0)};
+            it = st.files.emplace(f.name, pf).first;
         }
+        if (it->second.digest.size != f.size || it->second.digest.sha256 != f.sha256)
+            throw fail(Exit::rejected, "'{}' does not match its size or SHA256 in '{}'", f.name, st.dsc_name);
+        st.dsc_files.push_back(&it->second);
     }
+}
 
-    // The binaries.
-    auto& binaries = st->binaries;
-    for (auto& [name, pf] : files) {
-        bool deb = ends_with(name, ".deb"), udeb = ends_with(name, ".udeb");
-        if (!deb && !udeb)
+// The source name and version a binary's control file says it was built from.
+std::pair<std::string, std::string> built_from(const deb822::Paragraph& c, const std::string& pkg,
+                                               const std::string& ver)
+{
+    std::string src_field = c.get("Source");
+    auto sw = split_ws(src_field);
+    std::string bin_source = sw.empty() ? pkg : std::string(sw[0]);
+    std::string bin_source_version = ver;
+    if (sw.size() == 2 && sw[1].size() > 2)
+        bin_source_version = std::string(sw[1].substr(1, sw[1].size() - 2));
+    return {bin_source, bin_source_version};
+}
+
+// A binary's paths for Contents, but those a Contents line cannot hold.
+std::string contents_of(const std::vector<std::string>& paths)
+{
+    std::string contents;
+    for (const auto& p : paths)
+        if (std::none_of(p.begin(), p.end(), [](unsigned char ch) { return ch < 0x20 || ch == 0x7f; }) &&
+            p.back() != ' ') {
+            contents += p;
+            contents += '\n';
+        }
+    return contents;
+}
+
+// One .deb or .udeb of the upload (e: its .changes entry), checked, with its pool path.
+Binary stage_binary(const Staged& st, const std::string& name, PoolFile& pf, const debian::FileEntry* e,
+                    const std::vector<std::string>& archs)
+{
+    bool deb = ends_with(name, ".deb");
+    debian::DebInfo info = debian::read_deb(pf.from);
+    const auto& c = info.control;
+    std::string pkg = c.get("Package"), ver = c.get("Version"), arch = c.get("Architecture");
+    parse_version_or_reject(ver);
+    auto [bin_source, bin_source_version] = built_from(c, pkg, ver);
+    if (bin_source != st.source || bin_source_version != st.source_version)
+        throw fail(Exit::rejected, "'{}' was built from {} {}, not from {} {}", name, bin_source, bin_source_version,
+                   st.source, st.source_version);
+    if (arch != "all" && std::find(archs.begin(), archs.end(), arch) == archs.end())
+        throw fail(Exit::rejected, "'{}' is for architecture '{}', not one of '{}' ({})", name, arch, st.dist.name,
+                   join(archs, ", "));
+    std::string expected = fmt::format("{}_{}_{}.{}", pkg, Version::parse(ver).without_epoch(), arch, deb ? "deb" : "udeb");
+    if (name != expected)
+        throw fail(Exit::rejected, "'{}' should be named '{}' after its control file", name, expected);
+    std::string sec = c.has("Section") ? c.get("Section") : e->section;
+    pf.path = st.directory + "/" + name;
+    std::string stanza = packages_stanza(c, pf.path, pf.digest, e->section, e->priority);
+    return {pkg, ver, arch, deb ? "deb" : "udeb", sec, std::move(stanza), contents_of(info.paths), &pf};
+}
+
+// The binaries of the upload, checked.
+void stage_binaries(Staged& st, std::map<std::string, const debian::FileEntry*>& entries,
+                    const std::vector<std::string>& archs)
+{
+    for (auto& [name, pf] : st.files) {
+        if (!ends_with(name, ".deb") && !ends_with(name, ".udeb"))
             continue;
-        debian::DebInfo info = debian::read_deb(pf.from);
-        const auto& c = info.control;
-        std::string pkg = c.get("Package"), ver = c.get("Version"), arch = c.get("Architecture");
-        parse_version_or_reject(ver);
-        std::string src_field = c.get("Source");
-        auto sw = split_ws(src_field);
-        std::string bin_source = sw.empty() ? pkg : std::string(sw[0]);
-        std::string bin_source_version = ver;
-        if (sw.size() == 2 && sw[1].size() > 2)
-            bin_source_version = std::string(sw[1].substr(1, sw[1].size() - 2));
-        if (bin_source != source || bin_source_version != source_version)
-            throw fail(Exit::rejected, "'{}' was built from {} {}, not from {} {}", name, bin_source,
-                       bin_source_version, source, source_version);
-        if (arch != "all" && std::find(archs.begin(), archs.end(), arch) == archs.end())
-            throw fail(Exit::rejected, "'{}' is for architecture '{}', not one of '{}' ({})", name, arch, dist.name,
-                       join(archs, ", "));
-        std::string expected = fmt::format("{}_{}_{}.{}", pkg, Version::parse(ver).without_epoch(), arch, deb ? "deb" : "udeb");
-        if (name != expected)
-            throw fail(Exit::rejected, "'{}' should be named '{}' after its control file", name, expected);
-        const auto* e = entries[name];
-        std::string sec = c.has("Section") ? c.get("Section") : e->section;
-        pf.path = directory + "/" + name;
-        std::string stanza = packages_stanza(c, pf.path, pf.digest, e->section, e->priority);
-        std::string contents;
-        for (const auto& p : info.paths)
-            if (std::none_of(p.begin(), p.end(), [](unsigned char ch) { return ch < 0x20 || ch == 0x7f; }) &&
-                p.back() != ' ') {
-                contents += p;
-                contents += '\n';
-            }
-        binaries.push_back({pkg, ver, arch, deb ? "deb" : "udeb", sec, std::move(stanza), std::move(contents), &pf});
+        st.binaries.push_back(stage_binary(st, name, pf, entries[name], archs));
     }
-    if (!dsc && binaries.empty())
-        throw fail(Exit::rejected, "the upload has neither a source nor binary packages");
-    // Into the pool go the source package and the binaries; what else the .changes lists
-    // (.buildinfo) was verified but is not published.
-    for (auto it = files.begin(); it != files.end();) {
-        bool wanted = it->first == (dsc_entry ? dsc_entry->name : "") || !it->second.path.empty() ||
-                      std::any_of(dsc_files.begin(), dsc_files.end(), [&](const PoolFile* f) { return f == &it->second; });
+}
+
+// Into the pool go the source package and the binaries; what else the .changes lists
+// (.buildinfo) was verified but is not published.
+void keep_published_files(Staged& st)
+{
+    for (auto it = st.files.begin(); it != st.files.end();) {
+        bool wanted = it->first == st.dsc_name || !it->second.path.empty() ||
+                      std::any_of(st.dsc_files.begin(), st.dsc_files.end(),
+                                  [&](const PoolFile* f) { return f == &it->second; });
         if (!wanted) {
-            it = files.erase(it);
+            it = st.files.erase(it);
             continue;
         }
         if (it->second.path.empty())
-            it->second.path = directory + "/" + it->first;
+            it->second.path = st.directory + "/" + it->first;
         ++it;
     }
+}
 
-    // Pool files: the same name with other content is refused.
-    for (auto& [name, pf] : files) {
+// Pool files: the same name with other content is refused; with the same, it is that row.
+void match_pool_files(db::Db& db, Staged& st, const std::string& repository)
+{
+    for (auto& [name, pf] : st.files) {
         if (pf.id)
             continue;
-        auto row = db.query("SELECT id, size, sha256 FROM pool_files WHERE repository = ? AND path = ?", repo.id, pf.path);
+        auto row = db.query("SELECT id, size, sha256 FROM pool_files WHERE repository = ? AND path = ?", repository,
+                            pf.path);
         if (row.step()) {
             if (std::uintmax_t(row.int64(1)) != pf.digest.size || row.text(2) != pf.digest.sha256)
                 throw fail(Exit::exists, "pool file '{}' exists with other content", pf.path);
             pf.id = row.int64(0);
         }
     }
+}
 
+// Check an upload: everything but writing. What it will install is returned.
+std::shared_ptr<Staged> check_install(Context& ctx, const RepositoryLock& lock, const ParsedInstall& parsed)
+{
+    auto& db = ctx.db();
+    auto st = std::make_shared<Staged>();
+    const DistRef& dist = parsed.dist;
+    st->repository = lock.id();
+    st->source = parsed.source;
+    st->source_version = parsed.source_version;
+    st->dist = dist;
+    if (dist.repository != lock.id())
+        throw fail(Exit::usage, "'{}' is not a distribution of repository '{}'", dist.name, lock.id());
+    // A version dropped but not yet published away must be gone before it comes back.
+    if (dropped_unpublished(db, parsed))
+        publish_repository(ctx, lock);
+    auto repo = get_repository(db, dist.repository);
+    auto distribution = get_distribution(db, dist.codename);
+    auto archs = repository_architectures(repo, distribution);
+
+    std::map<std::string, const debian::FileEntry*> entries;
+    verify_listed_files(parsed.uploads, st->files, entries);
+    // The source: a .dsc among the files, or the same version held by the distribution.
+    if (const debian::FileEntry* dsc_entry = find_dsc_entry(entries))
+        stage_dsc(db, *st, *dsc_entry);
+    else
+        stage_held_source(db, *st);
+    stage_directory(*st, distribution);
+    if (st->dsc)
+        stage_dsc_files(db, *st, repo.id);
+    stage_binaries(*st, entries, archs);
+    if (!st->dsc && st->binaries.empty())
+        throw fail(Exit::rejected, "the upload has neither a source nor binary packages");
+    keep_published_files(*st);
+    match_pool_files(db, *st, repo.id);
     return st;
 }
 

@@ -38,7 +38,9 @@ struct UploadRow {
     std::string claim, changes, source, version, distribution, status, dir;
 };
 
-std::optional<UploadRow> find_upload(db::Db& db, std::string_view where, const std::string& value)
+// The upload whose column `where` holds value, if any.
+template <typename T>
+std::optional<UploadRow> find_upload(db::Db& db, std::string_view where, const T& value)
 {
     auto q = db.query(fmt::format("SELECT id, claim, changes, source, version, distribution, status, dir FROM uploads "
                                   "WHERE {} = ?",
@@ -49,14 +51,8 @@ std::optional<UploadRow> find_upload(db::Db& db, std::string_view where, const s
     return UploadRow{q.int64(0), q.text(1), q.text(2), q.text(3), q.text(4), q.text(5), q.text(6), q.text(7)};
 }
 
-std::optional<UploadRow> find_upload_by_id(db::Db& db, long long id)
-{
-    auto q = db.query("SELECT id, claim, changes, source, version, distribution, status, dir FROM uploads WHERE id = ?",
-                      id);
-    if (!q.step())
-        return std::nullopt;
-    return UploadRow{q.int64(0), q.text(1), q.text(2), q.text(3), q.text(4), q.text(5), q.text(6), q.text(7)};
-}
+// The upload with that id, if any.
+std::optional<UploadRow> find_upload_by_id(db::Db& db, long long id) { return find_upload(db, "id", id); }
 
 // Does a .dsc Architecture entry (any, all, linux-any, any-amd64, amd64) cover arch?
 bool covers(std::string_view wildcard, std::string_view arch)
