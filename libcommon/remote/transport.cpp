@@ -56,7 +56,9 @@ public:
         auto file = status_file(Home{url_.path});
         std::error_code ec;
         if (!std::filesystem::exists(file, ec))
-            throw fail(Exit::tempfail, "cannot reach '{}': no status document '{}' (does mbd-remote run there?)",
+            throw fail(Exit::tempfail,
+                       "cannot reach '{}': no status document '{}' yet: the peer writes it when 'mbd-remote status' "
+                       "or 'mbd-remote run' runs there (its units run them once it has an instance key)",
                        url_.text, file.string());
         try {
             return read_file_nofollow(file, max_status_size);

@@ -118,6 +118,7 @@ Remotes:"
     done
     run_mbd 17 on a mbd-remote add b "file://$BATS_TEST_TMPDIR/nothere"
     assert_stderr_contains "cannot reach 'file://$BATS_TEST_TMPDIR/nothere'"
+    assert_stderr_contains "yet: the peer writes it when 'mbd-remote status' or 'mbd-remote run' runs there"
     run_mbd 2 on a mbd-remote add me "file://$(home_of a)"
     assert_stderr_contains "is this instance"
     run_mbd on a mbd-remote add b "file://$(home_of b)"
