@@ -459,10 +459,28 @@ void cut(IndexKind kind, std::vector<Entry>& open, size_t from, Cutter& cutter, 
     open.erase(open.begin(), open.begin() + long(start));
 }
 
+// Where each chunk of an index starts in its three files, and (last) where the chunks end.
+struct Offsets {
+    std::vector<uint64_t> raw, gz, xz;
+};
+
+// The offsets of chunks in the three files (the xz file starts with its stream header).
+Offsets chunk_offsets(const std::vector<ChunkInfo>& chunks)
+{
+    Offsets at{{0}, {0}, {xz_stream_header().size()}};
+    for (const auto& c : chunks) {
+        at.raw.push_back(at.raw.back() + c.raw_size);
+        at.gz.push_back(at.gz.back() + c.gz_size);
+        at.xz.push_back(at.xz.back() + c.xz_size);
+    }
+    return at;
+}
+
 // The previous files of an index being updated, and its state.
 struct OldIndex {
     const IndexState& state;
     const Mapped &raw, &gz, &xz;
+    Offsets at; // where its chunks start in them
 };
 
 // Does a hash mark follow a chunk starting at raw offset `start`? (Where the marks fall
@@ -472,101 +490,90 @@ bool mark_after(uint64_t start, uint64_t size, uint64_t spacing)
     return (start + size) / spacing > start / spacing;
 }
 
-// Write the three forms of the index and hash them (SHA-256 and SHA-512 of every byte
+// Writes the three forms of an index and hashes them (SHA-256 and SHA-512 of every byte
 // is most of an update's work on a large index). An update resumes the hashes from the
 // last mark before its first change: the bytes before it are copied unhashed. The
 // uncompressed file (the largest) is written by a task of its own.
-BuiltIndex write_index(std::vector<OutChunk>& chunks, const OldIndex* old, const std::filesystem::path& dir,
-                       const std::string& basename, const BuildOptions& options)
-{
-    const size_t n = chunks.size();
-    std::vector<uint64_t> raw_off, gz_off, xz_off;
-    if (old) {
-        uint64_t r = 0, g = 0, x = xz_stream_header().size();
-        for (const auto& c : old->state.chunks) {
-            raw_off.push_back(r);
-            gz_off.push_back(g);
-            xz_off.push_back(x);
-            r += c.raw_size;
-            g += c.gz_size;
-            x += c.xz_size;
-        }
+class IndexWriter {
+public:
+    IndexWriter(std::vector<OutChunk>& chunks, const OldIndex* old, const std::filesystem::path& dir,
+                const std::string& basename, const BuildOptions& options)
+        : chunks_(chunks), old_(old), basename_(basename), options_(options), raw_(dir, basename),
+          gz_(dir, basename + ".gz"), xz_(dir, basename + ".xz"), raw_start_(chunks.size() + 1, 0)
+    {
+        for (size_t j = 0; j < chunks.size(); ++j)
+            raw_start_[j + 1] = raw_start_[j] + chunks[j].info.raw_size;
+        put_str(tag_, StreamHash::tag());
     }
-    std::vector<uint64_t> raw_start(n + 1, 0);
-    for (size_t j = 0; j < n; ++j)
-        raw_start[j + 1] = raw_start[j] + chunks[j].info.raw_size;
 
-    OutFile raw(dir, basename), gz(dir, basename + ".gz"), xz(dir, basename + ".xz");
-    BuiltIndex out;
-    // Where to resume: the last usable mark within the old chunks still in place.
-    size_t from = 0;
-    if (old) {
+    // Write the files, in batches of chunks: compressed, written, released (only a batch is held compressed).
+    BuiltIndex write()
+    {
+        const size_t n = chunks_.size();
+        size_t from = 0;
+        if (old_) {
+            from = resume_hashes();
+            log::debug("publish", "{}: hashing from chunk {} of {}", basename_, from, n);
+        }
+        begin(from);
+        constexpr size_t batch = 64;
+        for (size_t b = from; b < n; b += batch)
+            write_batch(b, std::min(n, b + batch));
+        return finish();
+    }
+
+private:
+    // The chunk to resume from: the last usable mark in the chunks kept in place (loaded, and kept with those before).
+    size_t resume_hashes()
+    {
         size_t same = 0;
-        while (same < n && chunks[same].old == long(same))
+        while (same < chunks_.size() && chunks_[same].old == long(same))
             ++same;
-        const auto& marks = old->state.marks;
+        const auto& marks = old_->state.marks;
         std::string tag = StreamHash::tag();
         for (auto m = marks.rbegin(); m != marks.rend(); ++m) {
             std::string_view in = m->state;
             std::string have;
-            if (m->chunks > same || m->chunks == 0 || !get_str(in, have) || have != tag || !raw.hash.load(in) ||
-                !gz.hash.load(in) || !xz.hash.load(in)) {
-                raw.hash = gz.hash = xz.hash = StreamHash();
+            if (m->chunks > same || m->chunks == 0 || !get_str(in, have) || have != tag || !raw_.hash.load(in) ||
+                !gz_.hash.load(in) || !xz_.hash.load(in)) {
+                raw_.hash = gz_.hash = xz_.hash = StreamHash();
                 continue;
             }
-            from = size_t(m->chunks);
+            size_t from = size_t(m->chunks);
             for (const auto& keep : marks)
                 if (keep.chunks <= from)
-                    out.state.marks.push_back(keep);
-            break;
+                    out_.state.marks.push_back(keep);
+            return from;
+        }
+        return 0;
+    }
+
+    // The files up to chunk `from`: copied from the old ones, or (from 0) the xz stream header.
+    void begin(size_t from)
+    {
+        if (from > 0) {
+            raw_.copy_unhashed(old_->raw, old_->at.raw[from]);
+            gz_.copy_unhashed(old_->gz, old_->at.gz[from]);
+            xz_.copy_unhashed(old_->xz, old_->at.xz[from]);
+        } else {
+            xz_.write(xz_stream_header());
         }
     }
-    if (old)
-        log::debug("publish", "{}: hashing from chunk {} of {}", basename, from, n);
-    std::string tag;
-    put_str(tag, StreamHash::tag());
-    if (from > 0) {
-        raw.copy_unhashed(old->raw, raw_off[from]);
-        gz.copy_unhashed(old->gz, gz_off[from]);
-        xz.copy_unhashed(old->xz, xz_off[from]);
-    } else {
-        xz.write(xz_stream_header());
+
+    // Does a hash mark follow chunk j?
+    bool mark_after_chunk(size_t j) const
+    {
+        return mark_after(raw_start_[j], chunks_[j].info.raw_size, options_.hash_mark_bytes);
     }
-    // In batches: compressed, written, released (only a batch is held compressed).
-    constexpr size_t batch = 64;
-    for (size_t b = from; b < n; b += batch) {
-        size_t e = std::min(n, b + batch);
-        compress_all(chunks, b, e, options);
-        auto raw_task = std::async(std::launch::async, [&] {
-            std::vector<std::string> marks; // the raw states at the marks
-            for (size_t j = b; j < e; ++j) {
-                const auto& c = chunks[j];
-                raw.write(c.old >= 0 ? old->raw.view(raw_off[size_t(c.old)], c.info.raw_size)
-                                     : std::string_view(c.raw));
-                if (mark_after(raw_start[j], c.info.raw_size, options.hash_mark_bytes))
-                    raw.hash.save(marks.emplace_back());
-            }
-            return marks;
-        });
-        std::vector<std::string> marks; // the compressed forms' states at the marks
+
+    // Chunks [b, e) compressed, written (the uncompressed file by a task of its own), marked, released.
+    void write_batch(size_t b, size_t e)
+    {
+        compress_all(chunks_, b, e, options_);
+        auto raw_task = std::async(std::launch::async, [&] { return write_raw(b, e); });
+        std::vector<std::string> marks;
         try {
-            for (size_t j = b; j < e; ++j) {
-                const auto& c = chunks[j];
-                if (c.old >= 0) {
-                    auto i = size_t(c.old);
-                    gz.write(old->gz.view(gz_off[i], c.info.gz_size));
-                    xz.write(old->xz.view(xz_off[i], c.info.xz_size));
-                } else {
-                    gz.write(c.gz);
-                    xz.write(c.xz.bytes);
-                    ++out.chunks_built;
-                }
-                if (mark_after(raw_start[j], c.info.raw_size, options.hash_mark_bytes)) {
-                    auto& m = marks.emplace_back();
-                    gz.hash.save(m);
-                    xz.hash.save(m);
-                }
-            }
+            marks = write_compressed(b, e);
         } catch (...) {
             raw_task.wait();
             throw;
@@ -574,33 +581,164 @@ BuiltIndex write_index(std::vector<OutChunk>& chunks, const OldIndex* old, const
         auto raw_marks = raw_task.get();
         size_t k = 0;
         for (size_t j = b; j < e; ++j) {
-            if (mark_after(raw_start[j], chunks[j].info.raw_size, options.hash_mark_bytes)) {
-                out.state.marks.push_back({j + 1, tag + raw_marks[k] + marks[k]});
+            if (mark_after_chunk(j)) {
+                out_.state.marks.push_back({j + 1, tag_ + raw_marks[k] + marks[k]});
                 ++k;
             }
-            OutChunk done{chunks[j].old, chunks[j].info, {}, {}, {}};
-            chunks[j] = std::move(done);
+            OutChunk done{chunks_[j].old, chunks_[j].info, {}, {}, {}};
+            chunks_[j] = std::move(done);
         }
     }
-    std::vector<XzBlockSize> blocks;
-    for (const auto& c : chunks) {
-        blocks.push_back({c.info.xz_unpadded, c.info.raw_size});
-        out.state.chunks.push_back(c.info);
+
+    // Chunks [b, e) written to the uncompressed file; its hash states at the marks.
+    std::vector<std::string> write_raw(size_t b, size_t e)
+    {
+        std::vector<std::string> marks;
+        for (size_t j = b; j < e; ++j) {
+            const auto& c = chunks_[j];
+            raw_.write(c.old >= 0 ? old_->raw.view(old_->at.raw[size_t(c.old)], c.info.raw_size)
+                                  : std::string_view(c.raw));
+            if (mark_after_chunk(j))
+                raw_.hash.save(marks.emplace_back());
+        }
+        return marks;
     }
-    if (n == 0)
-        gz.write(gzip_member("", options.gzip_level)); // an empty file is not valid gzip
-    xz.write(xz_stream_tail(blocks));
-    out.state.gz = gz.finish(out.gz_tmp);
-    out.state.xz = xz.finish(out.xz_tmp);
-    out.state.raw = raw.finish(out.raw_tmp);
-    return out;
-}
+
+    // Chunks [b, e) written to the .gz and .xz files; their hash states at the marks.
+    std::vector<std::string> write_compressed(size_t b, size_t e)
+    {
+        std::vector<std::string> marks;
+        for (size_t j = b; j < e; ++j) {
+            const auto& c = chunks_[j];
+            if (c.old >= 0) {
+                auto i = size_t(c.old);
+                gz_.write(old_->gz.view(old_->at.gz[i], c.info.gz_size));
+                xz_.write(old_->xz.view(old_->at.xz[i], c.info.xz_size));
+            } else {
+                gz_.write(c.gz);
+                xz_.write(c.xz.bytes);
+                ++out_.chunks_built;
+            }
+            if (mark_after_chunk(j)) {
+                auto& m = marks.emplace_back();
+                gz_.hash.save(m);
+                xz_.hash.save(m);
+            }
+        }
+        return marks;
+    }
+
+    // The ends of the files (the xz stream tail; an empty index's gzip member), closed.
+    BuiltIndex finish()
+    {
+        std::vector<XzBlockSize> blocks;
+        for (const auto& c : chunks_) {
+            blocks.push_back({c.info.xz_unpadded, c.info.raw_size});
+            out_.state.chunks.push_back(c.info);
+        }
+        if (chunks_.empty())
+            gz_.write(gzip_member("", options_.gzip_level)); // an empty file is not valid gzip
+        xz_.write(xz_stream_tail(blocks));
+        out_.state.gz = gz_.finish(out_.gz_tmp);
+        out_.state.xz = xz_.finish(out_.xz_tmp);
+        out_.state.raw = raw_.finish(out_.raw_tmp);
+        return std::move(out_);
+    }
+
+    std::vector<OutChunk>& chunks_;
+    const OldIndex* old_;
+    const std::string& basename_;
+    const BuildOptions& options_;
+    OutFile raw_, gz_, xz_;
+    std::vector<uint64_t> raw_start_; // where each chunk starts in the uncompressed file
+    std::string tag_;                 // what each mark's state starts with
+    BuiltIndex out_;
+};
 
 void sort_unique(std::vector<Entry>& entries)
 {
     std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.key < b.key; });
     entries.erase(std::unique(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.key == b.key; }),
                   entries.end());
+}
+
+// Do the chunks of the old state add up to the sizes of its files?
+bool adds_up(const OldIndex& old)
+{
+    const IndexState& s = old.state;
+    return old.at.raw.back() == s.raw.size && (old.at.gz.back() == s.gz.size || s.chunks.empty()) &&
+           old.at.xz.back() <= s.xz.size;
+}
+
+// Changes by key, per old chunk.
+using ChunkChanges = std::map<size_t, std::map<std::string, std::optional<std::string>>>;
+
+// Each change goes to the last old chunk whose first key is <= the change's key.
+ChunkChanges changes_per_chunk(IndexKind kind, const std::vector<ChunkInfo>& chunks, std::vector<Change> changes)
+{
+    ChunkChanges per_chunk;
+    for (auto& c : changes) {
+        // by group, so that the entries of one Contents path stay in one chunk
+        std::string_view group = group_of(kind, c.key);
+        auto it = std::upper_bound(chunks.begin(), chunks.end(), group, [&](std::string_view g, const ChunkInfo& ci) {
+            return g < group_of(kind, ci.first_key);
+        });
+        size_t i = it == chunks.begin() ? 0 : size_t(it - chunks.begin()) - 1;
+        per_chunk[i][c.key] = std::move(c.text);
+    }
+    return per_chunk;
+}
+
+// The entries of old chunk i, its changes applied.
+std::vector<Entry> chunk_entries(IndexKind kind, const OldIndex& old, size_t i, const ChunkChanges& per_chunk)
+{
+    std::vector<Entry> e;
+    parse_chunk(kind, old.raw.view(old.at.raw[i], old.state.chunks[i].raw_size), e);
+    auto pc = per_chunk.find(i);
+    if (pc == per_chunk.end())
+        return e;
+    const std::map<std::string, std::optional<std::string>>& ch = pc->second;
+    std::vector<Entry> merged;
+    merged.reserve(e.size() + ch.size());
+    for (auto& x : e) {
+        auto c = ch.find(x.key);
+        if (c == ch.end())
+            merged.push_back(std::move(x));
+    }
+    for (auto& [k, t] : ch)
+        if (t)
+            merged.push_back({k, *t});
+    sort_unique(merged);
+    return merged;
+}
+
+// The chunks of the updated index: an old chunk without changes copied, the others cut again.
+std::vector<OutChunk> rechunk(IndexKind kind, const OldIndex& old, const ChunkChanges& per_chunk)
+{
+    std::vector<OutChunk> chunks;
+    size_t n = old.state.chunks.size();
+    for (size_t i = 0; i < n;) {
+        if (!per_chunk.count(i)) {
+            OutChunk c;
+            c.old = long(i);
+            c.info = old.state.chunks[i];
+            chunks.push_back(std::move(c));
+            ++i;
+            continue;
+        }
+        // Rebuild from chunk i (its start is a boundary) until a boundary falls on an old one.
+        Cutter cutter(kind);
+        std::vector<Entry> open;
+        size_t j = i;
+        do {
+            auto more = chunk_entries(kind, old, j++, per_chunk);
+            size_t from = open.size();
+            std::move(more.begin(), more.end(), std::back_inserter(open));
+            cut(kind, open, from, cutter, chunks, j == n);
+        } while (!open.empty());
+        i = j;
+    }
+    return chunks;
 }
 
 } // namespace
@@ -694,7 +832,7 @@ BuiltIndex build_full(IndexKind kind, std::vector<Entry> entries, const std::fil
     std::vector<OutChunk> chunks;
     Cutter cutter(kind);
     cut(kind, entries, 0, cutter, chunks, true);
-    return write_index(chunks, nullptr, dir, basename, options);
+    return IndexWriter(chunks, nullptr, dir, basename, options).write();
 }
 
 std::optional<BuiltIndex> build_incremental(IndexKind kind, const IndexState& old, const std::filesystem::path& old_raw,
@@ -705,13 +843,8 @@ std::optional<BuiltIndex> build_incremental(IndexKind kind, const IndexState& ol
     Mapped raw, gz, xz;
     if (!raw.open(old_raw, old.raw.size) || !gz.open(old_gz, old.gz.size) || !xz.open(old_xz, old.xz.size))
         return std::nullopt;
-    uint64_t raw_sum = 0, gz_sum = 0, xz_sum = 12;
-    for (const auto& c : old.chunks) {
-        raw_sum += c.raw_size;
-        gz_sum += c.gz_size;
-        xz_sum += c.xz_size;
-    }
-    if (raw_sum != old.raw.size || (gz_sum != old.gz.size && !old.chunks.empty()) || xz_sum > old.xz.size)
+    OldIndex prev{old, raw, gz, xz, chunk_offsets(old.chunks)};
+    if (!adds_up(prev))
         return std::nullopt;
     if (old.chunks.empty()) {
         std::vector<Entry> entries;
@@ -720,73 +853,10 @@ std::optional<BuiltIndex> build_incremental(IndexKind kind, const IndexState& ol
                 entries.push_back({std::move(c.key), std::move(*c.text)});
         return build_full(kind, std::move(entries), dir, basename, options);
     }
-
-    // Changes per old chunk: the last chunk whose first key is <= the change's key.
-    std::map<size_t, std::map<std::string, std::optional<std::string>>> per_chunk;
-    for (auto& c : changes) {
-        // by group, so that the entries of one Contents path stay in one chunk
-        std::string_view group = group_of(kind, c.key);
-        auto it = std::upper_bound(old.chunks.begin(), old.chunks.end(), group, [&](std::string_view g, const ChunkInfo& ci) {
-            return g < group_of(kind, ci.first_key);
-        });
-        size_t i = it == old.chunks.begin() ? 0 : size_t(it - old.chunks.begin()) - 1;
-        per_chunk[i][c.key] = std::move(c.text);
-    }
-
-    std::vector<uint64_t> raw_off;
-    uint64_t off = 0;
-    for (const auto& c : old.chunks) {
-        raw_off.push_back(off);
-        off += c.raw_size;
-    }
-    auto entries_of = [&](size_t i) {
-        std::vector<Entry> e;
-        parse_chunk(kind, raw.view(raw_off[i], old.chunks[i].raw_size), e);
-        auto pc = per_chunk.find(i);
-        if (pc == per_chunk.end())
-            return e;
-        std::map<std::string, std::optional<std::string>>& ch = pc->second;
-        std::vector<Entry> merged;
-        merged.reserve(e.size() + ch.size());
-        for (auto& x : e) {
-            auto c = ch.find(x.key);
-            if (c == ch.end())
-                merged.push_back(std::move(x));
-        }
-        for (auto& [k, t] : ch)
-            if (t)
-                merged.push_back({k, *t});
-        sort_unique(merged);
-        return merged;
-    };
-
-    std::vector<OutChunk> chunks;
-    size_t n = old.chunks.size();
-    for (size_t i = 0; i < n;) {
-        if (!per_chunk.count(i)) {
-            OutChunk c;
-            c.old = long(i);
-            c.info = old.chunks[i];
-            chunks.push_back(std::move(c));
-            ++i;
-            continue;
-        }
-        // Rebuild from chunk i (its start is a boundary) until a boundary falls on an old one.
-        Cutter cutter(kind);
-        std::vector<Entry> open;
-        size_t j = i;
-        do {
-            auto more = entries_of(j++);
-            size_t from = open.size();
-            std::move(more.begin(), more.end(), std::back_inserter(open));
-            cut(kind, open, from, cutter, chunks, j == n);
-        } while (!open.empty());
-        i = j;
-    }
+    auto chunks = rechunk(kind, prev, changes_per_chunk(kind, old.chunks, std::move(changes)));
     log::debug("publish", "{}: {} chunks, {} rebuilt", basename, chunks.size(),
                std::count_if(chunks.begin(), chunks.end(), [](const OutChunk& c) { return c.old < 0; }));
-    OldIndex prev{old, raw, gz, xz};
-    return write_index(chunks, &prev, dir, basename, options);
+    return IndexWriter(chunks, &prev, dir, basename, options).write();
 }
 
 } // namespace mbd::archive

@@ -369,6 +369,159 @@ void clean_by_hash(const Work& w, long long grace, long long now)
     }
 }
 
+// What decides whether a distribution is due: its last publish, its journal, the time.
+struct Schedule {
+    std::map<long long, Published> published;  // by distribution id
+    std::map<long long, long long> journal_seq; // the last journal entry, by distribution id
+    long long now = 0;
+    long long valid = 0; // publish.valid_until (<= 0: no Valid-Until)
+};
+
+// The last publish and the journal of each distribution of a repository, and the time.
+Schedule read_schedule(Context& ctx, std::string_view repository)
+{
+    auto& db = ctx.db();
+    Schedule s;
+    {
+        auto r = db.query("SELECT p.dist_id, p.seq, p.header, p.published, p.valid_until FROM published_dists p "
+                          "JOIN dists d ON d.id = p.dist_id WHERE d.repository = ?",
+                          repository);
+        while (r.step())
+            s.published[r.int64(0)] = Published{r.int64(1), r.text(2), r.int64(3), r.int64(4)};
+    }
+    {
+        auto r = db.query("SELECT j.dist_id, MAX(j.seq) FROM dist_journal j JOIN dists d ON d.id = j.dist_id "
+                          "WHERE d.repository = ? GROUP BY j.dist_id",
+                          repository);
+        while (r.step())
+            s.journal_seq[r.int64(0)] = r.int64(1);
+    }
+    s.now = now_seconds();
+    s.valid = ctx.config().get_int("publish.valid_until");
+    return s;
+}
+
+// The distributions to publish: all, or the one options.dist names (which must exist).
+std::vector<const DistPlan*> selected_dists(const std::vector<DistPlan>& plans, const PublishOptions& options,
+                                            std::string_view repository)
+{
+    std::vector<const DistPlan*> out;
+    for (const auto& plan : plans)
+        if (!options.dist || *options.dist == plan.dist.name)
+            out.push_back(&plan);
+    if (options.dist && out.empty())
+        throw fail(Exit::not_found, "repository '{}' has no distribution '{}'", repository, *options.dist);
+    return out;
+}
+
+// Whether a distribution needs a new Release (changes, a new header, a Valid-Until to renew or drop, no InRelease).
+bool is_due(const Schedule& s, const DistPlan& plan, const std::optional<Published>& pub, long long seq,
+            bool rebuild, const fs::path& dir)
+{
+    return !pub || rebuild || seq > pub->seq || pub->header != plan.header ||
+           (s.valid > 0 && (pub->valid_until == 0 || s.now >= pub->published + s.valid / 2)) ||
+           (s.valid <= 0 && pub->valid_until != 0) || ::access((dir / "InRelease").c_str(), F_OK) != 0;
+}
+
+// Stage 1 for each selected distribution that is due.
+std::vector<Work> stage_due(db::Db& db, const std::vector<const DistPlan*>& plans, const Schedule& s,
+                            const fs::path& root, const PublishOptions& options, const BuildOptions& build,
+                            PublishReport& report)
+{
+    std::vector<Work> work;
+    for (const auto* plan : plans) {
+        const auto& d = plan->dist;
+        std::optional<Published> pub;
+        if (auto p = s.published.find(d.id); p != s.published.end())
+            pub = p->second;
+        auto j = s.journal_seq.find(d.id);
+        long long seq = j != s.journal_seq.end() ? j->second : (pub ? pub->seq : 0);
+        fs::path dir = root / "dists" / d.name;
+        if (!is_due(s, *plan, pub, seq, options.rebuild, dir))
+            continue;
+        Work w{plan, seq, {}, {}, dir, {}, {}};
+        stage_indices(db, w, pub, options, build, report);
+        work.push_back(std::move(w));
+    }
+    return work;
+}
+
+// Stage 2 for every distribution, several at once (each signature is a gpg process that mostly waits).
+void sign_releases(Context& ctx, const std::string& signer, std::vector<Work>& work, long long date,
+                   long long valid_until)
+{
+    std::atomic<size_t> next{0};
+    std::exception_ptr error;
+    std::mutex m;
+    auto sign = [&] {
+        try {
+            auto ring = keys::instance_keyring(ctx.home());
+            for (size_t i; (i = next++) < work.size();)
+                stage_release(ring, signer, work[i], date, valid_until);
+        } catch (...) {
+            std::lock_guard l(m);
+            error = std::current_exception();
+        }
+    };
+    // (a key ring costs gpg start-ups of its own: a few distributions are signed with one)
+    std::vector<std::thread> threads;
+    for (size_t t = 1; t < std::min<size_t>(work.size() / 4, 4); ++t)
+        threads.emplace_back(sign);
+    sign();
+    for (auto& t : threads)
+        t.join();
+    if (error)
+        std::rethrow_exception(error);
+}
+
+// Stage 3 for every distribution; its new Release files are made durable with its index files.
+void install_all(std::vector<Work>& work, Durable& durable)
+{
+    for (auto& w : work) {
+        install_indices(w, durable);
+        for (auto name : pair_files)
+            durable.file(w.pair / name);
+        durable.dir(w.pair);
+        durable.file(w.inrelease);
+        durable.dir(w.dir);
+    }
+}
+
+// Make a distribution's new Release pair live, then its new InRelease; the previous pair's grace period starts.
+void switch_release(const Work& w, Durable& durable)
+{
+    link_release_pair(w.dir);
+    std::error_code ec;
+    fs::path previous = fs::read_symlink(w.dir / pair_link, ec);
+    swap_link(w.dir / pair_link, w.pair.filename());
+    fault::point("publish.release");
+    if (!previous.empty())
+        ::utimensat(AT_FDCWD, (w.dir / previous).c_str(), nullptr, 0); // its grace period starts now
+    if (::rename(w.inrelease.c_str(), (w.dir / "InRelease").c_str()) != 0)
+        throw sys_error(fmt::format("cannot rename into '{}'", (w.dir / "InRelease").string()));
+    fault::point("publish.release");
+    durable.dir(w.dir);
+}
+
+// Record what each distribution publishes now, and drop its journal up to it, in one transaction.
+void record_published(db::Db& db, const std::vector<Work>& work, long long now, long long valid_until)
+{
+    db::Transaction tx(db);
+    for (const auto& w : work) {
+        long long id = w.plan->dist.id;
+        db.run("DELETE FROM published_indices WHERE dist_id = ?", id);
+        for (const auto& [path, st] : w.states)
+            db.run("INSERT INTO published_indices(dist_id, path, state) VALUES (?, ?, ?)", id, path, st.encode());
+        db.run("INSERT INTO published_dists(dist_id, seq, header, release_sha256, published, valid_until) "
+               "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(dist_id) DO UPDATE SET seq = excluded.seq, header = "
+               "excluded.header, release_sha256 = excluded.release_sha256, published = excluded.published, "
+               "valid_until = excluded.valid_until",
+               id, w.seq, w.plan->header, sha256_hex(w.release), now, valid_until);
+        db.run("DELETE FROM dist_journal WHERE dist_id = ? AND seq <= ?", id, w.seq);
+    }
+    tx.commit();
+}
+
 } // namespace
 
 fs::path repository_dir(const Context& ctx, std::string_view id) { return ctx.home().repositories() / std::string(id); }
@@ -378,124 +531,27 @@ PublishReport publish(Context& ctx, const repo::RepositoryLock& lock, const Publ
     auto& db = ctx.db();
     fs::path root = repository_dir(ctx, lock.id());
     make_dirs(root / "dists");
-
-    std::map<long long, Published> published;
-    {
-        auto r = db.query("SELECT p.dist_id, p.seq, p.header, p.published, p.valid_until FROM published_dists p "
-                          "JOIN dists d ON d.id = p.dist_id WHERE d.repository = ?",
-                          lock.id());
-        while (r.step())
-            published[r.int64(0)] = Published{r.int64(1), r.text(2), r.int64(3), r.int64(4)};
-    }
-    std::map<long long, long long> journal_seq;
-    {
-        auto r = db.query("SELECT j.dist_id, MAX(j.seq) FROM dist_journal j JOIN dists d ON d.id = j.dist_id "
-                          "WHERE d.repository = ? GROUP BY j.dist_id",
-                          lock.id());
-        while (r.step())
-            journal_seq[r.int64(0)] = r.int64(1);
-    }
-    long long now = now_seconds();
-    long long valid = ctx.config().get_int("publish.valid_until");
+    auto schedule = read_schedule(ctx, lock.id());
     PublishReport report;
     auto plans = plan_dists(db, lock.id());
-    std::vector<Work> work;
-    Durable durable;
     auto build = build_options(ctx);
-    bool found = !options.dist;
-    for (const auto& plan : plans) {
-        const auto& d = plan.dist;
-        if (options.dist && *options.dist != d.name)
-            continue;
-        found = true;
-        std::optional<Published> pub;
-        if (auto p = published.find(d.id); p != published.end())
-            pub = p->second;
-        auto j = journal_seq.find(d.id);
-        long long seq = j != journal_seq.end() ? j->second : (pub ? pub->seq : 0);
-        bool due = !pub || options.rebuild || seq > pub->seq || pub->header != plan.header ||
-                   (valid > 0 && (pub->valid_until == 0 || now >= pub->published + valid / 2)) ||
-                   (valid <= 0 && pub->valid_until != 0) ||
-                   ::access((root / "dists" / d.name / "InRelease").c_str(), F_OK) != 0;
-        if (!due)
-            continue;
-        Work w{&plan, seq, {}, {}, root / "dists" / d.name, {}, {}};
-        stage_indices(db, w, pub, options, build, report);
-        work.push_back(std::move(w));
-    }
-    if (!found)
-        throw fail(Exit::not_found, "repository '{}' has no distribution '{}'", lock.id(), *options.dist);
+    auto work = stage_due(db, selected_dists(plans, options, lock.id()), schedule, root, options, build, report);
     if (work.empty())
         return report;
 
     // Everything a new Release names is on disk before any Release is; the Releases are
     // all on disk before the database says they are published.
     auto key = keys::require_instance_key(ctx);
-    long long valid_until = valid > 0 ? now + valid : 0;
-    {
-        // Each signature is a gpg process that mostly waits: sign several at once.
-        std::atomic<size_t> next{0};
-        std::exception_ptr error;
-        std::mutex m;
-        auto sign = [&] {
-            try {
-                auto ring = keys::instance_keyring(ctx.home());
-                for (size_t i; (i = next++) < work.size();)
-                    stage_release(ring, key.info.fingerprint, work[i], now, valid_until);
-            } catch (...) {
-                std::lock_guard l(m);
-                error = std::current_exception();
-            }
-        };
-        // (a key ring costs gpg start-ups of its own: a few distributions are signed with one)
-        std::vector<std::thread> threads;
-        for (size_t t = 1; t < std::min<size_t>(work.size() / 4, 4); ++t)
-            threads.emplace_back(sign);
-        sign();
-        for (auto& t : threads)
-            t.join();
-        if (error)
-            std::rethrow_exception(error);
-    }
-    for (auto& w : work) {
-        install_indices(w, durable);
-        for (auto name : pair_files)
-            durable.file(w.pair / name);
-        durable.dir(w.pair);
-        durable.file(w.inrelease);
-        durable.dir(w.dir);
-    }
+    long long now = schedule.now;
+    long long valid_until = schedule.valid > 0 ? now + schedule.valid : 0;
+    sign_releases(ctx, key.info.fingerprint, work, now, valid_until);
+    Durable durable;
+    install_all(work, durable);
     durable.flush(root);
-    for (auto& w : work) {
-        link_release_pair(w.dir);
-        std::error_code ec;
-        fs::path previous = fs::read_symlink(w.dir / pair_link, ec);
-        swap_link(w.dir / pair_link, w.pair.filename());
-        fault::point("publish.release");
-        if (!previous.empty())
-            ::utimensat(AT_FDCWD, (w.dir / previous).c_str(), nullptr, 0); // its grace period starts now
-        if (::rename(w.inrelease.c_str(), (w.dir / "InRelease").c_str()) != 0)
-            throw sys_error(fmt::format("cannot rename into '{}'", (w.dir / "InRelease").string()));
-        fault::point("publish.release");
-        durable.dir(w.dir);
-    }
+    for (const auto& w : work)
+        switch_release(w, durable);
     durable.flush(root);
-    {
-        db::Transaction tx(db);
-        for (const auto& w : work) {
-            long long id = w.plan->dist.id;
-            db.run("DELETE FROM published_indices WHERE dist_id = ?", id);
-            for (const auto& [path, st] : w.states)
-                db.run("INSERT INTO published_indices(dist_id, path, state) VALUES (?, ?, ?)", id, path, st.encode());
-            db.run("INSERT INTO published_dists(dist_id, seq, header, release_sha256, published, valid_until) "
-                   "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(dist_id) DO UPDATE SET seq = excluded.seq, header = "
-                   "excluded.header, release_sha256 = excluded.release_sha256, published = excluded.published, "
-                   "valid_until = excluded.valid_until",
-                   id, w.seq, w.plan->header, sha256_hex(w.release), now, valid_until);
-            db.run("DELETE FROM dist_journal WHERE dist_id = ? AND seq <= ?", id, w.seq);
-        }
-        tx.commit();
-    }
+    record_published(db, work, now, valid_until);
     fault::point("publish.recorded");
     long long grace = ctx.config().get_int("publish.byhash_grace");
     for (const auto& w : work) {

@@ -22,10 +22,234 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// The suffixes of an index file's three forms.
+constexpr const char* forms[] = {"", ".gz", ".xz"};
+
 struct Listed {
     std::uint64_t size = 0;
     std::string sha256, sha512;
 };
+
+// A distribution's Release as read, with the problems of its signatures.
+struct Signed {
+    std::string release;
+    std::vector<std::string> problems;
+    bool readable = false;
+};
+
+// Reports a problem of one distribution, prefixed with its name.
+struct Problems {
+    std::vector<std::string>& out;
+    const std::string& dist;
+    void operator()(const std::string& text) const { out.push_back(fmt::format("'{}': {}", dist, text)); }
+};
+
+// Read a distribution's Release, InRelease and Release.gpg and check the two signatures.
+void check_signatures(const gpg::Keyring& ring, const std::string& fingerprint, const fs::path& dir, Signed& out)
+{
+    std::string inrelease, signature;
+    try {
+        out.release = read_file(dir / "Release");
+        inrelease = read_file(dir / "InRelease");
+        signature = read_file(dir / "Release.gpg");
+        out.readable = true;
+    } catch (const Error& e) {
+        out.problems.push_back(e.what());
+        return;
+    }
+    try {
+        auto v = ring.verify_clearsigned(inrelease);
+        if (v.fingerprint != fingerprint)
+            out.problems.push_back(fmt::format("InRelease is signed by {}, not by the instance key", v.fingerprint));
+        if (trim_right(v.content) != trim_right(out.release))
+            out.problems.push_back("InRelease and Release differ");
+    } catch (const Error& e) {
+        out.problems.push_back(fmt::format("InRelease: {}", e.what()));
+    }
+    try {
+        if (ring.verify_detached(out.release, signature) != fingerprint)
+            out.problems.push_back("Release.gpg is not made by the instance key");
+    } catch (const Error& e) {
+        out.problems.push_back(fmt::format("Release.gpg: {}", e.what()));
+    }
+}
+
+// The signatures of every distribution, several at once (each is a gpg process that mostly waits).
+std::vector<Signed> check_all_signatures(Context& ctx, const fs::path& root, const std::vector<DistPlan>& plans,
+                                         const std::string& fingerprint)
+{
+    std::vector<Signed> out(plans.size());
+    std::atomic<size_t> next{0};
+    auto work = [&] {
+        auto ring = keys::instance_keyring(ctx.home());
+        for (size_t i; (i = next++) < plans.size();)
+            check_signatures(ring, fingerprint, root / "dists" / plans[i].dist.name, out[i]);
+    };
+    std::vector<std::thread> threads;
+    for (size_t t = 1; t < std::min<size_t>(plans.size(), 4); ++t)
+        threads.emplace_back([&] {
+            try {
+                work();
+            } catch (...) { // the other threads carry on; what is left unverified is reported later
+            }
+        });
+    work();
+    for (auto& t : threads)
+        t.join();
+    return out;
+}
+
+// Check that the distribution was published and has no changes since.
+void check_published_state(db::Db& db, long long dist_id, const Problems& problem)
+{
+    auto published_seq = db.scalar_int("SELECT seq FROM published_dists WHERE dist_id = ?", dist_id);
+    auto journal_seq = db.scalar_int("SELECT MAX(seq) FROM dist_journal WHERE dist_id = ?", dist_id);
+    if (!published_seq)
+        problem("never published (run 'mbd-repo publish')");
+    else if (journal_seq && *journal_seq > *published_seq)
+        problem("has changes that are not published yet (run 'mbd-repo publish')");
+}
+
+// Check the Release fields against the expected ones, its Date and its Valid-Until.
+void check_release_fields(const deb822::Paragraph& rel, const std::string& header, long long now,
+                          const Problems& problem)
+{
+    for (auto line : split(header, '\n', false)) {
+        auto colon = line.find(':');
+        if (colon == std::string_view::npos)
+            continue;
+        std::string field(line.substr(0, colon));
+        if (rel.get(field) != trim(line.substr(colon + 1)))
+            problem(fmt::format("Release has {}: '{}', expected '{}'", field, rel.get(field),
+                                trim(line.substr(colon + 1))));
+    }
+    auto date = parse_rfc2822_time(rel.get("Date"));
+    if (!date)
+        problem(fmt::format("Release has an unreadable Date '{}'", rel.get("Date")));
+    else if (*date > now + 60)
+        problem(fmt::format("Release Date '{}' is in the future", rel.get("Date")));
+    if (rel.has("Valid-Until")) {
+        auto until = parse_rfc2822_time(rel.get("Valid-Until"));
+        if (!until || *until <= now)
+            problem(fmt::format("Release is valid until '{}' only", rel.get("Valid-Until")));
+    }
+}
+
+// The files the Release's SHA256 and SHA512 lists name, by path.
+std::map<std::string, Listed> listed_files(const deb822::Paragraph& rel, const Problems& problem)
+{
+    std::map<std::string, Listed> listed;
+    for (auto [field, member] : {std::pair{"SHA256", &Listed::sha256}, std::pair{"SHA512", &Listed::sha512}}) {
+        if (!rel.has(field))
+            problem(fmt::format("Release has no {} list", field));
+        for (const auto& line : rel.lines(field)) {
+            auto w = split_ws(line);
+            auto size = w.size() == 3 ? parse_uint(w[1]) : std::nullopt;
+            if (!size) {
+                problem(fmt::format("malformed {} line '{}'", field, line));
+                continue;
+            }
+            auto& l = listed[std::string(w[2])];
+            if (!(l.*member).empty() || (l.size && l.size != *size))
+                problem(fmt::format("'{}' is listed inconsistently", w[2]));
+            l.size = *size;
+            l.*member = std::string(w[0]);
+        }
+    }
+    return listed;
+}
+
+// Check that the Release lists the distribution's index files in their three forms, and nothing else.
+void check_listing(const std::map<std::string, Listed>& listed, const DistPlan& plan, const Problems& problem)
+{
+    std::set<std::string> expected;
+    for (const auto& spec : plan.indices)
+        for (auto suffix : forms)
+            expected.insert(spec.path + suffix);
+    for (const auto& [path, l] : listed)
+        if (!expected.count(path))
+            problem(fmt::format("Release lists '{}', which is not an index of it", path));
+    for (const auto& path : expected)
+        if (!listed.count(path))
+            problem(fmt::format("Release does not list '{}'", path));
+}
+
+// Check that an index file has the size and checksums the Release lists, and its by-hash copies.
+void check_index_file(const fs::path& file, const std::string& path, const Listed& l, const Problems& problem)
+{
+    try {
+        auto dg = digest_file(file);
+        if (dg.size != l.size || dg.sha256 != l.sha256 || dg.sha512 != l.sha512)
+            problem(fmt::format("'{}' does not match its size and checksums in Release", path));
+    } catch (const Error& e) {
+        problem(e.what());
+        return;
+    }
+    for (auto [algo, hash] : {std::pair{"SHA256", &l.sha256}, std::pair{"SHA512", &l.sha512}}) {
+        struct stat st{};
+        fs::path bh = file.parent_path() / "by-hash" / algo / *hash;
+        if (::stat(bh.c_str(), &st) != 0 || std::uint64_t(st.st_size) != l.size)
+            problem(fmt::format("'{}' has no by-hash/{} copy", path, algo));
+    }
+}
+
+// Check that an index is what the database holds and that its .gz and .xz decompress to it.
+void check_index_content(db::Db& db, long long dist_id, const fs::path& dir, const IndexSpec& spec,
+                         const std::string& sha256, const Problems& problem)
+{
+    std::string text = render_full(spec.kind, all_entries(db, dist_id, spec));
+    if (sha256_hex(text) != sha256)
+        problem(fmt::format("'{}' is not what the state database holds", spec.path));
+    try {
+        if (sha256_hex(gunzip(read_file(dir / (spec.path + ".gz")))) != sha256)
+            problem(fmt::format("'{}.gz' does not decompress to '{}'", spec.path, spec.path));
+        if (sha256_hex(unxz(read_file(dir / (spec.path + ".xz")))) != sha256)
+            problem(fmt::format("'{}.xz' does not decompress to '{}'", spec.path, spec.path));
+    } catch (const Error& e) {
+        problem(fmt::format("'{}': {}", spec.path, e.what()));
+    }
+}
+
+// Check each listed index file of a distribution against the Release, and its content against the database.
+void check_indices(db::Db& db, const DistPlan& plan, const fs::path& dir, const std::map<std::string, Listed>& listed,
+                   const Problems& problem)
+{
+    for (const auto& spec : plan.indices) {
+        for (auto suffix : forms) {
+            std::string path = spec.path + suffix;
+            if (auto it = listed.find(path); it != listed.end())
+                check_index_file(dir / path, path, it->second, problem);
+        }
+        // The content is what the database says; the compressed forms hold the same.
+        if (auto raw = listed.find(spec.path); raw != listed.end())
+            check_index_content(db, plan.dist.id, dir, spec, raw->second.sha256, problem);
+    }
+}
+
+// Check one distribution: its publish state, its signatures, its Release and its index files.
+void verify_dist(db::Db& db, const DistPlan& plan, const Signed& sig, const fs::path& dir, long long now,
+                 const Problems& problem)
+{
+    check_published_state(db, plan.dist.id, problem);
+    for (const auto& p : sig.problems)
+        problem(p);
+    if (!sig.readable) {
+        if (sig.problems.empty())
+            problem("its Release could not be verified");
+        return;
+    }
+    deb822::Paragraph rel;
+    try {
+        rel = deb822::parse_one(sig.release, "Release", {.allow_comments = false});
+    } catch (const Error& e) {
+        problem(e.what());
+        return;
+    }
+    check_release_fields(rel, plan.header, now, problem);
+    auto listed = listed_files(rel, problem);
+    check_listing(listed, plan, problem);
+    check_indices(db, plan, dir, listed, problem);
+}
 
 } // namespace
 
@@ -38,179 +262,10 @@ std::vector<std::string> verify_published(Context& ctx, std::string_view reposit
     long long now = now_seconds();
 
     auto plans = plan_dists(db, repository);
-
-    // The signatures first, several at once (each is a gpg process that mostly waits).
-    struct Signed {
-        std::string release;
-        std::vector<std::string> problems;
-        bool readable = false;
-    };
-    std::vector<Signed> signed_(plans.size());
-    {
-        std::atomic<size_t> next{0};
-        auto work = [&] {
-            auto ring = keys::instance_keyring(ctx.home());
-            for (size_t i; (i = next++) < plans.size();) {
-                auto& out = signed_[i];
-                fs::path dir = root / "dists" / plans[i].dist.name;
-                std::string inrelease, signature;
-                try {
-                    out.release = read_file(dir / "Release");
-                    inrelease = read_file(dir / "InRelease");
-                    signature = read_file(dir / "Release.gpg");
-                    out.readable = true;
-                } catch (const Error& e) {
-                    out.problems.push_back(e.what());
-                    continue;
-                }
-                try {
-                    auto v = ring.verify_clearsigned(inrelease);
-                    if (v.fingerprint != key.info.fingerprint)
-                        out.problems.push_back(
-                            fmt::format("InRelease is signed by {}, not by the instance key", v.fingerprint));
-                    if (trim_right(v.content) != trim_right(out.release))
-                        out.problems.push_back("InRelease and Release differ");
-                } catch (const Error& e) {
-                    out.problems.push_back(fmt::format("InRelease: {}", e.what()));
-                }
-                try {
-                    if (ring.verify_detached(out.release, signature) != key.info.fingerprint)
-                        out.problems.push_back("Release.gpg is not made by the instance key");
-                } catch (const Error& e) {
-                    out.problems.push_back(fmt::format("Release.gpg: {}", e.what()));
-                }
-            }
-        };
-        std::vector<std::thread> threads;
-        for (size_t t = 1; t < std::min<size_t>(plans.size(), 4); ++t)
-            threads.emplace_back([&] {
-                try {
-                    work();
-                } catch (...) { // the other threads carry on; what is left unverified is reported below
-                }
-            });
-        work();
-        for (auto& t : threads)
-            t.join();
-    }
-
-    for (size_t pi = 0; pi < plans.size(); ++pi) {
-        const auto& plan = plans[pi];
-        const auto& d = plan.dist;
-        fs::path dir = root / "dists" / d.name;
-        auto problem = [&](std::string text) { problems.push_back(fmt::format("'{}': {}", d.name, text)); };
-
-        auto published_seq = db.scalar_int("SELECT seq FROM published_dists WHERE dist_id = ?", d.id);
-        auto journal_seq = db.scalar_int("SELECT MAX(seq) FROM dist_journal WHERE dist_id = ?", d.id);
-        if (!published_seq)
-            problem("never published (run 'mbd-repo publish')");
-        else if (journal_seq && *journal_seq > *published_seq)
-            problem("has changes that are not published yet (run 'mbd-repo publish')");
-        for (const auto& p : signed_[pi].problems)
-            problem(p);
-        if (!signed_[pi].readable) {
-            if (signed_[pi].problems.empty())
-                problem("its Release could not be verified");
-            continue;
-        }
-        const std::string& release = signed_[pi].release;
-
-        deb822::Paragraph rel;
-        try {
-            rel = deb822::parse_one(release, "Release", {.allow_comments = false});
-        } catch (const Error& e) {
-            problem(e.what());
-            continue;
-        }
-        for (auto line : split(plan.header, '\n', false)) {
-            auto colon = line.find(':');
-            if (colon == std::string_view::npos)
-                continue;
-            std::string field(line.substr(0, colon));
-            if (rel.get(field) != trim(line.substr(colon + 1)))
-                problem(fmt::format("Release has {}: '{}', expected '{}'", field, rel.get(field),
-                                    trim(line.substr(colon + 1))));
-        }
-        auto date = parse_rfc2822_time(rel.get("Date"));
-        if (!date)
-            problem(fmt::format("Release has an unreadable Date '{}'", rel.get("Date")));
-        else if (*date > now + 60)
-            problem(fmt::format("Release Date '{}' is in the future", rel.get("Date")));
-        if (rel.has("Valid-Until")) {
-            auto until = parse_rfc2822_time(rel.get("Valid-Until"));
-            if (!until || *until <= now)
-                problem(fmt::format("Release is valid until '{}' only", rel.get("Valid-Until")));
-        }
-
-        std::map<std::string, Listed> listed;
-        for (auto [field, member] : {std::pair{"SHA256", &Listed::sha256}, std::pair{"SHA512", &Listed::sha512}}) {
-            if (!rel.has(field))
-                problem(fmt::format("Release has no {} list", field));
-            for (const auto& line : rel.lines(field)) {
-                auto w = split_ws(line);
-                auto size = w.size() == 3 ? parse_uint(w[1]) : std::nullopt;
-                if (!size) {
-                    problem(fmt::format("malformed {} line '{}'", field, line));
-                    continue;
-                }
-                auto& l = listed[std::string(w[2])];
-                if (!(l.*member).empty() || (l.size && l.size != *size))
-                    problem(fmt::format("'{}' is listed inconsistently", w[2]));
-                l.size = *size;
-                l.*member = std::string(w[0]);
-            }
-        }
-        std::set<std::string> expected;
-        for (const auto& spec : plan.indices)
-            for (auto suffix : {"", ".gz", ".xz"})
-                expected.insert(spec.path + suffix);
-        for (const auto& [path, l] : listed)
-            if (!expected.count(path))
-                problem(fmt::format("Release lists '{}', which is not an index of it", path));
-        for (const auto& path : expected)
-            if (!listed.count(path))
-                problem(fmt::format("Release does not list '{}'", path));
-
-        for (const auto& spec : plan.indices) {
-            for (auto suffix : {"", ".gz", ".xz"}) {
-                std::string path = spec.path + suffix;
-                auto it = listed.find(path);
-                if (it == listed.end())
-                    continue;
-                const Listed& l = it->second;
-                fs::path file = dir / path;
-                try {
-                    auto dg = digest_file(file);
-                    if (dg.size != l.size || dg.sha256 != l.sha256 || dg.sha512 != l.sha512)
-                        problem(fmt::format("'{}' does not match its size and checksums in Release", path));
-                } catch (const Error& e) {
-                    problem(e.what());
-                    continue;
-                }
-                for (auto [algo, hash] : {std::pair{"SHA256", &l.sha256}, std::pair{"SHA512", &l.sha512}}) {
-                    struct stat st{};
-                    fs::path bh = file.parent_path() / "by-hash" / algo / *hash;
-                    if (::stat(bh.c_str(), &st) != 0 || std::uint64_t(st.st_size) != l.size)
-                        problem(fmt::format("'{}' has no by-hash/{} copy", path, algo));
-                }
-            }
-            // The content is what the database says; the compressed forms hold the same.
-            auto raw = listed.find(spec.path);
-            if (raw == listed.end())
-                continue;
-            std::string text = render_full(spec.kind, all_entries(db, d.id, spec));
-            if (sha256_hex(text) != raw->second.sha256)
-                problem(fmt::format("'{}' is not what the state database holds", spec.path));
-            try {
-                if (sha256_hex(gunzip(read_file(dir / (spec.path + ".gz")))) != raw->second.sha256)
-                    problem(fmt::format("'{}.gz' does not decompress to '{}'", spec.path, spec.path));
-                if (sha256_hex(unxz(read_file(dir / (spec.path + ".xz")))) != raw->second.sha256)
-                    problem(fmt::format("'{}.xz' does not decompress to '{}'", spec.path, spec.path));
-            } catch (const Error& e) {
-                problem(fmt::format("'{}': {}", spec.path, e.what()));
-            }
-        }
-    }
+    auto signatures = check_all_signatures(ctx, root, plans, key.info.fingerprint);
+    for (size_t i = 0; i < plans.size(); ++i)
+        verify_dist(db, plans[i], signatures[i], root / "dists" / plans[i].dist.name, now,
+                    Problems{problems, plans[i].dist.name});
     return problems;
 }
 
