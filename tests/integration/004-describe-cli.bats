@@ -42,7 +42,7 @@ json_paths() {
             children=$(jq -r --arg p "$path" 'def node(ws): if ws == [] then . else .subcommands[] | select(.name == ws[0]) | node(ws[1:]) end;
                          node($p | split(" ") | map(select(. != ""))) | [.subcommands[].name] | sort | join(" ")' <<<"$json")
             # shellcheck disable=SC2086 # path is words
-            listed=$("$tool" $path --help | awk '/^Subcommands:/{s=1; next} /^[^ ]/{s=0} s && /^  [a-z]/{print $1}' | sort | tr '\n' ' ' | sed 's/ $//')
+            listed=$("$tool" $path --help | awk '/^Subcommands:/{s=1; next} /^[^ ]/{s=0} s && /^  [a-z]/{sub(/,$/, "", $1); print $1}' | sort | tr '\n' ' ' | sed 's/ $//')
             assert_equal "$children" "$listed"
         done < <(printf '\n'; json_paths "$json")
     done
