@@ -1,6 +1,7 @@
 #include "archive/durable.hpp"
 
 #include "core/error.hpp"
+#include "core/fs.hpp"
 
 #include <cerrno>
 #include <fcntl.h>
@@ -22,18 +23,6 @@ void sync_one(const fs::path& p, bool dir)
         throw sys_error(err, fmt::format("cannot sync '{}'", p.string()));
     }
     ::close(fd);
-}
-
-void write_all(int fd, std::string_view data, const fs::path& path)
-{
-    while (!data.empty()) {
-        ssize_t n = ::write(fd, data.data(), data.size());
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            throw sys_error(fmt::format("cannot write '{}'", path.string()));
-        data.remove_prefix(size_t(n));
-    }
 }
 
 // A temporary file next to path, renamed over it by commit(), removed otherwise.
@@ -111,17 +100,7 @@ void copy_unsynced(const fs::path& from, const fs::path& to)
         throw sys_error(fmt::format("cannot open '{}'", from.string()));
     try {
         Temporary t(to);
-        char buf[1 << 16];
-        while (true) {
-            ssize_t n = ::read(in, buf, sizeof buf);
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n < 0)
-                throw sys_error(fmt::format("cannot read '{}'", from.string()));
-            if (n == 0)
-                break;
-            write_all(t.fd(), std::string_view(buf, size_t(n)), to);
-        }
+        copy_fd(in, t.fd(), from, to);
         t.commit();
     } catch (...) {
         ::close(in);

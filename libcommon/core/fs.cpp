@@ -27,18 +27,6 @@ struct Fd {
     Fd& operator=(const Fd&) = delete;
 };
 
-void write_all(int fd, std::string_view data, const fs::path& path)
-{
-    while (!data.empty()) {
-        ssize_t n = ::write(fd, data.data(), data.size());
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            throw sys_error(fmt::format("cannot write '{}'", path.string()));
-        }
-        data.remove_prefix(size_t(n));
-    }
-}
 
 std::string read_fd(int fd, const fs::path& path, std::uintmax_t max_size)
 {
@@ -137,7 +125,22 @@ void replace_atomic(const fs::path& path, mode_t mode, Write&& write)
     fsync_dir(dir);
 }
 
-// Copy what is left to read of in (the file src) to out (the file dst).
+
+} // namespace
+
+void write_all(int fd, std::string_view data, const fs::path& path)
+{
+    while (!data.empty()) {
+        ssize_t n = ::write(fd, data.data(), data.size());
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            throw sys_error(fmt::format("cannot write '{}'", path.string()));
+        }
+        data.remove_prefix(size_t(n));
+    }
+}
+
 void copy_fd(int in, int out, const fs::path& src, const fs::path& dst)
 {
     char buf[1 << 16];
@@ -152,8 +155,6 @@ void copy_fd(int in, int out, const fs::path& src, const fs::path& dst)
         write_all(out, std::string_view(buf, size_t(n)), dst);
     }
 }
-
-} // namespace
 
 void write_atomic(const fs::path& path, std::string_view content, mode_t mode)
 {

@@ -21,6 +21,10 @@ std::string read_file(const fs::path& path);
 // files larger than max_size (Error(Exit::rejected)).
 std::string read_file_nofollow(const fs::path& path, std::uintmax_t max_size);
 void write_atomic(const fs::path& path, std::string_view content, mode_t mode = 0644);
+// All of data to fd, retrying short writes and EINTR (path: for messages).
+void write_all(int fd, std::string_view data, const fs::path& path);
+// What is left to read of in (the file src) to out (the file dst).
+void copy_fd(int in, int out, const fs::path& src, const fs::path& dst);
 void fsync_dir(const fs::path& dir);
 void make_dirs(const fs::path& dir, mode_t mode = 0755);
 // make_dirs that returns the directories it created, outermost first (each must be
