@@ -2,7 +2,7 @@
 # The package as an admin meets it: the .deb installed on a booted Debian system
 # (systemd as PID 1, in systemd-nspawn), set up as mbd(7) says, one dput, and
 # nothing else typed: the units alone build, install and publish the upload, and
-# apt installs it. (Root's chroot actions and the system's cgroups: 210.)
+# apt installs it. Then root's chroot actions leave the system's cgroups alone.
 
 load ../helpers
 load ../lib/debian
@@ -29,6 +29,10 @@ wait_units_idle() {
     return 1
 }
 
+cgroup_mounts() {
+    mbdt_in findmnt -rn -t cgroup,cgroup2 | wc -l
+}
+
 # bats test_tags=slow
 @test "installed on a booted system: no unit fails before setup; after setup one dput is built, published and installed by the units alone" {
     local root="$BATS_TEST_TMPDIR/root" home=/var/lib/mbd fpr changes host name
@@ -51,10 +55,7 @@ wait_units_idle() {
     gpg --batch --armor --export "$fpr" >"$root/root/packager.asc"
     run_mbd mbdt_in sudo -u mbd mbd-keygen init
     run_mbd mbdt_in sudo -u mbd mbd-repo setup test --codename bookworm --arch amd64
-    # (mbd-chroot create as mbd(7) says makes what mbd_chroot_tarball caches: imported here)
-    cp "$(mbd_chroot_tarball bookworm amd64)" "$root/var/tmp/bookworm-amd64.tar.zst"
-    chmod 644 "$root/var/tmp/bookworm-amd64.tar.zst"
-    run_mbd mbdt_in sudo -u mbd mbd-chroot import bookworm amd64 /var/tmp/bookworm-amd64.tar.zst
+    run_mbd mbdt_in sudo -u mbd mbd-chroot create bookworm amd64
     run_mbd mbdt_in sudo -u mbd mbd-chroot check bookworm amd64
     run_mbd mbdt_in sudo -u mbd mbd-chroot activate bookworm amd64
     chmod 644 "$root/root/packager.asc"
@@ -94,5 +95,17 @@ wait_units_idle() {
     # shellcheck disable=SC2016 # dpkg-query's ${Version}
     assert_equal "$(mbdt_in dpkg-query -W -f '${Version}' mbd-booted)" "1.0~test12+1"
 
+    # Root's own chroot actions (a throwaway home of root's) keep the system's cgroups
+    # mounted (mmdebstrap as root mounts /sys; the container's mounts are shared).
+    local before
+    before=$(cgroup_mounts)
+    [ "$before" -gt 0 ]
+    run_mbd mbdt_in env MBD_HOME=/root/h mbd-keygen init --algo ed25519
+    run_mbd mbdt_in env MBD_HOME=/root/h mbd-repo setup test --codename bookworm --arch amd64
+    run_mbd mbdt_in env MBD_HOME=/root/h mbd-chroot import bookworm amd64 "$home/var/chroots/bookworm/amd64/bookworm-amd64.tar.zst"
+    run_mbd mbdt_in env MBD_HOME=/root/h mbd-chroot check bookworm amd64
+    assert_equal "$(cgroup_mounts)" "$before"
+    run_mbd mbdt_in env MBD_HOME=/root/h mbd-chroot update bookworm amd64
+    assert_equal "$(cgroup_mounts)" "$before"
     mbdt_in systemctl is-system-running | grep -qxE 'running|degraded'
 }
