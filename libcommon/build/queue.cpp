@@ -593,11 +593,7 @@ void cancel(Context& ctx, const std::string& id, const Delivery& delivery)
 
 std::vector<std::string> finished_dirs(Context& ctx, long long before)
 {
-    std::vector<std::string> dirs;
-    auto q = ctx.db().query("SELECT dir FROM jobs WHERE status IN ('successful', 'failed', 'given-back', 'cancelled') AND finished <= ?", before);
-    while (q.step())
-        dirs.push_back(q.text(0));
-    return dirs;
+    return ctx.db().column_text("SELECT dir FROM jobs WHERE status IN ('successful', 'failed', 'given-back', 'cancelled') AND finished <= ?", before);
 }
 
 Json to_json(const Job& j)

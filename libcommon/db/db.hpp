@@ -108,6 +108,16 @@ public:
         return s.step() ? s.opt_text(0) : std::nullopt;
     }
 
+    // First column of every row, as text (NULL as "").
+    template <typename... Args> std::vector<std::string> column_text(std::string_view sql, Args&&... args)
+    {
+        Stmt s = query(sql, std::forward<Args>(args)...);
+        std::vector<std::string> out;
+        while (s.step())
+            out.push_back(s.text(0));
+        return out;
+    }
+
     long long last_insert_id() const;
     long long changes() const;
     bool in_transaction() const;

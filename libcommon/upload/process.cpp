@@ -711,11 +711,7 @@ std::vector<UploadInfo> list_uploads(Context& ctx, const std::string& status_fil
 
 std::vector<std::string> finished_dirs(Context& ctx, long long before)
 {
-    std::vector<std::string> dirs;
-    auto q = ctx.db().query("SELECT dir FROM uploads WHERE status IN ('installed', 'failed') AND finished <= ?", before);
-    while (q.step())
-        dirs.push_back(q.text(0));
-    return dirs;
+    return ctx.db().column_text("SELECT dir FROM uploads WHERE status IN ('installed', 'failed') AND finished <= ?", before);
 }
 
 Json to_json(const UploadInfo& u)
