@@ -45,6 +45,16 @@ mbdt_deb() {
 # Depends are complete), and what a packager uses.
 MBDT_BOOTED_PACKAGES=systemd-sysv,dbus,sudo,ca-certificates,devscripts,gnupg,gpg-agent,gpgv,dpkg-dev,mmdebstrap,sbuild,uidmap,passwd,zstd,xz-utils,systemd,dput,logrotate,autopkgtest,libarchive13,libgpgme11,libsqlite3-0,libfmt9,libssl3
 
+# Run a command with no descriptor above 2 open (bats and flock hold several).
+mbdt_without_fds() (
+    local fd
+    for fd in /proc/$BASHPID/fd/*; do
+        fd=${fd##*/}
+        [ "$fd" -gt 2 ] && exec {fd}>&-
+    done
+    exec "$@"
+)
+
 mbdt_booted_start() {
     local root=$1 deb key cached mirror
     [ "$(id -u)" -eq 0 ] || skip "needs root (boots a container)"
@@ -57,8 +67,10 @@ mbdt_booted_start() {
     (
         flock 9
         [ -z "$(find "$cached" -mtime -7 2>/dev/null)" ] || exit 0
-        # (as root, mmdebstrap mounts: never where the mounts could reach the caller)
-        unshare --mount --propagation private -- mmdebstrap --variant=apt --include="$MBDT_BOOTED_PACKAGES" \
+        # (as root, mmdebstrap mounts: never where the mounts could reach the caller;
+        # mmdebstrap hands apt a descriptor that /bin/sh must parse as one digit: the
+        # lock's 9 and bats' descriptors are closed so that it gets a low one)
+        mbdt_without_fds unshare --mount --propagation private -- mmdebstrap --variant=apt --include="$MBDT_BOOTED_PACKAGES" \
             bookworm "${cached%.tar}.tmp.tar" "$mirror" >"$MBDT_CACHE/booted/mmdebstrap.log" 2>&1 ||
             { tail -n 40 "$MBDT_CACHE/booted/mmdebstrap.log" >&2; exit 1; }
         mv "${cached%.tar}.tmp.tar" "$cached"
