@@ -1,6 +1,7 @@
 #include "repo/apt.hpp"
 
 #include "core/error.hpp"
+#include "core/fs.hpp"
 #include "core/strings.hpp"
 #include "db/db.hpp"
 #include "keys/instance.hpp"
@@ -56,6 +57,27 @@ std::string sources_list(Context& ctx, std::string_view repository, const Source
         }
     }
     return out;
+}
+
+std::vector<fs::path> install_sources(Context& ctx, std::string_view repository, SourcesListOptions o,
+                                      const fs::path& root)
+{
+    if (!root.is_absolute())
+        throw fail(Exit::usage, "--root '{}' is not an absolute path", root.string());
+    std::string identity = ctx.config().get("identity");
+    fs::path keyrings = root / "etc/apt/keyrings", lists = root / "etc/apt/sources.list.d";
+    for (const auto& dir : {keyrings, lists})
+        if (!fs::is_directory(dir))
+            throw fail(Exit::not_found, "no directory '{}' (is apt installed under '{}'?)", dir.string(), root.string());
+    fs::path key = keyrings / fmt::format("mbd-{}.asc", identity);
+    fs::path sources = lists / fmt::format("mbd-{}-{}.sources", identity, repository);
+    o.deb822 = true;
+    o.signed_by = key.string();
+    std::string text = sources_list(ctx, repository, o); // (checks the repository and the filters first)
+    auto keyring = keys::instance_keyring(ctx.home());
+    write_atomic(key, keyring.export_key(keys::require_instance_key(ctx).info.fingerprint, true));
+    write_atomic(sources, text);
+    return {key, sources};
 }
 
 std::string dput_conf(Context& ctx, const DputOptions& o)

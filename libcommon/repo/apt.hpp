@@ -20,12 +20,18 @@ struct SourcesListOptions {
     std::vector<std::string> codenames; // empty: all of the repository's
     std::vector<std::string> suites;    // empty: all of the layout's
     bool rollbacks = false;             // also the rollback distributions
-    bool deb822 = false;                // a .sources file instead of one-line entries
+    bool deb822 = true;                 // a deb822 .sources file; false: one-line entries
     bool sources = true;                // deb-src too
     std::string signed_by;              // key file path; empty: /etc/apt/keyrings/mbd-IDENTITY.asc
     std::string url;                    // empty: repository_url()
 };
 std::string sources_list(Context& ctx, std::string_view repository, const SourcesListOptions& options);
+
+// Make this machine (or the system under root) use the repository: write the instance key to
+// ROOT/etc/apt/keyrings/mbd-IDENTITY.asc and the deb822 sources (Signed-By that file) to
+// ROOT/etc/apt/sources.list.d/mbd-IDENTITY-REPOSITORY.sources. Returns the two paths.
+std::vector<std::filesystem::path> install_sources(Context& ctx, std::string_view repository,
+                                                   SourcesListOptions options, const std::filesystem::path& root);
 
 struct DputOptions {
     std::string host;   // empty: this host (method local)

@@ -148,11 +148,16 @@ add_source_and_dist() {
     add_source_and_dist
     run_mbd mbd-keygen init --algo ed25519
     run_mbd mbd-repo create test --dist bookworm
-    run_mbd mbd-repo sources-list test
+    run_mbd mbd-repo sources-list test --one-line
     assert_equal "$(printf '%s\n' "$output" | wc -l)" 12
     assert_output_contains "deb [signed-by=/etc/apt/keyrings/mbd-"
     assert_output_contains "file://$MBD_HOME/repositories/test bookworm-test-unstable main"
-    run_mbd mbd-repo -o publish.url=http://example.org/mbd/ sources-list test --suite unstable,testing --rollbacks --no-src
+    run_mbd mbd-repo sources-list test
+    assert_output_contains "Signed-By: /etc/apt/keyrings/mbd-"
+    assert_equal "$(grep -c '^Suites: ' <<<"$output")" 6
+    run_mbd 2 mbd-repo sources-list test --one-line --deb822
+    run_mbd 2 mbd-repo sources-list test --install --signed-by /x.asc
+    run_mbd mbd-repo -o publish.url=http://example.org/mbd/ sources-list test --one-line --suite unstable,testing --rollbacks --no-src
     assert_equal "$(printf '%s\n' "$output" | wc -l)" 14
     assert_output_contains "http://example.org/mbd/test bookworm-test-unstable-rollback8 main"
     run_mbd mbd-repo sources-list test --suite unstable --deb822 --signed-by /usr/share/keyrings/x.asc

@@ -111,7 +111,7 @@ normalize() {
 
 @test "sources-list lines work with apt as printed" {
     mbdt_install hello 1.0-1~test12+1 bookworm-test-unstable
-    run_mbd mbd-repo sources-list test --suite unstable --signed-by "$MBDT_KEY"
+    run_mbd mbd-repo sources-list test --suite unstable --one-line --signed-by "$MBDT_KEY"
     assert_equal "$(printf '%s\n' "$output" | wc -l)" 2
     apt="$BATS_TEST_TMPDIR/apt"
     mbdt_apt_sandbox "$apt" "$MBDT_KEY"
@@ -124,6 +124,25 @@ normalize() {
     mbdt_apt_ok "$apt" update
     MBDT_APT_TOOL=apt-cache run mbdt_apt "$apt" policy hello
     [[ "$output" == *"file:$MBD_HOME/repositories/test bookworm-test-unstable/main amd64 Packages"* ]]
+}
+
+@test "sources-list --install writes the key and the .sources file apt then uses" {
+    mbdt_install hello 1.0-1~test12+1 bookworm-test-unstable
+    apt="$BATS_TEST_TMPDIR/apt"
+    mbdt_apt_sandbox "$apt" "$MBDT_KEY"
+    run_mbd 4 mbd-repo sources-list test --install --root "$apt"
+    assert_stderr_contains "no directory '$apt/etc/apt/keyrings'"
+    mkdir "$apt/etc/apt/keyrings"
+    run_mbd 2 mbd-repo sources-list test --install --root relative/dir
+    run_mbd 4 mbd-repo sources-list test --suite nothere --install --root "$apt"
+    assert_equal "$(find "$apt/etc/apt/keyrings" "$apt/etc/apt/sources.list.d" -type f)" ""
+    run_mbd mbd-repo sources-list test --suite unstable --install --root "$apt"
+    identity=$(mbd-repo --show-config | sed -nE 's/^identity += ([^ ]+) .*/\1/p')
+    assert_equal "$output" "$apt/etc/apt/keyrings/mbd-$identity.asc
+$apt/etc/apt/sources.list.d/mbd-$identity-test.sources"
+    grep -qx "Signed-By: $apt/etc/apt/keyrings/mbd-$identity.asc" "$apt/etc/apt/sources.list.d/mbd-$identity-test.sources"
+    mbdt_apt_ok "$apt" update
+    mbdt_apt_ok "$apt" install hello
 }
 
 @test "a source upload and its build results install together, or not at all" {

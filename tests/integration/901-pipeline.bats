@@ -32,7 +32,7 @@ chain() {
 apt_sandbox() {
     mbdt_apt_sandbox "$BATS_TEST_TMPDIR/apt" "$BATS_TEST_TMPDIR/instance.asc"
     mbd-repo sources-list test --codename bookworm --suite unstable --signed-by "$BATS_TEST_TMPDIR/instance.asc" \
-        >"$BATS_TEST_TMPDIR/apt/etc/apt/sources.list"
+        >"$BATS_TEST_TMPDIR/apt/etc/apt/sources.list.d/test.sources"
 }
 
 @test "an upload with an arch:any and an arch:all package is built, installed and installable with apt" {

@@ -162,7 +162,7 @@ assert_runs_never_overlap() {
 
     mbdt_apt_sandbox "$BATS_TEST_TMPDIR/apt" "$BATS_TEST_TMPDIR/instance.asc"
     mbd-repo sources-list test --codename bookworm --suite unstable --signed-by "$BATS_TEST_TMPDIR/instance.asc" \
-        >"$BATS_TEST_TMPDIR/apt/etc/apt/sources.list"
+        >"$BATS_TEST_TMPDIR/apt/etc/apt/sources.list.d/test.sources"
     mbdt_apt "$BATS_TEST_TMPDIR/apt" update
     mbdt_apt "$BATS_TEST_TMPDIR/apt" install tiny tiny-data
     [ "$(cat "$BATS_TEST_TMPDIR/apt/usr/share/tiny/data")" = "tiny 1.0~test12+1" ]

@@ -85,11 +85,11 @@ cgroup_mounts() {
     wait_units_idle 60
     assert_equal "$(failed_units)" ""
 
-    # apt on the same machine installs it from the published suite.
-    mbdt_in sudo -u mbd mbd-keygen export --output /var/tmp/mbd.asc
-    mbdt_in sh -c 'mkdir -p /etc/apt/keyrings && cp /var/tmp/mbd.asc /etc/apt/keyrings/mbd-test.asc'
-    mbdt_in sudo -u mbd mbd-repo sources-list test --codename bookworm --suite unstable \
-        --signed-by /etc/apt/keyrings/mbd-test.asc >"$root/etc/apt/sources.list.d/mbd-test.list"
+    # apt on the same machine installs it from the published suite: root installs the
+    # sources and the key as mbd-repo(1) says, and leaves nothing of root's in the home
+    run_mbd mbdt_in env MBD_HOME=/var/lib/mbd mbd-repo sources-list test --codename bookworm --suite unstable --install
+    assert_output_contains "/etc/apt/keyrings/mbd-"
+    assert_equal "$(mbdt_in find /var/lib/mbd -user root)" ""
     run_mbd mbdt_in apt-get update -q
     run_mbd mbdt_in env DEBIAN_FRONTEND=noninteractive apt-get install -y -q mbd-booted
     # shellcheck disable=SC2016 # dpkg-query's ${Version}

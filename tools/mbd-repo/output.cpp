@@ -53,23 +53,37 @@ void define_output(Cli& cli)
         std::string id;
         SourcesListOptions options;
         std::vector<std::string> codenames, suites;
-        bool no_src = false;
+        bool no_src = false, deb822 = false, one_line = false, install = false;
+        std::string root = "/";
     };
     auto sl = std::make_shared<SourcesListArgs>();
-    c = cli.command("sources-list", "print the apt sources of a repository (one-line or deb822)", [sl](Context& ctx) {
+    c = cli.command("sources-list", "print (or --install) the apt sources of a repository (deb822 or one-line)", [sl](Context& ctx) {
         SourcesListOptions o = sl->options;
         o.codenames = comma_list(sl->codenames);
         o.suites = comma_list(sl->suites);
         o.sources = !sl->no_src;
-        std::cout << sources_list(ctx, sl->id, o);
+        o.deb822 = !sl->one_line;
+        if (!sl->install) {
+            std::cout << sources_list(ctx, sl->id, o);
+            return;
+        }
+        for (const auto& file : install_sources(ctx, sl->id, o, sl->root))
+            std::cout << file.string() << "\n";
     });
     c->add_option("id", sl->id, "repository")->required()->check(name_of(names::repository));
     c->add_option("--codename", sl->codenames, "only these codenames");
     c->add_option("--suite", sl->suites, "only these suites");
     c->add_flag("--rollbacks", sl->options.rollbacks, "also the rollback distributions");
-    c->add_flag("--deb822", sl->options.deb822, "a deb822 .sources file");
+    auto* deb822 = c->add_flag("--deb822", sl->deb822, "a deb822 .sources file (the default)");
+    c->add_flag("--one-line", sl->one_line, "one-line entries (sources.list) instead of deb822")->excludes(deb822);
     c->add_flag("--no-src", sl->no_src, "no deb-src entries");
-    c->add_option("--signed-by", sl->options.signed_by, "path of the key file (mbd-keygen export) on the user's machine");
+    auto* signed_by = c->add_option("--signed-by", sl->options.signed_by,
+                                    "path of the key file (mbd-keygen export) on the user's machine");
+    auto* install = c->add_flag("--install", sl->install,
+                                "write the key to /etc/apt/keyrings/ and the sources to /etc/apt/sources.list.d/ here")
+                        ->excludes(signed_by);
+    c->add_option("--root", sl->root, "with --install: the system's root directory")->needs(install);
+    install->excludes("--one-line");
     c->add_option("--url", sl->options.url, "URL of the repository (default: configuration key 'publish.url')");
 
     auto dp = std::make_shared<DputOptions>();
