@@ -1,4 +1,6 @@
 #include "core/config.hpp"
+#include "core/fs.hpp"
+#include "core/names.hpp"
 
 #include "core/error.hpp"
 #include "core/log.hpp"
@@ -139,6 +141,10 @@ const ConfigKey* find_key(std::string_view name)
 
 void validate(const ConfigKey& key, const std::string& value, const std::string& where)
 {
+    if (key.name == "identity")
+        if (auto why = names::problem(names::remote, value))
+            throw fail(Exit::config, "{}: {} (the identity names this instance to its peers and in file names)", where,
+                       *why);
     if (key.type == ConfigType::integer) {
         if (!parse_int(value))
             throw fail(Exit::config, "{}: '{}' must be an integer, not '{}'", where, key.name, value);
@@ -181,6 +187,52 @@ void Config::set(std::string_view key, std::string value, Origin origin, std::st
         throw fail(Exit::config, "{}unknown configuration key '{}'", where.empty() ? "" : where + ": ", key);
     validate(*k, value, where.empty() ? std::string(origin_name(origin)) : where);
     values_[std::string(key)] = ConfigValue{std::move(value), origin, std::move(where)};
+}
+
+std::optional<std::string> email_problem(std::string_view address)
+{
+    auto at = address.rfind('@');
+    if (at == std::string_view::npos || at == 0)
+        return fmt::format("'{}' is not an e-mail address (local@domain.example)", address);
+    auto domain = address.substr(at + 1);
+    bool bad_char = std::any_of(address.begin(), address.end(),
+                                [](char c) { return c <= ' ' || c == '<' || c == '>' || c == '"' || c == ','; });
+    if (bad_char || domain.find('.') == std::string_view::npos || domain.front() == '.' || domain.back() == '.' ||
+        ends_with(domain, ".localdomain") || ends_with(domain, ".localhost"))
+        return fmt::format("e-mail '{}' has no domain one can mail to (lintian rejects its changelog entries as "
+                           "bogus-mail-host): give an address like mbd@build.example.org",
+                           address);
+    return std::nullopt;
+}
+
+void store_config(const std::filesystem::path& file, std::string_view key, const std::string& value)
+{
+    const ConfigKey* k = find_key(key);
+    if (!k || key == "home")
+        throw fail(Exit::config, "'{}' cannot be set in the configuration file", key);
+    validate(*k, value, std::string(key));
+    if (key == "email")
+        if (auto why = email_problem(value))
+            throw fail(Exit::config, "{}", *why);
+    std::string out;
+    bool replaced = false;
+    std::error_code ec;
+    std::string old = std::filesystem::exists(file, ec) ? read_file(file) : std::string();
+    for (auto line : split(old, '\n', false)) {
+        auto t = trim(line);
+        auto eq = t.find('=');
+        bool sets_key = !t.empty() && t.front() != '#' && eq != std::string_view::npos && trim(t.substr(0, eq)) == key;
+        if (sets_key && replaced)
+            continue;
+        out += sets_key ? fmt::format("{} = {}", key, value) : std::string(line);
+        out += "\n";
+        replaced = replaced || sets_key;
+    }
+    while (!out.empty() && (out == "\n" || out.ends_with("\n\n")))
+        out.pop_back();
+    if (!replaced)
+        out += fmt::format("{} = {}\n", key, value);
+    write_atomic(file, out);
 }
 
 Config Config::load(const Sources& sources)

@@ -10,6 +10,7 @@
 
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,6 +38,16 @@ struct ConfigValue {
 // Environment variables that are not configuration keys but are read by mbd.
 inline constexpr std::string_view env_config_file = "MBD_CONFIG";
 inline constexpr std::string_view env_fault = "MBD_FAULT";
+
+// Why an e-mail address is not one mbd can sign and write changelogs with: it needs a
+// local part and a domain with a dot ("mbd@vm" makes lintian reject changelog entries
+// as bogus-mail-host); nullopt when it is fine.
+std::optional<std::string> email_problem(std::string_view address);
+
+// Set KEY = VALUE in a configuration file (the line that sets it is replaced, else one is
+// appended; comments stay), after checking the key and the value (an e-mail address
+// needs a domain: email_problem). Written atomically.
+void store_config(const std::filesystem::path& file, std::string_view key, const std::string& value);
 
 class Config {
 public:

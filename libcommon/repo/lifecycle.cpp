@@ -13,6 +13,7 @@
 #include "model/lock.hpp"
 #include "repo/packages.hpp"
 
+#include <algorithm>
 #include <set>
 
 namespace mbd::repo {
@@ -145,15 +146,12 @@ Json to_json(const CheckReport& r)
         .set("problems", problems);
 }
 
-SetupResult setup(Context& ctx, const SetupOptions& o)
-{
-    names::check(names::repository, o.id);
-    auto& db = ctx.db();
-    keys::require_instance_key(ctx);
-    if (db.scalar_int("SELECT 1 FROM repositories WHERE id = ?", o.id))
-        throw fail(Exit::exists, "repository '{}' exists already", o.id);
+namespace {
 
-    std::string source_name = "debian-" + o.codename;
+// setup's first step: source debian-CODENAME and distribution CODENAME, each unless it exists.
+void setup_distribution(Context& ctx, const SetupOptions& o, const std::string& source_name)
+{
+    auto& db = ctx.db();
     if (!db.scalar_int("SELECT 1 FROM sources WHERE name = ?", source_name)) {
         SourceSpec spec;
         spec.name = source_name;
@@ -171,7 +169,6 @@ SetupResult setup(Context& ctx, const SetupOptions& o)
         if (source.status.status != Status::active)
             source = source_action(ctx, source_name, "activate");
     }
-
     if (!db.scalar_int("SELECT 1 FROM distributions WHERE codename = ?", o.codename)) {
         Distribution d;
         d.codename = o.codename;
@@ -183,18 +180,44 @@ SetupResult setup(Context& ctx, const SetupOptions& o)
         add_distribution(db, d);
         log::notice("added distribution '{}' ({})", o.codename, d.architectures.front());
     }
-    Repository r;
-    r.id = o.id;
-    r.layout = o.layout;
-    r.origin = ctx.config().get("identity");
-    r.description = fmt::format("mbd repository '{}'", o.id);
-    r.dists = {{o.codename, o.architectures}};
-    create_and_prepare(ctx, r);
-    auto report = check_repository(ctx, o.id);
-    if (!report.ok())
-        throw fail(Exit::check_failed, "repository '{}' failed its first check: {}", o.id, report.problems.front());
-    repository_action(ctx, o.id, "activate");
-    return {get_source(db, source_name), get_distribution(db, o.codename), get_repository(db, o.id)};
+}
+
+} // namespace
+
+SetupResult setup(Context& ctx, const SetupOptions& o)
+{
+    names::check(names::repository, o.id);
+    auto& db = ctx.db();
+    keys::require_instance_key(ctx);
+    if (repository_exists(db, o.id)) {
+        // (setup again: what it made is kept, when it is what was asked for)
+        auto r = get_repository(db, o.id);
+        bool has_codename = std::any_of(r.dists.begin(), r.dists.end(),
+                                        [&](const RepositoryDist& x) { return x.codename == o.codename; });
+        if (!has_codename || r.layout != o.layout)
+            throw fail(Exit::exists, "repository '{}' exists already, {}; choose another id", o.id,
+                       !has_codename ? fmt::format("without codename '{}'", o.codename)
+                                     : fmt::format("with layout '{}'", r.layout));
+        log::notice("repository '{}': kept", o.id);
+    } else {
+        setup_distribution(ctx, o, "debian-" + o.codename);
+        Repository r;
+        r.id = o.id;
+        r.layout = o.layout;
+        r.origin = ctx.config().get("identity");
+        r.description = fmt::format("mbd repository '{}'", o.id);
+        r.dists = {{o.codename, o.architectures}};
+        create_and_prepare(ctx, r);
+        log::notice("repository '{}': created and published", o.id);
+    }
+    if (get_repository(db, o.id).status.status != Status::active) {
+        auto report = check_repository(ctx, o.id);
+        if (!report.ok())
+            throw fail(Exit::check_failed, "repository '{}' failed its first check: {}", o.id, report.problems.front());
+        repository_action(ctx, o.id, "activate");
+    }
+    auto distribution = get_distribution(db, o.codename);
+    return {get_source(db, distribution.base_source), distribution, get_repository(db, o.id)};
 }
 
 } // namespace mbd::repo

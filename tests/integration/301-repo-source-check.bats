@@ -3,6 +3,7 @@
 # against the source's keys (the Debian mirror of this machine is reachable).
 
 load ../helpers
+load ../lib/debian
 
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 
@@ -51,12 +52,54 @@ mirror() {
 
 @test "setup makes a checked source, a distribution and an active repository in one go" {
     run_mbd mbd-keygen init --algo ed25519
-    run_mbd mbd-repo setup demo --arch amd64
-    assert_output_contains "deb [signed-by="
-    assert_output_contains "bookworm-demo-unstable main"
+    run_mbd mbd-repo setup demo --arch amd64 --no-chroot
+    assert_output_contains "upload to bookworm-demo-unstable"
+    assert_output_contains "Suites: bookworm-demo-unstable"
     run_mbd mbd-repo source show debian-bookworm --json
     assert_equal "$(printf '%s' "$output" | jq -r '.status.status')" active
     run_mbd mbd-repo repository show demo --json
     assert_equal "$(printf '%s' "$output" | jq -r '.status.status')" active
-    run_mbd 5 mbd-repo setup demo
+    # again: everything is kept; another codename under the same id is refused
+    run_mbd mbd-repo setup demo --arch amd64 --no-chroot
+    assert_stderr_contains "repository 'demo': kept"
+    run_mbd 5 mbd-repo setup demo --codename trixie --no-chroot
+    assert_stderr_contains "exists already, without codename 'trixie'"
+}
+
+@test "setup is the whole first-time path: identity, e-mail, key, repository, uploaders; again it keeps all" {
+    local fpr
+    fpr=$(mbdt_uploader_key "Packager <packager@example.org>")
+    gpg --batch --armor --export "$fpr" >"$BATS_TEST_TMPDIR/packager.asc"
+    # refused before anything changes: an e-mail without a domain, a missing key file
+    run_mbd 2 mbd-repo setup test --no-check --email mbd@vm
+    assert_stderr_contains "has no domain"
+    run_mbd 4 mbd-repo setup test --no-check --email mbd@x.example.org --uploader "$BATS_TEST_TMPDIR/none.asc"
+    run_mbd 3 mbd-repo -o email=mbd@vm setup test --no-check
+    run_mbd 3 mbd-repo -o identity=Bad/Name setup test --no-check
+    run_mbd 4 mbd-keygen show
+    [ ! -e "$MBD_HOME/etc/mbd.conf" ]
+
+    run_mbd mbd-repo setup test --no-check --identity box --email mbd@box.example.org \
+        --uploader "$BATS_TEST_TMPDIR/packager.asc"
+    assert_output_contains "[mbd-box]"
+    assert_output_contains "upload to bookworm-test-unstable"
+    assert_output_contains "1 key(s) granted 'test'"
+    assert_equal "$(grep -E '^(identity|email) ' "$MBD_HOME/etc/mbd.conf")" "identity = box
+email = mbd@box.example.org"
+    run_mbd mbd-keygen show --json
+    assert_equal "$(jq -r .user_id <<<"$output")" "box (mbd instance key) <mbd@box.example.org>"
+    run_mbd mbd-keygen uploader list --json
+    assert_equal "$(jq -r '.[0].repositories | join(",")' <<<"$output")" test
+    run_mbd mbd-repo repository show test --json
+    assert_equal "$(jq -r '.status.status' <<<"$output")" active
+
+    # again, with what it made: kept, the key too; another identity would need a new key
+    local key
+    key=$(mbd-keygen show --json | jq -r .fingerprint)
+    run_mbd mbd-repo setup test --no-check --identity box
+    assert_stderr_contains "kept"
+    assert_equal "$(mbd-keygen show --json | jq -r .fingerprint)" "$key"
+    run_mbd 5 mbd-repo setup test --no-check --identity other
+    assert_stderr_contains "the instance key was made for 'box (mbd instance key) <mbd@box.example.org>'"
+    grep -qx "identity = box" "$MBD_HOME/etc/mbd.conf"
 }

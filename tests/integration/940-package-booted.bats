@@ -53,14 +53,13 @@ cgroup_mounts() {
     # Set up as mbd(7) says (INSTALLING).
     fpr=$(mbdt_uploader_key "Packager <packager@example.org>")
     gpg --batch --armor --export "$fpr" >"$root/root/packager.asc"
-    run_mbd mbdt_in sudo -u mbd mbd-keygen init
-    run_mbd mbdt_in sudo -u mbd mbd-repo setup test --codename bookworm --arch amd64
-    run_mbd mbdt_in sudo -u mbd mbd-chroot create bookworm amd64
-    run_mbd mbdt_in sudo -u mbd mbd-chroot check bookworm amd64
-    run_mbd mbdt_in sudo -u mbd mbd-chroot activate bookworm amd64
     chmod 644 "$root/root/packager.asc"
     cp "$root/root/packager.asc" "$root/var/tmp/packager.asc"
-    run_mbd mbdt_in sudo -u mbd mbd-keygen uploader add --repo test /var/tmp/packager.asc
+    run_mbd mbdt_in sudo -u mbd mbd-repo setup test --codename bookworm --arch amd64 \
+        --email mbd@booted.example.org --uploader /var/tmp/packager.asc
+    assert_output_contains "upload to bookworm-test-unstable"
+    assert_output_contains "Types: deb"
+    assert_stderr_contains "chroot bookworm/amd64: active"
     run_mbd mbdt_in useradd --create-home --shell /bin/sh packager
     run_mbd mbdt_in adduser packager mbd
 
@@ -101,7 +100,7 @@ cgroup_mounts() {
     before=$(cgroup_mounts)
     [ "$before" -gt 0 ]
     run_mbd mbdt_in env MBD_HOME=/root/h mbd-keygen init --algo ed25519
-    run_mbd mbdt_in env MBD_HOME=/root/h mbd-repo setup test --codename bookworm --arch amd64
+    run_mbd mbdt_in env MBD_HOME=/root/h mbd-repo setup test --codename bookworm --arch amd64 --no-chroot
     run_mbd mbdt_in env MBD_HOME=/root/h mbd-chroot import bookworm amd64 "$home/var/chroots/bookworm/amd64/bookworm-amd64.tar.zst"
     run_mbd mbdt_in env MBD_HOME=/root/h mbd-chroot check bookworm amd64
     assert_equal "$(cgroup_mounts)" "$before"

@@ -48,7 +48,7 @@ MBDT_BOOTED_PACKAGES=systemd-sysv,dbus,sudo,ca-certificates,devscripts,gnupg,gpg
 # Run a command with no descriptor above 2 open (bats and flock hold several).
 mbdt_without_fds() (
     local fd
-    for fd in /proc/$BASHPID/fd/*; do
+    for fd in /proc/"$BASHPID"/fd/*; do
         fd=${fd##*/}
         [ "$fd" -gt 2 ] && exec {fd}>&-
     done

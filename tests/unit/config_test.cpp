@@ -64,3 +64,37 @@ TEST(Config, EnvironmentNames)
     EXPECT_EQ(Config::env_name("build.jobs"), "MBD_BUILD_JOBS");
     EXPECT_EQ(Config::env_name("publish.byhash_grace"), "MBD_PUBLISH_BYHASH_GRACE");
 }
+
+TEST(Config, EmailNeedsADomain)
+{
+    EXPECT_FALSE(email_problem("mbd@build.example.org"));
+    for (const char* bad : {"mbd@vm", "mbd", "@example.org", "mbd@host.localdomain", "a b@example.org", "mbd@.org",
+                            "mbd@example."})
+        EXPECT_TRUE(email_problem(bad)) << bad;
+}
+
+TEST(Config, StoreReplacesTheKeysLineAndKeepsTheRest)
+{
+    TempDir home;
+    auto file = home.path() / "mbd.conf";
+    store_config(file, "identity", "box");
+    EXPECT_EQ(read_file(file), "identity = box\n");
+    write_atomic(file, "# mine\nbuild.jobs = 3\nidentity=old\n\n# end\nidentity = older\n");
+    store_config(file, "identity", "new");
+    store_config(file, "email", "mbd@new.example.org");
+    EXPECT_EQ(read_file(file), "# mine\nbuild.jobs = 3\nidentity = new\n\n# end\nemail = mbd@new.example.org\n");
+    auto code = [&](auto f) {
+        try {
+            f();
+        } catch (const Error& e) {
+            return e.code();
+        }
+        return Exit::ok;
+    };
+    EXPECT_EQ(code([&] { store_config(file, "email", "mbd@vm"); }), Exit::config);
+    EXPECT_EQ(code([&] { store_config(file, "identity", "../x"); }), Exit::config);
+    EXPECT_EQ(code([&] { store_config(file, "home", "/x"); }), Exit::config);
+    EXPECT_EQ(code([&] { store_config(file, "nope", "1"); }), Exit::config);
+    auto c = load({"home=" + home.path().string(), "identity=ok-1"});
+    EXPECT_EQ(c.get("identity"), "ok-1");
+}

@@ -1,6 +1,7 @@
-// mbd-repo's first steps: setup (source, distribution and repository at once), create.
+// mbd-repo's first steps: setup (the whole instance at once), create.
 #include "cli.hpp"
 
+#include "app/setup.hpp"
 #include "core/names.hpp"
 #include "repo/apt.hpp"
 #include "repo/lifecycle.hpp"
@@ -12,28 +13,36 @@ namespace mbd::repo {
 void define_setup(Cli& cli)
 {
     struct SetupArgs {
-        SetupOptions options;
-        std::vector<std::string> archs;
-        bool no_check = false;
+        app::SetupOptions options;
+        std::vector<std::string> archs, uploaders;
+        bool no_check = false, no_chroot = false;
     };
     auto su = std::make_shared<SetupArgs>();
-    auto* c = cli.command("setup", "first-time setup: a Debian source, a distribution and an active repository",
+    auto* c = cli.command("setup",
+                          "an instance in one command: identity, instance key, source, distribution, repository, "
+                          "chroots (created, checked, activated), uploaders; each kept when it exists",
                           [su](Context& ctx) {
-                              SetupOptions x = su->options;
-                              x.architectures = comma_list(su->archs);
-                              x.check_source = !su->no_check;
-                              auto r = setup(ctx, x);
-                              std::cout << repo_text(r.repository);
-                              std::cout << sources_list(ctx, r.repository.id, {});
+                              app::SetupOptions x = su->options;
+                              x.repository.architectures = comma_list(su->archs);
+                              x.repository.check_source = !su->no_check;
+                              x.chroots = !su->no_check && !su->no_chroot;
+                              x.uploaders.assign(su->uploaders.begin(), su->uploaders.end());
+                              std::cout << app::next_steps(ctx, app::setup(ctx, x));
                           });
-    auto& o = su->options;
+    auto& o = su->options.repository;
     c->add_option("id", o.id, "repository id ([a-z0-9]+)")->required()->check(name_of(names::repository));
     c->add_option("--codename", o.codename, "Debian codename")->capture_default_str()->check(name_of(names::codename));
     c->add_option("--arch", su->archs, "architectures (default: this machine's)");
     c->add_option("--layout", o.layout, "layout")->capture_default_str()->check(name_of(names::layout));
     c->add_option("--mirror", o.mirror, "Debian mirror (default: configuration key 'mirror')");
     c->add_option("--keyring", o.keyring, "keys the mirror's Release is signed with")->capture_default_str();
-    c->add_flag("--no-check", su->no_check, "do not fetch and verify the mirror's Release now");
+    c->add_option("--identity", su->options.identity, "this instance's name (stored in etc/mbd.conf)")
+        ->check(name_of(names::remote));
+    c->add_option("--email", su->options.email, "the instance key's e-mail address, with a domain (stored in etc/mbd.conf)");
+    c->add_option("--uploader", su->uploaders, "a public key file to grant the repository (repeatable)")
+        ->type_name("FILE");
+    c->add_flag("--no-chroot", su->no_chroot, "make no chroots (mbd-chroot create, check, activate)");
+    c->add_flag("--no-check", su->no_check, "do not contact the mirror: no source check, no chroots");
 
     struct CreateArgs {
         Repository repository;

@@ -1,0 +1,39 @@
+// app/setup: an instance in one command (`mbd-repo setup`), the whole first-time path
+// of mbd(7) in order, each step kept when it is done already (so it can be run again
+// after a failure, or to add what is missing):
+//   1. identity and e-mail, when given: stored in HOME/etc/mbd.conf;
+//   2. the instance key (made unless there is one; it needs an e-mail with a domain);
+//   3. source debian-CODENAME, distribution CODENAME, repository ID (repo::setup);
+//   4. a chroot per architecture of the distribution: created, checked, activated;
+//   5. uploader keys from files, granted the repository.
+// Each step says what it did (log notices); the result says what to do next.
+#pragma once
+
+#include "db/context.hpp"
+#include "repo/lifecycle.hpp"
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace mbd::app {
+
+struct SetupOptions {
+    repo::SetupOptions repository;
+    std::string identity, email;                // empty: keep the configuration's
+    bool chroots = true;                        // create, check and activate the chroots
+    std::vector<std::filesystem::path> uploaders; // public key files to grant the repository
+};
+
+struct SetupResult {
+    repo::SetupResult repository;
+    std::vector<std::string> uploaders; // fingerprints
+};
+
+SetupResult setup(Context& ctx, const SetupOptions& options);
+
+// What to do next: the dput stanza, the apt sources of the first uploadable suite, the
+// commands that follow an upload.
+std::string next_steps(Context& ctx, const SetupResult& result);
+
+} // namespace mbd::app
