@@ -3,6 +3,7 @@
 #include "build/result.hpp"
 #include "build/sbuild.hpp"
 #include "chroot/chroot.hpp"
+#include "chroot/host.hpp"
 #include "core/error.hpp"
 #include "core/fault.hpp"
 #include "core/fs.hpp"
@@ -296,6 +297,10 @@ BuildEnv build_env(Context& ctx, const Delivery& delivery, const Runner& runner)
     if (build_user.empty() && ::geteuid() == 0)
         throw fail(Exit::environment, "refusing to build as root: set 'build.user' to an unprivileged user with a "
                                       "subuid and subgid range");
+    // (checked up front: deep inside sbuild it reads as a failed build of the package)
+    if (!build_user.empty() && ::geteuid() == 0)
+        if (auto why = chroot::unreachable_for(build_user, {ctx.home().builds(), ctx.home().chroots()}))
+            throw fail(Exit::environment, "{}", *why);
     auto instance = keys::require_instance_key(ctx);
     std::string maintainer = maintainer_of(ctx);
     std::string unpack = ctx.config().get("chroot.unpack_dir");

@@ -1,6 +1,7 @@
 #include "build/sbuild.hpp"
 
 #include "build/builddeps.hpp"
+#include "build/failure.hpp"
 #include "debian/control_files.hpp"
 
 #include "core/error.hpp"
@@ -52,6 +53,23 @@ std::string status_from_log(const fs::path& log)
         if (line.starts_with("Status: "))
             status = std::string(trim(line.substr(8)));
     return status;
+}
+
+// Why sbuild failed, from its log (or from what it printed when it never wrote one).
+std::string why_failed(const fs::path& log, int exit_code)
+{
+    std::string text;
+    try {
+        text = read_file(log);
+    } catch (const Error&) {
+    }
+    if (auto reason = failure_reason(text); !reason.empty())
+        return reason;
+    std::string last;
+    for (auto line : split(text, '\n'))
+        if (!line.empty())
+            last = line;
+    return fmt::format("sbuild exited {}{}", exit_code, last.empty() ? "" : ": " + last);
 }
 
 // Armored key blocks, one per key file (sbuild takes one key per --extra-repository-key).
@@ -340,6 +358,9 @@ SbuildOutcome run_sbuild(const SbuildJob& job)
         o.changes = changes;
     else if (o.successful())
         o.status = "failed";
+    if (!o.successful())
+        o.reason = res.timed_out ? fmt::format("timed out after {} s (build.timeout)", job.timeout_seconds)
+                                 : why_failed(o.log, res.status);
     log::debug("build", "{}: sbuild exit {}, status {}, {:.2f} s", r.id, o.exit_code, o.status, o.seconds);
     return o;
 }

@@ -36,7 +36,7 @@ struct SbuildJob {
 
 struct SbuildOutcome {
     std::string status;              // sbuild's "Status:": successful, attempted, given-back, failed, ...
-    std::string reason;              // why, when the build ended before sbuild could say (one line)
+    std::string reason;              // why it failed, one line: ours when it ended early, else from the log (build/failure.hpp)
     int exit_code = 0;
     double seconds = 0;
     std::filesystem::path log;       // the build log (regular file), may be empty if sbuild never started

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <map>
+#include <grp.h>
 #include <pwd.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -114,6 +115,43 @@ std::vector<SubidRange> parse_subids(std::string_view content)
             out.push_back({std::string(f[0]), *start, *count});
     }
     return out;
+}
+
+std::optional<std::string> unreachable_for(std::string_view user, const std::vector<fs::path>& paths)
+{
+    struct passwd* pw = ::getpwnam(std::string(user).c_str());
+    if (!pw)
+        return std::nullopt; // (said where the build drops to it, as the reason of that build)
+    uid_t uid = pw->pw_uid;
+    std::vector<gid_t> groups(64);
+    int n = int(groups.size());
+    if (::getgrouplist(pw->pw_name, pw->pw_gid, groups.data(), &n) < 0) {
+        groups.resize(size_t(n));
+        ::getgrouplist(pw->pw_name, pw->pw_gid, groups.data(), &n);
+    }
+    groups.resize(size_t(std::max(n, 0)));
+    if (uid == 0)
+        return std::nullopt;
+    for (const auto& target : paths) {
+        fs::path way;
+        for (const auto& part : fs::absolute(target).lexically_normal()) {
+            way /= part;
+            struct stat st{};
+            if (::stat(way.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+                break; // (what does not exist yet is made by the tools, as its parent allows)
+            bool in_group = std::find(groups.begin(), groups.end(), st.st_gid) != groups.end();
+            mode_t bit = st.st_uid == uid ? S_IXUSR : in_group ? S_IXGRP : S_IXOTH;
+            if (st.st_mode & bit)
+                continue;
+            struct passwd* owner = ::getpwuid(st.st_uid);
+            return fmt::format("build user '{}' cannot enter '{}' (mode {:04o}, owner {}): builds run as that user "
+                               "and need to reach '{}'; allow it (chmod o+x '{}', or a group it is in) or move the "
+                               "home out of it",
+                               user, way.string(), st.st_mode & 07777, owner ? owner->pw_name : std::to_string(st.st_uid),
+                               target.string(), way.string());
+        }
+    }
+    return std::nullopt;
 }
 
 std::optional<std::string> subid_problem(std::string_view user, uid_t uid, std::string_view subuid,

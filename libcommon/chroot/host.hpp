@@ -46,6 +46,12 @@ std::vector<SubidRange> parse_subids(std::string_view content);
 std::optional<std::string> subid_problem(std::string_view user, uid_t uid, std::string_view subuid,
                                          std::string_view subgid);
 
+// Why user (a build user, when the tools run as root and drop to it) cannot reach each
+// of paths: the first directory on the way that it may not enter (x for it as owner,
+// group member or other), with its mode and owner, and what to change; nullopt when it
+// can reach them all, or when there is no such user (the build that drops to it says so).
+std::optional<std::string> unreachable_for(std::string_view user, const std::vector<std::filesystem::path>& paths);
+
 // Everything unshare mode needs for the current user (nothing more for root):
 // Error(Exit::environment) saying what to add or install.
 void require_unshare_ready();

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# shellcheck disable=SC2030,SC2031 # setup_file makes the template with its own MBD_HOME, in a subshell, on purpose
 # mbd-incoming: no upload is ever lost between incoming/, var/spool/claimed/ and
 # var/rejected/ or var/builds/, whatever rename/open/mkdir say on the way. Each error
 # is made for real where a test can (a name too long, a directory it may not write,
@@ -14,7 +15,18 @@ load ../fixtures/keys/keys
 
 CORPUS="$MBDT_SOURCE_DIR/tests/corpus/uploads"
 
-setup_file() { keys_setup_file; }
+setup_file() {
+    keys_setup_file
+    # one instance made here, copied for each case (making one signs 40 distributions)
+    (
+        BATS_TEST_TMPDIR="$BATS_FILE_TMPDIR/maker" mbd_setup
+        export MBD_HOME="$BATS_FILE_TMPDIR/template"
+        mbd-keygen init --algo ed25519 >/dev/null &&
+            mbd-repo setup test --codename bookworm --arch amd64 --no-check >/dev/null 2>&1 &&
+            mbd-keygen uploader add "$(key_file uploader)" --repo test >/dev/null
+        mbd_teardown
+    )
+}
 teardown_file() { keys_teardown_file; }
 
 setup() {
@@ -32,14 +44,14 @@ teardown() {
     done
 }
 
-# instance HOME: a fresh instance there (repository test, the uploader key granted it);
+# instance HOME: a fresh instance there (repository test, the uploader key granted it: a
+# copy of setup_file's);
 # the gpg-agents of the one before are stopped (each holds inotify instances)
 instance() {
     [ ! -d "${MBD_HOME:-}" ] || mbd_teardown
     export MBD_HOME=$1
-    mbd-keygen init --algo ed25519 >/dev/null &&
-        mbd-repo setup test --codename bookworm --arch amd64 --no-check >/dev/null 2>&1 &&
-        mbd-keygen uploader add "$(key_file uploader)" --repo test >/dev/null
+    rm -rf "$MBD_HOME"
+    cp -a "$BATS_FILE_TMPDIR/template" "$MBD_HOME" && find "$MBD_HOME/gnupg" -name 'S.*' -delete
 }
 
 # A corpus case (good-plain: accepted; version-rule: rejected) into incoming/, just

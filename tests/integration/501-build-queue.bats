@@ -17,7 +17,10 @@ setup() {
     export PKG="$BATS_TEST_TMPDIR/pkg"
     mkdir -p "$PKG"
 }
-teardown() { remote_teardown; }
+teardown() {
+    remote_teardown
+    mbd_remove_test_users
+}
 
 # An upload to bookworm-test-unstable, accepted and queued for a local build.
 queued_upload() {
@@ -49,6 +52,19 @@ queued_upload() {
     queued_upload
     run_mbd 14 mbd-build -o build.user= run
     assert_stderr_contains "refusing to build as root: set 'build.user'"
+    assert_equal "$(ls "$MBD_HOME/var/spool/build" | wc -l)" 1
+    assert_equal "$(mbd-build list --json | jq length)" 0
+}
+
+@test "as root, a home the build user cannot reach is refused up front (exit 14), naming the directory" {
+    [ "$(id -u)" = 0 ] || skip "needs root"
+    mbd_test_user mbdt-reach
+    queued_upload
+    chmod 700 "$BATS_TEST_TMPDIR"
+    run_mbd 14 mbd-build -o build.user=mbdt-reach run
+    chmod 755 "$BATS_TEST_TMPDIR"
+    assert_stderr_contains "build user 'mbdt-reach' cannot enter '$BATS_TEST_TMPDIR' (mode 0700, owner root)"
+    assert_stderr_contains "chmod o+x '$BATS_TEST_TMPDIR'"
     assert_equal "$(ls "$MBD_HOME/var/spool/build" | wc -l)" 1
     assert_equal "$(mbd-build list --json | jq length)" 0
 }

@@ -77,26 +77,43 @@ apt_sandbox() {
     refute_grep '^mbd: the chroot has every build dependency installed' "$log"
 }
 
-@test "a failing build keeps its log and installs nothing" {
+@test "a failing build keeps its log, installs nothing, and says which stage failed and why" {
     mbdt_dput "$(mbdt_source_package "$PKG" broken 1.0~test12+1 bookworm-test-unstable --fail)"
+    mbdt_dput "$(mbdt_source_package "$PKG" nocopy 1.0~test12+1 bookworm-test-unstable --no-copyright)"
+    mbdt_dput "$(mbdt_source_package "$PKG" unmet 1.0~test12+1 bookworm-test-unstable --depends mbdt-not-anywhere)"
     run_mbd mbd-incoming run
     # a stale chroot (chroot.max_age) is not used silently: the build upgrades it in its session
     run --separate-stderr env MBD_CHROOT_MAX_AGE=1 mbd-build run
     [ "$status" -eq 0 ]
-    assert_output_contains "failed 1"
+    assert_output_contains "failed 3"
     assert_stderr_contains "chroot 'bookworm/amd64' is older than chroot.max_age"
     run_mbd mbd-incoming run
-    assert_output_contains "failed 1"
+    assert_output_contains "failed 3"
+
+    # the stage and the cause, in mbd-build list, the events and the upload's record
+    local reason
+    declare -A want=([broken]="build failed: this build fails on purpose | "
+        [nocopy]="lintian: E: no-copyright-file" [unmet]="dependency installation failed: ")
+    for name in broken nocopy unmet; do
+        reason=$(mbd-build list --json | jq -r --arg s "$name" 'map(select(.source == $s))[0].message')
+        [[ "$reason" == "${want[$name]}"* ]] || { echo "$name: mbd-build list says '$reason'" >&2; false; }
+        mbd-incoming events --type FAILED --source "$name" | grep -qF "${want[$name]}"
+        mbd-incoming uploads --json | jq -r --arg s "$name" 'map(select(.source == $s))[0].message' |
+            grep -qF "${want[$name]}"
+    done
+    mbd-build list --json | jq -r 'map(select(.source == "unmet"))[0].message' | grep -q "mbdt-not-anywhere"
+    mbd-build list | grep -E "^[^ ]+ +failed +nocopy .* lintian: E: no-copyright-file$"
+
     run_mbd mbd-incoming uploads --json
-    assert_equal "$(printf '%s' "$output" | jq -r '.[0].status')" failed
-    run_mbd mbd-incoming events --type FAILED --json
+    assert_equal "$(printf '%s' "$output" | jq -r 'map(select(.source == "broken"))[0].status')" failed
+    run_mbd mbd-incoming events --type FAILED --source broken --json
     log=$(printf '%s' "$output" | jq -r 'map(select(.architecture == "amd64"))[0].detail')
     grep -q "this build fails on purpose" "$log"
     grep -q "^Calculating upgrade" "$log"
     run_mbd mbd-repo ls --json
-    printf '%s' "$output" | jq -e 'map(select(.source == "broken")) | length == 0'
+    printf '%s' "$output" | jq -e 'map(select(.source == "broken" or .source == "nocopy" or .source == "unmet")) | length == 0'
     # retried, it fails again, and is still kept apart
-    run_mbd mbd-build retry "$(mbd-incoming uploads --json | jq -r '.[0].builds[0].id')"
+    run_mbd mbd-build retry "$(mbd-incoming uploads --json | jq -r 'map(select(.source == "broken"))[0].builds[0].id')"
     run_mbd mbd-build run
     run_mbd mbd-incoming run
     [ -d "$(dirname "$(dirname "$log")")/result-amd64.1" ]

@@ -34,7 +34,7 @@ mbdt_deb() {
         compgen -G "$dir/mbd_*_*.deb" >/dev/null && exit 0
         rm -rf "$dir/src"
         mbdt_source_copy "$dir/src"
-        (cd "$dir/src" && DEB_BUILD_OPTIONS="nocheck noautodbgsym" dpkg-buildpackage -us -uc -b) >"$dir/build.log" 2>&1 ||
+        (cd "$dir/src" && DEB_BUILD_OPTIONS="nocheck noautodbgsym parallel=$(nproc)" dpkg-buildpackage -us -uc -b) >"$dir/build.log" 2>&1 ||
             { tail -n 40 "$dir/build.log" >&2; exit 1; }
     ) 9>"$dir/.lock" || return 1
     compgen -G "$dir/mbd_*_*.deb"

@@ -6,6 +6,7 @@
 #       --all-only          the only binary package, NAME, is Architecture: all
 #       --depends PKG       Build-Depends and Depends on PKG
 #       --fail              the build fails (debian/rules exits 1)
+#       --no-copyright      the binary package has no copyright file (lintian: E: no-copyright-file)
 #       --option KEY=VALUE  a "* MINI_BUILDD_OPTION: KEY=VALUE" line in the changelog (repeatable)
 #       --test COMMAND      an autopkgtest (debian/tests/control) running COMMAND on the installed package
 #       --restrictions LIST that test's Restrictions (e.g. "needs-root, allow-stderr")
@@ -21,13 +22,14 @@
 mbdt_source_package() {
     local dir=$1 name=$2 version=$3 dist=$4
     shift 4
-    local all=0 depends="" fail=0 sign=1 options=() test="" binarch=any restrictions=""
+    local all=0 depends="" fail=0 sign=1 options=() test="" binarch=any restrictions="" copyright=1
     while [ $# -gt 0 ]; do
         case "$1" in
             --arch-all) all=1 ;;
             --all-only) binarch=all ;;
             --depends) depends=$2; shift ;;
             --fail) fail=1 ;;
+            --no-copyright) copyright=0 ;;
             --option) options+=("$2"); shift ;;
             --unsigned) sign=0 ;;
             --test) test=$2; shift ;;
@@ -80,11 +82,17 @@ mbdt_source_package() {
     # shellcheck disable=SC2016 # make's $(1)
     local pkgrule='mkdir -p debian/tmp-$(1)/DEBIAN debian/tmp-$(1)/usr/share/doc/$(1) debian/tmp-$(1)/usr/share/$(1)
 	cp data debian/tmp-$(1)/usr/share/$(1)/data
-	cp debian/copyright debian/tmp-$(1)/usr/share/doc/$(1)/copyright
+	COPYRIGHT
 	gzip -9nc debian/changelog >debian/tmp-$(1)/usr/share/doc/$(1)/changelog.gz
 	chmod -R u=rwX,go=rX debian/tmp-$(1)
 	dpkg-gencontrol -p$(1) -Pdebian/tmp-$(1)
 	dpkg-deb --root-owner-group --build debian/tmp-$(1) ..'
+    if [ "$copyright" = 1 ]; then
+        # shellcheck disable=SC2016 # make's $(1)
+        pkgrule=${pkgrule/COPYRIGHT/'cp debian/copyright debian/tmp-$(1)/usr/share/doc/$(1)/copyright'}
+    else
+        pkgrule=${pkgrule/COPYRIGHT/'true'}
+    fi
     # shellcheck disable=SC2016 # make's $(call)
     {
         printf '#!/usr/bin/make -f\n# mbd test fixture: no debhelper\ndefine package\n%s\nendef\n' "$pkgrule"
