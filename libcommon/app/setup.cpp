@@ -15,11 +15,6 @@
 namespace mbd::app {
 namespace {
 
-std::string key_user_id(const Context& ctx)
-{
-    return fmt::format("{} (mbd instance key) <{}>", ctx.config().get("identity"), ctx.config().get("email"));
-}
-
 // Step 1: the identity and the e-mail go into the configuration file, unless the instance
 // key was made for others (its user id says who signs; a new key is mbd-keygen init --force).
 void store_identity(Context& ctx, const SetupOptions& o)
@@ -32,7 +27,7 @@ void store_identity(Context& ctx, const SetupOptions& o)
     auto key = keys::find_instance_key(ctx);
     std::string identity = o.identity.empty() ? ctx.config().get("identity") : o.identity;
     std::string email = o.email.empty() ? ctx.config().get("email") : o.email;
-    std::string uid = fmt::format("{} (mbd instance key) <{}>", identity, email);
+    std::string uid = keys::instance_user_id(identity, email);
     if (key && key->info.user_id != uid)
         throw fail(Exit::exists,
                    "the instance key was made for '{}', not '{}': identity and e-mail are set before the key "
@@ -58,7 +53,8 @@ void ensure_key(Context& ctx)
     if (auto why = email_problem(ctx.config().get("email")))
         throw fail(Exit::config, "the instance key needs an e-mail address: {} (--email, or 'email' in {})", *why,
                    (ctx.home().etc() / "mbd.conf").string());
-    log::notice("making the instance key for '{}' (RSA 4096; this takes a moment)", key_user_id(ctx));
+    log::notice("making the instance key for '{}' (RSA 4096; this takes a moment)",
+                keys::instance_user_id(ctx.config().get("identity"), ctx.config().get("email")));
     auto key = keys::init_instance_key(ctx, gpg::Algo::rsa4096, 0, false);
     log::notice("instance key {}: active", key.info.fingerprint);
 }

@@ -135,6 +135,16 @@ std::optional<InstanceKey> find_instance_key(Context& ctx)
     return InstanceKey{*info, r->status};
 }
 
+std::string instance_public_key(Context& ctx)
+{
+    return instance_keyring(ctx.home()).export_key(require_instance_key(ctx).info.fingerprint, true);
+}
+
+std::string instance_user_id(std::string_view identity, std::string_view email)
+{
+    return fmt::format("{} (mbd instance key) <{}>", identity, email);
+}
+
 InstanceKey init_instance_key(Context& ctx, gpg::Algo algo, long long expire_seconds, bool force)
 {
     auto& db = ctx.db();
@@ -147,8 +157,7 @@ InstanceKey init_instance_key(Context& ctx, gpg::Algo algo, long long expire_sec
         old = secrets.front().fingerprint; // a secret key without record: never silently adopt or replace it
     if (old && !force)
         throw fail(Exit::exists, "an instance key exists already ({}); use --force to replace it", *old);
-    std::string uid = fmt::format("{} (mbd instance key) <{}>", ctx.config().get("identity"),
-                                  ctx.config().get("email"));
+    std::string uid = instance_user_id(ctx.config().get("identity"), ctx.config().get("email"));
     auto info = ring.generate(uid, algo, expire_seconds);
     store(db, info, ModelStatus{}.after_prepare());
     if (old && ring.find(*old)) {

@@ -31,6 +31,12 @@ struct InstanceKey {
 
 gpg::Keyring instance_keyring(const Home& home);
 
+// The instance key's public key, armored (Error(Exit::not_found) without one).
+std::string instance_public_key(Context& ctx);
+
+// The instance key's user id: "IDENTITY (mbd instance key) <EMAIL>".
+std::string instance_user_id(std::string_view identity, std::string_view email);
+
 // Create the instance key, check it and activate it. Refuses (Error(Exit::exists))
 // when one exists unless force; then the old key is retired (see remove_instance_key)
 // after the new one is made.

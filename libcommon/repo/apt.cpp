@@ -74,8 +74,7 @@ std::vector<fs::path> install_sources(Context& ctx, std::string_view repository,
     o.deb822 = true;
     o.signed_by = key.string();
     std::string text = sources_list(ctx, repository, o); // (checks the repository and the filters first)
-    auto keyring = keys::instance_keyring(ctx.home());
-    write_atomic(key, keyring.export_key(keys::require_instance_key(ctx).info.fingerprint, true));
+    write_atomic(key, keys::instance_public_key(ctx));
     write_atomic(sources, text);
     return {key, sources};
 }
@@ -139,7 +138,7 @@ std::vector<AptSource> build_sources(Context& ctx, const DistRef& dist, int inte
         for (const auto& s : layout.suites)
             if (!s.experimental)
                 add_suite(suites, s.name);
-    std::string key = keys::instance_keyring(ctx.home()).export_key(keys::require_instance_key(ctx).info.fingerprint, true);
+    std::string key = keys::instance_public_key(ctx);
     for (const auto& s : suites)
         out.push_back({repository_url(ctx, repo.id), dist_name(dist.codename, repo.id, s, 0), distribution.components,
                        key, internal_priority, true, ctx.home().repositories() / repo.id});
