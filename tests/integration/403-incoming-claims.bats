@@ -61,8 +61,13 @@ upload() {
     touch "$MBD_HOME"/incoming/*
 }
 
-# As root without the capabilities that let root ignore permissions.
-unprivileged() { setpriv --bounding-set=-dac_override,-dac_read_search,-fowner -- "$@"; }
+# As root without the capabilities that let root ignore permissions (also out of the
+# inheritable set: systemd-nspawn gives its container's root all of them there, and a
+# capability in it survives exec whatever the bounding set says).
+unprivileged() {
+    setpriv --inh-caps=-dac_override,-dac_read_search,-fowner \
+        --bounding-set=-dac_override,-dac_read_search,-fowner -- "$@"
+}
 
 exit_of() { case $1 in ENOSPC) echo 15 ;; *) echo 14 ;; esac; }
 text_of() {
