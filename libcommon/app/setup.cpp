@@ -97,8 +97,8 @@ SetupResult setup(Context& ctx, const SetupOptions& o)
     result.repository = repo::setup(ctx, o.repository);
     if (o.chroots)
         ensure_chroots(ctx, result.repository, o.repository);
+    auto exists = [&ctx](std::string_view id) { return repo::repository_exists(ctx.db(), id); };
     for (const auto& file : o.uploaders) {
-        auto exists = [&ctx](std::string_view id) { return repo::repository_exists(ctx.db(), id); };
         auto u = keys::add_uploader(ctx, read_file(file), {o.repository.id}, exists);
         log::notice("uploader {} ({}): may upload to '{}'", u.key.info.fingerprint, u.key.info.user_id, o.repository.id);
         result.uploaders.push_back(u.key.info.fingerprint);

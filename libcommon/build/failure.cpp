@@ -34,7 +34,8 @@ Log parse(std::string_view text)
         auto line = lines[i];
         if (line.starts_with("+---") && i + 2 < lines.size() && lines[i + 1].starts_with("| ") &&
             lines[i + 2].starts_with("+---")) {
-            section = std::string(trim(trim(lines[i + 1]).substr(1, trim(lines[i + 1]).size() - 2)));
+            auto title = trim(lines[i + 1]); // "| Build      |"
+            section = std::string(trim(title.substr(1, title.size() - 2)));
             in_lintian = false;
             i += 2;
             continue;
@@ -59,14 +60,13 @@ Log parse(std::string_view text)
     return log;
 }
 
+// The first `most` items joined, and how many there are when that is not all.
 std::string join(const std::vector<std::string>& items, std::string_view sep, size_t most)
 {
-    std::string out;
-    for (size_t i = 0; i < items.size() && i < most; ++i)
-        out += (i ? std::string(sep) : "") + items[i];
-    if (items.size() > most)
-        out += fmt::format("{}… ({} in all)", sep, items.size());
-    return out;
+    if (items.size() <= most)
+        return mbd::join(items, sep);
+    return mbd::join({items.begin(), items.begin() + long(most)}, sep) +
+           fmt::format("{}… ({} in all)", sep, items.size());
 }
 
 void add_once(std::vector<std::string>& items, std::string item)
@@ -182,13 +182,13 @@ std::string failure_reason(std::string_view text)
         return shorten(dependency_reason(log));
     if (stage == "build")
         return shorten(build_reason(log));
+    // sbuild's last "E: " line, as ": what it said"
+    std::string last_error = log.errors.empty() ? "" : ": " + std::string(trim(log.errors.back().substr(3)));
     if (!stage.empty())
-        return shorten(fmt::format("sbuild stage '{}' failed{}", stage,
-                                   log.errors.empty() ? "" : ": " + std::string(trim(log.errors.back().substr(3)))));
+        return shorten(fmt::format("sbuild stage '{}' failed{}", stage, last_error));
     if (status.empty() || status == "successful")
         return {};
-    return shorten(fmt::format("sbuild: {}{}", status,
-                               log.errors.empty() ? "" : ": " + std::string(trim(log.errors.back().substr(3)))));
+    return shorten(fmt::format("sbuild: {}{}", status, last_error));
 }
 
 } // namespace mbd::build

@@ -123,6 +123,8 @@ std::optional<std::string> unreachable_for(std::string_view user, const std::vec
     if (!pw)
         return std::nullopt; // (said where the build drops to it, as the reason of that build)
     uid_t uid = pw->pw_uid;
+    if (uid == 0)
+        return std::nullopt;
     std::vector<gid_t> groups(64);
     int n = int(groups.size());
     if (::getgrouplist(pw->pw_name, pw->pw_gid, groups.data(), &n) < 0) {
@@ -130,8 +132,6 @@ std::optional<std::string> unreachable_for(std::string_view user, const std::vec
         ::getgrouplist(pw->pw_name, pw->pw_gid, groups.data(), &n);
     }
     groups.resize(size_t(std::max(n, 0)));
-    if (uid == 0)
-        return std::nullopt;
     for (const auto& target : paths) {
         fs::path way;
         for (const auto& part : fs::absolute(target).lexically_normal()) {
