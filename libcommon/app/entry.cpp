@@ -7,6 +7,7 @@
 #include "db/db.hpp"
 #include "db/schema.hpp"
 #include "events/notify.hpp"
+#include "site/site.hpp"
 
 #include <cstdio>
 #include <iostream>
@@ -224,15 +225,21 @@ int run_tool(int argc, char** argv, const ToolInfo& info, const std::function<vo
         if (!handler)
             return report(fmt::format("'{}' needs a subcommand (see '{} --help')", leaf->get_name(), info.name),
                           Exit::usage);
+        // What was recorded, also before a failure, is reported to the hooks and the site.
+        auto after = [&ctx] {
+            if (!ctx.db_opened())
+                return;
+            run_event_hooks(ctx);
+            if (ctx.db().total_changes() > 0)
+                site::refresh(ctx);
+        };
         try {
             (*handler)(ctx);
         } catch (...) {
-            if (ctx.db_opened())
-                run_event_hooks(ctx); // what was recorded before the failure is reported too
+            after();
             throw;
         }
-        if (ctx.db_opened())
-            run_event_hooks(ctx);
+        after();
         std::cout.flush();
         if (!std::cout)
             return report("cannot write to standard output", Exit::failed);

@@ -12,6 +12,7 @@
 #include "model/model.hpp"
 #include "repo/packages.hpp"
 #include "upload/process.hpp"
+#include "site/site.hpp"
 
 #include <map>
 #include <optional>
@@ -151,6 +152,8 @@ MaintainReport maintain(Context& ctx)
     long long now = now_seconds();
     report.builds = expire_builds(ctx, config.get_int("retention.builds"), now);
     report.rejected = expire_rejected(ctx.home(), config.get_int("retention.rejected"), now);
+    if (report.builds || report.rejected)
+        site::refresh(ctx); // the logs and kept files leave the site with them (no record changed)
     log::info("maintained: {} distributions published, {} by-hash files, {} build directories and {} rejected "
               "uploads removed",
               report.published.size(), report.by_hash, report.builds, report.rejected);

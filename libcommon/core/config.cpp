@@ -107,6 +107,9 @@ const std::vector<ConfigKey> table = {
      "gzip level (1-9) of .gz index files (rebuilt chunks; publish --rebuild for all)"},
     {"publish.url", ConfigType::string, [] { return std::string(); },
      "URL under which HOME/repositories is served (sources lists); empty: file:// on this host"},
+    {"site.enabled", ConfigType::boolean, [] { return std::string("false"); },
+     "write the status site (HOME/site/: pages, JSON, feed, metrics, build logs) after every command that "
+     "changed the state"},
     {"retention.builds", ConfigType::integer, [] { return std::string("7776000"); },
      "seconds the directories of finished uploads and builds (sources, logs, results) are kept; 0: forever"},
     {"retention.rejected", ConfigType::integer, [] { return std::string("7776000"); },

@@ -206,6 +206,7 @@ Stmt Db::prepare(std::string_view sql)
 
 long long Db::last_insert_id() const { return sqlite3_last_insert_rowid(db_); }
 long long Db::changes() const { return sqlite3_changes64(db_); }
+long long Db::total_changes() const { return sqlite3_total_changes64(db_); }
 bool Db::in_transaction() const { return !sqlite3_get_autocommit(db_); }
 
 Transaction::Transaction(Db& db) : db_(db) { db_.exec("BEGIN IMMEDIATE"); }

@@ -120,6 +120,7 @@ public:
 
     long long last_insert_id() const;
     long long changes() const;
+    long long total_changes() const; // rows changed through this connection since it opened
     bool in_transaction() const;
     const std::filesystem::path& path() const { return path_; }
     sqlite3* handle() const { return db_; }

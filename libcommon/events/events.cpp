@@ -28,7 +28,7 @@ bool has_event(db::Db& db, std::string_view type, std::string_view detail)
 std::vector<Event> list_events(db::Db& db, const EventFilter& f)
 {
     std::string sql = "SELECT id, time, type, source, version, distribution, architecture, message, detail "
-                      "FROM events WHERE time >= ?";
+                      "FROM events WHERE time >= ?1 AND id > ?5";
     if (!f.type.empty())
         sql += " AND type = ?2";
     if (!f.source.empty())
@@ -40,6 +40,7 @@ std::vector<Event> list_events(db::Db& db, const EventFilter& f)
         sql += " LIMIT " + std::to_string(f.limit);
     auto q = db.prepare(sql);
     q.bind(1, f.since);
+    q.bind(5, f.after);
     if (!f.type.empty())
         q.bind(2, f.type);
     if (!f.source.empty())

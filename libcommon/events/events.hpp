@@ -34,6 +34,7 @@ bool has_event(db::Db& db, std::string_view type, std::string_view detail);
 struct EventFilter {
     std::string type, source, distribution;
     long long since = 0; // unix seconds
+    long long after = 0; // only events whose id is greater
     int limit = 100;     // newest first; 0: all
 };
 std::vector<Event> list_events(db::Db& db, const EventFilter& filter);

@@ -27,13 +27,6 @@ namespace fs = std::filesystem;
 
 // ---- helpers -------------------------------------------------------------------
 
-std::string pool_prefix(std::string_view source)
-{
-    if (starts_with(source, "lib") && source.size() > 3)
-        return std::string(source.substr(0, 4));
-    return std::string(source.substr(0, 1));
-}
-
 std::string component_of_section(std::string_view section)
 {
     auto slash = section.find('/');
@@ -449,7 +442,7 @@ void stage_directory(Staged& st, const Distribution& distribution)
         distribution.components.end())
         throw fail(Exit::rejected, "component '{}' is not one of '{}' ({})", st.component, st.dist.codename,
                    join(distribution.components, ", "));
-    st.directory = fmt::format("pool/{}/{}/{}", st.component, pool_prefix(st.source), st.source);
+    st.directory = pool_directory(st.component, st.source);
 }
 
 // The files of the .dsc: in the upload, or in the pool already (an orig tarball).
@@ -1047,6 +1040,12 @@ std::vector<Holding> search(db::Db& db, std::string_view pattern, std::string_vi
             }))
             out.push_back(std::move(h));
     return out;
+}
+
+std::string pool_directory(std::string_view component, std::string_view source)
+{
+    auto prefix = starts_with(source, "lib") && source.size() > 3 ? source.substr(0, 4) : source.substr(0, 1);
+    return fmt::format("pool/{}/{}/{}", component, prefix, source);
 }
 
 Json to_json(const Holding& h)

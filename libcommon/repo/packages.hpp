@@ -118,4 +118,8 @@ std::vector<Holding> show_source(db::Db& db, std::string_view source, std::strin
 std::vector<Holding> search(db::Db& db, std::string_view pattern, std::string_view repository);
 Json to_json(const Holding& h);
 
+// Where a source's files lie in a repository: pool/COMPONENT/PREFIX/SOURCE (PREFIX: its
+// first letter, or its first four for lib*), as in Debian's archive.
+std::string pool_directory(std::string_view component, std::string_view source);
+
 } // namespace mbd::repo

@@ -48,6 +48,8 @@ crash_setup() {
     : >"$CRASH_DIR/kills"
     : >"$CRASH_DIR/durations"
     : >"$CRASH_DIR/log"
+    # as root, mbd-test-build hands builds to build.user, who must reach the home
+    chmod o+x "${BATS_RUN_TMPDIR:-$BATS_TEST_TMPDIR}" "$(dirname "$BATS_TEST_TMPDIR")" "$BATS_TEST_TMPDIR"
     mbd-keygen init --algo ed25519 >/dev/null || return 1
     # unstable -> testing with one rollback each: migrations, rollbacks and pool garbage come soon
     mbd-repo layout add tiny >/dev/null &&

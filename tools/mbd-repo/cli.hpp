@@ -20,7 +20,7 @@ namespace mbd::repo {
 // Groups (one file each)
 void define_setup(Cli& cli);      // setup.cpp: setup, create
 void define_packages(Cli& cli);   // packages.cpp: install, migrate, port, remove, publish, maintain, ls, show, search
-void define_output(Cli& cli);     // output.cpp: check, sources-list, dput-conf
+void define_output(Cli& cli);     // output.cpp: check, sources-list, dput-conf, site
 void define_repository(Cli& cli); // model.cpp: the configuration model's groups
 void define_source(Cli& cli);
 void define_layout(Cli& cli);

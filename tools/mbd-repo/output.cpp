@@ -1,4 +1,4 @@
-// mbd-repo's outputs: check, sources-list, dput-conf.
+// mbd-repo's outputs: check, sources-list, dput-conf, site.
 #include "cli.hpp"
 
 #include "core/error.hpp"
@@ -7,13 +7,40 @@
 #include "db/db.hpp"
 #include "repo/apt.hpp"
 #include "repo/lifecycle.hpp"
+#include "site/html.hpp"
+#include "site/site.hpp"
 
 #include <memory>
 
 namespace mbd::repo {
 
+void define_site(Cli& cli)
+{
+    struct SiteArgs {
+        bool full = false, print_template = false;
+    };
+    auto sa = std::make_shared<SiteArgs>();
+    auto* c = cli.command("site",
+                          "bring the status site (HOME/site/) up to date now; the tools do it after every change when "
+                          "site.enabled is set",
+                          [sa](Context& ctx) {
+                              if (sa->print_template) {
+                                  std::cout << site::default_template();
+                                  return;
+                              }
+                              auto r = site::update(ctx, sa->full);
+                              std::cout << fmt::format("site: {} written, {} unchanged, {} logs removed ({})\n",
+                                                       r.written, r.unchanged, r.removed,
+                                                       site::site_dir(ctx.home()).string());
+                          });
+    c->add_flag("--full", sa->full, "make every page again, not only those of what changed since the last update");
+    c->add_flag("--template", sa->print_template,
+                "print the built-in page frame (copy it to HOME/etc/site/page.html to change it) and exit");
+}
+
 void define_output(Cli& cli)
 {
+    define_site(cli);
     struct CheckArgs {
         std::string id;
         bool json = false;

@@ -1,0 +1,645 @@
+#include "site/site.hpp"
+
+#include "build/queue.hpp"
+#include "chroot/chroot.hpp"
+#include "core/about.hpp"
+#include "core/error.hpp"
+#include "core/fs.hpp"
+#include "core/json.hpp"
+#include "core/log.hpp"
+#include "core/names.hpp"
+#include "core/strings.hpp"
+#include "events/events.hpp"
+#include "keys/instance.hpp"
+#include "model/model.hpp"
+#include "remote/remotes.hpp"
+#include "repo/apt.hpp"
+#include "repo/packages.hpp"
+#include "site/html.hpp"
+#include "upload/process.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <ctime>
+#include <map>
+#include <set>
+
+namespace mbd::site {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int last_n = 20; // builds and events on the home page
+
+std::string version_without_epoch(std::string_view v)
+{
+    auto colon = v.find(':');
+    return std::string(colon == std::string_view::npos ? v : v.substr(colon + 1));
+}
+
+// "name_version_arch" (a Holding's binary) -> its .deb in the pool.
+std::string deb_path(const repo::Holding& h, std::string_view binary)
+{
+    auto first = binary.find('_'), last = binary.rfind('_');
+    if (first == std::string_view::npos || last == first)
+        return {};
+    return fmt::format("{}/{}_{}_{}.deb", repo::pool_directory(h.component, h.source), binary.substr(0, first),
+                       version_without_epoch(binary.substr(first + 1, last - first - 1)), binary.substr(last + 1));
+}
+
+std::string time_cell(long long t) { return t ? escape(iso_time(t)) : "-"; }
+
+std::string state_cell(std::string_view state)
+{
+    return fmt::format("<span class=\"{}\">{}</span>", escape(state), escape(state));
+}
+
+// Only the last part of a path: event details name where a rejected upload is kept.
+std::string base_name(std::string_view path) { return fs::path(path).filename().string(); }
+
+Json event_json(const Event& e)
+{
+    return Json::object()
+        .set("id", e.id)
+        .set("time", json_time(e.time))
+        .set("type", e.type)
+        .set("source", e.source)
+        .set("version", e.version)
+        .set("distribution", e.distribution)
+        .set("architecture", e.architecture)
+        .set("message", e.message);
+}
+
+class Site {
+public:
+    Site(Context& ctx) : ctx_(ctx), root_(site_dir(ctx.home())), now_(std::time(nullptr))
+    {
+        frame_.identity = ctx.config().get("identity");
+        frame_.version = version();
+    }
+
+    Report update(bool full)
+    {
+        make_dirs(root_);
+        fs::path state = ctx_.home().var() / "site.state";
+        long long after = 0;
+        std::error_code ec;
+        if (!full && fs::exists(state, ec))
+            after = std::stoll("0" + std::string(trim(read_file(state))));
+        full = full || after == 0;
+
+        auto& db = ctx_.db();
+        EventFilter changed;
+        changed.after = after;
+        changed.limit = 0;
+        auto events = list_events(db, changed);
+        long long last = events.empty() ? after : events.front().id;
+
+        jobs_ = build::list_jobs(ctx_);
+        uploads_ = upload::list_uploads(ctx_);
+        repositories_ = repo::list_repositories(db);
+        link_logs();
+
+        home();
+        uploads_page();
+        rejected();
+        feed();
+        metrics();
+        key();
+        repositories_page();
+
+        std::set<std::string> sources, repositories;
+        for (const auto& e : events) {
+            if (!e.source.empty())
+                sources.insert(e.source);
+            for (const auto& r : repositories_)
+                if (e.distribution.find("-" + r.id + "-") != std::string::npos)
+                    repositories.insert(r.id);
+        }
+        if (full) {
+            for (const auto& h : repo::list_holdings(db, "", ""))
+                sources.insert(h.source);
+            for (const auto& u : uploads_)
+                sources.insert(u.source);
+            for (const auto& r : repositories_)
+                repositories.insert(r.id);
+        }
+        for (const auto& r : repositories_)
+            if (repositories.count(r.id))
+                repository(r);
+        for (const auto& s : sources)
+            source(s);
+        if (full || !sources.empty())
+            search();
+
+        write_atomic(state, std::to_string(last) + "\n");
+        return report_;
+    }
+
+private:
+    // Write rel (and its JSON twin) unless it holds this content already.
+    void put(const fs::path& rel, const std::string& content)
+    {
+        fs::path path = root_ / rel;
+        std::error_code ec;
+        if (fs::exists(path, ec) && read_file(path) == content) {
+            ++report_.unchanged;
+            return;
+        }
+        make_dirs(path.parent_path());
+        write_atomic(path, content);
+        ++report_.written;
+    }
+
+    void put_page(const std::string& name, std::string_view title, std::string_view body, const Json& data)
+    {
+        Frame f = frame_;
+        for (auto c : name)
+            if (c == '/')
+                f.root += "../";
+        put(name + ".html", page(ctx_.home().etc(), f, title, body));
+        put(name + ".json", data.dump() + "\n");
+    }
+
+    std::string log_link(const build::Job& j, std::string_view root) const
+    {
+        if (!logs_.count(j.key))
+            return "-";
+        return link(fmt::format("{}logs/{}.log", root, j.key), "log");
+    }
+
+    // site/logs/KEY.log: a hard link to each build's log (a copy across file systems);
+    // logs of builds that are gone (retention.builds) leave with them.
+    void link_logs()
+    {
+        fs::path dir = root_ / "logs";
+        make_dirs(dir);
+        for (const auto& j : jobs_) {
+            std::error_code ec;
+            if (j.log.empty() || !fs::is_regular_file(j.log, ec))
+                continue;
+            fs::path to = dir / (j.key + ".log");
+            logs_.insert(j.key);
+            if (fs::exists(to, ec) && fs::equivalent(to, j.log, ec))
+                continue;
+            fs::remove(to, ec);
+            fs::create_hard_link(j.log, to, ec);
+            if (ec)
+                copy_atomic(j.log, to);
+            ++report_.written;
+        }
+        for (const auto& entry : fs::directory_iterator(dir)) {
+            auto name = entry.path().filename().string();
+            if (name.size() > 4 && name.ends_with(".log") && !logs_.count(name.substr(0, name.size() - 4))) {
+                fs::remove(entry.path());
+                ++report_.removed;
+            }
+        }
+    }
+
+    Json job_json(const build::Job& j) const
+    {
+        return Json::object()
+            .set("id", j.id)
+            .set("source", j.source)
+            .set("version", j.version)
+            .set("distribution", j.distribution)
+            .set("architecture", j.architecture)
+            .set("status", j.status)
+            .set("queued", json_time(j.queued))
+            .set("started", json_time(j.started))
+            .set("finished", json_time(j.finished))
+            .set("seconds", j.finished && j.started ? Json(j.finished - j.started) : Json())
+            .set("log", logs_.count(j.key) ? Json("logs/" + j.key + ".log") : Json())
+            .set("message", j.message);
+    }
+
+    std::vector<std::string> job_row(const build::Job& j, std::string_view root) const
+    {
+        long long took = (j.finished ? j.finished : now_) - (j.started ? j.started : now_);
+        return {link(fmt::format("{}sources/{}.html", root, j.source), j.source), escape(j.version),
+                escape(j.distribution), escape(j.architecture), state_cell(j.status),
+                j.started ? escape(duration(took)) : "-", time_cell(j.finished ? j.finished : j.queued),
+                log_link(j, root), escape(j.message)};
+    }
+
+    void home()
+    {
+        auto& db = ctx_.db();
+        Json data = Json::object();
+        std::string body;
+
+        Json instance = Json::object().set("identity", frame_.identity).set("version", frame_.version);
+        auto key = keys::find_instance_key(ctx_);
+        if (key)
+            instance.set("fingerprint", key->info.fingerprint).set("key", "key.asc");
+        body += fmt::format("<p>mbd {}; instance key {} ({})</p>\n", escape(frame_.version),
+                            key ? escape(key->info.fingerprint) : "not made yet", key ? link("key.asc", "download") : "");
+        data.set("instance", instance);
+
+        std::vector<std::vector<std::string>> rows;
+        Json chroots = Json::array();
+        for (const auto& c : chroot::list(ctx_)) {
+            chroots.push(Json::object()
+                             .set("codename", c.codename)
+                             .set("architecture", c.arch)
+                             .set("status", c.status.display())
+                             .set("updated", json_time(c.updated))
+                             .set("last_check", json_time(c.status.last_check)));
+            rows.push_back({escape(c.codename), escape(c.arch), state_cell(c.status.display()),
+                            c.updated ? escape(duration(now_ - c.updated)) : "-", time_cell(c.status.last_check)});
+        }
+        body += "<h2>Chroots</h2>\n" + table({"codename", "arch", "status", "age", "last check"}, rows);
+        data.set("chroots", chroots);
+
+        rows.clear();
+        Json remotes = Json::array();
+        for (const auto& r : remote::list_remotes(ctx_)) {
+            Json load = r.peer ? Json(Json::object()
+                                          .set("capacity", r.peer->capacity)
+                                          .set("running", r.peer->running)
+                                          .set("queued", r.peer->queued))
+                               : Json();
+            remotes.push(Json::object()
+                             .set("name", r.name)
+                             .set("status", r.status.display())
+                             .set("load", load)
+                             .set("last_seen", json_time(r.status_fetched)));
+            rows.push_back({escape(r.name), state_cell(r.status.display()),
+                            r.peer ? fmt::format("{} running, {} queued of {}", r.peer->running, r.peer->queued,
+                                                 r.peer->capacity)
+                                   : "-",
+                            time_cell(r.status_fetched), escape(r.message)});
+        }
+        body += "<h2>Remotes</h2>\n" + table({"name", "status", "load", "last seen", "last check"}, rows);
+        data.set("remotes", remotes);
+
+        const std::vector<std::string> job_header = {"source", "version",  "distribution", "arch",   "status",
+                                                     "took",   "finished", "log",          "message"};
+        rows.clear();
+        Json queue = Json::array();
+        std::vector<const build::Job*> done;
+        for (const auto& j : jobs_) {
+            if (j.status == "queued" || j.status == "running" || j.status == "waiting") {
+                queue.push(job_json(j));
+                rows.push_back(job_row(j, ""));
+            } else {
+                done.push_back(&j);
+            }
+        }
+        body += "<h2>Build queue</h2>\n" + table(job_header, rows, "nothing queued");
+        data.set("queue", queue);
+
+        std::sort(done.begin(), done.end(), [](auto* a, auto* b) { return a->finished > b->finished; });
+        rows.clear();
+        Json builds = Json::array();
+        for (size_t i = 0; i < done.size() && i < last_n; ++i) {
+            builds.push(job_json(*done[i]));
+            rows.push_back(job_row(*done[i], ""));
+        }
+        body += "<h2>Last builds</h2>\n" + table(job_header, rows);
+        data.set("builds", builds);
+
+        EventFilter filter;
+        filter.limit = last_n;
+        body += "<h2>Last events</h2>\n" + events_table(list_events(db, filter), "", data, "events");
+
+        put_page("index", "Status", body, data);
+    }
+
+    std::string events_table(const std::vector<Event>& events, std::string_view root, Json& data, const char* key)
+    {
+        std::vector<std::vector<std::string>> rows;
+        Json list = Json::array();
+        for (const auto& e : events) {
+            list.push(event_json(e));
+            rows.push_back({time_cell(e.time), state_cell(e.type),
+                            e.source.empty() ? "" : link(fmt::format("{}sources/{}.html", root, e.source), e.source),
+                            escape(e.version), escape(e.distribution), escape(e.architecture), escape(e.message)});
+        }
+        data.set(key, list);
+        return table({"time", "event", "source", "version", "distribution", "arch", "message"}, rows);
+    }
+
+    Json upload_json(const upload::UploadInfo& u) const
+    {
+        Json builds = Json::array();
+        for (const auto& b : u.builds)
+            builds.push(Json::object()
+                            .set("id", b.id)
+                            .set("architecture", b.architecture)
+                            .set("status", b.status)
+                            .set("builder", b.builder)
+                            .set("seconds", b.seconds)
+                            .set("message", b.message));
+        return Json::object()
+            .set("id", u.id)
+            .set("source", u.source)
+            .set("version", u.version)
+            .set("distribution", u.distribution)
+            .set("uploader", u.uploader)
+            .set("status", u.status)
+            .set("received", json_time(u.received))
+            .set("finished", json_time(u.finished))
+            .set("message", u.message)
+            .set("builds", builds);
+    }
+
+    std::string uploads_table(const std::vector<const upload::UploadInfo*>& uploads, std::string_view root,
+                              Json& list)
+    {
+        std::vector<std::vector<std::string>> rows;
+        for (const auto* u : uploads) {
+            list.push(upload_json(*u));
+            std::string builds;
+            for (const auto& b : u->builds) {
+                auto job = std::find_if(jobs_.begin(), jobs_.end(), [&](const build::Job& j) { return j.id == b.id; });
+                builds += fmt::format("{} {}{} {}<br>", escape(b.architecture), state_cell(b.status),
+                                      b.seconds > 0 ? fmt::format(" ({:.0f} s)", b.seconds) : "",
+                                      job != jobs_.end() ? log_link(*job, root) : "");
+            }
+            rows.push_back({link(fmt::format("{}sources/{}.html", root, u->source), u->source), escape(u->version),
+                            escape(u->distribution), state_cell(u->status), time_cell(u->received),
+                            escape(u->uploader), builds, escape(u->message)});
+        }
+        return table({"source", "version", "distribution", "status", "received", "uploader", "builds", "message"},
+                     rows);
+    }
+
+    void uploads_page()
+    {
+        std::vector<const upload::UploadInfo*> last;
+        for (size_t i = 0; i < uploads_.size() && i < 100; ++i)
+            last.push_back(&uploads_[i]);
+        Json list = Json::array();
+        std::string body = uploads_table(last, "", list);
+        put_page("uploads", "Uploads", body, Json::object().set("uploads", list));
+    }
+
+    void rejected()
+    {
+        EventFilter filter;
+        filter.type = "REJECTED";
+        filter.limit = 100;
+        std::vector<std::vector<std::string>> rows;
+        Json list = Json::array();
+        for (const auto& e : list_events(ctx_.db(), filter)) {
+            std::vector<std::string> files;
+            std::error_code ec;
+            fs::path kept(e.detail);
+            if (!e.detail.empty() && fs::is_directory(kept, ec))
+                for (const auto& f : fs::directory_iterator(kept, ec))
+                    files.push_back(f.path().filename().string());
+            std::sort(files.begin(), files.end());
+            Json names = Json::array();
+            for (const auto& f : files)
+                names.push(f);
+            list.push(event_json(e).set("kept_as", base_name(e.detail)).set("files", names));
+            rows.push_back({time_cell(e.time), escape(e.source), escape(e.version), escape(e.distribution),
+                            escape(e.message), escape(base_name(e.detail)), escape(join(files, " "))});
+        }
+        std::string body = "<h2>Rejected uploads</h2>\n<p>Kept with their reason in the instance's var/rejected/.</p>\n" +
+                           table({"time", "source", "version", "distribution", "reason", "kept as", "files"}, rows);
+        std::vector<const upload::UploadInfo*> failed;
+        for (const auto& u : uploads_)
+            if (u.status == "failed")
+                failed.push_back(&u);
+        Json failed_list = Json::array();
+        body += "<h2>Failed uploads</h2>\n" + uploads_table(failed, "", failed_list);
+        put_page("rejected", "Rejected and failed uploads", body,
+                 Json::object().set("rejected", list).set("failed", failed_list));
+    }
+
+    void repositories_page()
+    {
+        std::vector<std::vector<std::string>> rows;
+        Json list = Json::array();
+        for (const auto& r : repositories_) {
+            list.push(Json::object()
+                          .set("id", r.id)
+                          .set("layout", r.layout)
+                          .set("description", r.description)
+                          .set("page", "repository/" + r.id + ".html"));
+            rows.push_back({link("repository/" + r.id + ".html", r.id), escape(r.layout), escape(r.description)});
+        }
+        put_page("repositories", "Repositories", table({"repository", "layout", "description"}, rows),
+                 Json::object().set("repositories", list));
+    }
+
+    void repository(const repo::Repository& r)
+    {
+        auto& db = ctx_.db();
+        Json data = Json::object().set("id", r.id).set("layout", r.layout).set("description", r.description);
+        std::string body = fmt::format("<p>{}</p>\n", escape(r.description));
+        // links into the archive where it is served (publish.url); a file:// URL names the home
+        std::string url = ctx_.config().get("publish.url").empty() ? "" : repo::repository_url(ctx_, r.id);
+        if (!url.empty()) {
+            repo::SourcesListOptions o;
+            o.deb822 = true;
+            std::string sources = repo::sources_list(ctx_, r.id, o);
+            body += fmt::format("<h2>How to use it</h2>\n<p>The {} (for /etc/apt/keyrings/) and "
+                                "/etc/apt/sources.list.d/mbd-{}-{}.sources:</p>\n<pre>{}</pre>\n",
+                                link("../key.asc", "instance key"), escape(frame_.identity), escape(r.id),
+                                escape(sources));
+            data.set("sources", sources);
+        } else {
+            body += "<p>Set publish.url (the URL the archive is served under) for the apt sources to use it.</p>\n";
+        }
+        Json dists = Json::array();
+        for (const auto& d : repo::repository_dists(db, r.id)) {
+            std::vector<std::vector<std::string>> rows;
+            Json held = Json::array();
+            for (const auto& h : repo::list_holdings(db, r.id, d.name)) {
+                std::string bins;
+                for (const auto& b : h.binaries)
+                    bins += (url.empty() ? escape(b) : link(fmt::format("{}/{}", url, deb_path(h, b)), b)) + " ";
+                std::string dsc = fmt::format("{}/{}_{}.dsc", repo::pool_directory(h.component, h.source), h.source,
+                                              version_without_epoch(h.version));
+                rows.push_back({link("../sources/" + h.source + ".html", h.source), escape(h.version),
+                                url.empty() ? escape(fs::path(dsc).filename().string()) : link(url + "/" + dsc, ".dsc"),
+                                bins, time_cell(h.since)});
+                held.push(repo::to_json(h));
+            }
+            dists.push(Json::object().set("name", d.name).set("suite", d.suite).set("rollback", d.rollback).set(
+                "holds", held));
+            body += fmt::format("<h2 id=\"{}\">{}</h2>\n", escape(d.name), escape(d.name)) +
+                    table({"source", "version", "source package", "binaries", "since"}, rows, "empty");
+        }
+        data.set("distributions", dists);
+        put_page("repository/" + r.id, "Repository " + r.id, body, data);
+    }
+
+    void source(const std::string& name)
+    {
+        if (!names::problem(names::package, name).has_value()) {
+            auto& db = ctx_.db();
+            Json data = Json::object().set("source", name);
+            std::vector<std::vector<std::string>> rows;
+            Json held = Json::array();
+            std::vector<repo::Holding> holdings;
+            try {
+                holdings = repo::show_source(db, name, "");
+            } catch (const Error& e) {
+                if (e.code() != Exit::not_found) // no distribution holds it (yet, or any more)
+                    throw;
+            }
+            for (const auto& h : holdings) {
+                held.push(repo::to_json(h));
+                rows.push_back({escape(h.dist), escape(h.version), escape(join(h.binaries, " ")), time_cell(h.since)});
+            }
+            data.set("versions", held);
+            std::string body = "<h2>Versions</h2>\n" + table({"distribution", "version", "binaries", "since"}, rows);
+
+            std::vector<const upload::UploadInfo*> mine;
+            for (const auto& u : uploads_)
+                if (u.source == name)
+                    mine.push_back(&u);
+            Json list = Json::array();
+            body += "<h2>Uploads</h2>\n" + uploads_table(mine, "../", list);
+            data.set("uploads", list);
+
+            EventFilter filter;
+            filter.source = name;
+            filter.limit = 100;
+            body += "<h2>Events</h2>\n" + events_table(list_events(db, filter), "../", data, "events");
+            put_page("sources/" + name, "Source " + name, body, data);
+        }
+    }
+
+    void search()
+    {
+        Json index = Json::array();
+        std::map<std::string, std::set<std::string>> binaries;
+        for (const auto& h : repo::list_holdings(ctx_.db(), "", ""))
+            for (const auto& b : h.binaries)
+                binaries[h.source].insert(b.substr(0, b.find('_')));
+        for (const auto& [source, bins] : binaries) {
+            Json names = Json::array();
+            for (const auto& b : bins)
+                names.push(b);
+            index.push(Json::object().set("source", source).set("binaries", names));
+        }
+        put("search-index.json", index.dump(false) + "\n");
+        std::string body = R"(<form action="search.html"><input id="q" name="q" placeholder="source or binary name" autofocus>
+<button>search</button></form>
+<ul id="results"></ul>
+<noscript><p>Searching needs JavaScript; without it, see search-index.json or the repositories' pages.</p></noscript>
+<script>
+const q = new URLSearchParams(location.search).get("q") || "";
+document.getElementById("q").value = q;
+if (q) fetch("search-index.json").then(r => r.json()).then(index => {
+  const ul = document.getElementById("results");
+  for (const e of index) {
+    if (!e.source.includes(q) && !e.binaries.some(b => b.includes(q))) continue;
+    const li = document.createElement("li"), a = document.createElement("a");
+    a.href = "sources/" + encodeURIComponent(e.source) + ".html";
+    a.textContent = e.source;
+    li.append(a, " " + e.binaries.join(" "));
+    ul.append(li);
+  }
+  if (!ul.children.length) ul.textContent = "nothing found";
+});
+</script>
+)";
+        put_page("search", "Search", body, Json::object().set("index", "search-index.json"));
+    }
+
+    void feed()
+    {
+        EventFilter filter;
+        filter.limit = 50;
+        auto events = list_events(ctx_.db(), filter);
+        std::string base = ctx_.config().get("publish.url");
+        std::string id = "urn:mbd:" + frame_.identity;
+        std::string out = fmt::format("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+                                      "<feed xmlns=\"http://www.w3.org/2005/Atom\">\n<title>{} events</title>\n"
+                                      "<id>{}</id>\n<updated>{}</updated>\n",
+                                      escape(frame_.identity), escape(id),
+                                      iso_time(events.empty() ? 0 : events.front().time));
+        for (const auto& e : events)
+            out += fmt::format("<entry><id>{}:event:{}</id><title>{}</title><updated>{}</updated>"
+                               "<link href=\"sources/{}.html\"/><content type=\"text\">{}</content></entry>\n",
+                               escape(id), e.id, escape(e.type + " " + e.source + " " + e.version), iso_time(e.time),
+                               escape(e.source), escape(describe(e)));
+        put("feed.atom", out + "</feed>\n");
+    }
+
+    void metrics()
+    {
+        std::map<std::string, int> by_status;
+        for (const auto& j : jobs_)
+            ++by_status[j.status];
+        std::string out = "# HELP mbd_builds Builds run here, by status.\n# TYPE mbd_builds gauge\n";
+        for (const auto& [status, n] : by_status)
+            out += fmt::format("mbd_builds{{status=\"{}\"}} {}\n", status, n);
+        out += fmt::format("# HELP mbd_build_queue Builds queued or running.\n# TYPE mbd_build_queue gauge\n"
+                           "mbd_build_queue {}\n",
+                           by_status["queued"] + by_status["running"] + by_status["waiting"]);
+        out += "# HELP mbd_build_seconds Duration of the last finished build, by architecture.\n"
+               "# TYPE mbd_build_seconds gauge\n";
+        std::map<std::string, long long> last_took, last_end;
+        for (const auto& j : jobs_)
+            if (j.finished && j.started && j.finished >= last_end[j.architecture]) {
+                last_end[j.architecture] = j.finished;
+                last_took[j.architecture] = j.finished - j.started;
+            }
+        for (const auto& [arch, s] : last_took)
+            out += fmt::format("mbd_build_seconds{{architecture=\"{}\"}} {}\n", arch, s);
+        out += "# HELP mbd_chroot_age_seconds Time since each chroot was made or updated.\n"
+               "# TYPE mbd_chroot_age_seconds gauge\n";
+        for (const auto& c : chroot::list(ctx_))
+            if (c.updated)
+                out += fmt::format("mbd_chroot_age_seconds{{codename=\"{}\",architecture=\"{}\"}} {}\n", c.codename,
+                                   c.arch, now_ - c.updated);
+        EventFilter filter;
+        filter.type = "INSTALLED";
+        filter.limit = 1;
+        auto installed = list_events(ctx_.db(), filter);
+        out += fmt::format("# HELP mbd_last_install_timestamp_seconds When a package was last installed.\n"
+                           "# TYPE mbd_last_install_timestamp_seconds gauge\n"
+                           "mbd_last_install_timestamp_seconds {}\n",
+                           installed.empty() ? 0 : installed.front().time);
+        put("metrics.prom", out);
+    }
+
+    void key()
+    {
+        if (keys::find_instance_key(ctx_))
+            put("key.asc", keys::instance_public_key(ctx_));
+    }
+
+    Context& ctx_;
+    fs::path root_;
+    long long now_;
+    Frame frame_;
+    Report report_;
+    std::vector<build::Job> jobs_;
+    std::vector<upload::UploadInfo> uploads_;
+    std::vector<repo::Repository> repositories_;
+    std::set<std::string> logs_; // job keys with a log in site/logs/
+};
+
+} // namespace
+
+fs::path site_dir(const Home& home) { return home.root / "site"; }
+
+Report update(Context& ctx, bool full)
+{
+    make_dirs(ctx.home().locks());
+    FileLock lock(ctx.home().locks() / "site.lock", true);
+    return Site(ctx).update(full);
+}
+
+void refresh(Context& ctx) noexcept
+{
+    try {
+        if (ctx.config().get_bool("site.enabled"))
+            update(ctx);
+    } catch (const std::exception& e) {
+        log::warning("the status site was not brought up to date: {}", e.what());
+    }
+}
+
+} // namespace mbd::site

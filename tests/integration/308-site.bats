@@ -1,0 +1,130 @@
+#!/usr/bin/env bats
+# The status site (HOME/site/): written by the tools after every change when site.enabled
+# is set, from the state database; HTML for people, the same data as JSON, a feed, metrics,
+# build logs. Builds use prebuilt results (mbd-test-build): sbuild is not what this tests.
+
+load ../helpers
+load ../lib/debian
+load ../lib/pipeline
+load ../lib/crash
+
+setup() {
+    mbd_setup
+    CRASH_CHROOT=fake crash_setup
+    echo 'site.enabled = true' >>"$MBD_HOME/etc/mbd.conf"
+    site="$MBD_HOME/site"
+}
+
+# json FILE EXPR: evaluate a Python expression over the parsed FILE (d), print the result
+json() {
+    python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
+}
+
+# An upload built and installed, one rejected (its changelog names an unknown option that
+# carries markup), through the passes the units run.
+pipeline() {
+    crash_upload
+    crash_upload
+    changes=$(mbdt_source_package "$CRASH_DIR/pkg" evil 1.0~test12+1 bookworm-test-unstable \
+        --option '<script>alert(1)</script>=1')
+    mbdt_dput "$changes"
+    passes 7
+}
+
+# passes [RC]: the incoming pass (exit RC), the build pass, the incoming pass that installs
+# (the fake chroot's warnings go to a log)
+passes() {
+    run -"${1:-0}" mbd-incoming run
+    mbd-test-build run "$CRASH_DIR/prebuilt" 2>>"$BATS_TEST_TMPDIR/passes.log"
+    mbd-incoming run
+}
+
+@test "after the passes the site shows the instance, the builds with their logs, the sources and the rejection" {
+    pipeline
+    # the home page and its JSON twin
+    [ -f "$site/index.html" ]
+    fpr=$(mbd-keygen show --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["fingerprint"])')
+    grep -q "$fpr" "$site/index.html"
+    assert_equal "$(json "$site/index.json" 'd["instance"]["fingerprint"]')" "$fpr"
+    assert_equal "$(json "$site/index.json" 'len(d["builds"])')" 2
+    assert_equal "$(json "$site/index.json" 'sorted({b["status"] for b in d["builds"]})')" "['successful']"
+    assert_equal "$(json "$site/index.json" 'd["chroots"][0]["codename"]')" bookworm
+    gpg --batch --show-keys "$site/key.asc" | grep -q "$fpr"
+    # every build's log is served, and linked from the home page
+    for log in $(json "$site/index.json" '" ".join(b["log"] for b in d["builds"])'); do
+        [ -s "$site/$log" ]
+        grep -q "href=\"$log\"" "$site/index.html"
+    done
+    # the source's page: its version in unstable, its upload installed
+    json "$site/sources/crash2.json" 'd["versions"][0]["distribution"]' | grep -qx bookworm-test-unstable
+    assert_equal "$(json "$site/sources/crash2.json" 'd["uploads"][0]["status"]')" installed
+    grep -q '1.0~test12+2' "$site/sources/crash2.html"
+    # the repository page lists what the suite holds
+    assert_equal "$(json "$site/repository/test.json" \
+        '[x["source"] for s in d["distributions"] if s["name"] == "bookworm-test-unstable" for x in s["holds"]]')" \
+        "['crash1', 'crash2']"
+    grep -q 'href="../sources/crash1.html"' "$site/repository/test.html"
+    # the rejection: its reason, markup escaped, nothing executable
+    assert_equal "$(json "$site/rejected.json" 'd["rejected"][0]["source"]')" evil
+    grep -q '&lt;script&gt;alert(1)&lt;/script&gt;' "$site/rejected.html"
+    # (the JSON twins carry the text as data, escaped as JSON strings)
+    refute grep -rq --include='*.html' --include='*.atom' '<script>alert' "$site"
+    # the feed and the metrics
+    python3 -c 'import sys, xml.dom.minidom; xml.dom.minidom.parse(sys.argv[1])' "$site/feed.atom"
+    grep -q 'INSTALLED crash2' "$site/feed.atom"
+    grep -qx 'mbd_builds{status="successful"} 2' "$site/metrics.prom"
+    # no page names the home or carries secret key material
+    refute grep -rqF "$MBD_HOME" "$site"
+    refute grep -rq 'PRIVATE KEY' "$site"
+    for f in "$site"/*.json "$site"/*/*.json; do
+        python3 -m json.tool "$f" >/dev/null
+    done
+}
+
+@test "only pages whose data changed are rewritten; --full makes them all again; off by default" {
+    pipeline
+    touch -d '2000-01-01' "$site/sources/crash2.html" "$site/sources/crash1.html"
+    crash_upload # crash0
+    passes
+    [ -f "$site/sources/crash0.html" ]
+    run_mbd mbd-repo migrate crash1 bookworm-test-unstable
+    # crash1's page changed (its migration), crash2's was left as it was
+    [ "$(stat -c %Y "$site/sources/crash1.html")" -gt 946684800 ]
+    grep -q bookworm-test-testing "$site/sources/crash1.html"
+    assert_equal "$(stat -c %Y "$site/sources/crash2.html")" 946684800
+    run_mbd mbd-repo site
+    assert_output_contains "0 written"
+    run_mbd mbd-repo site --full
+    assert_output_contains "0 written"
+    rm "$site/sources/crash2.html"
+    run_mbd mbd-repo site --full
+    assert_output_contains "1 written"
+    [ -f "$site/sources/crash2.html" ]
+    # a read-only command writes nothing; without site.enabled no change writes the site
+    rm -r "$site"
+    run_mbd mbd-repo ls
+    [ ! -e "$site" ]
+    sed -i '/^site.enabled/d' "$MBD_HOME/etc/mbd.conf"
+    run_mbd mbd-repo migrate crash2 bookworm-test-unstable
+    [ ! -e "$site" ]
+}
+
+@test "the admin's page frame replaces the built-in one; a site that cannot be written fails no pass" {
+    mkdir -p "$MBD_HOME/etc/site"
+    mbd-repo site --template | sed 's/<main>/<main><p>OUR FRAME<\/p>/' >"$MBD_HOME/etc/site/page.html"
+    grep -q 'OUR FRAME' "$MBD_HOME/etc/site/page.html"
+    pipeline
+    grep -q 'OUR FRAME' "$site/index.html"
+    grep -q 'OUR FRAME' "$site/sources/crash1.html"
+    # the site's place taken by a file: the passes still do their work, with a warning
+    rm -r "$site"
+    : >"$site"
+    crash_upload
+    run --separate-stderr mbd-incoming run
+    [ "$status" -eq 0 ]
+    assert_stderr_contains "W: the status site was not brought up to date"
+    mbd-test-build run "$CRASH_DIR/prebuilt" 2>>"$BATS_TEST_TMPDIR/passes.log"
+    mbd-incoming run 2>>"$BATS_TEST_TMPDIR/passes.log"
+    run_mbd mbd-repo show crash0
+    assert_output_contains "1.0~test12+3"
+}
