@@ -15,27 +15,43 @@
 namespace mbd::app {
 namespace {
 
-// Step 1: the identity and the e-mail go into the configuration file, unless the instance
-// key was made for others (its user id says who signs; a new key is mbd-keygen init --force).
-void store_identity(Context& ctx, const SetupOptions& o)
+// The values of the options, checked before anything changes.
+void check_options(const SetupOptions& o)
 {
-    if (o.identity.empty() && o.email.empty())
-        return;
+    for (const auto& file : o.uploaders)
+        if (!fs::is_regular_file(file))
+            throw fail(Exit::not_found, "no uploader key file '{}'", file.string());
     if (!o.email.empty())
         if (auto why = email_problem(o.email))
             throw fail(Exit::usage, "--email: {}", *why);
-    auto key = keys::find_instance_key(ctx);
-    std::string identity = o.identity.empty() ? ctx.config().get("identity") : o.identity;
-    std::string email = o.email.empty() ? ctx.config().get("email") : o.email;
-    std::string uid = keys::instance_user_id(identity, email);
-    if (key && key->info.user_id != uid)
-        throw fail(Exit::exists,
-                   "the instance key was made for '{}', not '{}': identity and e-mail are set before the key "
-                   "(mbd-keygen init --force makes a new key)",
-                   key->info.user_id, uid);
+    if (!o.url.empty())
+        if (auto why = url_problem(o.url))
+            throw fail(Exit::usage, "--url: {}", *why);
+}
+
+// Step 1: the identity and the e-mail go into the configuration file, unless the instance
+// key was made for others (its user id says who signs; a new key is mbd-keygen init --force);
+// so does the URL the repositories are served under.
+void store_settings(Context& ctx, const SetupOptions& o)
+{
+    if (o.identity.empty() && o.email.empty() && o.url.empty())
+        return;
+    if (!o.identity.empty() || !o.email.empty()) {
+        auto key = keys::find_instance_key(ctx);
+        std::string identity = o.identity.empty() ? ctx.config().get("identity") : o.identity;
+        std::string email = o.email.empty() ? ctx.config().get("email") : o.email;
+        std::string uid = keys::instance_user_id(identity, email);
+        if (key && key->info.user_id != uid)
+            throw fail(Exit::exists,
+                       "the instance key was made for '{}', not '{}': identity and e-mail are set before the key "
+                       "(mbd-keygen init --force makes a new key)",
+                       key->info.user_id, uid);
+    }
     fs::create_directories(ctx.home().etc());
     fs::path file = ctx.home().etc() / "mbd.conf";
-    for (const auto& [k, v] : {std::pair<std::string, std::string>{"identity", o.identity}, {"email", o.email}})
+    for (const auto& [k, v] : {std::pair<std::string, std::string>{"identity", o.identity},
+                               {"email", o.email},
+                               {"publish.url", o.url}})
         if (!v.empty()) {
             store_config(file, k, v);
             ctx.config().set(k, v, Origin::file, file.string());
@@ -87,11 +103,8 @@ void ensure_chroots(Context& ctx, const repo::SetupResult& r, const repo::SetupO
 
 SetupResult setup(Context& ctx, const SetupOptions& o)
 {
-    // (everything that can be refused without a change is checked first)
-    for (const auto& file : o.uploaders)
-        if (!fs::is_regular_file(file))
-            throw fail(Exit::not_found, "no uploader key file '{}'", file.string());
-    store_identity(ctx, o);
+    check_options(o); // (everything that can be refused without a change is checked first)
+    store_settings(ctx, o);
     ensure_key(ctx);
     SetupResult result;
     result.repository = repo::setup(ctx, o.repository);

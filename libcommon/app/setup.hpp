@@ -1,7 +1,8 @@
 // app/setup: an instance in one command (`mbd-repo setup`), the whole first-time path
 // of mbd(7) in order, each step kept when it is done already (so it can be run again
 // after a failure, or to add what is missing):
-//   1. identity and e-mail, when given: stored in HOME/etc/mbd.conf;
+//   1. identity, e-mail and the URL the repositories are served under (publish.url),
+//      when given: stored in HOME/etc/mbd.conf;
 //   2. the instance key (made unless there is one; it needs an e-mail with a domain);
 //   3. source debian-CODENAME, distribution CODENAME, repository ID (repo::setup);
 //   4. a chroot per architecture of the distribution: created, checked, activated;
@@ -21,6 +22,7 @@ namespace mbd::app {
 struct SetupOptions {
     repo::SetupOptions repository;
     std::string identity, email;                // empty: keep the configuration's
+    std::string url;                            // publish.url; empty: keep the configuration's
     bool chroots = true;                        // create, check and activate the chroots
     std::vector<std::filesystem::path> uploaders; // public key files to grant the repository
 };

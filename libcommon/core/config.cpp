@@ -208,6 +208,26 @@ std::optional<std::string> email_problem(std::string_view address)
     return std::nullopt;
 }
 
+std::optional<std::string> url_problem(std::string_view url)
+{
+    // (lower case: apt runs the method the scheme names, /usr/lib/apt/methods/http)
+    std::string_view rest;
+    for (std::string_view scheme : {"http://", "https://"})
+        if (url.starts_with(scheme))
+            rest = url.substr(scheme.size());
+    if (rest.empty() || rest.front() == '/')
+        return fmt::format("'{}' is not an http:// or https:// URL with a host (http://mbd.example.org/repositories)",
+                           url);
+    auto bad = std::find_if(url.begin(), url.end(), [](char c) {
+        return static_cast<unsigned char>(c) <= ' ' || c == 0x7f || c == '"' || c == '\'' || c == '`' || c == '\\' ||
+               c == '<' || c == '>';
+    });
+    if (bad != url.end())
+        return fmt::format("URL '{}' holds white space, a control character, a quote, a backslash or an angle bracket",
+                           url);
+    return std::nullopt;
+}
+
 void store_config(const std::filesystem::path& file, std::string_view key, const std::string& value)
 {
     const ConfigKey* k = find_key(key);
@@ -217,6 +237,9 @@ void store_config(const std::filesystem::path& file, std::string_view key, const
     if (key == "email")
         if (auto why = email_problem(value))
             throw fail(Exit::config, "{}", *why);
+    if (key == "publish.url")
+        if (auto why = url_problem(value))
+            throw fail(Exit::config, "publish.url: {}", *why);
     std::string out;
     bool replaced = false;
     std::error_code ec;

@@ -44,9 +44,15 @@ inline constexpr std::string_view env_fault = "MBD_FAULT";
 // as bogus-mail-host); nullopt when it is fine.
 std::optional<std::string> email_problem(std::string_view address);
 
+// Why a URL is not one to publish repositories under (publish.url): it must be http://
+// or https:// (lower case) with a host, and hold no white space, control character, quote, backslash
+// or angle bracket (it is printed into sources lists and pages); nullopt when it is fine.
+std::optional<std::string> url_problem(std::string_view url);
+
 // Set KEY = VALUE in a configuration file (the line that sets it is replaced, else one is
 // appended; comments stay), after checking the key and the value (an e-mail address
-// needs a domain: email_problem). Written atomically.
+// needs a domain: email_problem; publish.url is an http(s) URL: url_problem). Written
+// atomically.
 void store_config(const std::filesystem::path& file, std::string_view key, const std::string& value);
 
 class Config {

@@ -73,6 +73,19 @@ TEST(Config, EmailNeedsADomain)
         EXPECT_TRUE(email_problem(bad)) << bad;
 }
 
+TEST(Config, PublishUrlIsHttpWithAHost)
+{
+    for (const char* good : {"http://mbd.example.org/repositories", "https://mbd.example.org:8443/r/",
+                             "http://127.0.0.1:8080", "http://[::1]/repositories"})
+        EXPECT_FALSE(url_problem(good)) << good;
+    for (const char* bad : {"", "http://", "https://", "http:///repositories", "ftp://mbd.example.org/", "HTTP://x.org",
+                            "file:///var/lib/mbd/repositories", "mbd.example.org/repositories",
+                            "http://mbd.example.org/a b", "http://mbd.example.org/\"x\"", "http://mbd.example.org/'x'",
+                            "http://mbd.example.org/<x>", "http://mbd.example.org/\tx", "http://mbd.example.org/x\n",
+                            "http://mbd.example.org/a\\b", " http://mbd.example.org/"})
+        EXPECT_TRUE(url_problem(bad)) << bad;
+}
+
 TEST(Config, StoreReplacesTheKeysLineAndKeepsTheRest)
 {
     TempDir home;
@@ -92,6 +105,7 @@ TEST(Config, StoreReplacesTheKeysLineAndKeepsTheRest)
         return Exit::ok;
     };
     EXPECT_EQ(code([&] { store_config(file, "email", "mbd@vm"); }), Exit::config);
+    EXPECT_EQ(code([&] { store_config(file, "publish.url", "ftp://mbd.example.org/"); }), Exit::config);
     EXPECT_EQ(code([&] { store_config(file, "identity", "../x"); }), Exit::config);
     EXPECT_EQ(code([&] { store_config(file, "home", "/x"); }), Exit::config);
     EXPECT_EQ(code([&] { store_config(file, "nope", "1"); }), Exit::config);

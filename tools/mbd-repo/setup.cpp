@@ -39,6 +39,9 @@ void define_setup(Cli& cli)
     c->add_option("--identity", su->options.identity, "this instance's name (stored in etc/mbd.conf)")
         ->check(name_of(names::remote));
     c->add_option("--email", su->options.email, "the instance key's e-mail address, with a domain (stored in etc/mbd.conf)");
+    c->add_option("--url", su->options.url,
+                  "http(s) URL under which HOME/repositories is served: publish.url (stored in etc/mbd.conf)")
+        ->type_name("URL");
     c->add_option("--uploader", su->uploaders, "a public key file to grant the repository (repeatable)")
         ->type_name("FILE");
     c->add_flag("--no-chroot", su->no_chroot, "make no chroots (mbd-chroot create, check, activate)");
