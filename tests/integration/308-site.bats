@@ -7,12 +7,18 @@ load ../helpers
 load ../lib/debian
 load ../lib/pipeline
 load ../lib/crash
+load ../lib/nginx
 
 setup() {
     mbd_setup
     CRASH_CHROOT=fake crash_setup
     echo 'site.enabled = true' >>"$MBD_HOME/etc/mbd.conf"
     site="$MBD_HOME/site"
+}
+
+teardown() {
+    stop_nginx
+    mbd_teardown
 }
 
 # json FILE EXPR: evaluate a Python expression over the parsed FILE (d), print the result
@@ -127,4 +133,24 @@ passes() {
     mbd-incoming run 2>>"$BATS_TEST_TMPDIR/passes.log"
     run_mbd mbd-repo show crash0
     assert_output_contains "1.0~test12+3"
+}
+
+@test "served by the shipped nginx: every link of every page answers 200, the JSON twins parse" {
+    start_nginx
+    echo "publish.url = $NGINX_URL/repositories" >>"$MBD_HOME/etc/mbd.conf"
+    pipeline
+    run crawl "$NGINX_URL/index.html"
+    printf '%s\n' "$output" | tail -n 5
+    [ "$status" -eq 0 ]
+    assert_output_contains " 0 broken"
+    # pages, logs, the key, the pool files and the feed were all reached
+    for path in /sources/crash1.html /sources/crash1.json /key.asc /feed.atom /search.html /rejected.json \
+        '/repositories/test/pool/main/c/crash1/crash1_1.0~test12+1_amd64.deb' \
+        '/repositories/test/pool/main/c/crash1/crash1_1.0~test12+1.dsc'; do
+        grep -qxF "200 $NGINX_URL$path" <<<"$output" || { echo "not crawled: $path" >&2; false; }
+    done
+    grep -qE "^200 $NGINX_URL/logs/[^ ]+\.log$" <<<"$output"
+    refute grep -q '^external' <<<"$output"
+    # the apt sources the repository page shows are the ones sources-list prints for this URL
+    grep -qF "URIs: $NGINX_URL/repositories/test" "$site/repository/test.html"
 }
