@@ -110,25 +110,20 @@ public:
         key();
         repositories_page();
 
-        std::set<std::string> sources, repositories;
+        std::set<std::string> sources, dists;
         for (const auto& e : events) {
             if (!e.source.empty())
                 sources.insert(e.source);
-            for (const auto& r : repositories_)
-                if (e.distribution.find("-" + r.id + "-") != std::string::npos)
-                    repositories.insert(r.id);
+            dists.insert(e.distribution);
         }
         if (full) {
             for (const auto& h : repo::list_holdings(db, "", ""))
                 sources.insert(h.source);
             for (const auto& u : uploads_)
                 sources.insert(u.source);
-            for (const auto& r : repositories_)
-                repositories.insert(r.id);
         }
         for (const auto& r : repositories_)
-            if (repositories.count(r.id))
-                repository(r);
+            repository(r, full, dists);
         for (const auto& s : sources)
             source(s);
         if (full || !sources.empty())
@@ -428,7 +423,10 @@ private:
                  Json::object().set("repositories", list));
     }
 
-    void repository(const repo::Repository& r)
+    // repository/ID: how to use it and its distributions; repository/ID/DIST: what one holds.
+    // A distribution's page is made when full, or when an event named its suite (a suite's
+    // change moves its rollbacks along).
+    void repository(const repo::Repository& r, bool full, const std::set<std::string>& named)
     {
         auto& db = ctx_.db();
         Json data = Json::object().set("id", r.id).set("layout", r.layout).set("description", r.description);
@@ -447,28 +445,54 @@ private:
         } else {
             body += "<p>Set publish.url (the URL the archive is served under) for the apt sources to use it.</p>\n";
         }
+        auto all = repo::repository_dists(db, r.id);
+        std::set<std::pair<std::string, std::string>> changed; // codename, suite
+        for (const auto& d : all)
+            if (named.count(d.name))
+                changed.insert({d.codename, d.suite});
+        std::vector<std::vector<std::string>> rows;
         Json dists = Json::array();
-        for (const auto& d : repo::repository_dists(db, r.id)) {
-            std::vector<std::vector<std::string>> rows;
-            Json held = Json::array();
-            for (const auto& h : repo::list_holdings(db, r.id, d.name)) {
-                std::string bins;
-                for (const auto& b : h.binaries)
-                    bins += (url.empty() ? escape(b) : link(fmt::format("{}/{}", url, deb_path(h, b)), b)) + " ";
-                std::string dsc = fmt::format("{}/{}_{}.dsc", repo::pool_directory(h.component, h.source), h.source,
-                                              version_without_epoch(h.version));
-                rows.push_back({link("../sources/" + h.source + ".html", h.source), escape(h.version),
-                                url.empty() ? escape(fs::path(dsc).filename().string()) : link(url + "/" + dsc, ".dsc"),
-                                bins, time_cell(h.since)});
-                held.push(repo::to_json(h));
-            }
-            dists.push(Json::object().set("name", d.name).set("suite", d.suite).set("rollback", d.rollback).set(
-                "holds", held));
-            body += fmt::format("<h2 id=\"{}\">{}</h2>\n", escape(d.name), escape(d.name)) +
-                    table({"source", "version", "source package", "binaries", "since"}, rows, "empty");
+        for (const auto& d : all) {
+            std::string page = r.id + "/" + d.name;
+            dists.push(Json::object()
+                           .set("name", d.name)
+                           .set("suite", d.suite)
+                           .set("rollback", d.rollback)
+                           .set("page", "repository/" + page + ".html"));
+            rows.push_back({link(page + ".html", d.name), escape(d.suite), d.rollback ? std::to_string(d.rollback) : ""});
+            if (full || changed.count({d.codename, d.suite}))
+                distribution(r, d, url);
         }
+        body += "<h2>Distributions</h2>\n" + table({"distribution", "suite", "rollback"}, rows);
         data.set("distributions", dists);
         put_page("repository/" + r.id, "Repository " + r.id, body, data);
+    }
+
+    void distribution(const repo::Repository& r, const repo::DistRef& d, const std::string& url)
+    {
+        std::vector<std::vector<std::string>> rows;
+        Json held = Json::array();
+        for (const auto& h : repo::list_holdings(ctx_.db(), r.id, d.name)) {
+            std::string bins;
+            for (const auto& b : h.binaries)
+                bins += (url.empty() ? escape(b) : link(fmt::format("{}/{}", url, deb_path(h, b)), b)) + " ";
+            std::string dsc = fmt::format("{}/{}_{}.dsc", repo::pool_directory(h.component, h.source), h.source,
+                                          version_without_epoch(h.version));
+            rows.push_back({link("../../sources/" + h.source + ".html", h.source), escape(h.version),
+                            url.empty() ? escape(fs::path(dsc).filename().string()) : link(url + "/" + dsc, ".dsc"),
+                            bins, time_cell(h.since)});
+            held.push(repo::to_json(h));
+        }
+        std::string body = fmt::format("<p>Repository {}, suite {}{}.</p>\n", link("../" + r.id + ".html", r.id),
+                                       escape(d.suite), d.rollback ? fmt::format(", rollback {}", d.rollback) : "") +
+                           table({"source", "version", "source package", "binaries", "since"}, rows, "empty");
+        put_page("repository/" + r.id + "/" + d.name, d.name, body,
+                 Json::object()
+                     .set("repository", r.id)
+                     .set("distribution", d.name)
+                     .set("suite", d.suite)
+                     .set("rollback", d.rollback)
+                     .set("holds", held));
     }
 
     void source(const std::string& name)

@@ -66,10 +66,10 @@ passes() {
     assert_equal "$(json "$site/sources/crash2.json" 'd["uploads"][0]["status"]')" installed
     grep -q '1.0~test12+2' "$site/sources/crash2.html"
     # the repository page lists what the suite holds
-    assert_equal "$(json "$site/repository/test.json" \
-        '[x["source"] for s in d["distributions"] if s["name"] == "bookworm-test-unstable" for x in s["holds"]]')" \
+    grep -q 'href="test/bookworm-test-unstable.html"' "$site/repository/test.html"
+    assert_equal "$(json "$site/repository/test/bookworm-test-unstable.json" '[x["source"] for x in d["holds"]]')" \
         "['crash1', 'crash2']"
-    grep -q 'href="../sources/crash1.html"' "$site/repository/test.html"
+    grep -q 'href="../../sources/crash1.html"' "$site/repository/test/bookworm-test-unstable.html"
     # the rejection: its reason, markup escaped, nothing executable
     assert_equal "$(json "$site/rejected.json" 'd["rejected"][0]["source"]')" evil
     grep -q '&lt;script&gt;alert(1)&lt;/script&gt;' "$site/rejected.html"
@@ -89,7 +89,8 @@ passes() {
 
 @test "only pages whose data changed are rewritten; --full makes them all again; off by default" {
     pipeline
-    touch -d '2000-01-01' "$site/sources/crash2.html" "$site/sources/crash1.html"
+    touch -d '2000-01-01' "$site/sources/crash2.html" "$site/sources/crash1.html" \
+        "$site/repository/test/bookworm-test-testing.html"
     crash_upload # crash0
     passes
     [ -f "$site/sources/crash0.html" ]
@@ -98,6 +99,12 @@ passes() {
     [ "$(stat -c %Y "$site/sources/crash1.html")" -gt 946684800 ]
     grep -q bookworm-test-testing "$site/sources/crash1.html"
     assert_equal "$(stat -c %Y "$site/sources/crash2.html")" 946684800
+    # testing's page changed with the migration; unstable's stayed as the last upload left it
+    grep -q crash1 "$site/repository/test/bookworm-test-testing.html"
+    touch -d '2000-01-01' "$site/repository/test/bookworm-test-unstable.html"
+    run_mbd mbd-repo migrate crash0 bookworm-test-unstable
+    assert_equal "$(stat -c %Y "$site/repository/test/bookworm-test-unstable.html")" 946684800
+    grep -q crash0 "$site/repository/test/bookworm-test-testing.html"
     run_mbd mbd-repo site
     assert_output_contains "0 written"
     run_mbd mbd-repo site --full
