@@ -9,7 +9,8 @@
 // The tools write it at the end of every command that changed the state (app/entry), when
 // `site.enabled` is set: a page is rewritten only when its content changed (write to a
 // temporary file, rename), so a reader never sees half a page; the pages of sources and
-// repositories are made again only when an event since the last update names them.
+// distributions are made again only when an event since the last update names them (a
+// suite's with its rollbacks).
 // Nothing from an upload reaches a page unescaped, and no page names a path of the home.
 #pragma once
 
