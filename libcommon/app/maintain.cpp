@@ -11,8 +11,8 @@
 #include "model/lock.hpp"
 #include "model/model.hpp"
 #include "repo/packages.hpp"
-#include "upload/process.hpp"
 #include "site/site.hpp"
+#include "upload/process.hpp"
 
 #include <map>
 #include <optional>
