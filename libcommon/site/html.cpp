@@ -24,6 +24,7 @@ header a { margin-right: 1em; }
 table { border-collapse: collapse; margin: .5em 0 1.5em; display: block; overflow-x: auto; }
 th, td { text-align: left; padding: .2em .6em; border-bottom: 1px solid #eee; vertical-align: top; }
 pre { background: #f6f6f6; padding: .6em; overflow-x: auto; }
+p, li { overflow-wrap: anywhere; }
 .failed, .rejected { color: #a00; } .installed, .successful, .active { color: #070; }
 footer { border-top: 1px solid #ccc; margin-top: 2em; padding: .5em 0; color: #666; font-size: small; }
 </style>

@@ -464,6 +464,17 @@ private:
                 distribution(r, d, url);
         }
         body += "<h2>Distributions</h2>\n" + table({"distribution", "suite", "rollback"}, rows);
+        std::set<std::string> names;
+        for (const auto& d : all)
+            names.insert(d.name);
+        EventFilter filter;
+        filter.limit = 500;
+        std::vector<Event> mine;
+        for (auto& e : list_events(db, filter))
+            if (names.count(e.distribution) && mine.size() < 50)
+                mine.push_back(std::move(e));
+        atom("repository/" + r.id + ".atom", "repository " + r.id, mine);
+        body += "<p>" + link(r.id + ".atom", "Events of this repository (Atom feed)") + "</p>\n";
         data.set("distributions", dists);
         put_page("repository/" + r.id, "Repository " + r.id, body, data);
     }
@@ -527,7 +538,10 @@ private:
             EventFilter filter;
             filter.source = name;
             filter.limit = 100;
-            body += "<h2>Events</h2>\n" + events_table(list_events(db, filter), "../", data, "events");
+            auto events = list_events(db, filter);
+            body += "<h2>Events</h2>\n<p>" + link(name + ".atom", "feed") + "</p>\n" +
+                    events_table(events, "../", data, "events");
+            atom("sources/" + name + ".atom", "source " + name, events);
             put_page("sources/" + name, "Source " + name, body, data);
         }
     }
@@ -574,20 +588,32 @@ if (q) fetch("search-index.json").then(r => r.json()).then(index => {
     {
         EventFilter filter;
         filter.limit = 50;
-        auto events = list_events(ctx_.db(), filter);
-        std::string base = ctx_.config().get("publish.url");
-        std::string id = "urn:mbd:" + frame_.identity;
+        atom("feed.atom", frame_.identity + " events", list_events(ctx_.db(), filter));
+    }
+
+    // An Atom feed of events at rel (its links relative to where it lies).
+    void atom(const std::string& rel, const std::string& title, const std::vector<Event>& events)
+    {
+        std::string root, id = "urn:mbd:" + frame_.identity;
+        for (auto c : rel)
+            if (c == '/')
+                root += "../";
         std::string out = fmt::format("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
-                                      "<feed xmlns=\"http://www.w3.org/2005/Atom\">\n<title>{} events</title>\n"
-                                      "<id>{}</id>\n<updated>{}</updated>\n",
-                                      escape(frame_.identity), escape(id),
-                                      iso_time(events.empty() ? 0 : events.front().time));
+                                      "<feed xmlns=\"http://www.w3.org/2005/Atom\">\n<title>{}</title>\n"
+                                      "<id>{}:{}</id>\n<updated>{}</updated>\n<author><name>{}</name></author>\n"
+                                      "<link href=\"{}index.html\"/>\n",
+                                      escape(title), escape(id), escape(rel),
+                                      iso_time(events.empty() ? 0 : events.front().time), escape(frame_.identity),
+                                      escape(root));
         for (const auto& e : events)
-            out += fmt::format("<entry><id>{}:event:{}</id><title>{}</title><updated>{}</updated>"
-                               "<link href=\"sources/{}.html\"/><content type=\"text\">{}</content></entry>\n",
+            out += fmt::format("<entry><id>{}:event:{}</id><title>{}</title><updated>{}</updated>{}"
+                               "<content type=\"text\">{}</content></entry>\n",
                                escape(id), e.id, escape(e.type + " " + e.source + " " + e.version), iso_time(e.time),
-                               escape(e.source), escape(describe(e)));
-        put("feed.atom", out + "</feed>\n");
+                               e.source.empty() ? ""
+                                                : fmt::format("<link href=\"{}sources/{}.html\"/>", escape(root),
+                                                              escape(e.source)),
+                               escape(describe(e)));
+        put(rel, out + "</feed>\n");
     }
 
     void metrics()

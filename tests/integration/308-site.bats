@@ -45,7 +45,7 @@ passes() {
     mbd-incoming run
 }
 
-@test "after the passes the site shows the instance, builds, logs, sources and the rejection; served by nginx, every link answers" {
+@test "after the passes the site shows the instance, builds, logs, sources, the rejection; nginx serves every link; chromium shows it" {
     pipeline
     # the home page and its JSON twin
     [ -f "$site/index.html" ]
@@ -103,6 +103,49 @@ passes() {
     refute grep -q '^external' <<<"$output"
     # the apt sources the repository page shows are the ones sources-list prints for this URL
     grep -qF "URIs: $NGINX_URL/repositories/test" "$site/repository/test.html"
+    # the source's and the repository's own feeds
+    for feed in sources/crash1.atom repository/test.atom; do
+        python3 -c 'import sys, xml.dom.minidom; xml.dom.minidom.parse(sys.argv[1])' "$site/$feed"
+        grep -qxF "200 $NGINX_URL/$feed" <<<"$output"
+    done
+    grep -q 'INSTALLED crash1' "$site/sources/crash1.atom"
+    refute grep -q 'crash2' "$site/sources/crash1.atom"
+    grep -q 'INSTALLED crash2' "$site/repository/test.atom"
+
+    # in a real browser at a phone's width: no console message, the text shows what was built
+    browse "$NGINX_URL/index.html" home
+    grep -q 'crash2' "$shots/home.dom"
+    grep -q '1.0~test12+2' "$shots/home.dom"
+    grep -q 'successful' "$shots/home.dom"
+    browse "$NGINX_URL/sources/crash1.html" source
+    grep -q 'installed' "$shots/source.dom"
+    log=$(json "$site/index.json" 'd["builds"][0]["log"]')
+    browse "$NGINX_URL/$log" log
+    grep -q 'Status: successful\|crash' "$shots/log.dom"
+    # the search page's script finds the binary by a part of its name
+    browse "$NGINX_URL/search.html?q=rash1" search
+    grep -q 'href="sources/crash1.html"' "$shots/search.dom"
+    refute grep -q 'crash2' "$shots/search.dom"
+    if [ -n "${MBDT_ARTEFACTS:-}" ]; then
+        mkdir -p "$MBDT_ARTEFACTS"
+        cp "$shots"/*.png "$MBDT_ARTEFACTS/"
+    fi
+}
+
+# browse URL NAME: headless Chromium (Debian's chromium) loads URL 390 px wide, as a phone
+# shows it: its screenshot to $shots/NAME.png, its DOM after its scripts ran to
+# $shots/NAME.dom; fails on any message the page wrote to the console (errors included).
+browse() {
+    local url=$1 name=$2
+    command -v chromium >/dev/null || skip "no chromium here (package chromium; scripts/install-deps)"
+    shots="$BATS_TEST_TMPDIR/shots"
+    mkdir -p "$shots"
+    local chromium=(timeout 120 chromium --headless --no-sandbox --disable-gpu --no-first-run
+        --user-data-dir="$BATS_TEST_TMPDIR/chromium" --virtual-time-budget=5000 --window-size=390,844)
+    "${chromium[@]}" --enable-logging=stderr --v=0 --screenshot="$shots/$name.png" "$url" 2>"$shots/$name.log"
+    "${chromium[@]}" --dump-dom "$url" >"$shots/$name.dom" 2>/dev/null
+    [ -s "$shots/$name.png" ] && [ -s "$shots/$name.dom" ]
+    refute grep 'CONSOLE' "$shots/$name.log"
 }
 
 @test "only pages whose data changed are rewritten; --full makes them all again; off by default" {
