@@ -141,7 +141,7 @@ browse() {
     shots="$BATS_TEST_TMPDIR/shots"
     mkdir -p "$shots"
     local chromium=(timeout 120 chromium --headless --no-sandbox --disable-gpu --no-first-run
-        --user-data-dir="$BATS_TEST_TMPDIR/chromium" --virtual-time-budget=5000 --window-size=390,844)
+        --user-data-dir="$BATS_TEST_TMPDIR/chromium" --virtual-time-budget=5000 '--window-size=390,844')
     "${chromium[@]}" --enable-logging=stderr --v=0 --screenshot="$shots/$name.png" "$url" 2>"$shots/$name.log"
     "${chromium[@]}" --dump-dom "$url" >"$shots/$name.dom" 2>/dev/null
     [ -s "$shots/$name.png" ] && [ -s "$shots/$name.dom" ]
