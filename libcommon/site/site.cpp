@@ -9,6 +9,7 @@
 #include "core/log.hpp"
 #include "core/names.hpp"
 #include "core/strings.hpp"
+#include "debian/control_files.hpp"
 #include "events/events.hpp"
 #include "keys/instance.hpp"
 #include "model/model.hpp"
@@ -534,6 +535,11 @@ private:
             Json list = Json::array();
             body += "<h2>Uploads</h2>\n" + uploads_table(mine, "../", list);
             data.set("uploads", list);
+            if (std::string text = changes_of(mine); !text.empty()) {
+                body += fmt::format("<h2>Changes of {}</h2>\n<pre>{}</pre>\n", escape(mine.front()->version),
+                                    escape(text));
+                data.set("changes", text);
+            }
 
             EventFilter filter;
             filter.source = name;
@@ -544,6 +550,21 @@ private:
             atom("sources/" + name + ".atom", "source " + name, events);
             put_page("sources/" + name, "Source " + name, body, data);
         }
+    }
+
+    // The changelog entry of the newest of these uploads (its .changes' Changes field), while
+    // its directory is kept (retention.builds).
+    static std::string changes_of(const std::vector<const upload::UploadInfo*>& uploads)
+    {
+        if (uploads.empty() || uploads.front()->dir.empty())
+            return {};
+        const auto& u = *uploads.front();
+        std::error_code ec;
+        fs::path file = fs::path(u.dir) / u.changes;
+        if (names::problem(names::file, u.changes).has_value() || !fs::is_regular_file(file, ec))
+            return {};
+        auto text = debian::unwrap_clearsigned_unverified(read_file(file), u.changes);
+        return debian::Changes::parse(text, u.changes).changes_text;
     }
 
     void search()

@@ -65,6 +65,9 @@ passes() {
     json "$site/sources/crash2.json" 'd["versions"][0]["distribution"]' | grep -qx bookworm-test-unstable
     assert_equal "$(json "$site/sources/crash2.json" 'd["uploads"][0]["status"]')" installed
     grep -q '1.0~test12+2' "$site/sources/crash2.html"
+    # with its changelog entry
+    grep -q 'Test upload' "$site/sources/crash2.html"
+    json "$site/sources/crash2.json" 'd["changes"]' | grep -q 'Test upload'
     # the repository page lists what the suite holds
     grep -q 'href="test/bookworm-test-unstable.html"' "$site/repository/test.html"
     assert_equal "$(json "$site/repository/test/bookworm-test-unstable.json" '[x["source"] for x in d["holds"]]')" \
