@@ -75,26 +75,28 @@ void add_once(std::vector<std::string>& items, std::string item)
         items.push_back(std::move(item));
 }
 
-// "E: hello: no-copyright-file" / "E: hello source: tag extra" -> the tag, per severity E.
-std::string lintian_reason(const Log& log)
+// "E: hello: no-copyright-file" / "E: hello source: tag extra" -> the tags of lines of this
+// severity ("E"), each once, in order; prefix goes before each.
+std::vector<std::string> tags_of(const Log& log, std::string_view severity, std::string_view prefix)
 {
     std::vector<std::string> tags;
     for (auto line : log.lintian) {
-        if (!line.starts_with("E: "))
+        if (!line.starts_with(severity) || !line.substr(severity.size()).starts_with(": "))
             continue;
-        auto colon = line.find(": ", 3);
+        auto colon = line.find(": ", severity.size() + 2);
         if (colon == std::string_view::npos)
             continue;
-        auto words = split_ws(line.substr(colon + 2));
-        if (!words.empty())
-            add_once(tags, std::string(words.front()));
+        if (auto words = split_ws(line.substr(colon + 2)); !words.empty())
+            add_once(tags, std::string(prefix) + std::string(words.front()));
     }
+    return tags;
+}
+
+std::string lintian_reason(const Log& log)
+{
+    auto tags = tags_of(log, "E", "");
     if (tags.empty()) // failed on warnings (warnfail), or lintian itself failed
-        for (auto line : log.lintian)
-            if (line.starts_with("W: "))
-                if (auto colon = line.find(": ", 3); colon != std::string_view::npos)
-                    if (auto words = split_ws(line.substr(colon + 2)); !words.empty())
-                        add_once(tags, "W: " + std::string(words.front()));
+        tags = tags_of(log, "W", "W: ");
     if (tags.empty())
         return "lintian failed";
     std::string severity = tags.front().starts_with("W: ") ? "" : "E: ";
@@ -163,6 +165,16 @@ std::string shorten(std::string s)
 }
 
 } // namespace
+
+std::vector<std::string> lintian_tags(std::string_view text)
+{
+    auto log = parse(text);
+    std::vector<std::string> all;
+    for (auto severity : {"E", "W", "I", "P", "X"})
+        for (auto& tag : tags_of(log, severity, std::string(severity) + ": "))
+            all.push_back(std::move(tag));
+    return all;
+}
 
 std::string failure_reason(std::string_view text)
 {

@@ -10,10 +10,15 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace mbd::build {
 
 // Empty when the log says nothing about a failure (no summary, nothing failed).
 std::string failure_reason(std::string_view log);
+
+// The distinct lintian tags of a log's lintian run, errors first: "E: no-copyright-file",
+// "W: ...", "I: ..." (empty without a lintian run).
+std::vector<std::string> lintian_tags(std::string_view log);
 
 } // namespace mbd::build

@@ -1,5 +1,6 @@
 #include "site/site.hpp"
 
+#include "build/failure.hpp"
 #include "build/queue.hpp"
 #include "chroot/chroot.hpp"
 #include "core/about.hpp"
@@ -343,8 +344,9 @@ private:
             .set("builds", builds);
     }
 
+    // lintian: each build's lintian tags beside its log (reads the logs: for a source's page)
     std::string uploads_table(const std::vector<const upload::UploadInfo*>& uploads, std::string_view root,
-                              Json& list)
+                              Json& list, bool lintian = false)
     {
         std::vector<std::vector<std::string>> rows;
         for (const auto* u : uploads) {
@@ -352,9 +354,13 @@ private:
             std::string builds;
             for (const auto& b : u->builds) {
                 auto job = std::find_if(jobs_.begin(), jobs_.end(), [&](const build::Job& j) { return j.id == b.id; });
-                builds += fmt::format("{} {}{} {}<br>", escape(b.architecture), state_cell(b.status),
+                builds += fmt::format("{} {}{} {}", escape(b.architecture), state_cell(b.status),
                                       b.seconds > 0 ? fmt::format(" ({:.0f} s)", b.seconds) : "",
                                       job != jobs_.end() ? log_link(*job, root) : "");
+                if (lintian && job != jobs_.end() && logs_.count(job->key))
+                    if (auto tags = build::lintian_tags(read_file(job->log)); !tags.empty())
+                        builds += " lintian: " + escape(join(tags, ", "));
+                builds += "<br>";
             }
             rows.push_back({link(fmt::format("{}sources/{}.html", root, u->source), u->source), escape(u->version),
                             escape(u->distribution), state_cell(u->status), time_cell(u->received),
@@ -533,7 +539,7 @@ private:
                 if (u.source == name)
                     mine.push_back(&u);
             Json list = Json::array();
-            body += "<h2>Uploads</h2>\n" + uploads_table(mine, "../", list);
+            body += "<h2>Uploads</h2>\n" + uploads_table(mine, "../", list, true);
             data.set("uploads", list);
             if (std::string text = changes_of(mine); !text.empty()) {
                 body += fmt::format("<h2>Changes of {}</h2>\n<pre>{}</pre>\n", escape(mine.front()->version),

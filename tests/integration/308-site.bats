@@ -65,6 +65,11 @@ passes() {
     json "$site/sources/crash2.json" 'd["versions"][0]["distribution"]' | grep -qx bookworm-test-unstable
     assert_equal "$(json "$site/sources/crash2.json" 'd["uploads"][0]["status"]')" installed
     grep -q '1.0~test12+2' "$site/sources/crash2.html"
+    # lintian's tags beside a build's log (the prebuilt logs have no lintian run: one is added)
+    log=$(json "$site/index.json" '[b["log"] for b in d["builds"] if b["source"] == "crash2"][0]')
+    printf '\nlintian\n-------\n\nW: crash2: some-warning detail\nI: crash2: some-info\n' >>"$site/$log"
+    run_mbd mbd-repo site --full
+    grep -q 'lintian: W: some-warning, I: some-info' "$site/sources/crash2.html"
     # with its changelog entry
     grep -q 'Test upload' "$site/sources/crash2.html"
     json "$site/sources/crash2.json" 'd["changes"]' | grep -q 'Test upload'

@@ -86,3 +86,13 @@ TEST(BuildFailure, LongReasonsAreCut)
     EXPECT_LE(reason.size(), 404u);
     EXPECT_EQ(reason.substr(reason.size() - 3), "…");
 }
+
+TEST(BuildFailure, LintianTagsOfAnyBuildErrorsFirst)
+{
+    std::string log = section("Post Build") +
+                      "\nlintian\n-------\n\nI: x: an-info\nW: x: a-warning extra\nE: x source: an-error\n"
+                      "W: x: a-warning again\nE: Lintian run failed (runtime error)\n" +
+                      section("Summary") + "Lintian: warn\nStatus: successful\n";
+    EXPECT_EQ(lintian_tags(log), (std::vector<std::string>{"E: an-error", "W: a-warning", "I: an-info"}));
+    EXPECT_TRUE(lintian_tags(section("Build") + "E: not lintian: tag\n").empty());
+}
