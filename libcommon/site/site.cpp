@@ -10,6 +10,7 @@
 #include "core/log.hpp"
 #include "core/names.hpp"
 #include "core/strings.hpp"
+#include "deb822/deb822.hpp"
 #include "debian/control_files.hpp"
 #include "events/events.hpp"
 #include "keys/instance.hpp"
@@ -380,6 +381,24 @@ private:
         put_page("uploads", "Uploads", body, Json::object().set("uploads", list));
     }
 
+    // Who a kept upload's .changes names (Changed-By, else Maintainer), as far as it can be read.
+    static std::string changed_by(const fs::path& kept, const std::vector<std::string>& files)
+    {
+        for (const auto& f : files) {
+            if (!f.ends_with(".changes"))
+                continue;
+            try {
+                auto text = debian::unwrap_clearsigned_unverified(read_file_nofollow(kept / f, 1 << 20), f);
+                auto p = deb822::parse_one(text, f);
+                auto by = p.get("Changed-By");
+                return by.empty() ? p.get("Maintainer") : by;
+            } catch (const std::exception&) {
+                // malformed, cut short, a link: nothing to say who sent it
+            }
+        }
+        return {};
+    }
+
     void rejected()
     {
         EventFilter filter;
@@ -398,12 +417,16 @@ private:
             Json names = Json::array();
             for (const auto& f : files)
                 names.push(f);
-            list.push(event_json(e).set("kept_as", base_name(e.detail)).set("files", names));
+            std::string by = changed_by(kept, files);
+            list.push(event_json(e).set("kept_as", base_name(e.detail)).set("files", names).set("changed_by", by));
             rows.push_back({time_cell(e.time), escape(e.source), escape(e.version), escape(e.distribution),
-                            escape(e.message), escape(base_name(e.detail)), escape(join(files, " "))});
+                            escape(by), escape(e.message), escape(base_name(e.detail)), escape(join(files, " "))});
         }
-        std::string body = "<h2>Rejected uploads</h2>\n<p>Kept with their reason in the instance's var/rejected/.</p>\n" +
-                           table({"time", "source", "version", "distribution", "reason", "kept as", "files"}, rows);
+        std::string body = "<h2>Rejected uploads</h2>\n<p>Kept with their reason in the instance's var/rejected/; "
+                           "who is what the upload's .changes says (Changed-By, else Maintainer), not verified.</p>\n" +
+                           table({"time", "source", "version", "distribution", "changed by", "reason", "kept as",
+                                  "files"},
+                                 rows);
         std::vector<const upload::UploadInfo*> failed;
         for (const auto& u : uploads_)
             if (u.status == "failed")

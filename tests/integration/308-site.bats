@@ -81,6 +81,8 @@ passes() {
     # the rejection: its reason, markup escaped, nothing executable
     assert_equal "$(json "$site/rejected.json" 'd["rejected"][0]["source"]')" evil
     grep -q '&lt;script&gt;alert(1)&lt;/script&gt;' "$site/rejected.html"
+    assert_equal "$(json "$site/rejected.json" 'd["rejected"][0]["changed_by"]')" "Test Maintainer <maint@example.org>"
+    grep -q 'Test Maintainer &lt;maint@example.org&gt;' "$site/rejected.html"
     # (the JSON twins carry the text as data, escaped as JSON strings)
     refute grep -rq --include='*.html' --include='*.atom' '<script>alert' "$site"
     # the feed and the metrics
