@@ -137,7 +137,7 @@ public:
     }
 
 private:
-    // Write rel (and its JSON twin) unless it holds this content already.
+    // Write rel (temporary file, rename) unless it holds this content already.
     void put(const fs::path& rel, const std::string& content)
     {
         fs::path path = root_ / rel;
