@@ -601,10 +601,10 @@ std::vector<std::string> finished_dirs(Context& ctx, long long before)
     return ctx.db().column_text("SELECT dir FROM jobs WHERE status IN ('successful', 'failed', 'given-back', 'cancelled') AND finished <= ?", before);
 }
 
-Json to_json(const Job& j)
+Json to_json(const Job& j, bool paths)
 {
-    return Json::object()
-        .set("id", j.id)
+    Json out = Json::object();
+    out.set("id", j.id)
         .set("requester", j.requester)
         .set("source", j.source)
         .set("version", j.version)
@@ -613,9 +613,10 @@ Json to_json(const Job& j)
         .set("status", j.status)
         .set("queued", json_time(j.queued))
         .set("started", json_time(j.started))
-        .set("finished", json_time(j.finished))
-        .set("log", j.log)
-        .set("message", j.message);
+        .set("finished", json_time(j.finished));
+    if (paths)
+        out.set("log", j.log);
+    return out.set("message", j.message);
 }
 
 } // namespace mbd::build

@@ -72,7 +72,8 @@ struct Job {
     long long queued = 0, started = 0, finished = 0;
 };
 std::vector<Job> list_jobs(Context& ctx, const std::string& status_filter = {});
-Json to_json(const Job& job);
+// paths: with the log's path (a path of the home: not for pages others read).
+Json to_json(const Job& job, bool paths = true);
 // The directories of builds that ended (successful, failed, given back, cancelled) at or before `before`.
 std::vector<std::string> finished_dirs(Context& ctx, long long before);
 

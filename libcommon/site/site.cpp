@@ -197,21 +197,12 @@ private:
         }
     }
 
+    // build's JSON of a job, without the log's path: the log's place on the site instead
     Json job_json(const build::Job& j) const
     {
-        return Json::object()
-            .set("id", j.id)
-            .set("source", j.source)
-            .set("version", j.version)
-            .set("distribution", j.distribution)
-            .set("architecture", j.architecture)
-            .set("status", j.status)
-            .set("queued", json_time(j.queued))
-            .set("started", json_time(j.started))
-            .set("finished", json_time(j.finished))
+        return build::to_json(j, false)
             .set("seconds", j.finished && j.started ? Json(j.finished - j.started) : Json())
-            .set("log", logs_.count(j.key) ? Json("logs/" + j.key + ".log") : Json())
-            .set("message", j.message);
+            .set("log", logs_.count(j.key) ? Json("logs/" + j.key + ".log") : Json());
     }
 
     std::vector<std::string> job_row(const build::Job& j, std::string_view root) const
@@ -321,37 +312,13 @@ private:
         return table({"time", "event", "source", "version", "distribution", "arch", "message"}, rows);
     }
 
-    Json upload_json(const upload::UploadInfo& u) const
-    {
-        Json builds = Json::array();
-        for (const auto& b : u.builds)
-            builds.push(Json::object()
-                            .set("id", b.id)
-                            .set("architecture", b.architecture)
-                            .set("status", b.status)
-                            .set("builder", b.builder)
-                            .set("seconds", b.seconds)
-                            .set("message", b.message));
-        return Json::object()
-            .set("id", u.id)
-            .set("source", u.source)
-            .set("version", u.version)
-            .set("distribution", u.distribution)
-            .set("uploader", u.uploader)
-            .set("status", u.status)
-            .set("received", json_time(u.received))
-            .set("finished", json_time(u.finished))
-            .set("message", u.message)
-            .set("builds", builds);
-    }
-
     // lintian: each build's lintian tags beside its log (reads the logs: for a source's page)
     std::string uploads_table(const std::vector<const upload::UploadInfo*>& uploads, std::string_view root,
                               Json& list, bool lintian = false)
     {
         std::vector<std::vector<std::string>> rows;
         for (const auto* u : uploads) {
-            list.push(upload_json(*u));
+            list.push(upload::to_json(*u, false));
             std::string builds;
             for (const auto& b : u->builds) {
                 auto job = std::find_if(jobs_.begin(), jobs_.end(), [&](const build::Job& j) { return j.id == b.id; });

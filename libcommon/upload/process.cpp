@@ -714,7 +714,7 @@ std::vector<std::string> finished_dirs(Context& ctx, long long before)
     return ctx.db().column_text("SELECT dir FROM uploads WHERE status IN ('installed', 'failed') AND finished <= ?", before);
 }
 
-Json to_json(const UploadInfo& u)
+Json to_json(const UploadInfo& u, bool paths)
 {
     Json builds = Json::array();
     for (const auto& b : u.builds)
@@ -725,8 +725,8 @@ Json to_json(const UploadInfo& u)
                         .set("builder", b.builder)
                         .set("seconds", b.seconds)
                         .set("message", b.message));
-    return Json::object()
-        .set("id", u.id)
+    Json j = Json::object();
+    j.set("id", u.id)
         .set("changes", u.changes)
         .set("source", u.source)
         .set("version", u.version)
@@ -735,9 +735,10 @@ Json to_json(const UploadInfo& u)
         .set("status", u.status)
         .set("received", iso_time(u.received))
         .set("finished", json_time(u.finished))
-        .set("message", u.message)
-        .set("dir", u.dir)
-        .set("builds", std::move(builds));
+        .set("message", u.message);
+    if (paths)
+        j.set("dir", u.dir);
+    return j.set("builds", std::move(builds));
 }
 
 void retry_build(Context& ctx, const std::string& build_id)

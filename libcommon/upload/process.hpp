@@ -44,7 +44,8 @@ struct UploadInfo {
     std::vector<Build> builds;
 };
 std::vector<UploadInfo> list_uploads(Context& ctx, const std::string& status_filter = {}, int limit = 0);
-Json to_json(const UploadInfo& u);
+// paths: with the upload's directory (a path of the home: not for pages others read).
+Json to_json(const UploadInfo& u, bool paths = true);
 // The directories (var/builds/...) of uploads installed or failed at or before `before` (unix seconds).
 std::vector<std::string> finished_dirs(Context& ctx, long long before);
 
