@@ -1,7 +1,8 @@
 # Helpers for mbd-repo tests: a prepared instance (instance key + repository) made once
 # per test file and copied into each test's MBD_HOME, and apt checks of what we publish.
 #
-#   mbdt_repo_template ID [setup args]   in setup_file: make the template (mbd-repo setup --no-check)
+#   mbdt_repo_template ID [setup args]   in setup_file: make the template (mbd-repo setup --no-check;
+#                                         first mbdt_repo_template_before, if the test file defines it)
 #   mbdt_repo_home                        in setup: copy the template into $MBD_HOME
 #   mbdt_repo_apt DIR DIST...             an apt sandbox for these distributions of repository $MBDT_REPO
 #   mbdt_install NAME VERSION DIST [build args]   build, sign and install a package
@@ -25,6 +26,8 @@ mbdt_repo_template() {
         export MBD_HOME="$MBDT_TEMPLATE/home" GNUPGHOME="$MBDT_TEMPLATE/gnupg"
         mkdir -p "$GNUPGHOME" && chmod 700 "$GNUPGHOME"
         mbd-keygen init --algo ed25519 >/dev/null
+        # what a test file prepares before setup (a layout, say)
+        if declare -F mbdt_repo_template_before >/dev/null; then mbdt_repo_template_before; fi
         mbd-repo setup "$id" --no-check --arch amd64 "$@" >/dev/null 2>"$MBDT_TEMPLATE/setup.log"
         mbd-keygen export --output "$MBDT_TEMPLATE/key.asc"
         mbdt_uploader_key >/dev/null

@@ -25,6 +25,7 @@ void define_repository(Cli& cli); // model.cpp: the configuration model's groups
 void define_source(Cli& cli);
 void define_layout(Cli& cli);
 void define_dist(Cli& cli);
+void define_mirror(Cli& cli);     // mirror.cpp: mirror push
 
 // Shared by the groups (print.cpp)
 std::vector<std::string> comma_list(const std::vector<std::string>& args);

@@ -14,5 +14,6 @@ int main(int argc, char** argv)
                              mbd::repo::define_source(cli);
                              mbd::repo::define_layout(cli);
                              mbd::repo::define_dist(cli);
+                             mbd::repo::define_mirror(cli);
                          });
 }
