@@ -5,12 +5,31 @@
 load ../helpers
 load ../lib/package
 
+mbd_package_installed() {
+    [ "$(dpkg-query -W -f='${db:Status-Status}' mbd 2>/dev/null)" = installed ]
+}
+
+# Purging deletes /var/lib/mbd: a home this test did not make is moved aside for the test
+# and put back after it (an installed mbd package is left alone: the test is skipped).
+setup_file() {
+    [ "$(id -u)" -eq 0 ] || return 0
+    if [ -e /var/lib/mbd ] && ! mbd_package_installed; then
+        mv /var/lib/mbd "/var/lib/mbd.mbdt-saved.$$"
+        echo "/var/lib/mbd.mbdt-saved.$$" >"$BATS_FILE_TMPDIR/saved-home"
+    fi
+}
+
+teardown_file() {
+    [ -f "$BATS_FILE_TMPDIR/saved-home" ] || return 0
+    rm -rf /var/lib/mbd
+    mv "$(cat "$BATS_FILE_TMPDIR/saved-home")" /var/lib/mbd
+}
+
 setup() {
     mbd_setup
     [ "$(id -u)" -eq 0 ] || skip "needs root (installs a package)"
-    # Purging deletes /var/lib/mbd: never run over a home this test did not make.
-    if [ -e /var/lib/mbd ] && ! [ -e "$BATS_FILE_TMPDIR/installed" ]; then
-        skip "/var/lib/mbd exists on this machine; not touching it"
+    if mbd_package_installed && ! [ -e "$BATS_FILE_TMPDIR/installed" ]; then
+        skip "the mbd package is installed on this machine; not touching it"
     fi
 }
 
