@@ -110,6 +110,9 @@ const std::vector<ConfigKey> table = {
     {"site.enabled", ConfigType::boolean, [] { return std::string("false"); },
      "write the status site (HOME/site/: pages, JSON, feed, metrics, build logs) after every command that "
      "changed the state"},
+    {"site.page_size", ConfigType::integer, [] { return std::string("500"); },
+     "sources on one page of the status site's distribution pages and search index; a longer list is cut "
+     "into pages by name prefix, so one upload rewrites one page"},
     {"retention.builds", ConfigType::integer, [] { return std::string("7776000"); },
      "seconds the directories of finished uploads and builds (sources, logs, results) are kept; 0: forever"},
     {"retention.rejected", ConfigType::integer, [] { return std::string("7776000"); },

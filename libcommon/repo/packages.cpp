@@ -998,7 +998,8 @@ std::vector<Holding> holdings(db::Db& db, const std::string& where, const std::v
 
 } // namespace
 
-std::vector<Holding> list_holdings(db::Db& db, std::string_view repository, std::string_view dist)
+std::vector<Holding> list_holdings(db::Db& db, std::string_view repository, std::string_view dist,
+                                   std::string_view first, std::string_view last)
 {
     std::string where = "1";
     std::vector<std::string> args;
@@ -1011,7 +1012,24 @@ std::vector<Holding> list_holdings(db::Db& db, std::string_view repository, std:
         auto d = find_dist(db, dist);
         where += " AND d.id = " + std::to_string(d.id);
     }
+    if (!first.empty() || !last.empty()) {
+        where += " AND ds.name >= ? AND ds.name <= ?";
+        args.emplace_back(first);
+        args.emplace_back(last);
+    }
     return holdings(db, where, args);
+}
+
+std::vector<std::string> source_names(db::Db& db, std::string_view dist)
+{
+    std::vector<std::string> out;
+    auto q = dist.empty() ? db.prepare("SELECT DISTINCT name FROM dist_sources ORDER BY name")
+                          : db.prepare("SELECT name FROM dist_sources WHERE dist_id = ? ORDER BY name");
+    if (!dist.empty())
+        q.bind(1, find_dist(db, dist).id);
+    while (q.step())
+        out.push_back(q.text(0));
+    return out;
 }
 
 std::vector<Holding> show_source(db::Db& db, std::string_view source, std::string_view repository)

@@ -110,8 +110,12 @@ struct Holding {
     std::vector<std::string> binaries; // "name_version_arch"
 };
 
-// What distributions hold: a repository (all when empty), optionally one distribution.
-std::vector<Holding> list_holdings(db::Db& db, std::string_view repository, std::string_view dist);
+// What distributions hold: a repository (all when empty), optionally one distribution;
+// with first and last, only the sources named first..last (inclusive).
+std::vector<Holding> list_holdings(db::Db& db, std::string_view repository, std::string_view dist,
+                                   std::string_view first = {}, std::string_view last = {});
+// The names of the sources a distribution holds (every distribution when empty), sorted, once each.
+std::vector<std::string> source_names(db::Db& db, std::string_view dist);
 // Every distribution holding a source, in layout order, rollbacks included.
 std::vector<Holding> show_source(db::Db& db, std::string_view source, std::string_view repository);
 // Sources and binaries whose name matches a shell pattern ('*' '?' '[...]').

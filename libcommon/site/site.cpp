@@ -19,6 +19,7 @@
 #include "repo/apt.hpp"
 #include "repo/packages.hpp"
 #include "site/html.hpp"
+#include "site/partition.hpp"
 #include "upload/process.hpp"
 
 #include <fmt/format.h>
@@ -81,6 +82,10 @@ public:
     {
         frame_.identity = ctx.config().get("identity");
         frame_.version = version();
+        auto size = ctx.config().get_int("site.page_size");
+        if (size < 1)
+            throw fail(Exit::config, "site.page_size is {}: it must be 1 or more", size);
+        page_size_ = std::size_t(size);
     }
 
     Report update(bool full)
@@ -113,11 +118,16 @@ public:
         key();
         repositories_page();
 
-        std::set<std::string> sources, dists;
+        std::set<std::string> sources;
+        Named dists; // distribution -> the sources events named in it (empty: all of it)
         for (const auto& e : events) {
             if (!e.source.empty())
                 sources.insert(e.source);
-            dists.insert(e.distribution);
+            auto [it, made] = dists.try_emplace(e.distribution, std::set<std::string>{e.source});
+            if (!made && !it->second.empty())
+                it->second.insert(e.source);
+            if (e.source.empty())
+                it->second.clear();
         }
         if (full) {
             for (const auto& h : repo::list_holdings(db, "", ""))
@@ -130,13 +140,15 @@ public:
         for (const auto& s : sources)
             source(s);
         if (full || !sources.empty())
-            search();
+            search(full ? nullptr : &sources);
 
         write_atomic(state, std::to_string(last) + "\n");
         return report_;
     }
 
 private:
+    using Named = std::map<std::string, std::set<std::string>>;
+
     // Write rel (temporary file, rename) unless it holds this content already.
     void put(const fs::path& rel, const std::string& content)
     {
@@ -423,7 +435,7 @@ private:
     // repository/ID: how to use it and its distributions; repository/ID/DIST: what one holds.
     // A distribution's page is made when full, or when an event named its suite (a suite's
     // change moves its rollbacks along).
-    void repository(const repo::Repository& r, bool full, const std::set<std::string>& named)
+    void repository(const repo::Repository& r, bool full, const Named& named)
     {
         auto& db = ctx_.db();
         Json data = Json::object().set("id", r.id).set("layout", r.layout).set("description", r.description);
@@ -443,10 +455,14 @@ private:
             body += "<p>Set publish.url (the URL the archive is served under) for the apt sources to use it.</p>\n";
         }
         auto all = repo::repository_dists(db, r.id);
-        std::set<std::pair<std::string, std::string>> changed; // codename, suite
+        // codename, suite -> the sources named in it or its rollbacks (an empty set: all)
+        std::map<std::pair<std::string, std::string>, std::set<std::string>> changed;
         for (const auto& d : all)
-            if (named.count(d.name))
-                changed.insert({d.codename, d.suite});
+            if (auto it = named.find(d.name); it != named.end()) {
+                auto [at, made] = changed.try_emplace({d.codename, d.suite}, it->second);
+                if (!made && !at->second.empty())
+                    it->second.empty() ? at->second.clear() : at->second.insert(it->second.begin(), it->second.end());
+            }
         std::vector<std::vector<std::string>> rows;
         Json dists = Json::array();
         for (const auto& d : all) {
@@ -457,8 +473,10 @@ private:
                            .set("rollback", d.rollback)
                            .set("page", "repository/" + page + ".html"));
             rows.push_back({link(page + ".html", d.name), escape(d.suite), d.rollback ? std::to_string(d.rollback) : ""});
-            if (full || changed.count({d.codename, d.suite}))
-                distribution(r, d, url);
+            if (full)
+                distribution(r, d, url, nullptr);
+            else if (auto it = changed.find({d.codename, d.suite}); it != changed.end())
+                distribution(r, d, url, it->second.empty() ? nullptr : &it->second);
         }
         body += "<h2>Distributions</h2>\n" + table({"distribution", "suite", "rollback"}, rows);
         std::set<std::string> names;
@@ -476,31 +494,110 @@ private:
         put_page("repository/" + r.id, "Repository " + r.id, body, data);
     }
 
-    void distribution(const repo::Repository& r, const repo::DistRef& d, const std::string& url)
+    // repository/ID/DIST: what a distribution holds. Past site.page_size sources it is an
+    // index of pages repository/ID/DIST/KEY (site/partition), of which only those that hold
+    // a changed source are made again (all when changed is null, or when the cut moved).
+    void distribution(const repo::Repository& r, const repo::DistRef& d, const std::string& url,
+                      const std::set<std::string>* changed)
+    {
+        auto& db = ctx_.db();
+        std::string name = "repository/" + r.id + "/" + d.name;
+        std::string about = fmt::format("<p>Repository {}, suite {}{}.</p>\n", link("../" + r.id + ".html", r.id),
+                                        escape(d.suite), d.rollback ? fmt::format(", rollback {}", d.rollback) : "");
+        Json data = Json::object()
+                        .set("repository", r.id)
+                        .set("distribution", d.name)
+                        .set("suite", d.suite)
+                        .set("rollback", d.rollback);
+        auto names = repo::source_names(db, d.name);
+        auto parts = partition(names, page_size_);
+        std::set<std::string> keys;
+        for (const auto& p : parts)
+            keys.insert(p.key);
+        bool moved = remove_pages_but(name, parts.size() > 1 ? keys : std::set<std::string>{});
+        if (parts.size() <= 1) {
+            put_page(name, d.name, about + holdings_table(repo::list_holdings(db, r.id, d.name), "../../", url, data),
+                     data);
+            return;
+        }
+        std::set<std::size_t> todo;
+        for (std::size_t i = 0; i < parts.size(); ++i)
+            if (!changed || moved)
+                todo.insert(i);
+        if (changed && !moved)
+            for (const auto& source : *changed)
+                for (auto i : parts_of(names, parts, source))
+                    todo.insert(i);
+        std::vector<std::vector<std::string>> rows;
+        Json pages = Json::array();
+        for (std::size_t i = 0; i < parts.size(); ++i) {
+            const auto& p = parts[i];
+            const auto &first = names[p.begin], &last = names[p.end - 1];
+            std::string page = name + "/" + p.key;
+            pages.push(Json::object()
+                           .set("prefix", p.key)
+                           .set("first", first)
+                           .set("last", last)
+                           .set("sources", p.end - p.begin)
+                           .set("page", page + ".html"));
+            rows.push_back({link(d.name + "/" + p.key + ".html", p.key + "…"), escape(first), escape(last),
+                            std::to_string(p.end - p.begin)});
+            if (!todo.count(i))
+                continue;
+            Json part = data;
+            part.set("prefix", p.key);
+            std::string body = fmt::format("<p>{} of {}: sources {} to {}.</p>\n", escape(p.key + "…"),
+                                           link("../" + d.name + ".html", d.name), escape(first), escape(last));
+            body += holdings_table(repo::list_holdings(db, r.id, d.name, first, last), "../../../", url, part);
+            put_page(page, d.name + " " + p.key + "…", body, part);
+        }
+        std::string body = about + fmt::format("<p>{} sources, on pages by the start of their names:</p>\n",
+                                               names.size()) +
+                           table({"page", "first", "last", "sources"}, rows);
+        put_page(name, d.name, body, Json(data).set("sources", names.size()).set("pages", pages));
+    }
+
+    // The table of what a distribution holds (its JSON into data's "holds"); root: the site
+    // root relative to the page.
+    std::string holdings_table(const std::vector<repo::Holding>& holdings, const std::string& root,
+                               const std::string& url, Json& data)
     {
         std::vector<std::vector<std::string>> rows;
         Json held = Json::array();
-        for (const auto& h : repo::list_holdings(ctx_.db(), r.id, d.name)) {
+        for (const auto& h : holdings) {
             std::string bins;
             for (const auto& b : h.binaries)
                 bins += (url.empty() ? escape(b) : link(fmt::format("{}/{}", url, deb_path(h, b)), b)) + " ";
             std::string dsc = fmt::format("{}/{}_{}.dsc", repo::pool_directory(h.component, h.source), h.source,
                                           version_without_epoch(h.version));
-            rows.push_back({link("../../sources/" + h.source + ".html", h.source), escape(h.version),
+            rows.push_back({link(root + "sources/" + h.source + ".html", h.source), escape(h.version),
                             url.empty() ? escape(fs::path(dsc).filename().string()) : link(url + "/" + dsc, ".dsc"),
                             bins, time_cell(h.since)});
             held.push(repo::to_json(h));
         }
-        std::string body = fmt::format("<p>Repository {}, suite {}{}.</p>\n", link("../" + r.id + ".html", r.id),
-                                       escape(d.suite), d.rollback ? fmt::format(", rollback {}", d.rollback) : "") +
-                           table({"source", "version", "source package", "binaries", "since"}, rows, "empty");
-        put_page("repository/" + r.id + "/" + d.name, d.name, body,
-                 Json::object()
-                     .set("repository", r.id)
-                     .set("distribution", d.name)
-                     .set("suite", d.suite)
-                     .set("rollback", d.rollback)
-                     .set("holds", held));
+        data.set("holds", held);
+        return table({"source", "version", "source package", "binaries", "since"}, rows, "empty");
+    }
+
+    // Removes the pages under DIR (NAME.html and NAME.json) whose NAME is not in keep; true
+    // when keep is not what was there.
+    bool remove_pages_but(const std::string& dir, const std::set<std::string>& keep)
+    {
+        std::set<std::string> had;
+        std::error_code ec;
+        for (const auto& entry : fs::directory_iterator(root_ / dir, ec)) {
+            auto file = entry.path().filename().string();
+            auto dot = file.rfind('.');
+            std::string stem = file.substr(0, dot);
+            had.insert(stem);
+            if (!keep.count(stem)) {
+                fs::remove(entry.path());
+                ++report_.removed;
+            }
+        }
+        if (keep.empty())
+            fs::remove(root_ / dir, ec);
+        return had != keep;
     }
 
     void source(const std::string& name)
@@ -563,20 +660,52 @@ private:
         return debian::Changes::parse(text, u.changes).changes_text;
     }
 
-    void search()
+    // search-index.json lists the index's parts (site/partition: search/KEY.json), each the
+    // sources of one name prefix with their binaries; only the parts holding a changed source
+    // are made again (all when changed is null, or when the cut moved).
+    void search(const std::set<std::string>* changed)
     {
-        Json index = Json::array();
-        std::map<std::string, std::set<std::string>> binaries;
-        for (const auto& h : repo::list_holdings(ctx_.db(), "", ""))
-            for (const auto& b : h.binaries)
-                binaries[h.source].insert(b.substr(0, b.find('_')));
-        for (const auto& [source, bins] : binaries) {
-            Json names = Json::array();
-            for (const auto& b : bins)
-                names.push(b);
-            index.push(Json::object().set("source", source).set("binaries", names));
+        auto& db = ctx_.db();
+        auto names = repo::source_names(db, "");
+        auto parts = partition(names, page_size_);
+        std::set<std::string> keys;
+        std::vector<std::string> files;
+        Json list = Json::array();
+        for (const auto& p : parts) {
+            std::string key = p.key.empty() ? "all" : p.key; // (a short list: one part)
+            keys.insert(key);
+            files.push_back("search/" + key + ".json");
+            list.push(Json::object()
+                          .set("prefix", p.key)
+                          .set("first", names[p.begin])
+                          .set("last", names[p.end - 1])
+                          .set("file", files.back()));
         }
-        put("search-index.json", index.dump(false) + "\n");
+        bool moved = remove_pages_but("search", keys);
+        std::set<std::size_t> todo;
+        for (std::size_t i = 0; i < parts.size(); ++i)
+            if (!changed || moved)
+                todo.insert(i);
+        if (changed && !moved)
+            for (const auto& source : *changed)
+                for (auto i : parts_of(names, parts, source))
+                    todo.insert(i);
+        for (auto i : todo) {
+            const auto& p = parts[i];
+            std::map<std::string, std::set<std::string>> binaries;
+            for (const auto& h : repo::list_holdings(db, "", "", names[p.begin], names[p.end - 1]))
+                for (const auto& b : h.binaries)
+                    binaries[h.source].insert(b.substr(0, b.find('_')));
+            Json index = Json::array();
+            for (const auto& [source, bins] : binaries) {
+                Json bin_names = Json::array();
+                for (const auto& b : bins)
+                    bin_names.push(b);
+                index.push(Json::object().set("source", source).set("binaries", bin_names));
+            }
+            put(files[i], index.dump(false) + "\n");
+        }
+        put("search-index.json", Json::object().set("parts", list).dump(false) + "\n");
         std::string body = R"(<form action="search.html"><input id="q" name="q" placeholder="source or binary name" autofocus>
 <button>search</button></form>
 <ul id="results"></ul>
@@ -584,9 +713,11 @@ private:
 <script>
 const q = new URLSearchParams(location.search).get("q") || "";
 document.getElementById("q").value = q;
-if (q) fetch("search-index.json").then(r => r.json()).then(index => {
+if (q) fetch("search-index.json").then(r => r.json())
+  .then(index => Promise.all(index.parts.map(p => fetch(p.file).then(r => r.json()))))
+  .then(parts => {
   const ul = document.getElementById("results");
-  for (const e of index) {
+  for (const e of parts.flat()) {
     if (!e.source.includes(q) && !e.binaries.some(b => b.includes(q))) continue;
     const li = document.createElement("li"), a = document.createElement("a");
     a.href = "sources/" + encodeURIComponent(e.source) + ".html";
@@ -686,6 +817,7 @@ if (q) fetch("search-index.json").then(r => r.json()).then(index => {
     std::vector<upload::UploadInfo> uploads_;
     std::vector<repo::Repository> repositories_;
     std::set<std::string> logs_; // job keys with a log in site/logs/
+    std::size_t page_size_ = 500;
 };
 
 } // namespace

@@ -25,7 +25,7 @@ std::filesystem::path site_dir(const Home& home); // HOME/site
 struct Report {
     int written = 0;   // pages written (their content changed)
     int unchanged = 0; // pages made again with the same content, left as they were
-    int removed = 0;   // build logs whose builds are gone
+    int removed = 0;   // build logs whose builds are gone, pages of a cut that changed
 };
 
 // Bring the site up to date with the state database: the pages every change touches,

@@ -210,3 +210,73 @@ browse() {
     assert_output_contains "accepted 1"
     [ "$(find "$MBD_HOME/var/spool/build" -mindepth 1 -maxdepth 1 | wc -l)" -eq 1 ]
 }
+
+# install_source NAME: a package built with dpkg-buildpackage, installed into unstable
+install_source() {
+    local changes
+    changes=$(mbdt_build_package "$BATS_TEST_TMPDIR/pkg" "$1" 1.0~test12+1 --dist bookworm-test-unstable) || return 1
+    run_mbd mbd-repo install --dist bookworm-test-unstable "$changes"
+}
+
+# mtimes NAMES...: the modification times of the unstable pages NAME.html
+mtimes() {
+    local n
+    for n in "$@"; do
+        stat -c "$n %Y" "$site/repository/test/bookworm-test-unstable/$n.html"
+    done
+}
+
+@test "past site.page_size sources, a distribution and the search index are cut into pages by name; one upload rewrites one" {
+    mkdir -p "$BATS_TEST_TMPDIR/pkg"
+    echo 'site.page_size = 2' >>"$MBD_HOME/etc/mbd.conf"
+    for name in alpha beta1 beta2 gamma libxa libxb; do
+        install_source "$name"
+    done
+    local dist="$site/repository/test/bookworm-test-unstable"
+    assert_equal "$(json "$dist.json" 'd["sources"]')" 6
+    assert_equal "$(json "$dist.json" '[p["prefix"] for p in d["pages"]]')" "['a', 'b', 'g', 'l']"
+    assert_equal "$(json "$dist/b.json" '[h["source"] for h in d["holds"]]')" "['beta1', 'beta2']"
+    assert_equal "$(json "$dist/l.json" '[h["source"] for h in d["holds"]]')" "['libxa', 'libxb']"
+    grep -q 'href="../../../sources/libxa.html"' "$dist/l.html"
+    grep -q 'href="bookworm-test-unstable/g.html"' "$dist.html"
+    assert_equal "$(json "$site/search-index.json" '[p["file"] for p in d["parts"]]')" \
+        "['search/a.json', 'search/b.json', 'search/g.json', 'search/l.json']"
+    assert_equal "$(json "$site/search/l.json" '[(e["source"], e["binaries"]) for e in d]')" \
+        "[('libxa', ['libxa', 'libxa-doc']), ('libxb', ['libxb', 'libxb-doc'])]"
+
+    # one more source: its page, the index and its search part change; the other pages do not
+    touch -d '2000-01-01' "$dist"/*.html "$site"/search/*.json
+    install_source alpha2
+    assert_equal "$(json "$dist/a.json" '[h["source"] for h in d["holds"]]')" "['alpha', 'alpha2']"
+    [ "$(stat -c %Y "$dist/a.html")" -gt 946684800 ]
+    assert_equal "$(mtimes b g l)" "$(printf 'b 946684800\ng 946684800\nl 946684800')"
+    assert_equal "$(json "$dist.json" 'd["sources"]')" 7
+    [ "$(stat -c %Y "$site/search/a.json")" -gt 946684800 ]
+    assert_equal "$(stat -c %Y "$site/search/b.json")" 946684800
+
+    # a page whose last source leaves goes, with its search part
+    run_mbd mbd-repo remove beta1 bookworm-test-unstable
+    assert_equal "$(json "$dist/b.json" '[h["source"] for h in d["holds"]]')" "['beta2']"
+    run_mbd mbd-repo remove gamma bookworm-test-unstable
+    [ ! -e "$dist/g.html" ] && [ ! -e "$dist/g.json" ] && [ ! -e "$site/search/g.json" ]
+    assert_equal "$(json "$dist.json" '[p["prefix"] for p in d["pages"]]')" "['a', 'b', 'l']"
+
+    # every link resolves; the search page's script reads every part
+    start_nginx
+    run crawl "$NGINX_URL/index.html"
+    printf '%s\n' "$output" | tail -n 3
+    [ "$status" -eq 0 ]
+    assert_output_contains " 0 broken"
+    grep -qxF "200 $NGINX_URL/repository/test/bookworm-test-unstable/l.html" <<<"$output"
+    browse "$NGINX_URL/search.html?q=libx" search
+    grep -q 'href="sources/libxb.html"' "$shots/search.dom"
+    grep -q 'href="sources/libxa.html"' "$shots/search.dom"
+    refute grep -q 'href="sources/alpha' "$shots/search.dom"
+
+    # back to one page per distribution: the cut pages go
+    sed -i '/^site.page_size/d' "$MBD_HOME/etc/mbd.conf"
+    run_mbd mbd-repo site --full
+    [ ! -e "$dist" ] && [ ! -e "$site/search/a.json" ]
+    assert_equal "$(json "$dist.json" '[h["source"] for h in d["holds"]]')" "['alpha', 'alpha2', 'beta2', 'libxa', 'libxb']"
+    assert_equal "$(json "$site/search-index.json" '[p["file"] for p in d["parts"]]')" "['search/all.json']"
+}

@@ -29,7 +29,7 @@ void define_site(Cli& cli)
                                   return;
                               }
                               auto r = site::update(ctx, sa->full);
-                              std::cout << fmt::format("site: {} written, {} unchanged, {} logs removed ({})\n",
+                              std::cout << fmt::format("site: {} written, {} unchanged, {} removed ({})\n",
                                                        r.written, r.unchanged, r.removed,
                                                        site::site_dir(ctx.home()).string());
                           });
