@@ -34,6 +34,10 @@ CREATE TABLE events (
 );
 CREATE INDEX events_time ON events(time);
 )sql",
+        // a source's events (its page on the status site, events --source) without a scan of them all
+        R"sql(
+CREATE INDEX events_source ON events(source, id);
+)sql",
     },
 };
 

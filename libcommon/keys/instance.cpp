@@ -135,6 +135,13 @@ std::optional<InstanceKey> find_instance_key(Context& ctx)
     return InstanceKey{*info, r->status};
 }
 
+std::optional<InstanceKey> instance_key_record(db::Db& db)
+{
+    if (auto r = load(db))
+        return InstanceKey{r->info, r->status};
+    return std::nullopt;
+}
+
 std::string instance_public_key(Context& ctx)
 {
     return instance_keyring(ctx.home()).export_key(require_instance_key(ctx).info.fingerprint, true);

@@ -45,6 +45,8 @@ InstanceKey init_instance_key(Context& ctx, gpg::Algo algo, long long expire_sec
 // The recorded key, nullopt when there is none; Error(Exit::state) when the
 // record names a key that is missing from the key ring.
 std::optional<InstanceKey> find_instance_key(Context& ctx);
+// The key as its record says, without a look at the key ring (no gpg: cheap).
+std::optional<InstanceKey> instance_key_record(db::Db& db);
 
 // The key to sign with: exists (Exit::not_found), active (Exit::not_allowed),
 // in the key ring (Exit::state), not revoked (Exit::key_revoked), not expired

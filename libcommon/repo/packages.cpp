@@ -1034,7 +1034,7 @@ std::vector<std::string> source_names(db::Db& db, std::string_view dist)
 
 std::vector<Holding> show_source(db::Db& db, std::string_view source, std::string_view repository)
 {
-    std::string where = "s.name = ?";
+    std::string where = "ds.name = ?"; // (each distribution's key: no scan of every source)
     std::vector<std::string> args{std::string(source)};
     if (!repository.empty()) {
         get_repository(db, repository);

@@ -91,12 +91,18 @@ public:
     Report update(bool full)
     {
         make_dirs(root_);
+        // HOME/var/site.state: the last event shown, the fingerprint of the key.asc written
         fs::path state = ctx_.home().var() / "site.state";
         long long after = 0;
         std::error_code ec;
-        if (!full && fs::exists(state, ec))
-            after = std::stoll("0" + std::string(trim(read_file(state))));
+        if (!full && fs::exists(state, ec)) {
+            std::string text = read_file(state);
+            auto lines = split(text, '\n');
+            after = std::stoll("0" + std::string(trim(lines.at(0))));
+            key_written_ = lines.size() > 1 ? std::string(trim(lines[1])) : "";
+        }
         full = full || after == 0;
+        key_ = keys::instance_key_record(ctx_.db());
 
         auto& db = ctx_.db();
         EventFilter changed;
@@ -142,7 +148,7 @@ public:
         if (full || !sources.empty())
             search(full ? nullptr : &sources);
 
-        write_atomic(state, std::to_string(last) + "\n");
+        write_atomic(state, fmt::format("{}\n{}\n", last, key_written_));
         return report_;
     }
 
@@ -233,7 +239,7 @@ private:
         std::string body;
 
         Json instance = Json::object().set("identity", frame_.identity).set("version", frame_.version);
-        auto key = keys::find_instance_key(ctx_);
+        const auto& key = key_;
         if (key)
             instance.set("fingerprint", key->info.fingerprint).set("key", "key.asc");
         body += fmt::format("<p>mbd {}; instance key {} ({})</p>\n", escape(frame_.version),
@@ -802,10 +808,14 @@ if (q) fetch("search-index.json").then(r => r.json())
         put("metrics.prom", out);
     }
 
+    // key.asc: exported again only when the key is not the one it was written for (gpg is slow to start)
     void key()
     {
-        if (keys::find_instance_key(ctx_))
-            put("key.asc", keys::instance_public_key(ctx_));
+        std::error_code ec;
+        if (!key_ || (key_->info.fingerprint == key_written_ && fs::exists(root_ / "key.asc", ec)))
+            return;
+        put("key.asc", keys::instance_public_key(ctx_));
+        key_written_ = key_->info.fingerprint;
     }
 
     Context& ctx_;
@@ -818,6 +828,8 @@ if (q) fetch("search-index.json").then(r => r.json())
     std::vector<repo::Repository> repositories_;
     std::set<std::string> logs_; // job keys with a log in site/logs/
     std::size_t page_size_ = 500;
+    std::optional<keys::InstanceKey> key_; // as recorded
+    std::string key_written_;              // the fingerprint of key.asc
 };
 
 } // namespace
