@@ -37,6 +37,11 @@ pipeline() {
     passes 7
 }
 
+# site_schema: every JSON file of the site validates against examples/site/schema.json
+site_schema() {
+    /usr/bin/python3 "$MBDT_SOURCE_DIR/tests/tools/site-schema" "$MBDT_SOURCE_DIR/examples/site/schema.json" "$site"
+}
+
 # passes [RC]: the incoming pass (exit RC), the build pass, the incoming pass that installs
 # (the fake chroot's warnings go to a log)
 passes() {
@@ -92,9 +97,8 @@ passes() {
     # no page names the home or carries secret key material
     refute grep -rqF "$MBD_HOME" "$site"
     refute grep -rq 'PRIVATE KEY' "$site"
-    for f in "$site"/*.json "$site"/*/*.json; do
-        python3 -m json.tool "$f" >/dev/null
-    done
+    # every JSON file has the shape the shipped schema documents
+    run_mbd site_schema
     # served by the shipped nginx, with publish.url set: every link of every page answers 200
     start_nginx
     echo "publish.url = $NGINX_URL/repositories" >>"$MBD_HOME/etc/mbd.conf"
@@ -272,6 +276,7 @@ mtimes() {
     grep -q 'href="sources/libxb.html"' "$shots/search.dom"
     grep -q 'href="sources/libxa.html"' "$shots/search.dom"
     refute grep -q 'href="sources/alpha' "$shots/search.dom"
+    run_mbd site_schema
 
     # back to one page per distribution: the cut pages go
     sed -i '/^site.page_size/d' "$MBD_HOME/etc/mbd.conf"
