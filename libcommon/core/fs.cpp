@@ -104,7 +104,7 @@ namespace {
 // Replace path with what write(fd) puts into a temporary file beside it: mode set, fsynced,
 // renamed over path, the directory fsynced (the temporary removed if any step fails).
 template <typename Write>
-void replace_atomic(const fs::path& path, mode_t mode, Write&& write)
+void replace_atomic(const fs::path& path, mode_t mode, Write&& write, Durable durable = Durable::yes)
 {
     fs::path dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
     std::string tmpl = (dir / ("." + path.filename().string() + ".tmp.XXXXXX")).string();
@@ -114,7 +114,7 @@ void replace_atomic(const fs::path& path, mode_t mode, Write&& write)
     Fd fd(raw);
     try {
         write(fd.fd);
-        if (::fchmod(fd.fd, mode) != 0 || ::fsync(fd.fd) != 0)
+        if (::fchmod(fd.fd, mode) != 0 || (durable == Durable::yes && ::fsync(fd.fd) != 0))
             throw sys_error(fmt::format("cannot write '{}'", path.string()));
         if (::rename(tmpl.c_str(), path.c_str()) != 0)
             throw sys_error(fmt::format("cannot rename into '{}'", path.string()));
@@ -122,7 +122,8 @@ void replace_atomic(const fs::path& path, mode_t mode, Write&& write)
         ::unlink(tmpl.c_str());
         throw;
     }
-    fsync_dir(dir);
+    if (durable == Durable::yes)
+        fsync_dir(dir);
 }
 
 
@@ -156,9 +157,16 @@ void copy_fd(int in, int out, const fs::path& src, const fs::path& dst)
     }
 }
 
-void write_atomic(const fs::path& path, std::string_view content, mode_t mode)
+void write_atomic(const fs::path& path, std::string_view content, mode_t mode, Durable durable)
 {
-    replace_atomic(path, mode, [&](int fd) { write_all(fd, content, path); });
+    replace_atomic(path, mode, [&](int fd) { write_all(fd, content, path); }, durable);
+}
+
+void sync_filesystem(const fs::path& path)
+{
+    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.fd < 0 || ::syncfs(fd.fd) != 0)
+        throw sys_error(fmt::format("cannot sync the file system of '{}'", path.string()));
 }
 
 void copy_atomic(const fs::path& src, const fs::path& dst, mode_t mode)

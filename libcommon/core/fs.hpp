@@ -20,7 +20,13 @@ std::string read_file(const fs::path& path);
 // Like read_file but refuses symlinks and non-regular files (O_NOFOLLOW) and
 // files larger than max_size (Error(Exit::rejected)).
 std::string read_file_nofollow(const fs::path& path, std::uintmax_t max_size);
-void write_atomic(const fs::path& path, std::string_view content, mode_t mode = 0644);
+// Durable::no leaves out the fsyncs: readers still see the old or the new content, but a
+// power cut may lose the new one (for files made again from the state database; call
+// sync_filesystem once after a batch of them before recording them as done).
+enum class Durable { yes, no };
+void write_atomic(const fs::path& path, std::string_view content, mode_t mode = 0644, Durable durable = Durable::yes);
+// syncfs(2) of the file system path lies on: everything written to it is on disk.
+void sync_filesystem(const fs::path& path);
 // All of data to fd, retrying short writes and EINTR (path: for messages).
 void write_all(int fd, std::string_view data, const fs::path& path);
 // What is left to read of in (the file src) to out (the file dst).

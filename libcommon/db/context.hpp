@@ -20,7 +20,10 @@ public:
     const Config& config() const { return config_; }
     Config& config() { return config_; }
     const Home& home() const { return home_; }
-    // Opens (creating the home layout and migrating) on first use.
+    // Opens (creating the home layout and migrating) on first use. The default home
+    // (/var/lib/mbd, which the package makes) is never made here: a tool run without
+    // MBD_HOME where it does not exist fails with Exit::config, so a command typed as root
+    // on a host without the package leaves no root-owned instance behind.
     db::Db& db();
     bool db_opened() const { return db_ != nullptr; }
 

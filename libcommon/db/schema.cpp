@@ -34,9 +34,11 @@ CREATE TABLE events (
 );
 CREATE INDEX events_time ON events(time);
 )sql",
-        // a source's events (its page on the status site, events --source) without a scan of them all
+        // a source's events and those of one type (pages of the status site, events --source, --type)
+        // without a scan of them all
         R"sql(
 CREATE INDEX events_source ON events(source, id);
+CREATE INDEX events_type ON events(type, id);
 )sql",
     },
 };
@@ -338,6 +340,10 @@ CREATE TABLE pool_garbage (
     since         INTEGER NOT NULL,
     PRIMARY KEY (repository, path)
 );
+)sql",
+        // the names of the sources every distribution holds, in order, without a sort (status site's search)
+        R"sql(
+CREATE INDEX dist_sources_name ON dist_sources(name);
 )sql",
     },
 };

@@ -148,6 +148,8 @@ public:
         if (full || !sources.empty())
             search(full ? nullptr : &sources);
 
+        if (report_.written || report_.removed) // (the pages were written without fsyncs)
+            sync_filesystem(root_);
         write_atomic(state, fmt::format("{}\n{}\n", last, key_written_));
         return report_;
     }
@@ -155,17 +157,19 @@ public:
 private:
     using Named = std::map<std::string, std::set<std::string>>;
 
-    // Write rel (temporary file, rename) unless it holds this content already.
+    // Write rel (temporary file, rename; no fsync: update() syncs them all at its end) unless
+    // it holds this content already.
     void put(const fs::path& rel, const std::string& content)
     {
         fs::path path = root_ / rel;
         std::error_code ec;
-        if (fs::exists(path, ec) && read_file(path) == content) {
+        auto size = fs::file_size(path, ec);
+        if (!ec && size == content.size() && read_file(path) == content) {
             ++report_.unchanged;
             return;
         }
         make_dirs(path.parent_path());
-        write_atomic(path, content);
+        write_atomic(path, content, 0644, Durable::no);
         ++report_.written;
     }
 

@@ -52,3 +52,17 @@ load ../helpers
     run_mbd 3 mbd-repo --show-config
     assert_stderr_contains "'home' cannot be set in the configuration file"
 }
+
+@test "without MBD_HOME or --home, a default home that does not exist is an error (exit 3), never made" {
+    [ "$(id -u)" -eq 0 ] || skip "needs root (hides /var/lib behind a tmpfs in a mount namespace of its own)"
+    # a root shell on a host without the package: nothing may leave a root-owned /var/lib/mbd
+    run unshare --mount sh -c 'mount -t tmpfs tmpfs /var/lib && env -u MBD_HOME "$@"; rc=$?;
+        [ ! -e /var/lib/mbd ] || echo "made /var/lib/mbd" >&2; exit $rc' sh mbd-repo ls
+    echo "$output"
+    [ "$status" -eq 3 ]
+    assert_output_contains "there is no instance at /var/lib/mbd"
+    refute grep -q "made /var/lib/mbd" <<<"$output"
+    # a home named by MBD_HOME or --home is made on first use, as before
+    run_mbd mbd-repo --home "$BATS_TEST_TMPDIR/by-flag" ls
+    [ -f "$BATS_TEST_TMPDIR/by-flag/config.sqlite" ]
+}
