@@ -564,4 +564,14 @@ PublishReport publish(Context& ctx, const repo::RepositoryLock& lock, const Publ
     return report;
 }
 
+std::vector<std::pair<std::string, long long>> publish_times(db::Db& db)
+{
+    std::vector<std::pair<std::string, long long>> out;
+    auto r = db.query("SELECT d.name, p.published FROM published_dists p JOIN dists d ON d.id = p.dist_id "
+                      "ORDER BY d.name");
+    while (r.step())
+        out.emplace_back(r.text(0), r.int64(1));
+    return out;
+}
+
 } // namespace mbd::archive

@@ -42,6 +42,9 @@ struct PublishReport {
 // The caller holds the repository's lock.
 PublishReport publish(Context& ctx, const repo::RepositoryLock& lock, const PublishOptions& options = {});
 
+// When each published distribution (its name) was last published, unix seconds.
+std::vector<std::pair<std::string, long long>> publish_times(db::Db& db);
+
 // The directory a repository is published in ($MBD_HOME/repositories/ID).
 std::filesystem::path repository_dir(const Context& ctx, std::string_view id);
 

@@ -1,5 +1,6 @@
 #include "site/site.hpp"
 
+#include "archive/publish.hpp"
 #include "build/failure.hpp"
 #include "build/queue.hpp"
 #include "chroot/chroot.hpp"
@@ -809,6 +810,10 @@ if (q) fetch("search-index.json").then(r => r.json())
                            "# TYPE mbd_last_install_timestamp_seconds gauge\n"
                            "mbd_last_install_timestamp_seconds {}\n",
                            installed.empty() ? 0 : installed.front().time);
+        out += "# HELP mbd_last_publish_timestamp_seconds When each distribution was last published.\n"
+               "# TYPE mbd_last_publish_timestamp_seconds gauge\n";
+        for (const auto& [dist, time] : archive::publish_times(ctx_.db()))
+            out += fmt::format("mbd_last_publish_timestamp_seconds{{distribution=\"{}\"}} {}\n", dist, time);
         put("metrics.prom", out);
     }
 

@@ -94,6 +94,9 @@ passes() {
     python3 -c 'import sys, xml.dom.minidom; xml.dom.minidom.parse(sys.argv[1])' "$site/feed.atom"
     grep -q 'INSTALLED crash2' "$site/feed.atom"
     grep -qx 'mbd_builds{status="successful"} 2' "$site/metrics.prom"
+    published=$(sqlite3 "$MBD_HOME/config.sqlite" "SELECT p.published FROM published_dists p JOIN dists d
+        ON d.id = p.dist_id WHERE d.name = 'bookworm-test-unstable'")
+    grep -qx "mbd_last_publish_timestamp_seconds{distribution=\"bookworm-test-unstable\"} $published" "$site/metrics.prom"
     # no page names the home or carries secret key material
     refute grep -rqF "$MBD_HOME" "$site"
     refute grep -rq 'PRIVATE KEY' "$site"
