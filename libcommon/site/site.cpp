@@ -61,6 +61,19 @@ std::string state_cell(std::string_view state)
     return fmt::format("<span class=\"{}\">{}</span>", escape(state), escape(state));
 }
 
+// The parts (site/partition) to write again: those holding a changed source, all when changed is null.
+std::set<std::size_t> to_write(const std::vector<std::string>& names, const std::vector<Part>& parts,
+                               const std::set<std::string>* changed)
+{
+    std::set<std::size_t> out;
+    for (std::size_t i = 0; i < parts.size() && !changed; ++i)
+        out.insert(i);
+    for (const auto& source : changed ? *changed : std::set<std::string>{})
+        for (auto i : parts_of(names, parts, source))
+            out.insert(i);
+    return out;
+}
+
 // Only the last part of a path: event details name where a rejected upload is kept.
 std::string base_name(std::string_view path) { return fs::path(path).filename().string(); }
 
@@ -531,14 +544,7 @@ private:
                      data);
             return;
         }
-        std::set<std::size_t> todo;
-        for (std::size_t i = 0; i < parts.size(); ++i)
-            if (!changed || moved)
-                todo.insert(i);
-        if (changed && !moved)
-            for (const auto& source : *changed)
-                for (auto i : parts_of(names, parts, source))
-                    todo.insert(i);
+        auto todo = to_write(names, parts, moved ? nullptr : changed);
         std::vector<std::vector<std::string>> rows;
         Json pages = Json::array();
         for (std::size_t i = 0; i < parts.size(); ++i) {
@@ -693,14 +699,7 @@ private:
                           .set("file", files.back()));
         }
         bool moved = remove_pages_but("search", keys);
-        std::set<std::size_t> todo;
-        for (std::size_t i = 0; i < parts.size(); ++i)
-            if (!changed || moved)
-                todo.insert(i);
-        if (changed && !moved)
-            for (const auto& source : *changed)
-                for (auto i : parts_of(names, parts, source))
-                    todo.insert(i);
+        auto todo = to_write(names, parts, moved ? nullptr : changed);
         for (auto i : todo) {
             const auto& p = parts[i];
             std::map<std::string, std::set<std::string>> binaries;
