@@ -56,6 +56,7 @@ load ../helpers
 @test "without MBD_HOME or --home, a default home that does not exist is an error (exit 3), never made" {
     [ "$(id -u)" -eq 0 ] || skip "needs root (hides /var/lib behind a tmpfs in a mount namespace of its own)"
     # a root shell on a host without the package: nothing may leave a root-owned /var/lib/mbd
+    # shellcheck disable=SC2016 # (the inner sh expands them)
     run unshare --mount sh -c 'mount -t tmpfs tmpfs /var/lib && env -u MBD_HOME "$@"; rc=$?;
         [ ! -e /var/lib/mbd ] || echo "made /var/lib/mbd" >&2; exit $rc' sh mbd-repo ls
     echo "$output"
