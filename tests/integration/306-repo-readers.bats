@@ -8,21 +8,6 @@ load ../helpers
 load ../lib/debian
 load ../lib/repo
 
-# apt_loop DIR STOPFILE: apt-get update until STOPFILE exists; one line per run in DIR.runs
-apt_loop() {
-    local dir=$1 stop=$2 out rc
-    while [ ! -e "$stop" ]; do
-        rc=0
-        out=$(mbdt_apt "$dir" update 2>&1) || rc=$?
-        if [ "$rc" -ne 0 ] || grep -qE '^(W|E): |Hash Sum mismatch|unexpected size|Failed to fetch' <<<"$out"; then
-            printf 'FAIL %s\n%s\n' "$rc" "$out" >>"$dir.failures"
-            echo fail >>"$dir.runs"
-        else
-            echo ok >>"$dir.runs"
-        fi
-    done
-}
-
 # pair_loop DIR STOP OUT: read DIR's Release, Release.gpg, Release again until STOP exists, as
 # fast as it can; each distinct pair read while Release stayed the same (what a client that
 # fetches Release then Release.gpg gets) goes to OUT/N.rel and OUT/N.gpg. Prints the reads.
@@ -66,7 +51,7 @@ gpgv_pairs() {
     mbdt_repo_apt "$apt" bookworm-test-unstable
     mbdt_apt_ok "$apt" update
     grep -q '^Acquire-By-Hash: yes' "$MBD_HOME/repositories/test/dists/bookworm-test-unstable/Release"
-    apt_loop "$apt" "$stop" &
+    mbdt_apt_loop "$apt" "$stop" &
     pid=$!
     # a client of Release + Release.gpg (apt without InRelease), checked with gpgv afterwards
     local pairs="$BATS_TEST_TMPDIR/pairs" ppid

@@ -38,22 +38,6 @@ identity() {
     mbd-repo --show-config | awk '$1 == "identity" {print $3}'
 }
 
-# apt_loop DIR STOPFILE: apt-get update until STOPFILE exists; one line per run in DIR.runs,
-# the output of a failed one in DIR.failures
-apt_loop() {
-    local dir=$1 stop=$2 out rc
-    while [ ! -e "$stop" ]; do
-        rc=0
-        out=$(mbdt_apt "$dir" "${apt_direct[@]}" update 2>&1) || rc=$?
-        if [ "$rc" -ne 0 ] || grep -qE '^(W|E): |Hash Sum mismatch|unexpected size|Failed to fetch' <<<"$out"; then
-            printf 'FAIL %s\n%s\n' "$rc" "$out" >>"$dir.failures"
-            echo fail >>"$dir.runs"
-        else
-            echo ok >>"$dir.runs"
-        fi
-    done
-}
-
 # pushed TARGET: a push to TARGET (a repositories/ copy) that left it whole: no marker, the
 # trace file, each distribution's InRelease as upstream's, Release files that verify
 pushed() {
@@ -104,7 +88,7 @@ pushed() {
     printf '#!/bin/sh\nexec %s --bwlimit=%s "$@"\n' "$(command -v rsync)" "${MBDT_MIRROR_BWLIMIT:-8}" \
         >"$BATS_TEST_TMPDIR/slow/rsync"
     chmod +x "$BATS_TEST_TMPDIR/slow/rsync"
-    apt_loop "$apt" "$stop" &
+    mbdt_apt_loop "$apt" "$stop" "${apt_direct[@]}" &
     pid=$!
     for i in $(seq 2 $((n + 1))); do
         mbdt_install hello "1.0-$i~test12+1" "$dist"

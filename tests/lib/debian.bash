@@ -142,6 +142,24 @@ mbdt_apt_sandbox() {
     done
 }
 
+# mbdt_apt_loop DIR STOPFILE [APT-OPTION...]: apt-get update (with those options) until
+# STOPFILE exists; one line per run in DIR.runs (ok, fail), each failed run's output in
+# DIR.failures (an exit status, a warning or error line, a hash or size mismatch)
+mbdt_apt_loop() {
+    local dir=$1 stop=$2 out rc
+    shift 2
+    while [ ! -e "$stop" ]; do
+        rc=0
+        out=$(mbdt_apt "$dir" "$@" update 2>&1) || rc=$?
+        if [ "$rc" -ne 0 ] || grep -qE '^(W|E): |Hash Sum mismatch|unexpected size|Failed to fetch' <<<"$out"; then
+            printf 'FAIL %s\n%s\n' "$rc" "$out" >>"$dir.failures"
+            echo fail >>"$dir.runs"
+        else
+            echo ok >>"$dir.runs"
+        fi
+    done
+}
+
 mbdt_apt() {
     local dir=$1
     shift
