@@ -28,6 +28,8 @@
 #include <algorithm>
 #include <ctime>
 #include <map>
+#include <optional>
+#include <type_traits>
 #include <set>
 
 namespace mbd::site {
@@ -72,6 +74,22 @@ std::set<std::size_t> to_write(const std::vector<std::string>& names, const std:
         for (auto i : parts_of(names, parts, source))
             out.insert(i);
     return out;
+}
+
+// The sources an update names for a page; std::nullopt: all of them.
+using Sources = std::optional<std::set<std::string>>;
+
+// Adds more to the sources named under key (all stay all; all makes all).
+template <typename Key>
+void name_sources(std::map<Key, Sources>& named, const std::type_identity_t<Key>& key, const Sources& more)
+{
+    auto [it, made] = named.try_emplace(key, more);
+    if (made || !it->second)
+        return;
+    if (more)
+        it->second->insert(more->begin(), more->end());
+    else
+        it->second.reset();
 }
 
 // Only the last part of a path: event details name where a rejected upload is kept.
@@ -139,15 +157,11 @@ public:
         repositories_page();
 
         std::set<std::string> sources;
-        Named dists; // distribution -> the sources events named in it (empty: all of it)
+        std::map<std::string, Sources> dists; // distribution -> the sources events named in it
         for (const auto& e : events) {
             if (!e.source.empty())
                 sources.insert(e.source);
-            auto [it, made] = dists.try_emplace(e.distribution, std::set<std::string>{e.source});
-            if (!made && !it->second.empty())
-                it->second.insert(e.source);
-            if (e.source.empty())
-                it->second.clear();
+            name_sources(dists, e.distribution, e.source.empty() ? Sources() : Sources({e.source}));
         }
         if (full) {
             for (const auto& h : repo::list_holdings(db, "", ""))
@@ -169,8 +183,6 @@ public:
     }
 
 private:
-    using Named = std::map<std::string, std::set<std::string>>;
-
     // Write rel (temporary file, rename; no fsync: update() syncs them all at its end) unless
     // it holds this content already.
     void put(const fs::path& rel, const std::string& content)
@@ -459,7 +471,7 @@ private:
     // repository/ID: how to use it and its distributions; repository/ID/DIST: what one holds.
     // A distribution's page is made when full, or when an event named its suite (a suite's
     // change moves its rollbacks along).
-    void repository(const repo::Repository& r, bool full, const Named& named)
+    void repository(const repo::Repository& r, bool full, const std::map<std::string, Sources>& named)
     {
         auto& db = ctx_.db();
         Json data = Json::object().set("id", r.id).set("layout", r.layout).set("description", r.description);
@@ -479,14 +491,11 @@ private:
             body += "<p>Set publish.url (the URL the archive is served under) for the apt sources to use it.</p>\n";
         }
         auto all = repo::repository_dists(db, r.id);
-        // codename, suite -> the sources named in it or its rollbacks (an empty set: all)
-        std::map<std::pair<std::string, std::string>, std::set<std::string>> changed;
+        // codename, suite -> the sources named in it or its rollbacks
+        std::map<std::pair<std::string, std::string>, Sources> changed;
         for (const auto& d : all)
-            if (auto it = named.find(d.name); it != named.end()) {
-                auto [at, made] = changed.try_emplace({d.codename, d.suite}, it->second);
-                if (!made && !at->second.empty())
-                    it->second.empty() ? at->second.clear() : at->second.insert(it->second.begin(), it->second.end());
-            }
+            if (auto it = named.find(d.name); it != named.end())
+                name_sources(changed, {d.codename, d.suite}, it->second);
         std::vector<std::vector<std::string>> rows;
         Json dists = Json::array();
         for (const auto& d : all) {
@@ -500,7 +509,7 @@ private:
             if (full)
                 distribution(r, d, url, nullptr);
             else if (auto it = changed.find({d.codename, d.suite}); it != changed.end())
-                distribution(r, d, url, it->second.empty() ? nullptr : &it->second);
+                distribution(r, d, url, it->second ? &*it->second : nullptr);
         }
         body += "<h2>Distributions</h2>\n" + table({"distribution", "suite", "rollback"}, rows);
         std::set<std::string> names;
