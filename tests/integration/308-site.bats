@@ -161,7 +161,8 @@ browse() {
         --user-data-dir="$BATS_TEST_TMPDIR/chromium" --virtual-time-budget=5000 '--window-size=390,844')
     "${chromium[@]}" --enable-logging=stderr --v=0 --screenshot="$shots/$name.png" "$url" 2>"$shots/$name.log"
     "${chromium[@]}" --dump-dom "$url" >"$shots/$name.dom" 2>/dev/null
-    [ -s "$shots/$name.png" ] && [ -s "$shots/$name.dom" ]
+    [ -s "$shots/$name.png" ]
+    [ -s "$shots/$name.dom" ]
     refute grep 'CONSOLE' "$shots/$name.log"
 }
 
@@ -265,7 +266,9 @@ mtimes() {
     run_mbd mbd-repo remove beta1 bookworm-test-unstable
     assert_equal "$(json "$dist/b.json" '[h["source"] for h in d["holds"]]')" "['beta2']"
     run_mbd mbd-repo remove gamma bookworm-test-unstable
-    [ ! -e "$dist/g.html" ] && [ ! -e "$dist/g.json" ] && [ ! -e "$site/search/g.json" ]
+    [ ! -e "$dist/g.html" ]
+    [ ! -e "$dist/g.json" ]
+    [ ! -e "$site/search/g.json" ]
     assert_equal "$(json "$dist.json" '[p["prefix"] for p in d["pages"]]')" "['a', 'b', 'l']"
 
     # every link resolves; the search page's script reads every part
@@ -284,7 +287,8 @@ mtimes() {
     # back to one page per distribution: the cut pages go
     sed -i '/^site.page_size/d' "$MBD_HOME/etc/mbd.conf"
     run_mbd mbd-repo site --full
-    [ ! -e "$dist" ] && [ ! -e "$site/search/a.json" ]
+    [ ! -e "$dist" ]
+    [ ! -e "$site/search/a.json" ]
     assert_equal "$(json "$dist.json" '[h["source"] for h in d["holds"]]')" "['alpha', 'alpha2', 'beta2', 'libxa', 'libxb']"
     assert_equal "$(json "$site/search-index.json" '[p["file"] for p in d["parts"]]')" "['search/all.json']"
 }

@@ -60,7 +60,8 @@ pushed() {
     # the same tree, links as links (Release through .release), the pair directory with them
     diff -r --no-dereference "$MBD_HOME/repositories" "$mirror/repositories" -x project \
         -x "Archive-Update-in-Progress-*" >&2
-    [ -L "$mirror/repositories/test/dists/$dist/Release" ] && [ -L "$mirror/repositories/test/dists/$dist/.release" ]
+    [ -L "$mirror/repositories/test/dists/$dist/Release" ]
+    [ -L "$mirror/repositories/test/dists/$dist/.release" ]
     # upstream's nginx and the mirror's
     start_nginx
     local upstream=$NGINX_URL
@@ -145,12 +146,15 @@ EOF
     # the pair directories, as upstream's
     assert_equal "$(cd "$target/test/dists/$dist" && ls -d .release.*)" \
         "$(cd "$MBD_HOME/repositories/test/dists/$dist" && ls -d .release.*)"
-    [ -e "$target/Archive-Update-in-Progress-other" ] && [ -e "$target/project/trace/other" ]
+    [ -e "$target/Archive-Update-in-Progress-other" ]
+    [ -e "$target/project/trace/other" ]
 
     # one repository: its directory is the target's top
     run_mbd mbd-repo mirror push --repository test "$BATS_TEST_TMPDIR/one"
-    [ -d "$BATS_TEST_TMPDIR/one/pool" ] && [ -f "$BATS_TEST_TMPDIR/one/dists/$dist/InRelease" ]
-    [ -f "$BATS_TEST_TMPDIR/one/project/trace/$id" ] && [ ! -e "$BATS_TEST_TMPDIR/one/Archive-Update-in-Progress-$id" ]
+    [ -d "$BATS_TEST_TMPDIR/one/pool" ]
+    [ -f "$BATS_TEST_TMPDIR/one/dists/$dist/InRelease" ]
+    [ -f "$BATS_TEST_TMPDIR/one/project/trace/$id" ]
+    [ ! -e "$BATS_TEST_TMPDIR/one/Archive-Update-in-Progress-$id" ]
     grep -qx "Repositories: test" "$BATS_TEST_TMPDIR/one/project/trace/$id"
 }
 
