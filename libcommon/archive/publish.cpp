@@ -16,6 +16,7 @@
 #include <array>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <fcntl.h>
 #include <map>
 #include <mutex>
@@ -504,7 +505,8 @@ void switch_release(const Work& w, Durable& durable)
 }
 
 // Record what each distribution publishes now, and drop its journal up to it, in one transaction.
-void record_published(db::Db& db, const std::vector<Work>& work, long long now, long long valid_until)
+void record_published(db::Db& db, const std::vector<Work>& work, long long now, long long valid_until,
+                      long long took_ms)
 {
     db::Transaction tx(db);
     for (const auto& w : work) {
@@ -512,11 +514,11 @@ void record_published(db::Db& db, const std::vector<Work>& work, long long now, 
         db.run("DELETE FROM published_indices WHERE dist_id = ?", id);
         for (const auto& [path, st] : w.states)
             db.run("INSERT INTO published_indices(dist_id, path, state) VALUES (?, ?, ?)", id, path, st.encode());
-        db.run("INSERT INTO published_dists(dist_id, seq, header, release_sha256, published, valid_until) "
-               "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(dist_id) DO UPDATE SET seq = excluded.seq, header = "
+        db.run("INSERT INTO published_dists(dist_id, seq, header, release_sha256, published, valid_until, took_ms) "
+               "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(dist_id) DO UPDATE SET seq = excluded.seq, header = "
                "excluded.header, release_sha256 = excluded.release_sha256, published = excluded.published, "
-               "valid_until = excluded.valid_until",
-               id, w.seq, w.plan->header, sha256_hex(w.release), now, valid_until);
+               "valid_until = excluded.valid_until, took_ms = excluded.took_ms",
+               id, w.seq, w.plan->header, sha256_hex(w.release), now, valid_until, took_ms);
         db.run("DELETE FROM dist_journal WHERE dist_id = ? AND seq <= ?", id, w.seq);
     }
     tx.commit();
@@ -528,6 +530,7 @@ fs::path repository_dir(const Context& ctx, std::string_view id) { return ctx.ho
 
 PublishReport publish(Context& ctx, const repo::RepositoryLock& lock, const PublishOptions& options)
 {
+    auto began = std::chrono::steady_clock::now();
     auto& db = ctx.db();
     fs::path root = repository_dir(ctx, lock.id());
     make_dirs(root / "dists");
@@ -551,7 +554,8 @@ PublishReport publish(Context& ctx, const repo::RepositoryLock& lock, const Publ
     for (const auto& w : work)
         switch_release(w, durable);
     durable.flush(root);
-    record_published(db, work, now, valid_until);
+    auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - began);
+    record_published(db, work, now, valid_until, took.count());
     fault::point("publish.recorded");
     long long grace = ctx.config().get_int("publish.byhash_grace");
     for (const auto& w : work) {
@@ -564,13 +568,13 @@ PublishReport publish(Context& ctx, const repo::RepositoryLock& lock, const Publ
     return report;
 }
 
-std::vector<std::pair<std::string, long long>> publish_times(db::Db& db)
+std::vector<PublishTime> publish_times(db::Db& db)
 {
-    std::vector<std::pair<std::string, long long>> out;
-    auto r = db.query("SELECT d.name, p.published FROM published_dists p JOIN dists d ON d.id = p.dist_id "
+    std::vector<PublishTime> out;
+    auto r = db.query("SELECT d.name, p.published, p.took_ms FROM published_dists p JOIN dists d ON d.id = p.dist_id "
                       "ORDER BY d.name");
     while (r.step())
-        out.emplace_back(r.text(0), r.int64(1));
+        out.push_back({r.text(0), r.int64(1), r.int64(2)});
     return out;
 }
 

@@ -42,8 +42,14 @@ struct PublishReport {
 // The caller holds the repository's lock.
 PublishReport publish(Context& ctx, const repo::RepositoryLock& lock, const PublishOptions& options = {});
 
-// When each published distribution (its name) was last published, unix seconds.
-std::vector<std::pair<std::string, long long>> publish_times(db::Db& db);
+// When each published distribution was last published (unix seconds) and how long that
+// publish took (milliseconds, from its plan to its record; every distribution it published
+// shares it).
+struct PublishTime {
+    std::string dist;
+    long long published = 0, took_ms = 0;
+};
+std::vector<PublishTime> publish_times(db::Db& db);
 
 // The directory a repository is published in ($MBD_HOME/repositories/ID).
 std::filesystem::path repository_dir(const Context& ctx, std::string_view id);

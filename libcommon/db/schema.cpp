@@ -345,6 +345,10 @@ CREATE TABLE pool_garbage (
         R"sql(
 CREATE INDEX dist_sources_name ON dist_sources(name);
 )sql",
+        // how long each distribution's last publish took (the status site's metrics)
+        R"sql(
+ALTER TABLE published_dists ADD COLUMN took_ms INTEGER NOT NULL DEFAULT 0;
+)sql",
     },
 };
 

@@ -1032,6 +1032,22 @@ std::vector<std::string> source_names(db::Db& db, std::string_view dist)
     return out;
 }
 
+SourceRange source_range(db::Db& db, std::string_view dist, std::string_view low, std::string_view high)
+{
+    auto q = dist.empty() ? db.prepare("SELECT count(DISTINCT name), min(name), max(name) FROM dist_sources "
+                                       "WHERE name >= ?1 AND name < ?2")
+                          : db.prepare("SELECT count(*), min(name), max(name) FROM dist_sources "
+                                       "WHERE name >= ?1 AND name < ?2 AND dist_id = ?3");
+    q.bind(1, low);
+    q.bind(2, high);
+    if (!dist.empty())
+        q.bind(3, find_dist(db, dist).id);
+    SourceRange out;
+    if (q.step() && q.int64(0) > 0)
+        out = {std::size_t(q.int64(0)), q.text(1), q.text(2)};
+    return out;
+}
+
 std::vector<Holding> show_source(db::Db& db, std::string_view source, std::string_view repository)
 {
     std::string where = "ds.name = ?"; // (each distribution's key: no scan of every source)

@@ -116,6 +116,13 @@ std::vector<Holding> list_holdings(db::Db& db, std::string_view repository, std:
                                    std::string_view first = {}, std::string_view last = {});
 // The names of the sources a distribution holds (every distribution when empty), sorted, once each.
 std::vector<std::string> source_names(db::Db& db, std::string_view dist);
+// The sources of a distribution (every distribution when empty) named in [low, high): how
+// many, the first and the last name (one indexed range query, no list).
+struct SourceRange {
+    std::size_t count = 0;
+    std::string first, last;
+};
+SourceRange source_range(db::Db& db, std::string_view dist, std::string_view low, std::string_view high);
 // Every distribution holding a source, in layout order, rollbacks included.
 std::vector<Holding> show_source(db::Db& db, std::string_view source, std::string_view repository);
 // Sources and binaries whose name matches a shell pattern ('*' '?' '[...]').

@@ -1,5 +1,10 @@
 #include "site/partition.hpp"
 
+#include "core/names.hpp"
+#include "core/strings.hpp"
+
+#include <fmt/format.h>
+
 #include <algorithm>
 
 namespace mbd::site {
@@ -50,6 +55,85 @@ std::vector<std::size_t> parts_of(const std::vector<std::string>& names, const s
         out.push_back(holding(at - 1));
     if (at < names.size() && (out.empty() || holding(at) != out.back()))
         out.push_back(holding(at));
+    return out;
+}
+
+namespace {
+
+// Other pages' keys start with page's key: it holds the one name that is its key.
+bool own_page(const Cut& cut, std::size_t page)
+{
+    const auto& key = cut.pages[page].key;
+    return std::any_of(cut.pages.begin(), cut.pages.end(),
+                       [&key](const Page& p) { return p.key.size() > key.size() && p.key.starts_with(key); });
+}
+
+// What a key may be: "" or the start of a source name.
+bool key_name(std::string_view key)
+{
+    return key.empty() || !names::problem(names::source, key).has_value();
+}
+
+} // namespace
+
+Cut make_cut(const std::vector<std::string>& names, const std::vector<Part>& parts, std::size_t size)
+{
+    Cut cut{size, {}};
+    for (const auto& p : parts)
+        cut.pages.push_back({p.key, names[p.begin], names[p.end - 1], p.end - p.begin});
+    return cut;
+}
+
+std::optional<std::size_t> page_of(const Cut& cut, const std::string& name)
+{
+    for (std::size_t i = 0; i < cut.pages.size(); ++i) {
+        const auto& key = cut.pages[i].key;
+        if (name == key || (name.starts_with(key) && !own_page(cut, i)))
+            return i;
+    }
+    return std::nullopt;
+}
+
+std::pair<std::string, std::string> page_range(const Cut& cut, std::size_t page)
+{
+    // Names are made of characters from '+' (the least) to 'z' (names::source): a page of
+    // its key alone ends before the key's longer names (key + "+"), any other page before
+    // the first name that does not start with its key (key + DEL).
+    const auto& key = cut.pages.at(page).key;
+    return {key, key + (own_page(cut, page) ? "+" : "\x7f")};
+}
+
+std::string format_cuts(const std::map<std::string, Cut>& cuts)
+{
+    std::string out;
+    for (const auto& [list, cut] : cuts)
+        for (const auto& p : cut.pages)
+            out += fmt::format("{} {} {} {} {} {}\n", list, cut.size, p.key.empty() ? "-" : p.key, p.first, p.last,
+                               p.count);
+    return out;
+}
+
+std::map<std::string, Cut> parse_cuts(std::string_view text)
+{
+    std::map<std::string, Cut> out;
+    for (auto line : mbd::split(text, '\n')) {
+        if (line.empty())
+            continue;
+        auto words = split_ws(line);
+        if (words.size() != 6)
+            return {};
+        auto size = parse_uint(words[1]);
+        auto count = parse_uint(words[5]);
+        std::string key(words[2] == "-" ? "" : words[2]);
+        if (!size || !count || !key_name(key) || names::problem(names::source, words[3]) ||
+            names::problem(names::source, words[4]))
+            return {};
+        auto& cut = out[std::string(words[0])];
+        if (!cut.pages.empty() && cut.size != *size)
+            return {};
+        cut.size = *size;
+        cut.pages.push_back({key, std::string(words[3]), std::string(words[4]), *count});
+    }
     return out;
 }
 

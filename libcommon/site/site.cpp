@@ -29,6 +29,7 @@
 #include <ctime>
 #include <map>
 #include <optional>
+#include <tuple>
 #include <type_traits>
 #include <set>
 
@@ -127,13 +128,17 @@ public:
         fs::path state = ctx_.home().var() / "site.state";
         long long after = 0;
         std::error_code ec;
+        std::string state_was, cuts_was; // (written again only when they change: no fsync for nothing)
         if (!full && fs::exists(state, ec)) {
-            std::string text = read_file(state);
-            auto lines = split(text, '\n');
+            state_was = read_file(state);
+            auto lines = split(state_was, '\n');
             after = std::stoll("0" + std::string(trim(lines.at(0))));
             key_written_ = lines.size() > 1 ? std::string(trim(lines[1])) : "";
         }
         full = full || after == 0;
+        fs::path cuts = ctx_.home().var() / "site.cuts";
+        if (!full && fs::exists(cuts, ec))
+            cuts_ = parse_cuts(cuts_was = read_file(cuts));
         key_ = keys::instance_key_record(ctx_.db());
 
         auto& db = ctx_.db();
@@ -173,12 +178,17 @@ public:
             repository(r, full, dists);
         for (const auto& s : sources)
             source(s);
+        lists_.insert("search");
         if (full || !sources.empty())
             search(full ? nullptr : &sources);
 
         if (report_.written || report_.removed) // (the pages were written without fsyncs)
             sync_filesystem(root_);
-        write_atomic(state, fmt::format("{}\n{}\n", last, key_written_));
+        std::erase_if(cuts_, [this](const auto& cut) { return !lists_.count(cut.first); });
+        for (auto [path, was, now] : {std::tuple(cuts, cuts_was, format_cuts(cuts_)),
+                                      std::tuple(state, state_was, fmt::format("{}\n{}\n", last, key_written_))})
+            if (now != was)
+                write_atomic(path, now);
         return report_;
     }
 
@@ -500,6 +510,7 @@ private:
         Json dists = Json::array();
         for (const auto& d : all) {
             std::string page = r.id + "/" + d.name;
+            lists_.insert("repository/" + page);
             dists.push(Json::object()
                            .set("name", d.name)
                            .set("suite", d.suite)
@@ -542,45 +553,44 @@ private:
                         .set("distribution", d.name)
                         .set("suite", d.suite)
                         .set("rollback", d.rollback);
-        auto names = repo::source_names(db, d.name);
-        auto parts = partition(names, page_size_);
-        std::set<std::string> keys;
-        for (const auto& p : parts)
-            keys.insert(p.key);
-        bool moved = remove_pages_but(name, parts.size() > 1 ? keys : std::set<std::string>{});
-        if (parts.size() <= 1) {
+        auto [cut, todo] = plan(name, d.name, changed, [](const Cut& c) {
+            std::set<std::string> keys;
+            for (const auto& p : c.pages)
+                keys.insert(p.key);
+            return c.pages.size() > 1 ? keys : std::set<std::string>{};
+        });
+        if (cut.pages.size() <= 1) {
             put_page(name, d.name, about + holdings_table(repo::list_holdings(db, r.id, d.name), "../../", url, data),
                      data);
             return;
         }
-        auto todo = to_write(names, parts, moved ? nullptr : changed);
         std::vector<std::vector<std::string>> rows;
         Json pages = Json::array();
-        for (std::size_t i = 0; i < parts.size(); ++i) {
-            const auto& p = parts[i];
-            const auto &first = names[p.begin], &last = names[p.end - 1];
-            std::string page = name + "/" + p.key;
+        std::size_t total = 0;
+        for (std::size_t i = 0; i < cut.pages.size(); ++i) {
+            const auto& [key, first, last, count] = cut.pages[i];
+            std::string page = name + "/" + key;
+            total += count;
             pages.push(Json::object()
-                           .set("prefix", p.key)
+                           .set("prefix", key)
                            .set("first", first)
                            .set("last", last)
-                           .set("sources", p.end - p.begin)
+                           .set("sources", count)
                            .set("page", page + ".html"));
-            rows.push_back({link(d.name + "/" + p.key + ".html", p.key + "…"), escape(first), escape(last),
-                            std::to_string(p.end - p.begin)});
+            rows.push_back({link(d.name + "/" + key + ".html", key + "…"), escape(first), escape(last),
+                            std::to_string(count)});
             if (!todo.count(i))
                 continue;
             Json part = data;
-            part.set("prefix", p.key);
-            std::string body = fmt::format("<p>{} of {}: sources {} to {}.</p>\n", escape(p.key + "…"),
+            part.set("prefix", key);
+            std::string body = fmt::format("<p>{} of {}: sources {} to {}.</p>\n", escape(key + "…"),
                                            link("../" + d.name + ".html", d.name), escape(first), escape(last));
             body += holdings_table(repo::list_holdings(db, r.id, d.name, first, last), "../../../", url, part);
-            put_page(page, d.name + " " + p.key + "…", body, part);
+            put_page(page, d.name + " " + key + "…", body, part);
         }
-        std::string body = about + fmt::format("<p>{} sources, on pages by the start of their names:</p>\n",
-                                               names.size()) +
+        std::string body = about + fmt::format("<p>{} sources, on pages by the start of their names:</p>\n", total) +
                            table({"page", "first", "last", "sources"}, rows);
-        put_page(name, d.name, body, Json(data).set("sources", names.size()).set("pages", pages));
+        put_page(name, d.name, body, Json(data).set("sources", total).set("pages", pages));
     }
 
     // The table of what a distribution holds (its JSON into data's "holds"); root: the site
@@ -607,6 +617,57 @@ private:
 
     // Removes the pages under DIR (NAME.html and NAME.json) whose NAME is not in keep; true
     // when keep is not what was there.
+    // The cut of a paged list, named by its pages' directory (a distribution's sources, every
+    // source for dist "") and the pages
+    // of it to write again (those holding a changed source; all when changed is null). The kept
+    // cut (cuts_[list]) serves while every changed source stays on a page of it that neither
+    // empties nor outgrows the page size and the list's files are its pages (files(cut)): one
+    // range count per changed page. Else the cut is made anew from all the names, and pages of
+    // an old cut are removed (all written when the cut moved).
+    template <typename Files>
+    std::pair<Cut, std::set<std::size_t>> plan(const std::string& list, std::string_view dist,
+                                               const std::set<std::string>* changed, Files files)
+    {
+        auto& db = ctx_.db();
+        if (auto kept = cuts_.find(list); changed && kept != cuts_.end() && kept->second.size == page_size_) {
+            Cut cut = kept->second;
+            std::set<std::size_t> todo;
+            bool holds = true;
+            for (auto s = changed->begin(); s != changed->end() && holds; ++s) {
+                auto i = page_of(cut, *s);
+                holds = i.has_value();
+                if (!holds || !todo.insert(*i).second)
+                    continue;
+                auto [low, high] = page_range(cut, *i);
+                auto range = repo::source_range(db, dist, low, high);
+                holds = range.count > 0 && range.count <= page_size_;
+                cut.pages[*i] = {cut.pages[*i].key, range.first, range.last, range.count};
+            }
+            if (holds && stems(list) == files(cut)) {
+                kept->second = cut;
+                return {cut, todo};
+            }
+        }
+        auto names = repo::source_names(db, dist);
+        auto parts = partition(names, page_size_);
+        Cut cut = make_cut(names, parts, page_size_);
+        bool moved = remove_pages_but(list, files(cut));
+        cuts_[list] = cut;
+        return {cut, to_write(names, parts, moved ? nullptr : changed)};
+    }
+
+    // The names of dir's files without their extensions.
+    std::set<std::string> stems(const std::string& dir) const
+    {
+        std::set<std::string> out;
+        std::error_code ec;
+        for (const auto& entry : fs::directory_iterator(root_ / dir, ec)) {
+            auto file = entry.path().filename().string();
+            out.insert(file.substr(0, file.rfind('.')));
+        }
+        return out;
+    }
+
     bool remove_pages_but(const std::string& dir, const std::set<std::string>& keep)
     {
         std::set<std::string> had;
@@ -692,27 +753,24 @@ private:
     void search(const std::set<std::string>* changed)
     {
         auto& db = ctx_.db();
-        auto names = repo::source_names(db, "");
-        auto parts = partition(names, page_size_);
-        std::set<std::string> keys;
+        // (a short list: one part, "all")
+        auto file_key = [](const Page& p) { return p.key.empty() ? std::string("all") : p.key; };
+        auto [cut, todo] = plan("search", "", changed, [&file_key](const Cut& c) {
+            std::set<std::string> keys;
+            for (const auto& p : c.pages)
+                keys.insert(file_key(p));
+            return keys;
+        });
         std::vector<std::string> files;
         Json list = Json::array();
-        for (const auto& p : parts) {
-            std::string key = p.key.empty() ? "all" : p.key; // (a short list: one part)
-            keys.insert(key);
-            files.push_back("search/" + key + ".json");
-            list.push(Json::object()
-                          .set("prefix", p.key)
-                          .set("first", names[p.begin])
-                          .set("last", names[p.end - 1])
-                          .set("file", files.back()));
+        for (const auto& p : cut.pages) {
+            files.push_back("search/" + file_key(p) + ".json");
+            list.push(Json::object().set("prefix", p.key).set("first", p.first).set("last", p.last).set("file", files.back()));
         }
-        bool moved = remove_pages_but("search", keys);
-        auto todo = to_write(names, parts, moved ? nullptr : changed);
         for (auto i : todo) {
-            const auto& p = parts[i];
+            const auto& p = cut.pages[i];
             std::map<std::string, std::set<std::string>> binaries;
-            for (const auto& h : repo::list_holdings(db, "", "", names[p.begin], names[p.end - 1]))
+            for (const auto& h : repo::list_holdings(db, "", "", p.first, p.last))
                 for (const auto& b : h.binaries)
                     binaries[h.source].insert(b.substr(0, b.find('_')));
             Json index = Json::array();
@@ -818,10 +876,15 @@ if (q) fetch("search-index.json").then(r => r.json())
                            "# TYPE mbd_last_install_timestamp_seconds gauge\n"
                            "mbd_last_install_timestamp_seconds {}\n",
                            installed.empty() ? 0 : installed.front().time);
+        auto published = archive::publish_times(ctx_.db());
         out += "# HELP mbd_last_publish_timestamp_seconds When each distribution was last published.\n"
                "# TYPE mbd_last_publish_timestamp_seconds gauge\n";
-        for (const auto& [dist, time] : archive::publish_times(ctx_.db()))
-            out += fmt::format("mbd_last_publish_timestamp_seconds{{distribution=\"{}\"}} {}\n", dist, time);
+        for (const auto& p : published)
+            out += fmt::format("mbd_last_publish_timestamp_seconds{{distribution=\"{}\"}} {}\n", p.dist, p.published);
+        out += "# HELP mbd_publish_seconds How long the last publish of each distribution took.\n"
+               "# TYPE mbd_publish_seconds gauge\n";
+        for (const auto& p : published)
+            out += fmt::format("mbd_publish_seconds{{distribution=\"{}\"}} {:.3f}\n", p.dist, double(p.took_ms) / 1000);
         put("metrics.prom", out);
     }
 
@@ -844,6 +907,8 @@ if (q) fetch("search-index.json").then(r => r.json())
     std::vector<upload::UploadInfo> uploads_;
     std::vector<repo::Repository> repositories_;
     std::set<std::string> logs_; // job keys with a log in site/logs/
+    std::map<std::string, Cut> cuts_; // HOME/var/site.cuts: the cuts of the paged lists
+    std::set<std::string> lists_;     // the paged lists there are (what cuts_ keeps)
     std::size_t page_size_ = 500;
     std::optional<keys::InstanceKey> key_; // as recorded
     std::string key_written_;              // the fingerprint of key.asc

@@ -97,6 +97,10 @@ passes() {
     published=$(sqlite3 "$MBD_HOME/config.sqlite" "SELECT p.published FROM published_dists p JOIN dists d
         ON d.id = p.dist_id WHERE d.name = 'bookworm-test-unstable'")
     grep -qx "mbd_last_publish_timestamp_seconds{distribution=\"bookworm-test-unstable\"} $published" "$site/metrics.prom"
+    took=$(sqlite3 "$MBD_HOME/config.sqlite" "SELECT printf('%.3f', p.took_ms / 1000.0) FROM published_dists p
+        JOIN dists d ON d.id = p.dist_id WHERE d.name = 'bookworm-test-unstable' AND p.took_ms > 0")
+    [ -n "$took" ]
+    grep -qx "mbd_publish_seconds{distribution=\"bookworm-test-unstable\"} $took" "$site/metrics.prom"
     # no page names the home or carries secret key material
     refute grep -rqF "$MBD_HOME" "$site"
     refute grep -rq 'PRIVATE KEY' "$site"
@@ -261,6 +265,19 @@ mtimes() {
     assert_equal "$(json "$dist.json" 'd["sources"]')" 7
     [ "$(stat -c %Y "$site/search/a.json")" -gt 946684800 ]
     assert_equal "$(stat -c %Y "$site/search/b.json")" 946684800
+    # (the cut kept in var/site.cuts, counted again where alpha2 went, is the cut made anew)
+    grep -qx "repository/test/bookworm-test-unstable 2 a alpha alpha2 2" "$MBD_HOME/var/site.cuts"
+    cp -a "$site" "$BATS_TEST_TMPDIR/kept"
+    run_mbd mbd-repo site --full
+    diff -r "$BATS_TEST_TMPDIR/kept/repository" "$site/repository"
+    diff -r "$BATS_TEST_TMPDIR/kept/search" "$site/search"
+    diff "$BATS_TEST_TMPDIR/kept/search-index.json" "$site/search-index.json"
+
+    # a name that needs a page of its own, a kept cut that is not one: made anew
+    echo 'garbage' >"$MBD_HOME/var/site.cuts"
+    install_source delta
+    assert_equal "$(json "$dist.json" '[p["prefix"] for p in d["pages"]]')" "['a', 'b', 'd', 'g', 'l']"
+    assert_equal "$(json "$site/search/d.json" '[e["source"] for e in d]')" "['delta']"
 
     # a page whose last source leaves goes, with its search part
     run_mbd mbd-repo remove beta1 bookworm-test-unstable
@@ -269,7 +286,7 @@ mtimes() {
     [ ! -e "$dist/g.html" ]
     [ ! -e "$dist/g.json" ]
     [ ! -e "$site/search/g.json" ]
-    assert_equal "$(json "$dist.json" '[p["prefix"] for p in d["pages"]]')" "['a', 'b', 'l']"
+    assert_equal "$(json "$dist.json" '[p["prefix"] for p in d["pages"]]')" "['a', 'b', 'd', 'l']"
 
     # every link resolves; the search page's script reads every part
     start_nginx
@@ -289,6 +306,6 @@ mtimes() {
     run_mbd mbd-repo site --full
     [ ! -e "$dist" ]
     [ ! -e "$site/search/a.json" ]
-    assert_equal "$(json "$dist.json" '[h["source"] for h in d["holds"]]')" "['alpha', 'alpha2', 'beta2', 'libxa', 'libxb']"
+    assert_equal "$(json "$dist.json" '[h["source"] for h in d["holds"]]')" "['alpha', 'alpha2', 'beta2', 'delta', 'libxa', 'libxb']"
     assert_equal "$(json "$site/search-index.json" '[p["file"] for p in d["parts"]]')" "['search/all.json']"
 }

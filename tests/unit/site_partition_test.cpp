@@ -87,3 +87,42 @@ TEST(SitePartition, ANewNameChangesOnlyItsOwnPage)
                   std::vector<std::string>(with.begin() + long(after[i].begin), with.begin() + long(after[i].end)));
     }
 }
+
+TEST(SitePartition, AKeptCutFindsTheOnePageANameBelongsOn)
+{
+    using mbd::site::page_of;
+    using mbd::site::page_range;
+    std::vector<std::string> names{"a", "ab", "abc", "abd", "b", "libc", "libd", "libe", "z"};
+    auto cut = mbd::site::make_cut(names, partition(names, 3), 3); // a ab b l z
+    ASSERT_EQ(cut.pages.size(), 5u);
+    EXPECT_EQ(cut.pages[1], (mbd::site::Page{"ab", "ab", "abd", 3}));
+    EXPECT_EQ(page_of(cut, "abe"), 1u);
+    EXPECT_EQ(page_of(cut, "a"), 0u);
+    EXPECT_EQ(page_of(cut, "aa"), std::nullopt); // "a" is the page of "a" alone: "aa" needs a page
+    EXPECT_EQ(page_of(cut, "c"), std::nullopt);
+    EXPECT_EQ(page_of(cut, "liba"), 3u);
+    // the names a page may hold, checked against every name that sorts between them
+    EXPECT_EQ(page_range(cut, 0), (std::pair<std::string, std::string>{"a", "a+"}));
+    EXPECT_EQ(page_range(cut, 3), (std::pair<std::string, std::string>{"l", "l\x7f"}));
+    for (std::size_t i = 0; i < cut.pages.size(); ++i)
+        for (const auto& n : names) {
+            auto [low, high] = page_range(cut, i);
+            EXPECT_EQ(n >= low && n < high, page_of(cut, n) == i) << n << " on " << cut.pages[i].key;
+        }
+    auto one = mbd::site::make_cut(names, partition(names, 100), 100);
+    EXPECT_EQ(page_of(one, "anything"), 0u);
+    EXPECT_EQ(page_range(one, 0), (std::pair<std::string, std::string>{"", "\x7f"}));
+}
+
+TEST(SitePartition, CutsAreKeptAsTextAndAnythingMalformedIsDropped)
+{
+    std::vector<std::string> names{"a", "ab", "abc", "abd", "b"};
+    std::map<std::string, mbd::site::Cut> cuts{{"search", mbd::site::make_cut(names, partition(names, 3), 3)},
+                                               {"repository/x/d", mbd::site::make_cut(names, partition(names, 9), 9)}};
+    auto text = mbd::site::format_cuts(cuts);
+    EXPECT_NE(text.find("repository/x/d 9 - a b 5\n"), std::string::npos) << text;
+    EXPECT_EQ(mbd::site::parse_cuts(text), cuts);
+    for (std::string bad : {"search 3 ../x a b 1\n", "search 3 a a b\n", "search x a a b 1\n", "search 3 a a/b b 1\n",
+                            "search 3 a a b 1\nsearch 4 b b b 1\n"})
+        EXPECT_TRUE(mbd::site::parse_cuts(bad).empty()) << bad;
+}
