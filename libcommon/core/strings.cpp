@@ -108,6 +108,16 @@ std::optional<bool> parse_bool(std::string_view s)
     return std::nullopt;
 }
 
+std::string printable(std::string_view s, size_t max)
+{
+    std::string out;
+    for (char c : s.substr(0, max))
+        out.push_back(static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? '?' : c);
+    if (s.size() > max)
+        out += "...";
+    return out;
+}
+
 std::string shell_quote(std::string_view s)
 {
     bool plain = !s.empty();

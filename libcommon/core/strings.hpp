@@ -36,6 +36,10 @@ std::string shell_quote(std::string_view s);
 // A whole command line: each word shell_quote()d, joined by spaces.
 std::string shell_join(const std::vector<std::string>& argv);
 
+// What someone else sent, fit for a message: control characters as '?', at most
+// max bytes (then "...").
+std::string printable(std::string_view s, size_t max);
+
 // True for UTF-8 without overlong forms, surrogates or code points past U+10FFFF.
 bool valid_utf8(std::string_view s);
 

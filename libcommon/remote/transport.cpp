@@ -4,6 +4,7 @@
 #include "core/fs.hpp"
 #include "core/log.hpp"
 #include "core/names.hpp"
+#include "core/parts.hpp"
 #include "core/process.hpp"
 #include "core/strings.hpp"
 #include "core/wake.hpp"
@@ -15,36 +16,17 @@
 #include <cerrno>
 #include <fcntl.h>
 #include <fstream>
-#include <sys/stat.h>
 #include <unistd.h>
 
 namespace mbd::remote {
 namespace {
 
 constexpr std::uintmax_t max_status_size = 1 << 20;
-constexpr std::string_view part_suffix = ".mbd-part";
 
 std::string tail_of(std::string_view text)
 {
     std::string t(trim(text));
     return t.size() > 1000 ? "..." + t.substr(t.size() - 1000) : t;
-}
-
-// Remove parts older than a day that a killed sender left in dir: ours
-// (.NAME.mbd-part) and copy_atomic's (.NAME.tmp.XXXXXX, the file transport).
-void remove_stale_parts(const std::filesystem::path& dir)
-{
-    std::error_code ec;
-    long long now = now_seconds();
-    for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
-        auto n = e.path().filename().string();
-        auto tmp = n.rfind(".tmp.");
-        bool part = n.ends_with(part_suffix) || (tmp != std::string::npos && tmp + 11 == n.size());
-        struct stat st{};
-        if (n.starts_with(".") && part && ::lstat(e.path().c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
-            now - st.st_mtim.tv_sec > 86400)
-            std::filesystem::remove(e.path(), ec);
-    }
 }
 
 class FileTransport : public Transport {
@@ -73,7 +55,7 @@ public:
         std::error_code ec;
         if (!std::filesystem::is_directory(incoming, ec))
             throw fail(Exit::tempfail, "cannot reach '{}': no directory '{}'", url_.text, incoming.string());
-        remove_stale_parts(incoming);
+        parts::remove_stale(incoming);
         try {
             for (const auto& f : files)
                 copy_atomic(f, incoming / f.filename());
@@ -204,7 +186,7 @@ private:
 void receive_one(Reader& in, const std::filesystem::path& dir, const std::string& name, std::uintmax_t size,
                  const std::string& sha256)
 {
-    auto part = dir / ("." + name + std::string(part_suffix));
+    auto part = dir / parts::part_name(name);
     int fd = ::open(part.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0)
         throw sys_error(fmt::format("cannot create '{}'", part.string()));
@@ -309,7 +291,7 @@ std::unique_ptr<Transport> open_transport(Context& ctx, const Url& url)
 
 std::vector<std::string> receive_files(int fd, const std::filesystem::path& dir)
 {
-    remove_stale_parts(dir);
+    parts::remove_stale(dir);
     Reader in(fd);
     if (in.line(64) != "mbd-put 1")
         throw Error(Exit::rejected, "put stream: not an mbd put stream (protocol 1)");
