@@ -4,9 +4,13 @@
 #include "core/names.hpp"
 #include "core/strings.hpp"
 #include "events/events.hpp"
+#include "core/wake.hpp"
 #include "upload/process.hpp"
+#include "upload/receive.hpp"
 
+#include <cstdlib>
 #include <iostream>
+#include <unistd.h>
 
 using namespace mbd;
 
@@ -34,6 +38,33 @@ int main(int argc, char** argv)
                             throw Error(Exit::rejected, fmt::format("rejected {} upload(s): see 'mbd-incoming events "
                                                                     "--type REJECTED'",
                                                                     r.rejected));
+                    });
+
+        cli.command("receive",
+                    "the forced ssh command of an upload-only key: store one upload session (SFTP or scp) into "
+                    "incoming/; exit 11 for anything else",
+                    [](Context& ctx) {
+                        const char* command = std::getenv("SSH_ORIGINAL_COMMAND");
+                        auto protocol = command ? upload::upload_protocol(command) : std::nullopt;
+                        if (!protocol)
+                            throw fail(Exit::not_allowed, "{}: this key may only upload files into incoming/ with sftp "
+                                                          "or scp",
+                                       command ? fmt::format("'{}' is not an upload", printable(command, 200))
+                                               : std::string("no command (SSH_ORIGINAL_COMMAND is not set)"));
+                        ctx.db(); // the home's layout
+                        upload::Received r;
+                        try {
+                            r = upload::receive_upload(*protocol, command, STDIN_FILENO, STDOUT_FILENO,
+                                                       ctx.home().incoming());
+                        } catch (...) {
+                            wake::raise(ctx.home(), wake::Pass::incoming); // for what it may have stored
+                            throw;
+                        }
+                        if (!r.stored.empty())
+                            wake::raise(ctx.home(), wake::Pass::incoming);
+                        if (!r.refused.empty())
+                            throw fail(Exit::not_allowed, "stored {} file(s), refused what an upload key may not do: {}",
+                                       r.stored.size(), r.refused);
                     });
 
         auto* c = cli.command("events", "the event log, newest first", [](Context& ctx) {
