@@ -244,6 +244,8 @@ int run_tool(int argc, char** argv, const ToolInfo& info, const std::function<vo
         if (!std::cout)
             return report("cannot write to standard output", Exit::failed);
         return 0;
+    } catch (const ExitWith& e) {
+        return e.status;
     } catch (const Error& e) {
         return report(e.what(), e.code());
     } catch (const std::filesystem::filesystem_error& e) {

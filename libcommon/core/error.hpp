@@ -56,6 +56,12 @@ private:
     Exit code_;
 };
 
+// Thrown to end a tool with an exit status that was reported already (by a program it ran
+// for the caller, as the ssh gateway does): the tool prints nothing more.
+struct ExitWith {
+    int status = 0;
+};
+
 // throw fail(Exit::not_found, "no repository '{}'", id);
 template <typename... Args>
 Error fail(Exit code, fmt::format_string<Args...> f, Args&&... args)

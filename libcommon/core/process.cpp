@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/wait.h>
+#include <pwd.h>
 #include <unistd.h>
 
 extern char** environ;
@@ -268,6 +269,17 @@ std::string run_checked(const std::vector<std::string>& argv, const RunOptions& 
                    tail.empty() ? "" : ": ", tail);
     }
     return r.out;
+}
+
+std::string current_user()
+{
+    const passwd* pw = ::getpwuid(::geteuid());
+    return pw ? std::string(pw->pw_name) : std::to_string(::geteuid());
+}
+
+std::filesystem::path program_directory()
+{
+    return std::filesystem::read_symlink("/proc/self/exe").parent_path();
 }
 
 } // namespace mbd

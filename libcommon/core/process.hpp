@@ -34,6 +34,11 @@ RunResult run(const std::vector<std::string>& argv, const RunOptions& options = 
 // stderr when the program fails; returns stdout.
 std::string run_checked(const std::vector<std::string>& argv, const RunOptions& options = {});
 
+// The directory of the running program (where the other mbd tools are).
+std::filesystem::path program_directory();
+// The login name of the user the program runs as (its uid's number if it has none).
+std::string current_user();
+
 // Full path of a program found on PATH, or empty.
 std::filesystem::path find_program(const std::string& name);
 

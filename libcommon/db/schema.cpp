@@ -80,6 +80,17 @@ CREATE TABLE peer_keys (
     active      INTEGER NOT NULL DEFAULT 0 CHECK (active IN (0, 1))  -- set by the remote domain
 );
 )sql",
+        // ssh keys of people and machines that reach the instance through the gateway (keys/access.hpp)
+        R"sql(
+CREATE TABLE access_keys (
+    name        TEXT PRIMARY KEY,
+    role        TEXT NOT NULL CHECK (role IN ('reader', 'uploader', 'admin')),
+    key         TEXT NOT NULL,                  -- "TYPE BASE64"
+    fingerprint TEXT NOT NULL UNIQUE,           -- "SHA256:..."
+    uploaders   TEXT NOT NULL DEFAULT '',       -- GnuPG fingerprints (space-separated) of its own uploads
+    added       INTEGER NOT NULL
+);
+)sql",
     },
 };
 

@@ -2,8 +2,10 @@
 
 #include "core/error.hpp"
 #include "core/fs.hpp"
+#include "core/process.hpp"
 #include "core/strings.hpp"
 #include "db/db.hpp"
+#include "keys/access.hpp"
 #include "keys/instance.hpp"
 
 #include <algorithm>
@@ -81,18 +83,39 @@ std::vector<fs::path> install_sources(Context& ctx, std::string_view repository,
 
 std::string dput_conf(Context& ctx, const DputOptions& o)
 {
-    std::string method = o.method.empty() ? (o.host.empty() ? "local" : "sftp") : o.method;
+    auto& config = ctx.config();
+    std::string host = o.host.empty() ? config.get("access.host") : o.host;
+    std::string method = o.method.empty() ? (host.empty() ? "local" : "scp") : o.method;
     if (method != "local" && method != "scp" && method != "sftp")
         throw fail(Exit::usage, "unknown dput method '{}' (local, scp or sftp)", method);
-    if (method != "local" && o.host.empty())
-        throw fail(Exit::usage, "method '{}' needs --host", method);
-    std::string incoming = o.incoming.empty() ? ctx.home().incoming().string() : o.incoming;
-    std::string out = fmt::format("[mbd-{}]\nmethod = {}\n", ctx.config().get("identity"), method);
-    if (!o.host.empty())
-        out += "fqdn = " + o.host + "\n";
-    if (!o.login.empty())
-        out += "login = " + o.login + "\n";
-    out += "incoming = " + incoming + "\n";
+    if (method == "local") {
+        std::string incoming = o.incoming.empty() ? ctx.home().incoming().string() : o.incoming;
+        return fmt::format("[mbd-{}]\nmethod = local\nincoming = {}\nallow_unsigned_uploads = 0\n",
+                           config.get("identity"), incoming);
+    }
+    if (host.empty())
+        throw fail(Exit::usage, "method '{}' needs a host: --host, or the configuration key access.host", method);
+    std::string login = o.login.empty() ? config.get("access.login") : o.login;
+    if (login.empty())
+        login = current_user();
+    for (const auto& [what, value] : {std::pair{"host", host}, {"login", login}, {"incoming", o.incoming}})
+        if (value.find_first_of(" \t\n\r#;=[]") != std::string::npos)
+            throw fail(Exit::usage, "the {} '{}' cannot be written into dput.cf", what, value);
+    std::string out = fmt::format("# uploads over ssh go through the gateway (mbd-keygen access); the account {}@{}\n"
+                                  "# takes the ssh keys of role uploader or admin{}\n",
+                                  login, host, o.keys ? ":" : ".");
+    int keys_shown = 0;
+    for (const auto& k : o.keys ? keys::list_access(ctx) : std::vector<keys::AccessKey>{})
+        if (k.role >= keys::Role::uploader && ++keys_shown)
+            out += fmt::format("#   {} {} ({})\n", k.name, k.fingerprint, keys::role_name(k.role));
+    if (o.keys && !keys_shown)
+        out += "#   none yet: mbd-keygen access add NAME KEY.pub --role uploader\n";
+    if (method == "sftp")
+        out += "# (method sftp is dput-ng's; Debian's dput uploads with scp)\n";
+    out += fmt::format("[mbd-{}]\nmethod = {}\nfqdn = {}\nlogin = {}\nincoming = {}\n", config.get("identity"), method,
+                       host, login, o.incoming.empty() ? "/incoming" : o.incoming);
+    if (auto port = config.get_int("access.port"); port != 22)
+        out += fmt::format("ssh_config_options = Port={}\n", port);
     out += "allow_unsigned_uploads = 0\n";
     return out;
 }

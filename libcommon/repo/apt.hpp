@@ -33,11 +33,15 @@ std::string sources_list(Context& ctx, std::string_view repository, const Source
 std::vector<std::filesystem::path> install_sources(Context& ctx, std::string_view repository,
                                                    SourcesListOptions options, const std::filesystem::path& root);
 
+// The dput.cf stanza of this instance. Over ssh (scp, sftp) it names the gateway's
+// account (access.host, access.login: the user the tools run as, access.port) and the keys
+// that may upload through it (keys/access.hpp).
 struct DputOptions {
-    std::string host;   // empty: this host (method local)
-    std::string method; // local, scp, sftp; default local without host, else sftp
-    std::string login;  // for scp/sftp
-    std::string incoming; // path on that host; empty: this instance's incoming/
+    std::string host;   // empty: access.host; neither: this host (method local)
+    std::string method; // local, scp, sftp; default local without a host, else scp
+    std::string login;  // for scp/sftp; empty: access.login, else the current user
+    std::string incoming; // empty: this instance's incoming/ (local), the gateway's /incoming (scp, sftp)
+    bool keys = true;     // name the access keys that may upload (not on public pages)
 };
 std::string dput_conf(Context& ctx, const DputOptions& options);
 

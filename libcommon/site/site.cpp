@@ -500,6 +500,16 @@ private:
         } else {
             body += "<p>Set publish.url (the URL the archive is served under) for the apt sources to use it.</p>\n";
         }
+        if (!ctx_.config().get("access.host").empty()) {
+            repo::DputOptions o;
+            o.keys = false;
+            std::string dput = repo::dput_conf(ctx_, o);
+            body += fmt::format("<h2>Uploading</h2>\n<p>For ~/.dput.cf: dput's scp method through this instance's ssh "
+                                "gateway, with an ssh key its admin gave the role uploader (mbd-keygen access), and the "
+                                "upload signed by a GnuPG key allowed to upload here.</p>\n<pre>{}</pre>\n",
+                                escape(dput));
+            data.set("dput", dput);
+        }
         auto all = repo::repository_dists(db, r.id);
         // codename, suite -> the sources named in it or its rollbacks
         std::map<std::pair<std::string, std::string>, Sources> changed;

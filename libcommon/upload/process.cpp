@@ -741,6 +741,15 @@ Json to_json(const UploadInfo& u, bool paths)
     return j.set("builds", std::move(builds));
 }
 
+std::optional<std::string> uploader_of_build(Context& ctx, const std::string& build_id)
+{
+    auto q = ctx.db().query("SELECT u.uploader FROM builds b JOIN uploads u ON u.id = b.upload_id WHERE b.id = ?",
+                            build_id);
+    if (!q.step())
+        return std::nullopt;
+    return q.text(0);
+}
+
 void retry_build(Context& ctx, const std::string& build_id)
 {
     auto& db = ctx.db();

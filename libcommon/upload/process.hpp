@@ -18,6 +18,7 @@
 #include "core/json.hpp"
 #include "db/context.hpp"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,10 @@ std::vector<UploadInfo> list_uploads(Context& ctx, const std::string& status_fil
 Json to_json(const UploadInfo& u, bool paths = true);
 // The directories (var/builds/...) of uploads installed or failed at or before `before` (unix seconds).
 std::vector<std::string> finished_dirs(Context& ctx, long long before);
+
+// The fingerprint of the key that signed the upload a build (requester side, by its id)
+// was asked for; nullopt when there is no such build.
+std::optional<std::string> uploader_of_build(Context& ctx, const std::string& build_id);
 
 // Ask again for a build that failed (requester side): the upload goes back to
 // building, the old result is kept beside the new one. Error(Exit::not_found/state).

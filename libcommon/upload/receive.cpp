@@ -5,6 +5,7 @@
 #include "core/names.hpp"
 #include "core/parts.hpp"
 #include "core/strings.hpp"
+#include "core/wake.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -896,6 +897,24 @@ Received receive_upload(Protocol p, std::string_view original_command, int in, i
         throw;
     }
     ch.flush();
+    return r;
+}
+
+Received receive_session(Context& ctx, Protocol p, std::string_view original_command)
+{
+    ctx.db(); // (the home exists, with its layout)
+    Received r;
+    try {
+        r = receive_upload(p, original_command, STDIN_FILENO, STDOUT_FILENO, ctx.home().incoming());
+    } catch (...) {
+        wake::raise(ctx.home(), wake::Pass::incoming); // for what it may have stored
+        throw;
+    }
+    if (!r.stored.empty())
+        wake::raise(ctx.home(), wake::Pass::incoming);
+    if (!r.refused.empty())
+        throw fail(Exit::not_allowed, "stored {} file(s), refused what an upload key may not do: {}", r.stored.size(),
+                   r.refused);
     return r;
 }
 

@@ -18,6 +18,8 @@
 // had not finished. The names are those of core/names (names::file).
 #pragma once
 
+#include "db/context.hpp"
+
 #include <cstddef>
 #include <filesystem>
 #include <optional>
@@ -50,6 +52,12 @@ struct Received {
 // three signals end the session. Waking the incoming pass is the caller's job.
 Received receive_upload(Protocol p, std::string_view original_command, int in, int out,
                         const std::filesystem::path& dir);
+
+// receive_upload on standard input and output into the instance's incoming/, for the
+// forced commands (`mbd-incoming receive`, the gateway's uploaders): wakes the incoming
+// pass for what was stored (also when the session broke), then Error(Exit::not_allowed)
+// if something was refused.
+Received receive_session(Context& ctx, Protocol p, std::string_view original_command);
 
 // The largest SFTP packet taken: 256 KiB of data and its header.
 inline constexpr std::size_t max_sftp_packet = 256 * 1024 + 1024;

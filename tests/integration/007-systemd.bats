@@ -68,7 +68,8 @@ units_for_this_build() {
     grep -q '^mbd:x:[0-9]*:[0-9]*:.*:/var/lib/mbd:' "$root/etc/passwd"
     run_mbd systemd-tmpfiles --root="$root" --create "$UNITS/mbd.tmpfiles"
     assert_equal "$(stat -c '%a %U' "$root/var/lib/mbd/incoming")" "3775 $(stat -c %U "$root/var/lib/mbd")"
-    [ -d "$root/var/lib/mbd/var/spool/build" ] && [ -d "$root/var/lib/mbd/var/spool/outgoing" ]
+    [ -d "$root/var/lib/mbd/var/spool/build" ]
+    [ -d "$root/var/lib/mbd/var/spool/outgoing" ]
     # every pass's wake flag is raised at boot (what arrived while the units were stopped)
     for f in incoming build outgoing; do [ -f "$root/var/lib/mbd/var/spool/wake/$f" ]; done
     assert_equal "$(stat -c %a "$root/var/lib/mbd/var/log/mbd.log")" 640

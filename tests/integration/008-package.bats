@@ -59,7 +59,8 @@ teardown() {
     grep -q '^mbd:[0-9]*:65536$' /etc/subgid
     assert_equal "$(stat -c '%U %a' /var/lib/mbd/incoming)" "mbd 3775"
     assert_equal "$(stat -c '%U' /var/lib/mbd/var/spool/build /var/lib/mbd/var/log/mbd.log | sort -u)" mbd
-    [ -f /var/lib/mbd/var/spool/wake/incoming ] && [ -f /var/lib/mbd/var/spool/wake/build ] # raised at boot
+    [ -f /var/lib/mbd/var/spool/wake/incoming ]
+    [ -f /var/lib/mbd/var/spool/wake/build ] # raised at boot
     # the tools run as mbd on the default home; man pages, completions, examples
     for tool in "${MBD_TOOLS[@]}"; do
         run_mbd runuser -u mbd -- env -u MBD_HOME "/usr/bin/$tool" --show-config
@@ -81,7 +82,8 @@ teardown() {
     done
     run systemd-analyze verify --man=no /lib/systemd/system/mbd-*
     printf '%s\n' "$output"
-    [ "$status" -eq 0 ] && [ -z "$output" ]
+    [ "$status" -eq 0 ]
+    [ -z "$output" ]
 
     # remove keeps the home and the repositories, purge deletes them
     mkdir -p /var/lib/mbd/repositories/kept && touch /var/lib/mbd/repositories/kept/file

@@ -39,7 +39,8 @@ load ../lib/repo
     touch -d '2 hours ago' "$bh/$old"
     run_mbd mbd-repo -o publish.byhash_grace=3600 maintain --json
     assert_equal "$(printf '%s' "$output" | jq .by_hash_removed)" 2
-    [ ! -e "$bh/$old" ] && [ ! -e "$bh/../SHA512/$old512" ]
+    [ ! -e "$bh/$old" ]
+    [ ! -e "$bh/../SHA512/$old512" ]
     mbdt_assert_release_ok bookworm-test-unstable
 
     # a version no distribution holds keeps its pool files for publish.pool_grace
@@ -66,7 +67,8 @@ load ../lib/repo
     assert_equal "$(printf '%s' "$output" | jq .rejected_removed)" 0
     run_mbd mbd-repo -o retention.rejected=86400 maintain --json
     assert_equal "$(printf '%s' "$output" | jq .rejected_removed)" 1
-    [ ! -e "${rejected[0]}" ] && [ -e "${rejected[1]}" ]
+    [ ! -e "${rejected[0]}" ]
+    [ -e "${rejected[1]}" ]
 }
 
 @test "maintain on an empty instance does nothing and succeeds" {

@@ -116,6 +116,7 @@ kill_publish_at() {
         [ "$rc" -eq 0 ] || break
     done
     [ "$n" -ge 2 ]
-    [ -L "$dir/Release" ] && [ -L "$dir/Release.gpg" ]
+    [ -L "$dir/Release" ]
+    [ -L "$dir/Release.gpg" ]
     run_mbd mbd-repo check test
 }

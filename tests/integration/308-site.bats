@@ -108,7 +108,7 @@ passes() {
     run_mbd site_schema
     # served by the shipped nginx, with publish.url set: every link of every page answers 200
     start_nginx
-    echo "publish.url = $NGINX_URL/repositories" >>"$MBD_HOME/etc/mbd.conf"
+    printf 'publish.url = %s/repositories\naccess.host = build.example.org\n' "$NGINX_URL" >>"$MBD_HOME/etc/mbd.conf"
     run_mbd mbd-repo site --full
     run crawl "$NGINX_URL/index.html"
     printf '%s\n' "$output" | tail -n 5
@@ -124,6 +124,13 @@ passes() {
     refute grep -q '^external' <<<"$output"
     # the apt sources the repository page shows are the ones sources-list prints for this URL
     grep -qF "URIs: $NGINX_URL/repositories/test" "$site/repository/test.html"
+    # and the dput stanza for uploads over ssh, the one dput-conf prints, without naming keys or the home
+    dput=$(json "$site/repository/test.json" 'd["dput"]')
+    assert_equal "$dput" "$(mbd-repo dput-conf | grep -v '^#   ' | sed 's/uploader or admin:$/uploader or admin./')"
+    grep -qx 'fqdn = build.example.org' <<<"$dput"
+    grep -qx 'method = scp' <<<"$dput"
+    grep -qF 'incoming = /incoming' "$site/repository/test.html"
+    refute grep -rqF "$MBD_HOME" "$site"
     # the source's and the repository's own feeds
     for feed in sources/crash1.atom repository/test.atom; do
         python3 -c 'import sys, xml.dom.minidom; xml.dom.minidom.parse(sys.argv[1])' "$site/$feed"

@@ -100,7 +100,8 @@ queued_upload() {
     assert_stderr_contains "apt source 'file://$MBD_HOME' is not an http or https URL"
     key=$(request_key a r1)
     # sbuild never ran: no config, no command line, nothing mounted
-    [ ! -e "$MBD_HOME/var/builds/$key/sbuild.conf" ] && [ ! -e "$MBD_HOME/var/builds/$key/sbuild.command" ]
+    [ ! -e "$MBD_HOME/var/builds/$key/sbuild.conf" ]
+    [ ! -e "$MBD_HOME/var/builds/$key/sbuild.command" ]
     result=$(find "$MBD_HOME/var/spool/outgoing/a" -name '*.mbd-result.changes')
     grep -q '^Mbd-Build-Status: failed$' "$result"
     grep -q "^Mbd-Build-Reason: .*file://$MBD_HOME.* is not an http or https URL" "$result"

@@ -103,8 +103,7 @@ remote_teardown() {
 #   ssh_as a CMD...        what a's mbd-remote runs, by hand
 start_sshd() {
     local dir="$BATS_TEST_TMPDIR/sshd" pair x y
-    mkdir -p "$dir" /run/sshd
-    ssh-keygen -q -t ed25519 -N '' -f "$dir/host_key"
+    mkdir -p "$dir"
     : >"$dir/authorized_keys"
     for pair in "$@"; do
         x=${pair%%:*}
@@ -113,6 +112,20 @@ start_sshd() {
         printf 'restrict,command="%s --home %s serve" %s\n' "$MBDT_BUILD_DIR/tools/mbd-remote" "$(home_of "$y")" \
             "$(cat "$dir/client_$x.pub")" >>"$dir/authorized_keys"
     done
+    sshd_run "$dir/authorized_keys" || return 1
+    for pair in "$@"; do
+        x=${pair%%:*}
+        printf 'remote.ssh_command = %s\n' "$(ssh_command "$x")" >>"$(home_of "$x")/etc/mbd.conf"
+    done
+}
+
+# sshd_run AUTHORIZED_KEYS: a real sshd on a free loopback port taking root's logins with
+# the keys of that file (as its entries' options say); sets SSHD_PORT and SSHD_PID and
+# writes $BATS_TEST_TMPDIR/sshd/known_hosts. stop_sshd ends it.
+sshd_run() {
+    local dir="$BATS_TEST_TMPDIR/sshd"
+    mkdir -p "$dir" /run/sshd
+    [ -f "$dir/host_key" ] || ssh-keygen -q -t ed25519 -N '' -f "$dir/host_key"
     for _ in 1 2 3 4 5; do
         SSHD_PORT=$((20000 + RANDOM % 30000))
         cat >"$dir/sshd_config" <<CONFIG
@@ -120,12 +133,13 @@ Port $SSHD_PORT
 ListenAddress 127.0.0.1
 HostKey $dir/host_key
 PidFile $dir/sshd.pid
-AuthorizedKeysFile $dir/authorized_keys
+AuthorizedKeysFile $1
 StrictModes no
 UsePAM no
 PasswordAuthentication no
 KbdInteractiveAuthentication no
 PermitRootLogin prohibit-password
+Subsystem sftp /usr/lib/openssh/sftp-server
 LogLevel ERROR
 CONFIG
         /usr/sbin/sshd -D -e -f "$dir/sshd_config" 2>>"$dir/sshd.log" &
@@ -133,10 +147,6 @@ CONFIG
         for _ in $(seq 50); do
             if ssh-keyscan -p "$SSHD_PORT" -t ed25519 127.0.0.1 2>/dev/null | grep -q ssh-ed25519; then
                 printf '[127.0.0.1]:%s %s\n' "$SSHD_PORT" "$(cut -d' ' -f1,2 "$dir/host_key.pub")" >"$dir/known_hosts"
-                for pair in "$@"; do
-                    x=${pair%%:*}
-                    printf 'remote.ssh_command = %s\n' "$(ssh_command "$x")" >>"$(home_of "$x")/etc/mbd.conf"
-                done
                 export SSHD_PORT SSHD_PID
                 return 0
             fi

@@ -51,20 +51,7 @@ int main(int argc, char** argv)
                                                           "or scp",
                                        command ? fmt::format("'{}' is not an upload", printable(command, 200))
                                                : std::string("no command (SSH_ORIGINAL_COMMAND is not set)"));
-                        ctx.db(); // the home's layout
-                        upload::Received r;
-                        try {
-                            r = upload::receive_upload(*protocol, command, STDIN_FILENO, STDOUT_FILENO,
-                                                       ctx.home().incoming());
-                        } catch (...) {
-                            wake::raise(ctx.home(), wake::Pass::incoming); // for what it may have stored
-                            throw;
-                        }
-                        if (!r.stored.empty())
-                            wake::raise(ctx.home(), wake::Pass::incoming);
-                        if (!r.refused.empty())
-                            throw fail(Exit::not_allowed, "stored {} file(s), refused what an upload key may not do: {}",
-                                       r.stored.size(), r.refused);
+                        upload::receive_session(ctx, *protocol, command);
                     });
 
         auto* c = cli.command("events", "the event log, newest first", [](Context& ctx) {

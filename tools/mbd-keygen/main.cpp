@@ -1,13 +1,18 @@
 // mbd-keygen: manage the instance key and the uploaders' keys.
+#include "access/gateway.hpp"
 #include "app/entry.hpp"
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/log.hpp"
 #include "core/names.hpp"
+#include "core/process.hpp"
+#include "keys/access.hpp"
 #include "keys/instance.hpp"
 #include "keys/uploaders.hpp"
 #include "keys/verify.hpp"
 #include "model/model.hpp"
+
+#include <fmt/format.h>
 
 #include <iostream>
 
@@ -27,6 +32,8 @@ struct Options {
     bool force = false, armor = false, binary = false, json = false;
     std::string output, file, key;
     std::vector<std::string> repos;
+    std::string name, role;
+    std::vector<std::string> uploaders;
 };
 
 std::string read_input(const std::string& file) { return read_file(file == "-" ? "/dev/stdin" : file); }
@@ -129,6 +136,68 @@ void uploader_commands(Cli& cli, const std::shared_ptr<Options>& o)
         ->check(name_of(names::repository));
 }
 
+keys::Role role_of(const std::string& name) { return *keys::parse_role(name); }
+
+// access: the ssh keys of people and machines on other hosts, and what their role lets them
+// run through the gateway (mbd-remote gateway); every change writes authorized_keys again.
+void access_commands(Cli& cli, const std::shared_ptr<Options>& o)
+{
+    auto* g = cli.group("access", "ssh keys that reach this instance from other machines, each with a role");
+    auto written = [](Context& ctx) {
+        keys::write_authorized_keys(ctx, program_directory() / "mbd-remote");
+        std::cout << fmt::format("wrote {}\n", keys::authorized_keys_file(ctx).string());
+    };
+    auto name = [o](CLI::App* c) {
+        c->add_option("NAME", o->name, "the access key's name")->required()->check(name_of(names::remote));
+    };
+    auto role = [o](CLI::App* c, bool required) {
+        c->add_option("--role", o->role, "reader, uploader or admin (see 'access commands')")
+            ->required(required)
+            ->check(CLI::IsMember({"reader", "uploader", "admin"}));
+    };
+    auto print = [](const keys::AccessKey& k) { std::cout << keys::describe(std::vector{k}); };
+
+    auto* c = cli.command(g, "add", "add an ssh public key (FILE, or - for standard input) with a role",
+                          [o, print, written](Context& ctx) {
+                              print(keys::add_access(ctx, o->name, role_of(o->role), read_input(o->file), o->uploaders));
+                              written(ctx);
+                          });
+    name(c);
+    c->add_option("FILE", o->file, "an OpenSSH public key file (id_ed25519.pub); - reads standard input")->required();
+    role(c, true);
+    c->add_option("--uploader", o->uploaders,
+                  "fingerprint of an uploader key whose uploads are this key's own: it may retry and cancel their "
+                  "builds (repeatable)")
+        ->type_name("FINGERPRINT");
+
+    c = cli.command(g, "list", "list access keys: name, role, ssh fingerprint, own uploaders", [o](Context& ctx) {
+        auto all = keys::list_access(ctx);
+        std::cout << (o->json ? keys::to_json(all).dump() : keys::describe(all));
+    });
+    c->add_flag("--json", o->json, "print JSON");
+
+    c = cli.command(g, "role", "give an access key another role", [o, print, written](Context& ctx) {
+        print(keys::set_access_role(ctx, o->name, role_of(o->role)));
+        written(ctx);
+    });
+    name(c);
+    c->add_option("ROLE", o->role, "reader, uploader or admin")->required()->check(CLI::IsMember({"reader", "uploader", "admin"}));
+
+    c = cli.command(g, "remove", "forget an access key: it is refused from now on", [o, written](Context& ctx) {
+        keys::remove_access(ctx, o->name);
+        written(ctx);
+    });
+    name(c);
+
+    c = cli.command(g, "write", "write the access keys' block of authorized_keys again (access.authorized_keys)",
+                    [written](Context& ctx) { written(ctx); });
+
+    c = cli.command(g, "commands", "what the gateway runs, and for which role", [o](Context&) {
+        std::cout << access::describe_commands(o->role.empty() ? std::nullopt : keys::parse_role(o->role));
+    });
+    role(c, false);
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -137,5 +206,6 @@ int main(int argc, char** argv)
         auto o = std::make_shared<Options>();
         instance_commands(cli, o);
         uploader_commands(cli, o);
+        access_commands(cli, o);
     });
 }

@@ -1,8 +1,10 @@
 // mbd-remote: connect peer instances and exchange build requests.
+#include "access/gateway.hpp"
 #include "app/entry.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "core/names.hpp"
+#include "core/process.hpp"
 #include "keys/instance.hpp"
 #include "remote/outgoing.hpp"
 #include "remote/remotes.hpp"
@@ -10,6 +12,7 @@
 #include "remote/serve.hpp"
 #include "remote/status.hpp"
 
+#include <cstdlib>
 #include <iostream>
 
 using namespace mbd;
@@ -130,5 +133,18 @@ int main(int argc, char** argv)
         c = cli.command("serve", "the peers' forced ssh command: serve one request (status, put)",
                         [o](Context& ctx) { std::cout << remote::serve(ctx, o->verbs) << std::flush; });
         c->add_option("VERB", o->verbs, "status | put (SSH_ORIGINAL_COMMAND, when set, is used instead)");
+
+        c = cli.command("gateway",
+                        "the forced ssh command of access keys (mbd-keygen access): run the call "
+                        "SSH_ORIGINAL_COMMAND asks for, as the key's role allows",
+                        [o](Context& ctx) {
+                            const char* original = std::getenv("SSH_ORIGINAL_COMMAND");
+                            int status = access::serve(ctx, o->name,
+                                                       original ? std::optional<std::string>(original) : std::nullopt,
+                                                       program_directory());
+                            if (status != 0)
+                                throw ExitWith{status};
+                        });
+        c->add_option("--key", o->name, "the access key the call came with")->required()->check(name_of(names::remote));
     });
 }

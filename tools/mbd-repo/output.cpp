@@ -116,10 +116,10 @@ void define_output(Cli& cli)
     auto dp = std::make_shared<DputOptions>();
     c = cli.command("dput-conf", "print a dput.cf stanza for uploading to this instance",
                     [dp](Context& ctx) { std::cout << dput_conf(ctx, *dp); });
-    c->add_option("--host", dp->host, "host to upload to (default: this one, method local)");
-    c->add_option("--method", dp->method, "local, scp or sftp");
-    c->add_option("--login", dp->login, "login on that host");
-    c->add_option("--incoming", dp->incoming, "incoming directory on that host");
+    c->add_option("--host", dp->host, "host to upload to over ssh (default: access.host; neither: this one, method local)");
+    c->add_option("--method", dp->method, "local, scp or sftp (default: local without a host, else scp)");
+    c->add_option("--login", dp->login, "the gateway's account on that host (default: access.login, else this user)");
+    c->add_option("--incoming", dp->incoming, "incoming directory (default: this instance's, or the gateway's /incoming)");
 }
 
 } // namespace mbd::repo
