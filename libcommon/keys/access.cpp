@@ -48,6 +48,7 @@ std::pair<std::string, std::string> parse_public_key(std::string_view text)
         std::string_view::npos)
         throw fail(Exit::rejected, "the key's second field is not base64");
     std::string key = fmt::format("{} {}", words[0], words[1]);
+    require_program("ssh-keygen", "openssh-client");
     RunOptions o;
     o.input = key + "\n";
     auto r = run({"ssh-keygen", "-l", "-E", "sha256", "-f", "-"}, o);
