@@ -625,15 +625,12 @@ private:
         return table({"source", "version", "source package", "binaries", "since"}, rows, "empty");
     }
 
-    // Removes the pages under DIR (NAME.html and NAME.json) whose NAME is not in keep; true
-    // when keep is not what was there.
     // The cut of a paged list, named by its pages' directory (a distribution's sources, every
-    // source for dist "") and the pages
-    // of it to write again (those holding a changed source; all when changed is null). The kept
-    // cut (cuts_[list]) serves while every changed source stays on a page of it that neither
-    // empties nor outgrows the page size and the list's files are its pages (files(cut)): one
-    // range count per changed page. Else the cut is made anew from all the names, and pages of
-    // an old cut are removed (all written when the cut moved).
+    // source for dist ""), and the pages of it to write again (those holding a changed source;
+    // all when changed is null). The kept cut (cuts_[list]) serves while every changed source
+    // stays on a page of it that neither empties nor outgrows the page size and the list's
+    // files are its pages (files(cut)): one range count per changed page. Else the cut is made
+    // anew from all the names, and pages of an old cut are removed (all written when it moved).
     template <typename Files>
     std::pair<Cut, std::set<std::size_t>> plan(const std::string& list, std::string_view dist,
                                                const std::set<std::string>* changed, Files files)
@@ -678,6 +675,8 @@ private:
         return out;
     }
 
+    // Removes the pages under DIR (NAME.html and NAME.json) whose NAME is not in keep; true
+    // when keep is not what was there.
     bool remove_pages_but(const std::string& dir, const std::set<std::string>& keep)
     {
         std::set<std::string> had;
