@@ -55,6 +55,8 @@ teardown() {
 
     # the user, its subordinate ids, its home
     assert_equal "$(getent passwd mbd | cut -d: -f6)" /var/lib/mbd
+    # (a shell: sshd runs the forced commands of authorized_keys through it)
+    assert_equal "$(getent passwd mbd | cut -d: -f7)" /bin/sh
     grep -q '^mbd:[0-9]*:65536$' /etc/subuid
     grep -q '^mbd:[0-9]*:65536$' /etc/subgid
     assert_equal "$(stat -c '%U %a' /var/lib/mbd/incoming)" "mbd 3775"
