@@ -172,8 +172,20 @@ Signed-By: /usr/share/keyrings/x.asc"
 method = local
 incoming = $MBD_HOME/incoming
 allow_unsigned_uploads = 0"
+    # over ssh: dput's scp method through the gateway's /incoming (man mbd: PACKAGERS ON OTHER MACHINES)
     run_mbd mbd-repo -o identity=box dput-conf --host build.example.org --login upload
+    assert_equal "$(grep -v '^#' <<<"$output")" "[mbd-box]
+method = scp
+fqdn = build.example.org
+login = upload
+incoming = /incoming
+allow_unsigned_uploads = 0"
+    run_mbd mbd-repo -o access.host=build.example.org -o access.port=2222 dput-conf --method sftp
+    assert_output_contains "login = $(id -un)"
+    assert_output_contains "ssh_config_options = Port=2222"
     assert_output_contains "method = sftp"
-    assert_output_contains "fqdn = build.example.org"
+    assert_output_contains "sftp is dput-ng's"
     run_mbd 2 mbd-repo dput-conf --method scp
+    run_mbd 2 mbd-repo dput-conf --host 'a b'
+    run_mbd 2 mbd-repo dput-conf --method ftp --host x
 }
