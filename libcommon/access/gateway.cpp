@@ -104,7 +104,7 @@ int call(Context& ctx, const keys::AccessKey& key, const std::string& line, cons
         if (!plain_word(w))
             throw fail(Exit::not_allowed,
                        "'{}': a word of a gateway call has letters, digits and ._+~:=,@%*?[]- only (no path, no shell)",
-                       w.substr(0, 80));
+                       printable(w, 80));
         if (instance_option(w))
             throw fail(Exit::not_allowed, "'{}': the gateway runs the commands of this instance as it is configured", w);
     }
@@ -284,7 +284,7 @@ int serve(Context& ctx, std::string_view name, const std::optional<std::string>&
                      false);
         throw fail(Exit::not_allowed, "there is no access key '{}' (any more): ask the instance's admin", name);
     }
-    std::string shown = line.substr(0, 200);
+    std::string shown = printable(line, 200); // (into events and log lines: no control characters)
     try {
         std::string outcome;
         int status = call(ctx, *key, line, tools, outcome);

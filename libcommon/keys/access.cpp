@@ -43,7 +43,7 @@ std::pair<std::string, std::string> parse_public_key(std::string_view text)
                                                        "sk-ssh-ed25519@openssh.com"};
     if (words.size() < 2 || std::find(types.begin(), types.end(), words[0]) == types.end())
         throw fail(Exit::rejected, "not an OpenSSH public key line (TYPE BASE64 [COMMENT], TYPE one of {}): '{}'",
-                   fmt::join(types, ", "), lines[0].substr(0, 40));
+                   fmt::join(types, ", "), printable(lines[0], 40));
     if (words[1].find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") !=
         std::string_view::npos)
         throw fail(Exit::rejected, "the key's second field is not base64");
