@@ -11,6 +11,7 @@
 #include "model/lock.hpp"
 #include "model/model.hpp"
 #include "repo/packages.hpp"
+#include "repo/lifecycle.hpp"
 #include "site/site.hpp"
 #include "upload/process.hpp"
 
@@ -143,6 +144,8 @@ MaintainReport maintain(Context& ctx)
         if (r.status.status == Status::removed)
             continue;
         RepositoryLock lock(ctx, r.id);
+        for (auto& d : retire_due(ctx, lock))
+            report.retired.push_back(std::move(d));
         for (auto& d : publish_repository(ctx, lock))
             report.published.push_back(std::move(d));
         long long now = now_seconds();
@@ -162,11 +165,14 @@ MaintainReport maintain(Context& ctx)
 
 Json to_json(const MaintainReport& r)
 {
-    Json published = Json::array();
+    Json published = Json::array(), retired = Json::array();
     for (const auto& d : r.published)
         published.push(d);
+    for (const auto& d : r.retired)
+        retired.push(d);
     return Json::object()
         .set("published", published)
+        .set("retired", retired)
         .set("by_hash_removed", r.by_hash)
         .set("builds_removed", r.builds)
         .set("rejected_removed", r.rejected);

@@ -1,6 +1,7 @@
 // app/maintain: what `mbd-repo maintain` does (mbd-repo-maintain.timer, daily). Each
 // step is safe to repeat and to run beside the passes:
-//   - every repository that is not removed, under its lock: publish what is due (a
+//   - every repository that is not removed, under its lock: retire the codenames removed
+//     from it more than publish.retire_grace seconds ago, publish what is due (a
 //     Release whose Valid-Until is more than half spent is signed again, so keep
 //     publish.valid_until at two days or more with a daily timer), drop the pool files
 //     nothing references once publish.pool_grace has passed, and remove the by-hash
@@ -23,6 +24,7 @@ namespace mbd::app {
 
 struct MaintainReport {
     std::vector<std::string> published; // distributions published (Valid-Until refreshed, or changes)
+    std::vector<std::string> retired;   // distributions of codenames removed from a repository, after the grace
     long long by_hash = 0;              // by-hash files removed
     long long builds = 0;               // build and upload directories removed
     long long rejected = 0;             // rejected uploads removed

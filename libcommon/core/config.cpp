@@ -101,6 +101,9 @@ const std::vector<ConfigKey> table = {
      "seconds a published Release is valid (Valid-Until); 0: no Valid-Until"},
     {"publish.pool_grace", ConfigType::integer, [] { return std::string("3600"); },
      "seconds pool files nothing references any more are kept for clients mid-download"},
+    {"publish.retire_grace", ConfigType::integer, [] { return std::string("604800"); },
+     "seconds a codename removed from a repository stays published (refusing uploads) before maintain removes "
+     "it; 0: at once"},
     {"publish.xz_preset", ConfigType::integer, [] { return std::string("6"); },
      "xz preset (0-9) of .xz index files (rebuilt chunks; publish --rebuild for all): lower is faster, larger"},
     {"publish.gzip_level", ConfigType::integer, [] { return std::string("6"); },

@@ -75,7 +75,8 @@ ModelStatus ModelStatus::after_prepare() const
 ModelStatus ModelStatus::after_change() const
 {
     ModelStatus m = *this;
-    if (m.status != Status::removed)
+    // (an item waiting to be reactivated keeps waiting: its next passing check does it)
+    if (m.status != Status::removed && m.flag != CheckFlag::failed_reactivate)
         m.flag = CheckFlag::changed;
     return m;
 }

@@ -2,9 +2,10 @@
 // repositories, chroots and remotes (the seed manual's "Model statuses").
 //
 //   status:     removed -> prepared -> active
-//   check flag: none (checked, in sync), unchecked '-', changed '*' (nothing sets it
-//               yet: no command changes a checked item's configuration), failed 'x',
-//               failed_reactivate 'A' (check failed; activate again once a check passes)
+//   check flag: none (checked, in sync), unchecked '-', changed '*' (the configuration
+//               changed since: model/edit.hpp), failed 'x',
+//               failed_reactivate 'A' (check failed; activate again once a check passes;
+//               a change keeps it)
 //
 // Actions: prepare (create the associated data), check, activate, deactivate,
 // remove. The transitions are pure functions here; each domain stores the three

@@ -360,6 +360,15 @@ CREATE INDEX dist_sources_name ON dist_sources(name);
         R"sql(
 ALTER TABLE published_dists ADD COLUMN took_ms INTEGER NOT NULL DEFAULT 0;
 )sql",
+        // a configuration that can change (issue 20): why a source's last check failed and
+        // which of its URLs answered; what changed in a repository since it was last
+        // prepared; a codename a repository no longer serves, kept until maintain retires it
+        R"sql(
+ALTER TABLE sources ADD COLUMN check_message TEXT NOT NULL DEFAULT '';
+ALTER TABLE sources ADD COLUMN uri_used TEXT NOT NULL DEFAULT '';
+ALTER TABLE repositories ADD COLUMN changes TEXT NOT NULL DEFAULT '';
+ALTER TABLE repository_distributions ADD COLUMN retire_after INTEGER NOT NULL DEFAULT 0;
+)sql",
     },
 };
 

@@ -104,7 +104,7 @@ void store_source_status(db::Db& db, std::string_view name, const ModelStatus& s
 
 constexpr std::string_view source_columns =
     "name, origin, codename, suite, uris, identifiers, codeversion, components, architectures, release_date, "
-    "status, check_flag, last_check";
+    "status, check_flag, last_check, check_message, uri_used";
 
 Source source_of(db::Stmt& r)
 {
@@ -120,6 +120,8 @@ Source source_of(db::Stmt& r)
     s.architectures = words(r.text(8));
     s.release_date = r.text(9);
     s.status = status_of(r, 10);
+    s.check_message = r.text(13);
+    s.uri_used = r.text(14);
     return s;
 }
 
@@ -216,15 +218,16 @@ std::optional<std::string> download(const std::string& url, const std::filesyste
     return read_file(dest);
 }
 
-// The verified Release paragraph of a source, from the first URL that serves one.
-deb822::Paragraph fetch_release(Context& ctx, const Source& s, std::string& used_url)
+// The verified Release paragraph of a source, from the first URL that serves one
+// (used_uri: that archive URL; used_url: its dists/SUITE/).
+deb822::Paragraph fetch_release(Context& ctx, const Source& s, std::string& used_uri, std::string& used_url)
 {
     if (find_program("/usr/lib/apt/apt-helper").empty())
         throw fail(Exit::environment, "'/usr/lib/apt/apt-helper' is not installed (apt-get install apt)");
     gpg::Keyring ring(source_keyring_dir(ctx.home(), s.name), gpg::Keyring::Kind::public_only);
     TempDir tmp(ctx.home().tmp(), "source-check");
     std::string last_error = "no archive URL";
-    for (const auto& uri : s.uris) {
+    for (const auto& uri : uris_in_order(s)) {
         std::string base = uri;
         while (!base.empty() && base.back() == '/')
             base.pop_back();
@@ -242,6 +245,7 @@ deb822::Paragraph fetch_release(Context& ctx, const Source& s, std::string& used
             ring.verify_archive_detached(*rel, *sig);
             content = *rel;
         }
+        used_uri = uri;
         used_url = base;
         return deb822::parse_one(content, base + "Release", {.allow_comments = false, .require_utf8 = false});
     }
@@ -258,9 +262,9 @@ Source check_source(Context& ctx, std::string_view name)
         throw fail(Exit::state, "source '{}' is removed", name);
     std::optional<Error> problem;
     deb822::Paragraph rel;
-    std::string url;
+    std::string uri, url;
     try {
-        rel = fetch_release(ctx, s, url);
+        rel = fetch_release(ctx, s, uri, url);
         auto expect = [&](const std::string& field, const std::string& want) {
             if (rel.get(field) != want)
                 throw fail(Exit::check_failed, "source '{}': '{}Release' has {}: '{}', expected '{}'", s.name, url,
@@ -282,14 +286,15 @@ Source check_source(Context& ctx, std::string_view name)
     ModelStatus st = s.status.after_check(!problem, now_seconds());
     db::Transaction tx(db);
     store_source_status(db, name, st);
+    db.run("UPDATE sources SET check_message = ? WHERE name = ?", problem ? std::string(problem->what()) : "", name);
     if (!problem) {
         std::string codeversion = s.codeversion;
         auto version = rel.get("Version");
         if (!version.empty())
             codeversion = version.substr(0, version.find('.'));
-        db.run("UPDATE sources SET components = ?, architectures = ?, release_date = ?, codeversion = ? "
+        db.run("UPDATE sources SET components = ?, architectures = ?, release_date = ?, codeversion = ?, uri_used = ? "
                "WHERE name = ?",
-               rel.folded("Components"), rel.folded("Architectures"), rel.get("Date"), codeversion, name);
+               rel.folded("Components"), rel.folded("Architectures"), rel.get("Date"), codeversion, uri, name);
     }
     tx.commit();
     if (problem)
@@ -335,6 +340,39 @@ Source source_action(Context& ctx, std::string_view name, std::string_view actio
     return s;
 }
 
+std::vector<std::string> uris_in_order(const Source& s)
+{
+    std::vector<std::string> out;
+    if (std::find(s.uris.begin(), s.uris.end(), s.uri_used) != s.uris.end())
+        out.push_back(s.uri_used);
+    for (const auto& u : s.uris)
+        if (u != s.uri_used)
+            out.push_back(u);
+    return out;
+}
+
+std::optional<std::string> source_problem(const Source& s)
+{
+    auto what = fmt::format("source '{}'", s.name);
+    switch (s.status.flag) {
+    case CheckFlag::changed:
+        return fmt::format("{} was changed and not checked since (mbd-repo source check {})", what, s.name);
+    case CheckFlag::failed:
+    case CheckFlag::failed_reactivate:
+        return fmt::format("{} is inactive: its last check failed: {}", what,
+                           s.check_message.empty() ? "(no message)" : s.check_message);
+    case CheckFlag::none:
+        if (s.status.status != Status::active)
+            return fmt::format("{} is inactive: it was deactivated (mbd-repo source activate {})", what, s.name);
+        return std::nullopt;
+    case CheckFlag::unchecked:
+        break;
+    }
+    if (s.status.status == Status::removed)
+        return fmt::format("{} is removed", what);
+    return std::nullopt;
+}
+
 Json to_json(const Source& s)
 {
     Json ids = Json::object();
@@ -351,6 +389,8 @@ Json to_json(const Source& s)
         .set("components", json_list(s.components))
         .set("architectures", json_list(s.architectures))
         .set("release_date", s.release_date)
+        .set("uri_used", s.uri_used)
+        .set("check_message", s.check_message)
         .set("status", status_json(s.status));
 }
 
@@ -533,7 +573,7 @@ bool valid_check_mode(std::string_view m)
 
 bool valid_resolver(std::string_view r) { return r == "apt" || r == "aptitude" || r == "aspcud"; }
 
-Distribution add_distribution(db::Db& db, const Distribution& d)
+void validate(const Distribution& d)
 {
     names::check(names::codename, d.codename);
     if (d.architectures.empty())
@@ -553,6 +593,17 @@ Distribution add_distribution(db::Db& db, const Distribution& d)
             throw fail(Exit::usage, "invalid mode '{}' (disabled, ignore, errfail or warnfail)", *m);
     if (!valid_resolver(d.options.resolver))
         throw fail(Exit::usage, "invalid resolver '{}' (apt, aptitude or aspcud)", d.options.resolver);
+    for (const auto& e : d.extra_sources) {
+        if (e.source == d.base_source)
+            throw fail(Exit::usage, "source '{}' is the base source already", e.source);
+        if (e.priority < -32768 || e.priority > 32767)
+            throw fail(Exit::usage, "invalid APT priority {}", e.priority);
+    }
+}
+
+Distribution add_distribution(db::Db& db, const Distribution& d)
+{
+    validate(d);
     db::Transaction tx(db);
     if (db.scalar_int("SELECT 1 FROM distributions WHERE codename = ?", d.codename))
         throw fail(Exit::exists, "distribution '{}' exists already", d.codename);
@@ -563,10 +614,6 @@ Distribution add_distribution(db::Db& db, const Distribution& d)
            d.options.autopkgtest_mode, d.options.deb_build_options, d.options.deb_build_profiles, d.options.resolver);
     for (const auto& e : d.extra_sources) {
         get_source(db, e.source);
-        if (e.source == d.base_source)
-            throw fail(Exit::usage, "source '{}' is the base source already", e.source);
-        if (e.priority < -32768 || e.priority > 32767)
-            throw fail(Exit::usage, "invalid APT priority {}", e.priority);
         db.run("INSERT INTO distribution_extra_sources(codename, source, priority) VALUES (?, ?, ?)", d.codename,
                e.source, e.priority);
     }
@@ -689,15 +736,17 @@ Repository repository_of(db::Db& db, db::Stmt& r)
     repo.description = r.text(3);
     repo.created = r.int64(4);
     repo.status = status_of(r, 5);
-    auto d = db.query("SELECT codename, architectures FROM repository_distributions WHERE repository = ? "
-                      "ORDER BY codename",
+    repo.changes = r.text(8);
+    auto d = db.query("SELECT codename, architectures, retire_after FROM repository_distributions "
+                      "WHERE repository = ? ORDER BY codename",
                       repo.id);
     while (d.step())
-        repo.dists.push_back({d.text(0), words(d.text(1))});
+        repo.dists.push_back({d.text(0), words(d.text(1)), d.int64(2)});
     return repo;
 }
 
-constexpr std::string_view repo_columns = "id, layout, origin, description, created, status, check_flag, last_check";
+constexpr std::string_view repo_columns =
+    "id, layout, origin, description, created, status, check_flag, last_check, changes";
 
 } // namespace
 
@@ -724,6 +773,24 @@ void store_repository_status(db::Db& db, std::string_view id, const ModelStatus&
            to_string(s.flag), s.last_check, id);
 }
 
+void mark_repository_changed(db::Db& db, std::string_view id, std::string_view what)
+{
+    auto r = get_repository(db, id);
+    std::string changes = r.changes;
+    if (std::string_view(changes).find(what) == std::string_view::npos)
+        changes += (changes.empty() ? "" : "; ") + std::string(what);
+    store_repository_status(db, id, r.status.after_change());
+    db.run("UPDATE repositories SET changes = ? WHERE id = ?", changes, id);
+}
+
+const RepositoryDist* Repository::dist(std::string_view codename) const
+{
+    for (const auto& d : dists)
+        if (d.codename == codename)
+            return &d;
+    return nullptr;
+}
+
 std::vector<std::string> repository_architectures(const Repository& r, const Distribution& d)
 {
     for (const auto& rd : r.dists)
@@ -741,7 +808,10 @@ Json to_json(const Repository& r)
 {
     Json dists = Json::array();
     for (const auto& d : r.dists)
-        dists.push(Json::object().set("codename", d.codename).set("architectures", json_list(d.architectures)));
+        dists.push(Json::object()
+                       .set("codename", d.codename)
+                       .set("architectures", json_list(d.architectures))
+                       .set("retire_after", d.retire_after ? Json(iso_time(d.retire_after)) : Json()));
     return Json::object()
         .set("id", r.id)
         .set("layout", r.layout)
@@ -749,6 +819,7 @@ Json to_json(const Repository& r)
         .set("description", r.description)
         .set("created", iso_time(r.created))
         .set("status", status_json(r.status))
+        .set("changes", r.changes)
         .set("distributions", dists);
 }
 

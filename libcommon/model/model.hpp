@@ -48,6 +48,8 @@ struct Source {
     std::vector<std::string> components, architectures;
     std::string release_date;
     ModelStatus status;
+    std::string check_message; // why the last check failed
+    std::string uri_used;      // the URL the last passing check read; tried first
 };
 
 struct SourceSpec {
@@ -68,6 +70,12 @@ Source get_source(db::Db& db, std::string_view name); // Error(Exit::not_found)
 // Records the outcome in the status; throws the failure after recording it.
 Source check_source(Context& ctx, std::string_view name);
 Source source_action(Context& ctx, std::string_view name, std::string_view action); // activate|deactivate|remove
+// The archive URLs in the order to try them: the one the last check read first, then the others.
+std::vector<std::string> uris_in_order(const Source& s);
+// Why a distribution using the source cannot take uploads now, or nullopt: the source was
+// deactivated, its last check failed, or it was changed and not checked since. (A source
+// that was never checked, as `setup --no-check` leaves it, is used as it is.)
+std::optional<std::string> source_problem(const Source& s);
 
 // The seed's activate/deactivate on a status (what: "source 'x'" for the message).
 ModelStatus status_action(const ModelStatus& st, std::string_view action, std::string_view what);
@@ -145,6 +153,8 @@ struct Distribution {
 
 // Validates (sources exist, arch_all among architectures, names) and stores.
 Distribution add_distribution(db::Db& db, const Distribution& d);
+// Error(Exit::usage) naming what is wrong with a distribution's fields (not its sources).
+void validate(const Distribution& d);
 std::vector<Distribution> list_distributions(db::Db& db);
 Distribution get_distribution(db::Db& db, std::string_view codename);
 Json to_json(const Distribution& d);
@@ -154,6 +164,7 @@ Json to_json(const Distribution& d);
 struct RepositoryDist {
     std::string codename;
     std::vector<std::string> architectures; // empty: all of the distribution's
+    long long retire_after = 0;             // removed from the repository: maintain retires it after this
 };
 
 struct Repository {
@@ -163,7 +174,10 @@ struct Repository {
     std::string description;
     long long created = 0;
     ModelStatus status;
+    std::string changes; // what changed since it was last prepared ('; '-separated)
     std::vector<RepositoryDist> dists;
+
+    const RepositoryDist* dist(std::string_view codename) const;
 };
 
 // Creates the configuration and the rows of its published distributions (status removed);
@@ -173,6 +187,8 @@ std::vector<Repository> list_repositories(db::Db& db);
 Repository get_repository(db::Db& db, std::string_view id);
 bool repository_exists(db::Db& db, std::string_view id);
 void store_repository_status(db::Db& db, std::string_view id, const ModelStatus& s);
+// Flag a repository changed ('*') with what changed, until it is prepared again.
+void mark_repository_changed(db::Db& db, std::string_view id, std::string_view what);
 Json to_json(const Repository& r);
 
 // The architectures a repository publishes for one of its codenames.

@@ -143,7 +143,7 @@ std::vector<AptSource> build_sources(Context& ctx, const DistRef& dist, int inte
         for (const auto& c : distribution.components)
             if (s.components.empty() || std::find(s.components.begin(), s.components.end(), c) != s.components.end())
                 comps.push_back(c);
-        out.push_back({s.uris.front(), s.suite, comps, source_keys_armored(ctx.home(), s.name), priority, false, {}});
+        out.push_back({uris_in_order(s).front(), s.suite, comps, source_keys_armored(ctx.home(), s.name), priority, false, {}});
     };
     for (const auto& e : distribution.extra_sources)
         external(e.source, e.priority);

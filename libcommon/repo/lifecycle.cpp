@@ -23,19 +23,73 @@ namespace fs = std::filesystem;
 
 } // namespace
 
-Repository prepare_repository(Context& ctx, std::string_view id)
+namespace {
+
+Repository prepare_locked(Context& ctx, const RepositoryLock& lock)
 {
     auto& db = ctx.db();
-    keys::require_instance_key(ctx);
-    RepositoryLock lock(ctx, std::string(id));
-    auto repo = get_repository(db, id);
-    make_dirs(archive::repository_dir(ctx, id) / "pool");
+    auto repo = get_repository(db, lock.id());
+    make_dirs(archive::repository_dir(ctx, lock.id()) / "pool");
     publish_repository(ctx, lock);
     ModelStatus st = repo.status.after_prepare();
     db::Transaction tx(db);
-    store_repository_status(db, id, st);
+    store_repository_status(db, lock.id(), st);
+    db.run("UPDATE repositories SET changes = '' WHERE id = ?", lock.id());
     tx.commit();
-    return get_repository(db, id);
+    return get_repository(db, lock.id());
+}
+
+// Forget a codename of a repository and delete its distributions' directories (we hold the lock).
+std::vector<std::string> retire_locked(Context& ctx, const RepositoryLock& lock, const std::string& codename)
+{
+    auto names = drop_repository_dist(ctx.db(), lock.id(), codename);
+    fs::path dists = archive::repository_dir(ctx, lock.id()) / "dists";
+    for (const auto& n : names)
+        fs::remove_all(dists / n);
+    publish_repository(ctx, lock); // (drops the pool files nothing holds any more)
+    log::notice("repository '{}': codename '{}' retired ({} distributions removed)", lock.id(), codename, names.size());
+    return names;
+}
+
+} // namespace
+
+Repository prepare_repository(Context& ctx, std::string_view id)
+{
+    keys::require_instance_key(ctx);
+    RepositoryLock lock(ctx, std::string(id));
+    get_repository(ctx.db(), id);
+    return prepare_locked(ctx, lock);
+}
+
+RepositoryEditResult edit_repository(Context& ctx, std::string_view id, const RepositoryEdit& edit, bool prepare)
+{
+    auto& db = ctx.db();
+    if (prepare)
+        keys::require_instance_key(ctx);
+    RepositoryLock lock(ctx, std::string(id));
+    RepositoryEditResult out;
+    long long grace = ctx.config().get_int("publish.retire_grace");
+    out.changes = edit_repository_config(db, id, edit, now_seconds() + std::max(grace, 0LL));
+    for (const auto& codename : edit.remove) {
+        const auto* rd = get_repository(db, id).dist(codename);
+        if (rd && (grace <= 0 || repository_dist_holdings(db, id, codename) == 0)) {
+            auto names = retire_locked(ctx, lock, codename);
+            out.retired.insert(out.retired.end(), names.begin(), names.end());
+        }
+    }
+    out.repository = prepare && !out.changes.empty() ? prepare_locked(ctx, lock) : get_repository(db, id);
+    return out;
+}
+
+std::vector<std::string> retire_due(Context& ctx, const RepositoryLock& lock)
+{
+    std::vector<std::string> out;
+    for (const auto& d : get_repository(ctx.db(), lock.id()).dists)
+        if (d.retire_after && d.retire_after <= now_seconds()) {
+            auto names = retire_locked(ctx, lock, d.codename);
+            out.insert(out.end(), names.begin(), names.end());
+        }
+    return out;
 }
 
 Repository create_and_prepare(Context& ctx, const Repository& r)
@@ -206,7 +260,7 @@ SetupResult setup(Context& ctx, const SetupOptions& o)
         r.layout = o.layout;
         r.origin = ctx.config().get("identity");
         r.description = fmt::format("mbd repository '{}'", o.id);
-        r.dists = {{o.codename, o.architectures}};
+        r.dists = {{o.codename, {}, 0}}; // (all of the distribution's: an architecture added later is served too)
         create_and_prepare(ctx, r);
         log::notice("repository '{}': created and published", o.id);
     }

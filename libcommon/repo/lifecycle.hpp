@@ -11,6 +11,8 @@
 
 #include "core/json.hpp"
 #include "db/context.hpp"
+#include "model/edit.hpp"
+#include "model/lock.hpp"
 #include "model/model.hpp"
 
 #include <string>
@@ -22,6 +24,20 @@ namespace mbd::repo {
 Repository create_and_prepare(Context& ctx, const Repository& r);
 Repository prepare_repository(Context& ctx, std::string_view id);
 Repository repository_action(Context& ctx, std::string_view id, std::string_view action); // activate|deactivate|remove
+
+// Change a repository (model/edit.hpp): a codename added gets its suites and rollbacks
+// (published by the next prepare); a codename removed is retired at once when it holds
+// nothing, else it stays published, refusing uploads, until maintain retires it once
+// publish.retire_grace has passed. With prepare, the repository is prepared (published) too.
+struct RepositoryEditResult {
+    Repository repository;
+    std::vector<std::string> changes;
+    std::vector<std::string> retired; // distributions removed now
+};
+RepositoryEditResult edit_repository(Context& ctx, std::string_view id, const RepositoryEdit& edit, bool prepare);
+// Retire the repository's codenames whose grace has passed (maintain, holding the lock);
+// returns the distributions removed.
+std::vector<std::string> retire_due(Context& ctx, const RepositoryLock& lock);
 
 struct CheckReport {
     std::string repository;

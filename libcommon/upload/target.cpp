@@ -1,7 +1,9 @@
 #include "upload/target.hpp"
 
 #include "core/error.hpp"
+#include "core/strings.hpp"
 #include "db/db.hpp"
+#include "model/edit.hpp"
 #include "model/model.hpp"
 #include "repo/apt.hpp"
 #include "repo/packages.hpp"
@@ -33,6 +35,14 @@ Target resolve_upload_target(Context& ctx, std::string_view distribution)
     auto repository = repo::get_repository(db, dist.repository);
     if (repository.status.status != Status::active)
         throw fail(Exit::rejected, "repository '{}' is not active ({})", repository.id, repository.status.display());
+    if (repository.status.flag == CheckFlag::changed)
+        throw fail(Exit::rejected, "repository '{}' was changed ({}) and not prepared since (mbd-repo repository prepare {})",
+                   repository.id, repository.changes, repository.id);
+    if (const auto* rd = repository.dist(dist.codename); rd && rd->retire_after)
+        throw fail(Exit::rejected, "repository '{}' no longer serves '{}' (removed; retired on {})", repository.id,
+                   dist.codename, iso_time(rd->retire_after));
+    if (auto why = repo::distribution_source_problem(db, dist.codename))
+        throw fail(Exit::rejected, "{}", *why);
     auto bt = repo::build_target(db, dist);
     Target t;
     t.name = dist.name;

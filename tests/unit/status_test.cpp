@@ -24,6 +24,8 @@ TEST(Status, SeedLifecycle)
     EXPECT_EQ(m.display(), "prepared A");
     m = m.after_check(false, 300);
     EXPECT_EQ(m.display(), "prepared A");
+    m = m.after_change(); // a change keeps it waiting: the next passing check reactivates it
+    EXPECT_EQ(m.display(), "prepared A");
     m = m.after_check(true, 400);
     EXPECT_EQ(m.display(), "active");
     m = m.deactivate();

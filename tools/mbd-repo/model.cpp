@@ -5,6 +5,8 @@
 #include "core/names.hpp"
 #include "core/strings.hpp"
 #include "db/db.hpp"
+#include "core/log.hpp"
+#include "model/edit.hpp"
 #include "repo/lifecycle.hpp"
 
 #include <memory>
@@ -18,6 +20,44 @@ struct NameArgs {
     bool json = false;
 };
 
+// --identifier FIELD=VALUE
+Pairs parse_identifiers(const std::vector<std::string>& args)
+{
+    Pairs out;
+    for (const auto& i : args) {
+        auto eq = i.find('=');
+        if (eq == std::string::npos || eq == 0)
+            throw fail(Exit::usage, "--identifier '{}' is not of the form FIELD=VALUE", i);
+        out.emplace_back(i.substr(0, eq), i.substr(eq + 1));
+    }
+    return out;
+}
+
+// --extra SOURCE[:PRIORITY]
+ExtraSource parse_extra(const std::string& e)
+{
+    auto colon = e.rfind(':');
+    if (colon == std::string::npos)
+        return {e, 500};
+    auto p = parse_int(e.substr(colon + 1));
+    if (!p)
+        throw fail(Exit::usage, "--extra '{}': the priority after ':' must be a number", e);
+    return {e.substr(0, colon), int(*p)};
+}
+
+// What an edit changed, and what to run next.
+void print_changes(const std::vector<std::string>& changes, std::string_view next)
+{
+    if (changes.empty()) {
+        std::cout << "nothing changed\n";
+        return;
+    }
+    for (const auto& c : changes)
+        std::cout << "changed: " << c << "\n";
+    if (!next.empty())
+        log::notice("{}", next);
+}
+
 } // namespace
 
 void define_source(Cli& cli)
@@ -25,27 +65,21 @@ void define_source(Cli& cli)
     auto* g = cli.group("source", "archives to build against: add, check (fetch and verify the Release), list");
     struct AddArgs {
         SourceSpec spec;
-        std::string uri;
-        std::vector<std::string> identifiers;
+        std::vector<std::string> uris, identifiers;
     };
     auto add = std::make_shared<AddArgs>();
     auto* c = cli.command(g, "add", "add a source: archive URL, codename, origin and the keys its Release is signed with",
                           [add](Context& ctx) {
                               SourceSpec spec = add->spec;
-                              spec.uris = {add->uri};
-                              for (const auto& i : add->identifiers) {
-                                  auto eq = i.find('=');
-                                  if (eq == std::string::npos || eq == 0)
-                                      throw fail(Exit::usage, "--identifier '{}' is not of the form FIELD=VALUE", i);
-                                  spec.identifiers.emplace_back(i.substr(0, eq), i.substr(eq + 1));
-                              }
+                              spec.uris = add->uris;
+                              spec.identifiers = parse_identifiers(add->identifiers);
                               std::cout << source_text(add_source(ctx, spec));
                           });
     c->add_option("name", add->spec.name, "source name, e.g. debian-bookworm")->required()->check(name_of(names::source));
     c->add_option("--codename", add->spec.codename, "codename its Release must carry")
         ->required()
         ->check(name_of(names::release));
-    c->add_option("--uri", add->uri, "archive URL")->required();
+    c->add_option("--uri", add->uris, "archive URL (repeatable: tried in order when one fails)")->required();
     c->add_option("--key", add->spec.key_files, "file with the OpenPGP key(s) its Release is signed with (repeatable)")
         ->required();
     c->add_option("--origin", add->spec.origin, "Origin its Release must carry")->capture_default_str();
@@ -78,6 +112,40 @@ void define_source(Cli& cli)
                         [a, action](Context& ctx) { std::cout << source_line(source_action(ctx, a->name, action)); });
         c->add_option("name", a->name, "source name")->required()->check(name_of(names::source));
     }
+
+    struct SetArgs {
+        std::string name;
+        SourceEdit edit;
+        std::vector<std::string> uris, identifiers;
+        bool no_identifiers = false;
+    };
+    auto set = std::make_shared<SetArgs>();
+    c = cli.command(g, "set",
+                    "change a source (URLs, keys, origin, codename, suite, identifiers); a checked source is flagged "
+                    "changed until checked again",
+                    [set](Context& ctx) {
+                        SourceEdit e = set->edit;
+                        if (!set->uris.empty())
+                            e.uris = set->uris;
+                        if (!set->identifiers.empty() || set->no_identifiers)
+                            e.identifiers = parse_identifiers(set->identifiers);
+                        auto [source, changes] = edit_source(ctx, set->name, e);
+                        print_changes(changes, fmt::format("source '{}' changed: run 'mbd-repo source check {}' "
+                                                           "(distributions using it take no uploads until then)",
+                                                           source.name, source.name));
+                        std::cout << source_text(source);
+                    });
+    c->add_option("name", set->name, "source name")->required()->check(name_of(names::source));
+    c->add_option("--uri", set->uris, "archive URLs, in the order to try them (repeatable; replaces the list)");
+    c->add_option("--key", set->edit.key_files, "file with the OpenPGP key(s) its Release is signed with "
+                                                "(repeatable; replaces the keys)");
+    c->add_option("--origin", set->edit.origin, "Origin its Release must carry");
+    c->add_option("--codename", set->edit.codename, "codename its Release must carry")->check(name_of(names::release));
+    c->add_option("--suite", set->edit.suite, "directory under dists/");
+    c->add_option("--identifier", set->identifiers, "another Release field to match, FIELD=VALUE (repeatable; "
+                                                    "replaces the list)");
+    c->add_flag("--no-identifiers", set->no_identifiers, "match no other Release field");
+    c->add_option("--codeversion", set->edit.codeversion, "the %CODEVERSION% of version rules");
 }
 
 void define_layout(Cli& cli)
@@ -140,6 +208,23 @@ void define_layout(Cli& cli)
     c->add_option("--version-rule", ru->rule, "regex a non-experimental version must match (%ID%, %CODEVERSION%; '' none)");
     c->add_option("--experimental-version-rule", ru->experimental_rule, "the same for experimental suites");
     c->add_option("--meta", ru->meta, "meta names, 'unstable=sid-unstable experimental=sid-experimental'");
+
+    auto rm = std::make_shared<NameArgs>();
+    c = cli.command(g, "remove", "remove a custom layout no repository uses", [rm](Context& ctx) {
+        remove_layout(ctx.db(), rm->name);
+        std::cout << "removed layout " << rm->name << "\n";
+    });
+    c->add_option("name", rm->name, "layout name")->required()->check(name_of(names::layout));
+
+    struct RemoveSuiteArgs {
+        std::string layout, suite;
+    };
+    auto rs = std::make_shared<RemoveSuiteArgs>();
+    c = cli.command(g, "remove-suite", "remove a suite of a custom layout no repository uses", [rs](Context& ctx) {
+        std::cout << layout_text(remove_layout_suite(ctx.db(), rs->layout, rs->suite));
+    });
+    c->add_option("layout", rs->layout, "layout name")->required()->check(name_of(names::layout));
+    c->add_option("suite", rs->suite, "suite name")->required()->check(name_of(names::suite));
 }
 
 void define_dist(Cli& cli)
@@ -157,17 +242,8 @@ void define_dist(Cli& cli)
             x.components = comma_list(add->comps);
         if (x.arch_all.empty() && !x.architectures.empty())
             x.arch_all = x.architectures.front();
-        for (const auto& e : add->extra) {
-            auto colon = e.rfind(':');
-            ExtraSource es{e, 500};
-            if (colon != std::string::npos) {
-                auto p = parse_int(e.substr(colon + 1));
-                if (!p)
-                    throw fail(Exit::usage, "--extra '{}': the priority after ':' must be a number", e);
-                es = {e.substr(0, colon), int(*p)};
-            }
-            x.extra_sources.push_back(es);
-        }
+        for (const auto& e : add->extra)
+            x.extra_sources.push_back(parse_extra(e));
         std::cout << dist_text(add_distribution(ctx.db(), x));
     });
     auto& d = add->dist;
@@ -199,6 +275,52 @@ void define_dist(Cli& cli)
     });
     c->add_option("codename", show->name, "codename")->required()->check(name_of(names::codename));
     c->add_flag("--json", show->json, "print JSON");
+
+    struct SetArgs {
+        std::string codename;
+        DistEdit edit;
+        std::vector<std::string> add_archs, remove_archs, comps, extra;
+    };
+    auto set = std::make_shared<SetArgs>();
+    c = cli.command(g, "set",
+                    "change a distribution; the repositories serving it are flagged changed until prepared again",
+                    [set](Context& ctx) {
+                        DistEdit e = set->edit;
+                        e.add_architectures = comma_list(set->add_archs);
+                        e.remove_architectures = comma_list(set->remove_archs);
+                        if (!set->comps.empty())
+                            e.components = comma_list(set->comps);
+                        for (const auto& x : set->extra)
+                            e.add_extra.push_back(parse_extra(x));
+                        auto r = edit_distribution(ctx.db(), set->codename, e);
+                        std::string next;
+                        for (const auto& id : r.repositories)
+                            next += fmt::format("{}mbd-repo repository prepare {}", next.empty() ? "" : "; ", id);
+                        print_changes(r.changes, next.empty() ? "" : "publish the change: " + next);
+                        std::cout << dist_text(r.distribution);
+                    });
+    auto& e = set->edit;
+    c->add_option("codename", set->codename, "codename")->required()->check(name_of(names::codename));
+    c->add_option("--source", e.base_source, "base source")->check(name_of(names::source));
+    c->add_option("--add-arch", set->add_archs, "add architectures (comma-separated or repeated)");
+    c->add_option("--remove-arch", set->remove_archs, "remove architectures no repository holds binaries of");
+    c->add_option("--arch-all", e.arch_all, "the architecture that builds Architecture: all")
+        ->check(name_of(names::architecture));
+    c->add_option("--component", set->comps, "components (replace the list; one that holds packages cannot go)");
+    c->add_option("--extra", set->extra, "add an extra source, or change its priority, SOURCE[:PRIORITY] (repeatable)");
+    c->add_option("--remove-extra", e.remove_extra, "remove an extra source (repeatable)");
+    c->add_option("--lintian-mode", e.lintian_mode, "disabled, ignore, errfail, warnfail");
+    c->add_option("--autopkgtest-mode", e.autopkgtest_mode, "disabled, ignore, errfail, warnfail");
+    c->add_option("--deb-build-options", e.deb_build_options, "DEB_BUILD_OPTIONS for builds");
+    c->add_option("--deb-build-profiles", e.deb_build_profiles, "DEB_BUILD_PROFILES for builds");
+    c->add_option("--resolver", e.resolver, "sbuild's build-dependency resolver: apt, aptitude, aspcud");
+
+    auto rm = std::make_shared<NameArgs>();
+    c = cli.command(g, "remove", "remove a distribution no repository serves", [rm](Context& ctx) {
+        remove_distribution(ctx.db(), rm->name);
+        std::cout << "removed distribution " << rm->name << "\n";
+    });
+    c->add_option("codename", rm->name, "codename")->required()->check(name_of(names::codename));
 }
 
 void define_repository(Cli& cli)
@@ -242,6 +364,45 @@ void define_repository(Cli& cli)
                         [a, action](Context& ctx) { std::cout << repo_text(repository_action(ctx, a->name, action)); });
         c->add_option("id", a->name, "repository id")->required()->check(name_of(names::repository));
     }
+
+    struct SetArgs {
+        std::string id;
+        RepositoryEdit edit;
+        std::vector<std::string> add;
+        bool prepare = false;
+    };
+    auto set = std::make_shared<SetArgs>();
+    c = cli.command(g, "set",
+                    "change a repository: description, origin, codenames served (flagged changed until prepared)",
+                    [set](Context& ctx) {
+                        RepositoryEdit e = set->edit;
+                        for (const auto& a : set->add) {
+                            auto colon = a.find(':');
+                            RepositoryDist rd{a.substr(0, colon), {}, 0};
+                            if (colon != std::string::npos)
+                                rd.architectures = comma_list({a.substr(colon + 1)});
+                            names::check(names::codename, rd.codename);
+                            e.add.push_back(rd);
+                        }
+                        auto r = edit_repository(ctx, set->id, e, set->prepare);
+                        if (!r.retired.empty())
+                            std::cout << fmt::format("retired: {} distributions ({} ... {})\n", r.retired.size(),
+                                                     r.retired.front(), r.retired.back());
+                        print_changes(r.changes, set->prepare || r.changes.empty()
+                                                     ? ""
+                                                     : fmt::format("publish the change: mbd-repo repository prepare {}",
+                                                                   set->id));
+                        std::cout << repo_text(r.repository);
+                    });
+    c->add_option("id", set->id, "repository id")->required()->check(name_of(names::repository));
+    c->add_option("--description", set->edit.description, "description (its Release's Description)");
+    c->add_option("--origin", set->edit.origin, "its Release's Origin");
+    c->add_option("--add-dist", set->add, "serve another codename, CODENAME[:ARCH,...] (repeatable)");
+    c->add_option("--remove-dist", set->edit.remove,
+                  "stop serving a codename: retired at once when it holds nothing, else after publish.retire_grace "
+                  "(repeatable)")
+        ->check(name_of(names::codename));
+    c->add_flag("--prepare", set->prepare, "prepare (publish) the repository right away");
 }
 
 } // namespace mbd::repo

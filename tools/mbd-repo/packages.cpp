@@ -124,13 +124,15 @@ void define_publish(Cli& cli)
     };
     auto ma = std::make_shared<MaintainArgs>();
     c = cli.command("maintain",
-                    "daily upkeep (mbd-repo-maintain.timer): Valid-Until, by-hash and pool cleanup, retention",
+                    "daily upkeep (mbd-repo-maintain.timer): retired codenames, Valid-Until, by-hash and pool cleanup, retention",
                     [ma](Context& ctx) {
                         auto r = app::maintain(ctx);
                         if (ma->json) {
                             std::cout << to_json(r).dump();
                             return;
                         }
+                        for (const auto& d : r.retired)
+                            std::cout << d << " retired\n";
                         for (const auto& d : r.published)
                             std::cout << d << "\n";
                     });

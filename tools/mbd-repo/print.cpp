@@ -29,9 +29,11 @@ std::string source_text(const Source& s)
         ids += (ids.empty() ? "" : ", ") + k + "=" + v;
     return fmt::format("name:          {}\norigin:        {}\ncodename:      {}\nsuite:         {}\nuris:          {}\n"
                        "identifiers:   {}\ncodeversion:   {}\ncomponents:    {}\narchitectures: {}\n"
-                       "release date:  {}\nstatus:        {}\n",
+                       "release date:  {}\nstatus:        {}\n{}{}",
                        s.name, s.origin, s.codename, s.suite, join(s.uris, " "), ids, s.codeversion,
-                       join(s.components, " "), join(s.architectures, " "), s.release_date, s.status.display());
+                       join(s.components, " "), join(s.architectures, " "), s.release_date, s.status.display(),
+                       s.uri_used.empty() ? "" : "checked at:    " + s.uri_used + "\n",
+                       s.check_message.empty() ? "" : "check failed:  " + s.check_message + "\n");
 }
 
 std::string layout_text(const Layout& l)
@@ -67,9 +69,11 @@ std::string repo_text(const Repository& r)
 {
     std::string dists;
     for (const auto& d : r.dists)
-        dists += fmt::format("{}{}{}", dists.empty() ? "" : " ", d.codename,
-                             d.architectures.empty() ? "" : ":" + join(d.architectures, ","));
-    return fmt::format("{:<12} {:<12} {:<18} {}\n", r.id, r.status.display(), r.layout, dists);
+        dists += fmt::format("{}{}{}{}", dists.empty() ? "" : " ", d.codename,
+                             d.architectures.empty() ? "" : ":" + join(d.architectures, ","),
+                             d.retire_after ? "(retiring " + iso_time(d.retire_after) + ")" : "");
+    return fmt::format("{:<12} {:<12} {:<18} {}\n{}", r.id, r.status.display(), r.layout, dists,
+                       r.changes.empty() ? "" : "  changed: " + r.changes + "\n");
 }
 
 std::string holding_text(const Holding& h)
