@@ -76,25 +76,25 @@ void ensure_key(Context& ctx)
 }
 
 // Step 4: every architecture of the distribution, each step only when it is not done.
-void ensure_chroots(Context& ctx, const repo::SetupResult& r, const repo::SetupOptions& o)
+void ensure_chroots(Context& ctx, const repo::Distribution& d, const repo::SetupOptions& o)
 {
     auto existing = chroot::list(ctx);
-    for (const auto& arch : r.distribution.architectures) {
+    for (const auto& arch : d.architectures) {
         auto it = std::find_if(existing.begin(), existing.end(), [&](const chroot::Chroot& c) {
-            return c.codename == r.distribution.codename && c.arch == arch;
+            return c.codename == d.codename && c.arch == arch;
         });
-        std::string name = r.distribution.codename + "/" + arch;
+        std::string name = d.codename + "/" + arch;
         if (it != existing.end() && it->status.status == Status::active) {
             log::notice("chroot {}: active, kept", name);
             continue;
         }
         if (it == existing.end() || it->status.status == Status::removed) {
             log::notice("chroot {}: creating it with mmdebstrap (a few minutes)", name);
-            chroot::create(ctx, r.distribution.codename, arch, {o.mirror, o.keyring});
+            chroot::create(ctx, d.codename, arch, {o.mirror, o.keyring});
         }
         log::notice("chroot {}: checking it", name);
-        chroot::check(ctx, r.distribution.codename, arch);
-        chroot::activate(ctx, r.distribution.codename, arch);
+        chroot::check(ctx, d.codename, arch);
+        chroot::activate(ctx, d.codename, arch);
         log::notice("chroot {}: active", name);
     }
 }
@@ -109,7 +109,8 @@ SetupResult setup(Context& ctx, const SetupOptions& o)
     SetupResult result;
     result.repository = repo::setup(ctx, o.repository);
     if (o.chroots)
-        ensure_chroots(ctx, result.repository, o.repository);
+        for (const auto& d : result.repository.distributions)
+            ensure_chroots(ctx, d, o.repository);
     auto exists = [&ctx](std::string_view id) { return repo::repository_exists(ctx.db(), id); };
     for (const auto& file : o.uploaders) {
         auto u = keys::add_uploader(ctx, read_file(file), {o.repository.id}, exists);
@@ -133,13 +134,19 @@ std::string next_steps(Context& ctx, const SetupResult& r)
     auto upload = std::max_element(layout.suites.begin(), layout.suites.end(),
                                    [&](const repo::Suite& a, const repo::Suite& b) { return way(a) < way(b); });
     std::string suite = upload->name;
-    std::string dist = repo::dist_name(r.repository.distribution.codename, repository.id, suite, 0);
+    std::string dist = repo::dist_name(r.repository.distributions.front().codename, repository.id, suite, 0);
     repo::SourcesListOptions apt;
     apt.suites = {suite};
     apt.sources = false;
     std::string identity = ctx.config().get("identity");
     std::string out = fmt::format("Repository '{}' is ready: upload to {} (the Distribution of your .changes).\n\n",
                                   repository.id, dist);
+    if (!r.repository.skipped.empty()) {
+        out += "Sources not added (the mirror does not serve them, or they failed their check):\n";
+        for (const auto& why : r.repository.skipped)
+            out += "  " + why + "\n";
+        out += "\n";
+    }
     out += fmt::format("Uploaders: {}\n\n", r.uploaders.empty()
                                                  ? "none yet (mbd-keygen uploader add KEYFILE --repo " + repository.id + ")"
                                                  : fmt::format("{} key(s) granted '{}'", r.uploaders.size(), repository.id));

@@ -202,20 +202,58 @@ Json to_json(const CheckReport& r)
 
 namespace {
 
-// setup's first step: source debian-CODENAME and distribution CODENAME, each unless it exists.
-void setup_distribution(Context& ctx, const SetupOptions& o, const std::string& source_name)
+// A Debian codename's companion archives: suite suffix, where (empty: the mirror), Origin, APT priority.
+struct Companion {
+    std::string_view suffix;
+    std::string uri;
+    std::string_view origin;
+    int priority;
+};
+
+std::vector<Companion> companions(const std::string& mirror)
+{
+    std::string base = mirror;
+    while (!base.empty() && base.back() == '/')
+        base.pop_back();
+    std::vector<Companion> out{{"updates", mirror, "Debian", 500}};
+    // (Debian's mirrors serve the security archive beside the main one: .../debian-security)
+    if (base.ends_with("/debian"))
+        out.push_back({"security", base + "-security", "Debian", 500});
+    out.push_back({"backports", mirror, "Debian Backports", 100});
+    return out;
+}
+
+// A source that is added only when its check passes; why not otherwise.
+std::optional<std::string> add_checked_source(Context& ctx, const SourceSpec& spec)
+{
+    add_source(ctx, spec);
+    try {
+        check_source(ctx, spec.name);
+    } catch (const Error& e) {
+        source_action(ctx, spec.name, "remove");
+        return std::string(e.what());
+    }
+    source_action(ctx, spec.name, "activate");
+    return std::nullopt;
+}
+
+// setup's first step for one codename: source debian-CODENAME and distribution CODENAME,
+// each unless it exists, with the companions that pass their checks.
+Distribution setup_distribution(Context& ctx, const SetupOptions& o, const std::string& codename, SetupResult& result)
 {
     auto& db = ctx.db();
+    std::string source_name = "debian-" + codename;
+    std::string mirror = o.mirror.empty() ? ctx.config().get("mirror") : o.mirror;
+    if (!fs::exists(o.keyring))
+        throw fail(Exit::environment, "no archive keyring '{}' (apt-get install debian-archive-keyring)", o.keyring);
     if (!db.scalar_int("SELECT 1 FROM sources WHERE name = ?", source_name)) {
         SourceSpec spec;
         spec.name = source_name;
-        spec.codename = o.codename;
-        spec.uris = {o.mirror.empty() ? ctx.config().get("mirror") : o.mirror};
+        spec.codename = codename;
+        spec.uris = {mirror};
         spec.key_files = {o.keyring};
-        if (!fs::exists(o.keyring))
-            throw fail(Exit::environment, "no archive keyring '{}' (apt-get install debian-archive-keyring)", o.keyring);
         add_source(ctx, spec);
-        log::notice("added source '{}' ({})", source_name, spec.uris.front());
+        log::notice("added source '{}' ({})", source_name, mirror);
     }
     Source source = get_source(db, source_name);
     if (o.check_source && source.status.flag != CheckFlag::none) {
@@ -223,44 +261,80 @@ void setup_distribution(Context& ctx, const SetupOptions& o, const std::string& 
         if (source.status.status != Status::active)
             source = source_action(ctx, source_name, "activate");
     }
-    if (!db.scalar_int("SELECT 1 FROM distributions WHERE codename = ?", o.codename)) {
-        Distribution d;
-        d.codename = o.codename;
-        d.base_source = source_name;
-        d.architectures = o.architectures;
-        if (d.architectures.empty())
-            d.architectures = {std::string(trim(run_checked({"dpkg", "--print-architecture"})))};
-        d.arch_all = d.architectures.front();
-        add_distribution(db, d);
-        log::notice("added distribution '{}' ({})", o.codename, d.architectures.front());
+    if (db.scalar_int("SELECT 1 FROM distributions WHERE codename = ?", codename))
+        return get_distribution(db, codename);
+    Distribution d;
+    d.codename = codename;
+    d.base_source = source_name;
+    d.architectures = o.architectures;
+    if (d.architectures.empty())
+        d.architectures = {std::string(trim(run_checked({"dpkg", "--print-architecture"})))};
+    d.arch_all = d.architectures.front();
+    for (const auto& c : o.check_source ? companions(mirror) : std::vector<Companion>{}) {
+        SourceSpec spec;
+        spec.name = fmt::format("{}-{}", source_name, c.suffix);
+        spec.codename = fmt::format("{}-{}", codename, c.suffix);
+        spec.origin = c.origin;
+        spec.uris = {c.uri};
+        spec.key_files = {o.keyring};
+        spec.codeversion = known_codeversion(codename);
+        if (!db.scalar_int("SELECT 1 FROM sources WHERE name = ?", spec.name)) {
+            if (auto why = add_checked_source(ctx, spec)) {
+                result.skipped.push_back(*why);
+                log::notice("skipped {}", *why);
+                continue;
+            }
+            log::notice("added source '{}' ({}, checked)", spec.name, c.uri);
+        }
+        d.extra_sources.push_back({spec.name, c.priority});
+        result.extra_sources.push_back(spec.name);
     }
+    add_distribution(db, d);
+    log::notice("added distribution '{}' ({}{}{})", codename, join(d.architectures, " "),
+                d.extra_sources.empty() ? "" : ", extra sources ", [&] {
+                    std::vector<std::string> names;
+                    for (const auto& x : d.extra_sources)
+                        names.push_back(x.source);
+                    return join(names, " ");
+                }());
+    return get_distribution(db, codename);
 }
 
 } // namespace
 
-SetupResult setup(Context& ctx, const SetupOptions& o)
+SetupResult setup(Context& ctx, const SetupOptions& options)
 {
+    SetupOptions o = options;
+    if (o.codenames.empty())
+        o.codenames = {"bookworm"};
     names::check(names::repository, o.id);
+    for (const auto& c : o.codenames)
+        names::check(names::codename, c);
     auto& db = ctx.db();
     keys::require_instance_key(ctx);
+    SetupResult result;
     if (repository_exists(db, o.id)) {
         // (setup again: what it made is kept, when it is what was asked for)
         auto r = get_repository(db, o.id);
-        bool has_codename = std::any_of(r.dists.begin(), r.dists.end(),
-                                        [&](const RepositoryDist& x) { return x.codename == o.codename; });
-        if (!has_codename || r.layout != o.layout)
-            throw fail(Exit::exists, "repository '{}' exists already, {}; choose another id", o.id,
-                       !has_codename ? fmt::format("without codename '{}'", o.codename)
-                                     : fmt::format("with layout '{}'", r.layout));
+        if (r.layout != o.layout)
+            throw fail(Exit::exists, "repository '{}' exists already, with layout '{}'; choose another id", o.id,
+                       r.layout);
+        for (const auto& c : o.codenames)
+            if (!r.dist(c))
+                throw fail(Exit::exists, "repository '{}' exists already, without codename '{}' (mbd-repo repository "
+                           "set {} --add-dist {})",
+                           o.id, c, o.id, c);
         log::notice("repository '{}': kept", o.id);
     } else {
-        setup_distribution(ctx, o, "debian-" + o.codename);
         Repository r;
         r.id = o.id;
         r.layout = o.layout;
         r.origin = ctx.config().get("identity");
         r.description = fmt::format("mbd repository '{}'", o.id);
-        r.dists = {{o.codename, {}, 0}}; // (all of the distribution's: an architecture added later is served too)
+        for (const auto& c : o.codenames) {
+            setup_distribution(ctx, o, c, result);
+            r.dists.push_back({c, {}, 0}); // (all of the distribution's: an architecture added later is served too)
+        }
         create_and_prepare(ctx, r);
         log::notice("repository '{}': created and published", o.id);
     }
@@ -270,8 +344,10 @@ SetupResult setup(Context& ctx, const SetupOptions& o)
             throw fail(Exit::check_failed, "repository '{}' failed its first check: {}", o.id, report.problems.front());
         repository_action(ctx, o.id, "activate");
     }
-    auto distribution = get_distribution(db, o.codename);
-    return {get_source(db, distribution.base_source), distribution, get_repository(db, o.id)};
+    for (const auto& c : o.codenames)
+        result.distributions.push_back(get_distribution(db, c));
+    result.repository = get_repository(db, o.id);
+    return result;
 }
 
 } // namespace mbd::repo

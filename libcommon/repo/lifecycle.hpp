@@ -52,7 +52,7 @@ Json to_json(const CheckReport& r);
 
 struct SetupOptions {
     std::string id;
-    std::string codename = "bookworm";
+    std::vector<std::string> codenames;     // empty: bookworm
     std::vector<std::string> architectures; // empty: this machine's
     std::string layout = "Default";
     std::string mirror;                     // empty: configuration key 'mirror'
@@ -60,12 +60,16 @@ struct SetupOptions {
     bool check_source = true;               // fetch and verify the mirror's Release
 };
 struct SetupResult {
-    Source source;
-    Distribution distribution;
+    std::vector<Distribution> distributions; // one per codename
     Repository repository;
+    std::vector<std::string> extra_sources;  // added for a new distribution, having passed their check
+    std::vector<std::string> skipped;        // why a companion source was not added ("source 'x': ...")
 };
-// Source debian-CODENAME, distribution CODENAME (each unless it exists), repository ID:
-// created, prepared, checked, activated.
+// Per codename (each unless it exists): source debian-CODENAME and distribution CODENAME,
+// which, when sources are checked, gets the codename's updates, security and backports
+// sources as extra sources, each only after its check passed on the mirror (a source the
+// mirror lacks is skipped, with the reason, never added); then repository ID serving
+// every codename: created, prepared, checked, activated.
 SetupResult setup(Context& ctx, const SetupOptions& options);
 
 } // namespace mbd::repo

@@ -257,3 +257,39 @@ release_field() { sed -n "s/^$2: //p" "$MBD_HOME/repositories/test/dists/$1/Rele
     run_mbd mbd-repo layout remove small
     run_mbd 4 mbd-repo layout show small
 }
+
+@test "setup with two codenames adds each one's updates, security and backports only where the mirror serves them" {
+    export MBD_HOME="$BATS_TEST_TMPDIR/fresh"
+    mkdir -p "$MBD_HOME"
+    run_mbd mbd-repo setup two --codename bookworm --codename bullseye --arch amd64 --no-chroot --email mbd@example.org
+    said=$output
+    # shellcheck disable=SC2154 # (run_mbd sets stderr)
+    log=$stderr
+    m=$(mirror)
+    # the oracle: apt's own downloader asks the mirror for each candidate's InRelease
+    for codename in bookworm bullseye; do
+        for suffix in updates security backports; do
+            url=$m
+            [ "$suffix" = security ] && url=${m%/}-security
+            name=debian-$codename-$suffix
+            if /usr/lib/apt/apt-helper -oAPT::Sandbox::User=root download-file \
+                "$url/dists/$codename-$suffix/InRelease" "$BATS_TEST_TMPDIR/InRelease" >/dev/null 2>&1; then
+                assert_equal "$(mbd-repo source show "$name" --json | jq -r .status.status)" active
+                mbd-repo dist show "$codename" --json | jq -e --arg n "$name" '.extra_sources | map(.source) | index($n)' >/dev/null
+            else
+                run_mbd 4 mbd-repo source show "$name"
+                grep -qF "source '$name': cannot download" <<<"$said"
+                grep -qF "skipped source '$name'" <<<"$log"
+            fi
+        done
+    done
+    # bullseye's backports left deb.debian.org for archive.debian.org: skipped, and said so
+    run_mbd 4 mbd-repo source show debian-bullseye-backports
+    run_mbd mbd-repo repository show two --json
+    assert_equal "$(printf '%s' "$output" | jq -r '[.distributions[].codename] | join(",")')" bookworm,bullseye
+    run_mbd mbd-repo check two
+    # setup again keeps it; a codename it does not serve is what repository set adds
+    run_mbd mbd-repo setup two --codename bookworm --arch amd64 --no-chroot
+    run_mbd 5 mbd-repo setup two --codename trixie --arch amd64 --no-chroot
+    assert_stderr_contains "mbd-repo repository set two --add-dist trixie"
+}

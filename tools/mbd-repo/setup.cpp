@@ -19,8 +19,9 @@ void define_setup(Cli& cli)
     };
     auto su = std::make_shared<SetupArgs>();
     auto* c = cli.command("setup",
-                          "an instance in one command: identity, instance key, source, distribution, repository, "
-                          "chroots (created, checked, activated), uploaders; each kept when it exists",
+                          "an instance in one command: identity, instance key, sources (with the codenames' updates, "
+                          "security and backports the mirror has), distributions, repository, chroots (created, "
+                          "checked, activated), uploaders; each kept when it exists",
                           [su](Context& ctx) {
                               app::SetupOptions x = su->options;
                               x.repository.architectures = comma_list(su->archs);
@@ -31,7 +32,8 @@ void define_setup(Cli& cli)
                           });
     auto& o = su->options.repository;
     c->add_option("id", o.id, "repository id ([a-z0-9]+)")->required()->check(name_of(names::repository));
-    c->add_option("--codename", o.codename, "Debian codename")->capture_default_str()->check(name_of(names::codename));
+    c->add_option("--codename", o.codenames, "Debian codename (repeatable; default: bookworm)")
+        ->check(name_of(names::codename));
     c->add_option("--arch", su->archs, "architectures (default: this machine's)");
     c->add_option("--layout", o.layout, "layout")->capture_default_str()->check(name_of(names::layout));
     c->add_option("--mirror", o.mirror, "Debian mirror (default: configuration key 'mirror')");
