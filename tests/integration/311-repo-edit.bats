@@ -56,6 +56,7 @@ release_field() { sed -n "s/^$2: //p" "$MBD_HOME/repositories/test/dists/$1/Rele
     assert_output_contains "changed: architectures: amd64 -> amd64 i386"
     assert_output_contains "changed: lintian mode: errfail -> ignore"
     assert_stderr_contains "mbd-repo repository prepare test"
+    assert_stderr_contains "no chroot bookworm/i386"
     assert_equal "$(repo_state)" "active changed"
     mbd-repo repository ls | grep -q '^test  *active \*'
     mbd-repo repository show test --json | jq -e '.changes | contains("distribution bookworm: architectures")'

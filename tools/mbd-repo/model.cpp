@@ -1,6 +1,8 @@
 // mbd-repo's configuration model: source, layout, dist, repository.
 #include "cli.hpp"
 
+#include "chroot/chroot.hpp"
+#include "chroot/host.hpp"
 #include "core/error.hpp"
 #include "core/names.hpp"
 #include "core/strings.hpp"
@@ -56,6 +58,23 @@ void print_changes(const std::vector<std::string>& changes, std::string_view nex
         std::cout << "changed: " << c << "\n";
     if (!next.empty())
         log::notice("{}", next);
+}
+
+// An architecture added to a distribution builds where a chroot for it is: say how to get one.
+void say_chroot_for(Context& ctx, const std::string& codename, const std::string& arch)
+{
+    for (const auto& c : chroot::list(ctx))
+        if (c.codename == codename && c.arch == arch)
+            return;
+    try {
+        chroot::require_runnable_arch(arch);
+        log::notice("no chroot {}/{} yet: its builds wait until 'mbd-chroot create {} {}' (this host can run it)",
+                    codename, arch, codename, arch);
+    } catch (const Error& e) {
+        log::notice("no chroot {}/{}: its builds wait for a peer that has one (mbd-remote); this host cannot make "
+                    "it: {}",
+                    codename, arch, e.what());
+    }
 }
 
 } // namespace
@@ -298,6 +317,9 @@ void define_dist(Cli& cli)
                             next += fmt::format("{}mbd-repo repository prepare {}", next.empty() ? "" : "; ", id);
                         print_changes(r.changes, next.empty() ? "" : "publish the change: " + next);
                         std::cout << dist_text(r.distribution);
+                        if (!r.changes.empty())
+                            for (const auto& a : e.add_architectures)
+                                say_chroot_for(ctx, r.distribution.codename, a);
                     });
     auto& e = set->edit;
     c->add_option("codename", set->codename, "codename")->required()->check(name_of(names::codename));
