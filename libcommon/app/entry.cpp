@@ -6,6 +6,7 @@
 #include "core/names.hpp"
 #include "db/db.hpp"
 #include "db/schema.hpp"
+#include "app/mail.hpp"
 #include "events/notify.hpp"
 #include "site/site.hpp"
 
@@ -230,6 +231,7 @@ int run_tool(int argc, char** argv, const ToolInfo& info, const std::function<vo
             if (!ctx.db_opened())
                 return;
             run_event_hooks(ctx);
+            app::send_event_mail(ctx);
             if (ctx.db().total_changes() > 0)
                 site::refresh(ctx);
         };

@@ -121,7 +121,8 @@ const std::vector<ConfigKey> table = {
     {"retention.rejected", ConfigType::integer, [] { return std::string("7776000"); },
      "seconds rejected uploads are kept in var/rejected/; 0: forever"},
     {"notify.sendmail", ConfigType::string, [] { return std::string(); },
-     "sendmail command used to notify uploaders; empty: no mail"},
+     "sendmail command (reading the recipient from To:, as sendmail -t) that mails uploaders and subscribers "
+     "(mbd-incoming subscribe); empty: no mail"},
     {"access.authorized_keys", ConfigType::string, [] { return std::string(); },
      "the authorized_keys file mbd-keygen access writes its block into; empty: HOME/.ssh/authorized_keys"},
     {"access.host", ConfigType::string, [] { return std::string(); },

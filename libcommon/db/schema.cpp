@@ -40,6 +40,29 @@ CREATE INDEX events_time ON events(time);
 CREATE INDEX events_source ON events(source, id);
 CREATE INDEX events_type ON events(type, id);
 )sql",
+        // who is told about which events by mail (events/subscriptions.hpp), and the mails
+        // not delivered yet (each tried again by the next command until sendmail takes it)
+        R"sql(
+CREATE TABLE subscriptions (
+    id           INTEGER PRIMARY KEY,
+    address      TEXT NOT NULL,
+    source       TEXT NOT NULL DEFAULT '',  -- '': every source
+    repository   TEXT NOT NULL DEFAULT '',  -- '': every repository
+    events       TEXT NOT NULL,             -- space-separated event types
+    created      INTEGER NOT NULL,
+    UNIQUE (address, source, repository)
+);
+CREATE TABLE mail_outbox (
+    id           INTEGER PRIMARY KEY,
+    event_id     INTEGER NOT NULL,
+    address      TEXT NOT NULL,
+    subject      TEXT NOT NULL,
+    body         TEXT NOT NULL,
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    last_error   TEXT NOT NULL DEFAULT '',
+    UNIQUE (event_id, address)
+);
+)sql",
     },
 };
 

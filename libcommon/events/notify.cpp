@@ -13,21 +13,30 @@
 
 namespace mbd {
 
-void send_mail(const Context& ctx, const std::string& to, const std::string& subject, const std::string& body)
+std::optional<std::string> send_mail(const Context& ctx, const std::string& to, const std::string& subject,
+                                     const std::string& body)
 {
     std::string command = ctx.config().get("notify.sendmail");
     if (command.empty() || to.empty())
-        return;
+        return std::nullopt;
     std::vector<std::string> argv;
     for (auto w : split_ws(command))
         argv.emplace_back(w);
     std::string message = fmt::format("From: {} <{}>\nTo: {}\nSubject: {}\nContent-Type: text/plain; charset=utf-8\n\n{}",
                                       ctx.config().get("identity"), ctx.config().get("email"), to, subject, body);
-    auto r = run(argv, {.input = message, .timeout_seconds = 60});
-    if (!r.ok())
-        log::warning("cannot mail '{}' to {}: {} exited {}", subject, to, argv.front(), r.status);
+    std::optional<std::string> why;
+    try {
+        auto r = run(argv, {.input = message, .timeout_seconds = 60});
+        if (!r.ok())
+            why = fmt::format("{} exited {}: {}", argv.front(), r.status, printable(trim(r.err), 300));
+    } catch (const Error& e) {
+        why = e.what();
+    }
+    if (why)
+        log::warning("cannot mail '{}' to {}: {}", subject, to, *why);
     else
         log::debug("incoming", "mailed '{}' to {}", subject, to);
+    return why;
 }
 
 void run_event_hooks(Context& ctx)

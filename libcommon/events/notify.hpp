@@ -9,12 +9,15 @@
 
 #include "db/context.hpp"
 
+#include <optional>
 #include <string>
 
 namespace mbd {
 
 // Failures are logged as warnings: a notification never fails the work it reports.
-void send_mail(const Context& ctx, const std::string& to, const std::string& subject, const std::string& body);
+// Returns why sendmail did not take the mail (nullopt: taken, or mail is off).
+std::optional<std::string> send_mail(const Context& ctx, const std::string& to, const std::string& subject,
+                                     const std::string& body);
 
 // Run the hooks for every event recorded since the last dispatch (any process may
 // call it; each event is dispatched once).

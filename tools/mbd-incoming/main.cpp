@@ -3,7 +3,9 @@
 #include "core/error.hpp"
 #include "core/names.hpp"
 #include "core/strings.hpp"
+#include "core/log.hpp"
 #include "events/events.hpp"
+#include "events/subscriptions.hpp"
 #include "core/wake.hpp"
 #include "upload/process.hpp"
 #include "upload/receive.hpp"
@@ -21,7 +23,22 @@ struct Args {
     EventFilter filter;
     std::string status;
     int limit = 50;
+    Subscription subscription;
+    std::vector<std::string> events;
 } args;
+
+void subscription_options(CLI::App* c, bool with_events)
+{
+    c->add_option("address", args.subscription.address, "mail address")->required();
+    c->add_option("--source", args.subscription.source, "only this source package (default: every one)")
+        ->check(name_of(names::package));
+    c->add_option("--repository", args.subscription.repository, "only this repository (default: every one)")
+        ->check(name_of(names::repository));
+    if (with_events)
+        c->add_option("--events", args.events,
+                      "event types, comma-separated (default: INSTALLED,FAILED,REJECTED; also BUILT, BUILDING, "
+                      "MIGRATED, REMOVED, ...)");
+}
 
 } // namespace
 
@@ -96,5 +113,45 @@ int main(int argc, char** argv)
         c->add_flag("--json", args.json, "print JSON");
         c->add_option("--status", args.status, "only uploads in this state (building, installed, failed)");
         c->add_option("--limit", args.limit, "at most this many (0: all)")->check(CLI::NonNegativeNumber);
+
+        c = cli.command("subscribe",
+                        "mail an address about events (of a source, a repository, or all) through notify.sendmail; "
+                        "again: change its event types",
+                        [](Context& ctx) {
+                            Subscription s = args.subscription;
+                            for (const auto& e : args.events)
+                                for (auto w : split(e, ','))
+                                    if (!trim(w).empty())
+                                        s.events.emplace_back(trim(w));
+                            s = subscribe(ctx.db(), s);
+                            std::cout << fmt::format("{} gets {}{}{}\n", s.address, join(s.events, ","),
+                                                     s.source.empty() ? "" : " of source " + s.source,
+                                                     s.repository.empty() ? "" : " in repository " + s.repository);
+                            if (ctx.config().get("notify.sendmail").empty())
+                                log::warning("notify.sendmail is not set: no mail goes out until it is");
+                        });
+        subscription_options(c, true);
+        c = cli.command("unsubscribe", "stop mailing an address (the subscription with these --source/--repository)",
+                        [](Context& ctx) {
+                            const auto& s = args.subscription;
+                            unsubscribe(ctx.db(), s.address, s.source, s.repository);
+                        });
+        subscription_options(c, false);
+        c = cli.command("subscriptions", "who is mailed about what, and the mails waiting for sendmail", [](Context& ctx) {
+            auto all = list_subscriptions(ctx.db());
+            if (args.json) {
+                Json a = Json::array();
+                for (const auto& s : all)
+                    a.push(to_json(s));
+                std::cout << Json::object().set("subscriptions", a).set("waiting", mails_waiting(ctx.db())).dump();
+                return;
+            }
+            for (const auto& s : all)
+                std::cout << fmt::format("{:<32} {:<20} {:<12} {}\n", s.address, s.source.empty() ? "*" : s.source,
+                                         s.repository.empty() ? "*" : s.repository, join(s.events, ","));
+            if (auto n = mails_waiting(ctx.db()))
+                std::cout << fmt::format("{} mail(s) waiting for sendmail (tried again by every command)\n", n);
+        });
+        c->add_flag("--json", args.json, "print JSON");
     });
 }
