@@ -27,7 +27,7 @@ TEST(Db, OpensInWalModeWithForeignKeys)
     auto db = db::Db::open(dir.path() / "config.sqlite");
     EXPECT_EQ(db.scalar_text("PRAGMA journal_mode"), "wal");
     EXPECT_EQ(db.scalar_int("PRAGMA foreign_keys"), 1);
-    EXPECT_EQ(db.scalar_int("SELECT version FROM schema_version WHERE domain = 'core'"), 2);
+    EXPECT_EQ(db.scalar_int("SELECT version FROM schema_version WHERE domain = 'core'"), 3);
 }
 
 TEST(Db, MigratesForwardStepByStep)
