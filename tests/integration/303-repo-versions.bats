@@ -186,3 +186,31 @@ versions() {
     done
     run_mbd mbd-repo check multi
 }
+
+@test "debdiff: what devscripts' debdiff says of the same pool files, by versions or by distributions" {
+    mbdt_install hello 1.0-1~test12+1 bookworm-test-unstable
+    mbdt_install hello 1.0-2~test12+1 bookworm-test-unstable --content "hello, again"
+    pool="$MBD_HOME/repositories/test/pool/main/h/hello"
+    run --separate-stderr debdiff "$pool/hello_1.0-1~test12+1.dsc" "$pool/hello_1.0-2~test12+1.dsc"
+    [ "$status" -eq 1 ]
+    expected=$output
+    run_mbd mbd-repo debdiff hello 1.0-1~test12+1 1.0-2~test12+1
+    assert_equal "$output" "$expected"
+    assert_output_contains "hello, again"
+    run_mbd mbd-repo debdiff hello --dist bookworm-test-unstable-rollback0 --dist bookworm-test-unstable
+    assert_equal "$output" "$expected"
+    # the binaries of amd64 (with the arch: all ones)
+    run --separate-stderr debdiff --from "$pool"/*_1.0-1~test12+1_{amd64,all}.deb --to "$pool"/*_1.0-2~test12+1_{amd64,all}.deb
+    [ "$status" -eq 1 ]
+    expected=$output
+    run_mbd mbd-repo debdiff hello 1.0-1~test12+1 1.0-2~test12+1 --binary amd64
+    assert_equal "$output" "$expected"
+    # the same version twice: no difference, said so
+    run_mbd mbd-repo debdiff hello 1.0-2~test12+1 1.0-2~test12+1
+    assert_stderr_contains "do not differ"
+    run_mbd 4 mbd-repo debdiff hello 1.0-1~test12+1 9.9
+    assert_stderr_contains "no hello 9.9 in any repository"
+    run_mbd 4 mbd-repo debdiff hello --dist bookworm-test-unstable --dist bookworm-test-stable
+    assert_stderr_contains "'bookworm-test-stable' holds no source 'hello'"
+    run_mbd 2 mbd-repo debdiff hello 1.0-1~test12+1
+}

@@ -3,9 +3,11 @@
 
 #include "app/maintain.hpp"
 #include "core/error.hpp"
+#include "core/log.hpp"
 #include "core/names.hpp"
 #include "db/db.hpp"
 #include "model/lock.hpp"
+#include "repo/debdiff.hpp"
 #include "repo/lifecycle.hpp"
 #include "repo/port.hpp"
 
@@ -167,6 +169,25 @@ void define_queries(Cli& cli)
     c->add_option("pattern", q->arg, "name pattern, e.g. 'lib*'")->required();
     c->add_option("--repository", q->repo, "only this repository")->check(name_of(names::repository));
     c->add_flag("--json", q->json, "print JSON");
+
+    auto dd = std::make_shared<DebdiffRequest>();
+    c = cli.command("debdiff",
+                    "devscripts' debdiff between two versions the archive holds (given, or those of two "
+                    "distributions): the sources, or with --binary the .debs of an architecture",
+                    [dd](Context& ctx) {
+                        auto r = debdiff(ctx, *dd);
+                        std::cout << r.output;
+                        if (!r.differ)
+                            log::notice("{} {} and {} do not differ", dd->source, r.from, r.to);
+                    });
+    c->add_option("source", dd->source, "source package")->required()->check(name_of(names::package));
+    c->add_option("versions", dd->versions, "the two versions to compare (or --dist twice)")->expected(0, 2);
+    c->add_option("--dist", dd->dists, "a distribution whose version to compare (twice)")
+        ->check(name_of(names::distribution));
+    c->add_option("--repository", dd->repository, "the repository (when several hold the source)")
+        ->check(name_of(names::repository));
+    c->add_option("--binary", dd->binary_arch, "compare the .deb files of this architecture (and 'all')")
+        ->check(name_of(names::architecture));
 }
 
 } // namespace
