@@ -5,7 +5,8 @@
 //      when given: stored in HOME/etc/mbd.conf;
 //   2. the instance key (made unless there is one; it needs an e-mail with a domain);
 //   3. source debian-CODENAME, distribution CODENAME, repository ID (repo::setup);
-//   4. a chroot per architecture of the distribution: created, checked, activated;
+//   4. a chroot per architecture of the distribution, from its base source: created,
+//      checked, activated;
 //   5. uploader keys from files, granted the repository.
 // Each step says what it did (log notices); the result says what to do next.
 #pragma once
