@@ -25,14 +25,14 @@ void define_source(Cli& cli)
     auto* g = cli.group("source", "archives to build against: add, check (fetch and verify the Release), list");
     struct AddArgs {
         SourceSpec spec;
-        std::string uri;
+        std::vector<std::string> uris;
         std::vector<std::string> identifiers;
     };
     auto add = std::make_shared<AddArgs>();
     auto* c = cli.command(g, "add", "add a source: archive URL, codename, origin and the keys its Release is signed with",
                           [add](Context& ctx) {
                               SourceSpec spec = add->spec;
-                              spec.uris = {add->uri};
+                              spec.uris = add->uris;
                               for (const auto& i : add->identifiers) {
                                   auto eq = i.find('=');
                                   if (eq == std::string::npos || eq == 0)
@@ -45,7 +45,7 @@ void define_source(Cli& cli)
     c->add_option("--codename", add->spec.codename, "codename its Release must carry")
         ->required()
         ->check(name_of(names::release));
-    c->add_option("--uri", add->uri, "archive URL")->required();
+    c->add_option("--uri", add->uris, "archive URL (repeatable: tried in order when one fails)")->required();
     c->add_option("--key", add->spec.key_files, "file with the OpenPGP key(s) its Release is signed with (repeatable)")
         ->required();
     c->add_option("--origin", add->spec.origin, "Origin its Release must carry")->capture_default_str();
