@@ -557,7 +557,7 @@ Chroot update(Context& ctx, const std::string& codename, const std::string& arch
     TempFile tmp{temporary_tarball(c.tarball)};
     auto start = std::chrono::steady_clock::now();
     std::vector<std::string> hooks = {
-        "chroot \"$1\" apt-get update",
+        "chroot \"$1\" apt-get update --error-on=any", // (else a source it cannot reach is a warning)
         "chroot \"$1\" apt-get --yes -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "
         "dist-upgrade",
     };
