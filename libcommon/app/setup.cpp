@@ -9,6 +9,7 @@
 #include "keys/uploaders.hpp"
 #include "model/model.hpp"
 #include "repo/apt.hpp"
+#include "repo/chroot_source.hpp"
 
 #include <algorithm>
 
@@ -75,9 +76,11 @@ void ensure_key(Context& ctx)
     log::notice("instance key {}: active", key.info.fingerprint);
 }
 
-// Step 4: every architecture of the distribution, each step only when it is not done.
-void ensure_chroots(Context& ctx, const repo::Distribution& d, const repo::SetupOptions& o)
+// Step 4: every architecture of a distribution, each step only when it is not done;
+// from the distribution's base source.
+void ensure_chroots(Context& ctx, const repo::Distribution& d)
 {
+    auto sources = repo::chroot_sources(ctx);
     auto existing = chroot::list(ctx);
     for (const auto& arch : d.architectures) {
         auto it = std::find_if(existing.begin(), existing.end(), [&](const chroot::Chroot& c) {
@@ -90,10 +93,10 @@ void ensure_chroots(Context& ctx, const repo::Distribution& d, const repo::Setup
         }
         if (it == existing.end() || it->status.status == Status::removed) {
             log::notice("chroot {}: creating it with mmdebstrap (a few minutes)", name);
-            chroot::create(ctx, d.codename, arch, {o.mirror, o.keyring});
+            chroot::create(ctx, d.codename, arch, {}, sources);
         }
         log::notice("chroot {}: checking it", name);
-        chroot::check(ctx, d.codename, arch);
+        chroot::check(ctx, d.codename, arch, sources);
         chroot::activate(ctx, d.codename, arch);
         log::notice("chroot {}: active", name);
     }
@@ -110,7 +113,7 @@ SetupResult setup(Context& ctx, const SetupOptions& o)
     result.repository = repo::setup(ctx, o.repository);
     if (o.chroots)
         for (const auto& d : result.repository.distributions)
-            ensure_chroots(ctx, d, o.repository);
+            ensure_chroots(ctx, d);
     auto exists = [&ctx](std::string_view id) { return repo::repository_exists(ctx.db(), id); };
     for (const auto& file : o.uploaders) {
         auto u = keys::add_uploader(ctx, read_file(file), {o.repository.id}, exists);

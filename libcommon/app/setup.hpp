@@ -6,7 +6,8 @@
 //   2. the instance key (made unless there is one; it needs an e-mail with a domain);
 //   3. per codename source debian-CODENAME (with the updates, security and backports
 //      sources that pass their check) and distribution CODENAME; repository ID (repo::setup);
-//   4. a chroot per architecture of each distribution: created, checked, activated;
+//   4. a chroot per architecture of each distribution, from its base source: created,
+//      checked, activated;
 //   5. uploader keys from files, granted the repository.
 // Each step says what it did (log notices); the result says what to do next.
 #pragma once

@@ -37,7 +37,8 @@ out=$(apt-get check -q 2>&1) || fail "'apt-get check' failed: $(printf '%s' "$ou
 )sh";
 
 constexpr std::string_view columns = "codename, arch, backend, mirror, components, keyring, size, mtime_ns, sha256, "
-                                     "created, updated, status, check_flag, last_check, check_message";
+                                     "created, updated, status, check_flag, last_check, check_message, uris, suite, "
+                                     "key_fingerprints, base_source";
 
 Chroot from_row(db::Stmt& s, const Home& home)
 {
@@ -57,6 +58,14 @@ Chroot from_row(db::Stmt& s, const Home& home)
     c.status.flag = parse_check_flag(s.text(12)).value_or(CheckFlag::unchecked);
     c.status.last_check = s.int64(13);
     c.check_message = s.text(14);
+    const std::string uris = s.text(15); // (split_ws() returns views into it)
+    for (auto u : split_ws(uris))
+        c.source.uris.emplace_back(u);
+    if (c.source.uris.empty()) // (a row from before several URIs: its mirror)
+        c.source.uris = {c.source.mirror};
+    c.source.suite = s.text(16);
+    c.source.keys = s.text(17);
+    c.source.base_source = s.text(18);
     c.tarball = tarball_path(home, c.codename, c.arch);
     return c;
 }
@@ -74,11 +83,13 @@ void save(Context& ctx, const Chroot& c)
 {
     db::Db& db = ctx.db();
     db::Transaction tx(db);
-    db.run(fmt::format("INSERT OR REPLACE INTO chroots ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    db.run(fmt::format("INSERT OR REPLACE INTO chroots ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                       "?, ?)",
                        columns),
            c.codename, c.arch, c.backend, c.source.mirror, c.source.components, c.source.keyring.string(),
            static_cast<long long>(c.size), c.mtime_ns, c.sha256, c.created, c.updated, to_string(c.status.status),
-           to_string(c.status.flag), c.status.last_check, c.check_message);
+           to_string(c.status.flag), c.status.last_check, c.check_message, join(c.source.uris, " "), c.source.suite,
+           c.source.keys, c.source.base_source);
     tx.commit();
 }
 
@@ -218,22 +229,87 @@ void keep_status(Context& ctx, Chroot& c)
     }
 }
 
+std::optional<Source> base_source(const SourceOf& source_of, const std::string& codename)
+{
+    return source_of ? source_of(codename) : std::nullopt;
+}
+
+// The source a chroot is remade from when no option names one: its distribution's base
+// source, else its own (as recorded when it came from a base source that is gone, else
+// its mirror and keyring, or the configuration's for a new one).
+Source current_source(Context& ctx, const std::string& codename, const std::optional<Chroot>& existing,
+                      const std::optional<Source>& base)
+{
+    if (base)
+        return *base;
+    if (existing && !existing->source.base_source.empty())
+        return existing->source;
+    require_known_codename(codename);
+    return resolve_source(ctx.home(), ctx.config(), existing ? existing->source.mirror : "",
+                          existing ? existing->source.keyring : fs::path());
+}
+
 Chroot new_or_existing(Context& ctx, const std::string& codename, const std::string& arch,
-                       const SourceOptions& options)
+                       const SourceOptions& options, const SourceOf& source_of)
 {
     auto existing = load(ctx, codename, arch);
     Chroot c = existing.value_or(Chroot{});
     c.codename = codename;
     c.arch = arch;
     c.tarball = tarball_path(ctx.home(), codename, arch);
-    SourceOptions given = options;
-    if (existing && given.mirror.empty())
-        given.mirror = existing->source.mirror;
-    if (existing && given.keyring.empty())
-        given.keyring = existing->source.keyring;
-    c.source = resolve_source(ctx.config(), codename, given.mirror, given.keyring);
+    auto base = base_source(source_of, codename);
+    if (options.mirror.empty() && options.keyring.empty()) {
+        c.source = current_source(ctx, codename, existing, base);
+    } else {
+        SourceOptions given = options;
+        if (existing && existing->source.base_source.empty() && given.mirror.empty())
+            given.mirror = existing->source.mirror;
+        if (existing && existing->source.base_source.empty() && given.keyring.empty())
+            given.keyring = existing->source.keyring;
+        if (!base) // (another vendor's codename is fine with a distribution)
+            require_known_codename(codename);
+        c.source = resolve_source(ctx.home(), ctx.config(), given.mirror, given.keyring);
+        if (base)
+            if (auto diff = differences(c.source, *base, codename); !diff.empty())
+                log::warning("chroot '{}' is made from {} as asked, not from the base source of distribution '{}', "
+                             "{} ({}): its check fails until 'mbd-chroot update {} {}' makes it from that",
+                             c.name(), describe(c.source, codename), codename, describe(*base, codename), diff,
+                             codename, arch);
+    }
+    if (c.source.uris.empty())
+        throw fail(Exit::config, "the source of chroot '{}' has no archive URL", c.name());
+    c.source.mirror = c.source.uris.front();
     require_known_arch(arch);
     return c;
+}
+
+// Run attempt (which throws an Error when it fails) with source.mirror set to each of
+// source.uris in turn until one succeeds; source.mirror is left at that one. A failure
+// for want of space is not the URI's: it ends the attempts.
+template <typename Attempt>
+void each_uri(Context& ctx, const Chroot& c, std::string_view action, Source& source, Attempt attempt)
+{
+    std::vector<std::string> failures;
+    for (size_t i = 0; i < source.uris.size(); ++i) {
+        source.mirror = source.uris[i];
+        Where w = where(ctx, c.codename, c.arch, i == 0 ? std::string(action) : fmt::format("{}-{}", action, i + 1),
+                        true);
+        try {
+            attempt(w);
+            if (i > 0)
+                log::notice("chroot '{}': {} from '{}' worked", c.name(), action, source.mirror);
+            return;
+        } catch (const Error& e) {
+            if (source.uris.size() == 1 || e.code() == Exit::no_space)
+                throw;
+            failures.push_back(fmt::format("'{}': {}", source.mirror, e.what()));
+            if (i + 1 == source.uris.size())
+                throw fail(e.code(), "{} of chroot '{}' failed with every URI of its source: {}", action, c.name(),
+                           join(failures, "; "));
+            log::warning("chroot '{}': {} from '{}' failed, trying '{}' next: {}", c.name(), action, source.mirror,
+                         source.uris[i + 1], e.what());
+        }
+    }
 }
 
 // chroot.include: what every build needs, installed once into the chroot.
@@ -256,8 +332,40 @@ std::string ago(long long seconds)
     return fmt::format("{}d", seconds / 86400);
 }
 
+// Why a chroot made from made is not made from its distribution's base source want, or nullopt.
+std::optional<std::string> source_changed(Context& ctx, const Chroot& c, Source made, const Source& want)
+{
+    if (made.keys.empty()) { // (a row from before keys were recorded)
+        try {
+            made.keys = keyring_keys(ctx.home(), made.keyring);
+        } catch (const Error& e) {
+            log::debug("chroot", "{}", e.what());
+        }
+    }
+    auto diff = differences(made, want, c.codename);
+    if (diff.empty())
+        return std::nullopt;
+    return fmt::format("it was made from {}, but the base source of distribution '{}' is {} ({}): "
+                       "'mbd-chroot update {} {}' makes it from that",
+                       describe(made, c.codename), c.codename, describe(want, c.codename), diff, c.codename, c.arch);
+}
+
+// Whether two keyring files hold the same keys: the same bytes, else the same fingerprints
+// (a chroot imported from a tarball carries the keyring it was made with).
+bool same_keys(Context& ctx, const fs::path& a, const fs::path& b)
+{
+    if (sha256_file(a) == sha256_file(b))
+        return true;
+    try {
+        return keyring_keys(ctx.home(), a) == keyring_keys(ctx.home(), b);
+    } catch (const Error& e) {
+        log::debug("chroot", "{}", e.what());
+        return false;
+    }
+}
+
 // Why the chroot does not pass its check, or nullopt. We hold its lock.
-std::optional<std::string> verify(Context& ctx, const Chroot& c)
+std::optional<std::string> verify(Context& ctx, const Chroot& c, const std::optional<Source>& want)
 {
     std::uintmax_t size = 0;
     long long mtime = 0;
@@ -266,6 +374,9 @@ std::optional<std::string> verify(Context& ctx, const Chroot& c)
     if (sha256_file(c.tarball) != c.sha256)
         return fmt::format("tarball '{}' does not have its recorded sha256 (corrupt, or changed behind mbd's back)",
                            c.tarball.string());
+    if (want)
+        if (auto changed = source_changed(ctx, c, c.source, *want))
+            return changed;
     TempDir out(ctx.home().tmp(), "chroot-check");
     Where w = where(ctx, c.codename, c.arch, "check", false);
     auto script_lines = split(trim(check_script), '\n');
@@ -275,13 +386,12 @@ std::optional<std::string> verify(Context& ctx, const Chroot& c)
     };
     if (reuse(c.tarball, c.source, false, c.codename, c.arch, hooks, "/dev/null", w) != 0)
         return fmt::format("{} (log: '{}')", failure_reason(w.log), w.log.string());
-    std::string want = sources_line(c.source, c.codename);
+    std::string line = sources_line(c.source, c.codename);
     std::string have(trim(read_file(out.path() / "sources.list")));
-    if (have != want)
-        return fmt::format("its sources.list says '{}', its source '{}'", have, want);
-    std::string keyring_sha;
+    if (have != line)
+        return fmt::format("its sources.list says '{}', its source '{}'", have, line);
     try {
-        keyring_sha = sha256_file(c.source.keyring);
+        sha256_file(c.source.keyring);
     } catch (const Error& e) {
         return fmt::format("the keyring of its source is unreadable: {}", e.what());
     }
@@ -290,7 +400,7 @@ std::optional<std::string> verify(Context& ctx, const Chroot& c)
     if (!fs::is_regular_file(inside, ec))
         return fmt::format("its keyring '{}' is missing (run 'mbd-chroot update {} {}')", keyring_inside(c.source),
                            c.codename, c.arch);
-    if (sha256_file(inside) != keyring_sha)
+    if (!same_keys(ctx, inside, c.source.keyring))
         return fmt::format("its keyring '{}' differs from its source's '{}' (run 'mbd-chroot update {} {}')",
                            keyring_inside(c.source), c.source.keyring.string(), c.codename, c.arch);
     return std::nullopt;
@@ -307,10 +417,10 @@ fs::path packages_of(const fs::path& tarball, const std::string& sha256)
     }
 }
 
-// Check and record the result; we hold the lock.
-Chroot check_locked(Context& ctx, Chroot c)
+// Check and record the result; we hold the lock. want: its distribution's base source.
+Chroot check_locked(Context& ctx, Chroot c, const std::optional<Source>& want)
 {
-    auto problem = verify(ctx, c);
+    auto problem = verify(ctx, c, want);
     c.status = c.status.after_check(!problem, now_seconds());
     c.check_message = problem.value_or("");
     if (!problem)
@@ -327,8 +437,8 @@ Chroot check_locked(Context& ctx, Chroot c)
     return c;
 }
 
-void for_each(Context& ctx, std::string_view action,
-              Chroot (*fn)(Context&, const std::string&, const std::string&))
+void for_each(Context& ctx, std::string_view action, const SourceOf& source_of,
+              Chroot (*fn)(Context&, const std::string&, const std::string&, const SourceOf&))
 {
     int failed = 0, total = 0;
     Exit code = Exit::ok;
@@ -337,7 +447,7 @@ void for_each(Context& ctx, std::string_view action,
             continue;
         ++total;
         try {
-            fn(ctx, c.codename, c.arch);
+            fn(ctx, c.codename, c.arch, source_of);
         } catch (const Error& e) {
             log::error("{}", e.what());
             code = e.code();
@@ -366,9 +476,10 @@ fs::path tarball_path(const Home& home, const std::string& codename, const std::
     return home.chroots() / codename / arch / fmt::format("{}-{}.tar.zst", codename, arch);
 }
 
-Chroot create(Context& ctx, const std::string& codename, const std::string& arch, const SourceOptions& options)
+Chroot create(Context& ctx, const std::string& codename, const std::string& arch, const SourceOptions& options,
+              const SourceOf& source_of)
 {
-    Chroot c = new_or_existing(ctx, codename, arch, options);
+    Chroot c = new_or_existing(ctx, codename, arch, options, source_of);
     require_host(ctx, arch);
     make_dirs(c.tarball.parent_path());
     require_free_space(c.tarball.parent_path(), tarball_space, "a chroot tarball");
@@ -377,21 +488,28 @@ Chroot create(Context& ctx, const std::string& codename, const std::string& arch
     remove_temporaries(c.tarball.parent_path());
     TempFile tmp{temporary_tarball(c.tarball)};
     auto start = std::chrono::steady_clock::now();
-    log::info("creating chroot '{}' from '{}' (mmdebstrap --variant=buildd)", c.name(), c.source.mirror);
-    bootstrap(c.source, codename, arch, include(ctx), tmp.path, where(ctx, codename, arch, "create", true));
+    auto packages = include(ctx);
+    each_uri(ctx, c, "create", c.source, [&](const Where& w) {
+        std::error_code ec;
+        fs::remove(tmp.path, ec); // (what a failed attempt left)
+        log::info("creating chroot '{}' from '{}'{} (mmdebstrap --variant=buildd)", c.name(), c.source.mirror,
+                  c.source.base_source.empty() ? "" : fmt::format(" (source '{}')", c.source.base_source));
+        bootstrap(c.source, codename, arch, packages, tmp.path, w);
+    });
     install(tmp, c.tarball);
     c.created = now_seconds();
     record_new_tarball(ctx, c);
     auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    log::notice("created chroot '{}': {} in {:.0f} s, status {}", c.name(), human_size(c.size), seconds,
-                c.status.display());
+    log::notice("created chroot '{}' from '{}'{}: {} in {:.0f} s, status {}", c.name(), c.source.mirror,
+                c.source.base_source.empty() ? "" : fmt::format(" (source '{}')", c.source.base_source),
+                human_size(c.size), seconds, c.status.display());
     return c;
 }
 
 Chroot import_tarball(Context& ctx, const std::string& codename, const std::string& arch, const fs::path& file,
-                      const SourceOptions& options)
+                      const SourceOptions& options, const SourceOf& source_of)
 {
-    Chroot c = new_or_existing(ctx, codename, arch, options);
+    Chroot c = new_or_existing(ctx, codename, arch, options, source_of);
     char magic[4] = {};
     std::ifstream in(file, std::ios::binary);
     if (!in)
@@ -411,18 +529,22 @@ Chroot import_tarball(Context& ctx, const std::string& codename, const std::stri
     return c;
 }
 
-Chroot check(Context& ctx, const std::string& codename, const std::string& arch)
+Chroot check(Context& ctx, const std::string& codename, const std::string& arch, const SourceOf& source_of)
 {
     require_chroot(ctx, codename, arch);
+    auto want = base_source(source_of, codename);
     require_host(ctx, arch);
     auto held = lock(ctx, codename, arch);
-    return check_locked(ctx, require_chroot(ctx, codename, arch));
+    return check_locked(ctx, require_chroot(ctx, codename, arch), want);
 }
 
-Chroot update(Context& ctx, const std::string& codename, const std::string& arch)
+Chroot update(Context& ctx, const std::string& codename, const std::string& arch, const SourceOf& source_of)
 {
     Chroot c = require_chroot(ctx, codename, arch);
-    Source source = resolve_source(ctx.config(), codename, c.source.mirror, c.source.keyring);
+    auto want = base_source(source_of, codename);
+    Source source = current_source(ctx, codename, c, want);
+    if (source.uris.empty())
+        throw fail(Exit::config, "the source of chroot '{}' has no archive URL", c.name());
     require_host(ctx, arch);
     require_free_space(c.tarball.parent_path(), tarball_space, "a chroot tarball");
     auto held = lock(ctx, codename, arch);
@@ -434,24 +556,29 @@ Chroot update(Context& ctx, const std::string& codename, const std::string& arch
     remove_temporaries(c.tarball.parent_path());
     TempFile tmp{temporary_tarball(c.tarball)};
     auto start = std::chrono::steady_clock::now();
-    log::info("updating chroot '{}' (apt-get update && apt-get dist-upgrade)", c.name());
-    Where w = where(ctx, codename, arch, "update", true);
     std::vector<std::string> hooks = {
-        "chroot \"$1\" apt-get update",
+        "chroot \"$1\" apt-get update --error-on=any", // (else a source it cannot reach is a warning)
         "chroot \"$1\" apt-get --yes -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "
         "dist-upgrade",
     };
     if (auto packages = include(ctx); !packages.empty())
         hooks.push_back(fmt::format("chroot \"$1\" apt-get install --yes --no-install-recommends {}",
                                     fmt::join(packages, " ")));
-    if (int rc = reuse(c.tarball, source, true, codename, arch, hooks, tmp.path, w); rc != 0)
-        throw failure(fmt::format("update of chroot '{}' failed (mmdebstrap exit code {})", c.name(), rc), w);
+    each_uri(ctx, c, "update", source, [&](const Where& w) {
+        fs::remove(tmp.path, ec); // (what a failed attempt left)
+        log::info("updating chroot '{}' from '{}'{} (apt-get update && apt-get dist-upgrade)", c.name(),
+                  source.mirror, source.base_source.empty() ? "" : fmt::format(" (source '{}')", source.base_source));
+        if (int rc = reuse(c.tarball, source, true, codename, arch, hooks, tmp.path, w); rc != 0)
+            throw failure(fmt::format("update of chroot '{}' failed (mmdebstrap exit code {})", c.name(), rc), w);
+    });
     install(tmp, c.tarball);
     c.source = source;
     record_new_tarball(ctx, c);
     auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    log::notice("updated chroot '{}': {} in {:.0f} s", c.name(), human_size(c.size), seconds);
-    return check_locked(ctx, c);
+    log::notice("updated chroot '{}' from '{}'{}: {} in {:.0f} s", c.name(), source.mirror,
+                source.base_source.empty() ? "" : fmt::format(" (source '{}')", source.base_source),
+                human_size(c.size), seconds);
+    return check_locked(ctx, c, want);
 }
 
 Chroot activate(Context& ctx, const std::string& codename, const std::string& arch)
@@ -502,8 +629,8 @@ Chroot remove(Context& ctx, const std::string& codename, const std::string& arch
     return c;
 }
 
-void check_all(Context& ctx) { for_each(ctx, "pass their check", check); }
-void update_all(Context& ctx) { for_each(ctx, "update", update); }
+void check_all(Context& ctx, const SourceOf& source_of) { for_each(ctx, "pass their check", source_of, check); }
+void update_all(Context& ctx, const SourceOf& source_of) { for_each(ctx, "update", source_of, update); }
 
 std::vector<Chroot> list(Context& ctx)
 {
@@ -533,6 +660,13 @@ Json to_json(const Chroot& c)
         .set("mirror", c.source.mirror)
         .set("components", c.source.components)
         .set("keyring", c.source.keyring.string());
+    Json uris = Json::array();
+    for (const auto& u : c.source.uris)
+        uris.push(u);
+    j.set("uris", uris)
+        .set("suite", c.source.suite_or(c.codename))
+        .set("keys", c.source.keys)
+        .set("base_source", c.source.base_source);
     return j;
 }
 

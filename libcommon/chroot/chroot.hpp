@@ -67,8 +67,9 @@ struct Chroot {
     std::string name() const { return codename + "/" + arch; }
 };
 
-// The source options of create/import; empty: the chroot's current source, else
-// the defaults of chroot::resolve_source().
+// The source options of create/import. Empty: the base source of the codename's
+// distribution (source_of), else the chroot's current source, else the defaults of
+// chroot::resolve_source() (chroot/source.hpp).
 struct SourceOptions {
     std::string mirror;
     std::filesystem::path keyring;
@@ -76,24 +77,32 @@ struct SourceOptions {
 
 std::filesystem::path tarball_path(const Home& home, const std::string& codename, const std::string& arch);
 
-Chroot create(Context& ctx, const std::string& codename, const std::string& arch, const SourceOptions& options);
+// create and update try the source's URIs in order: a URI mmdebstrap fails with is
+// passed over (a warning says why) for the next; the chroot records the one that worked.
+// source_of: what the chroots of a codename are made from when the model has a
+// distribution of it (repo::chroot_sources()).
+Chroot create(Context& ctx, const std::string& codename, const std::string& arch, const SourceOptions& options,
+              const SourceOf& source_of);
 Chroot import_tarball(Context& ctx, const std::string& codename, const std::string& arch,
-                      const std::filesystem::path& file, const SourceOptions& options);
-// Records the result; throws Error(Exit::check_failed) with the reason when it fails.
-Chroot check(Context& ctx, const std::string& codename, const std::string& arch);
-Chroot update(Context& ctx, const std::string& codename, const std::string& arch);
+                      const std::filesystem::path& file, const SourceOptions& options, const SourceOf& source_of);
+// Records the result; throws Error(Exit::check_failed) with the reason when it fails,
+// e.g. when the chroot was made from something else than source_of(codename) is now.
+Chroot check(Context& ctx, const std::string& codename, const std::string& arch, const SourceOf& source_of);
+// Updates from source_of(codename) when there is one (else from the chroot's own source).
+Chroot update(Context& ctx, const std::string& codename, const std::string& arch, const SourceOf& source_of);
 Chroot activate(Context& ctx, const std::string& codename, const std::string& arch);
 Chroot deactivate(Context& ctx, const std::string& codename, const std::string& arch);
 Chroot remove(Context& ctx, const std::string& codename, const std::string& arch);
 
 // check or update every chroot that is not removed; one failing does not stop
 // the others. Throws the last failure's code with a count when any failed.
-void check_all(Context& ctx);
-void update_all(Context& ctx);
+void check_all(Context& ctx, const SourceOf& source_of);
+void update_all(Context& ctx, const SourceOf& source_of);
 
 std::vector<Chroot> list(Context& ctx);
 // Stable --json schema: codename, arch, backend, status, flag, display, tarball,
-// size, sha256, created, updated, last_check, check_message, mirror, components, keyring.
+// size, sha256, created, updated, last_check, check_message, mirror, components, keyring,
+// uris, suite, keys, base_source (chroot/source.hpp's Source).
 Json to_json(const Chroot& chroot);
 // A table for people: codename, arch, backend, status, size, age, last check.
 std::string format_table(const std::vector<Chroot>& chroots, long long now);

@@ -121,7 +121,7 @@ void bootstrap(const Source& source, const std::string& codename, const std::str
     if (!include.empty())
         args.push_back(fmt::format("--include={}", fmt::join(include, ",")));
     add_source_hooks(args, source, codename);
-    args.insert(args.end(), {codename, target.string(), source.mirror});
+    args.insert(args.end(), {source.suite_or(codename), target.string(), source.mirror});
     if (int rc = spawn(args, {}, where); rc != 0)
         throw failure(fmt::format("mmdebstrap failed with exit code {}", rc), where);
 }
@@ -141,7 +141,7 @@ int reuse(const fs::path& tarball, const Source& source, bool rewrite_source, co
         add_source_hooks(args, source, codename);
     for (const auto& h : hooks)
         args.push_back("--customize-hook=" + h);
-    args.insert(args.end(), {codename, target.string(), source.mirror});
+    args.insert(args.end(), {source.suite_or(codename), target.string(), source.mirror});
     return spawn(args, tarball, where);
 }
 

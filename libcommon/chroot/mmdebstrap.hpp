@@ -4,7 +4,8 @@
 // in a private mount namespace, so its mounts never reach the caller's), the
 // rootfs in the unpack directory (TMPDIR), zstd tarballs (chosen by measurement,
 // see bench/chroot-compression). Two shapes:
-//   bootstrap: --variant=buildd from a Source into a new tarball (create);
+//   bootstrap: --variant=buildd from a Source (its mirror: the URI tried now; its
+//              suite) into a new tarball (create);
 //   reuse:     --variant=custom, an existing tarball fed on stdin to a setup hook
 //              that unpacks it, then customize hooks; the result goes to a new
 //              tarball (update) or nowhere (check, shell).

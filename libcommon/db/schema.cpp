@@ -419,6 +419,13 @@ CREATE TABLE chroots (
     PRIMARY KEY (codename, arch)
 );
 )sql",
+        // where a chroot comes from (chroot/source.hpp): mirror is the URI that worked, of ...
+        R"sql(
+ALTER TABLE chroots ADD COLUMN uris TEXT NOT NULL DEFAULT '';             -- ... every URI of its source, in order ('': mirror)
+ALTER TABLE chroots ADD COLUMN suite TEXT NOT NULL DEFAULT '';            -- dists/SUITE ('': the codename)
+ALTER TABLE chroots ADD COLUMN key_fingerprints TEXT NOT NULL DEFAULT ''; -- the keys in keyring ('': not recorded yet)
+ALTER TABLE chroots ADD COLUMN base_source TEXT NOT NULL DEFAULT '';      -- the model's source it was made from ('': none)
+)sql",
     },
 };
 

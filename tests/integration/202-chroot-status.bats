@@ -94,7 +94,7 @@ json_field() { # json_field INDEX FIELD
     assert_equal "$(jq -r 'map(.arch + " " + .mirror) | join(",")' <<<"$output")" \
         "amd64 $(mbd-chroot --show-config | sed -nE 's/^mirror += ([^ ]+) .*/\1/p'),i386 http://example.org/debian"
     assert_equal "$(jq -r '.[0] | keys_unsorted | join(",")' <<<"$output")" \
-        "codename,arch,backend,status,flag,display,tarball,size,sha256,created,updated,last_check,check_message,mirror,components,keyring"
+        "codename,arch,backend,status,flag,display,tarball,size,sha256,created,updated,last_check,check_message,mirror,components,keyring,uris,suite,keys,base_source"
 }
 
 @test "check --all goes on after a failure and counts them" {

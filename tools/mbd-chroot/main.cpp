@@ -4,6 +4,7 @@
 #include "core/error.hpp"
 #include "core/names.hpp"
 #include "core/strings.hpp"
+#include "repo/chroot_source.hpp"
 
 #include <iostream>
 
@@ -30,9 +31,13 @@ void target(CLI::App* sub, bool optional = false)
 
 void source_options(CLI::App* sub)
 {
-    sub->add_option("--mirror", args.mirror, "archive URL (default: configuration key 'mirror')")->type_name("URL");
+    sub->add_option("--mirror", args.mirror,
+                    "archive URL (default: the base source of the codename's distribution, else configuration key "
+                    "'mirror')")
+        ->type_name("URL");
     sub->add_option("--keyring", args.keyring,
-                    fmt::format("keyring the archive is signed with (default: {})", chroot::default_keyring))
+                    fmt::format("keyring the archive is signed with (default: the base source's keys, else {})",
+                                chroot::default_keyring))
         ->type_name("FILE");
 }
 
@@ -50,18 +55,28 @@ bool want_all()
     return args.all;
 }
 
-void create(Context& ctx) { chroot::create(ctx, args.codename, args.arch, {args.mirror, args.keyring}); }
+// Chroots of a codename the repository model has a distribution of come from its base source.
+void create(Context& ctx)
+{
+    chroot::create(ctx, args.codename, args.arch, {args.mirror, args.keyring}, repo::chroot_sources(ctx));
+}
 
 void import(Context& ctx)
 {
-    chroot::import_tarball(ctx, args.codename, args.arch, args.file, {args.mirror, args.keyring});
+    chroot::import_tarball(ctx, args.codename, args.arch, args.file, {args.mirror, args.keyring},
+                           repo::chroot_sources(ctx));
 }
 
-void check(Context& ctx) { want_all() ? chroot::check_all(ctx) : (void)chroot::check(ctx, args.codename, args.arch); }
+void check(Context& ctx)
+{
+    auto sources = repo::chroot_sources(ctx);
+    want_all() ? chroot::check_all(ctx, sources) : (void)chroot::check(ctx, args.codename, args.arch, sources);
+}
 
 void update(Context& ctx)
 {
-    want_all() ? chroot::update_all(ctx) : (void)chroot::update(ctx, args.codename, args.arch);
+    auto sources = repo::chroot_sources(ctx);
+    want_all() ? chroot::update_all(ctx, sources) : (void)chroot::update(ctx, args.codename, args.arch, sources);
 }
 
 void list(Context& ctx)
