@@ -536,6 +536,7 @@ private:
         std::set<std::string> names;
         for (const auto& d : all)
             names.insert(d.name);
+        remove_retired(r.id, names);
         EventFilter filter;
         filter.limit = 500;
         std::vector<Event> mine;
@@ -673,6 +674,21 @@ private:
             out.insert(file.substr(0, file.rfind('.')));
         }
         return out;
+    }
+
+    // The pages (and page directories) of distributions a repository no longer has (a
+    // codename retired: mbd-repo repository set --remove-dist).
+    void remove_retired(const std::string& id, const std::set<std::string>& dists)
+    {
+        std::error_code ec;
+        for (const auto& entry : fs::directory_iterator(root_ / "repository" / id, ec)) {
+            auto file = entry.path().filename().string();
+            auto stem = file.ends_with(".html") || file.ends_with(".json") ? file.substr(0, file.size() - 5) : file;
+            if (!dists.count(stem)) {
+                fs::remove_all(entry.path(), ec);
+                ++report_.removed;
+            }
+        }
     }
 
     // Removes the pages under DIR (NAME.html and NAME.json) whose NAME is not in keep; true

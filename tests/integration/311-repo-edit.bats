@@ -131,6 +131,7 @@ release_field() { sed -n "s/^$2: //p" "$MBD_HOME/repositories/test/dists/$1/Rele
 }
 
 @test "trixie added to a repository holding bookworm packages; bookworm untouched; a codename removed retires after its grace" {
+    printf 'site.enabled = true\n' >>"$MBD_HOME/etc/mbd.conf"
     mbdt_install hello 1.0-1~test12+1 bookworm-test-unstable
     dist="$MBD_HOME/repositories/test/dists/bookworm-test-unstable"
     packages=$(sha256sum <"$dist/main/binary-amd64/Packages")
@@ -182,6 +183,9 @@ release_field() { sed -n "s/^$2: //p" "$MBD_HOME/repositories/test/dists/$1/Rele
     refute_grep '~test12' <(find "$MBD_HOME/repositories/test/pool" -type f)
     find "$MBD_HOME/repositories/test/pool" -type f -name '*~test13+1*' | grep -q .
     run_mbd mbd-repo check test
+    # the status site lost bookworm's pages with it, and kept trixie's
+    assert_equal "$(find "$MBD_HOME/site/repository/test" -name 'bookworm-*' | wc -l)" 0
+    [ -f "$MBD_HOME/site/repository/test/trixie-test-unstable.html" ]
     # a client of trixie alone sees nothing change; one of bookworm now fails, as it should
     mbdt_repo_apt "$BATS_TEST_TMPDIR/apt-trixie" trixie-test-unstable
     mbdt_apt_ok "$BATS_TEST_TMPDIR/apt-trixie" update
