@@ -285,7 +285,7 @@ std::optional<std::string> distribution_source_problem(db::Db& db, std::string_v
         names.push_back(x.source);
     for (const auto& n : names)
         if (auto why = source_problem(get_source(db, n)))
-            return fmt::format("distribution '{}' uses {}", codename, *why);
+            return fmt::format("distribution '{}' takes no uploads now: {}", codename, *why);
     return std::nullopt;
 }
 

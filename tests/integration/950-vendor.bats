@@ -91,6 +91,8 @@ vendor_archive() {
         --uri http://127.0.0.1:9/ --uri "$VENDOR_URL" --key "$BATS_TEST_TMPDIR/vendorx.asc"
     run_mbd mbd-repo source check vendorx
     assert_output_contains "codeversion:   1"
+    assert_output_contains "checked at:    $VENDOR_URL"
+    run_mbd mbd-repo source activate vendorx
     run_mbd mbd-repo dist add vendorx --source vendorx --arch amd64
     run_mbd mbd-repo create test --dist vendorx
     run_mbd mbd-repo check test
