@@ -43,14 +43,6 @@ void set_list(std::vector<std::string>& out, std::string_view what, std::vector<
     Changes<std::vector<std::string>>{out}(what, field, value, join(field, " "), join(value, " "));
 }
 
-std::string pairs_text(const Pairs& p)
-{
-    std::vector<std::string> items;
-    for (const auto& [k, v] : p)
-        items.push_back(k + "=" + v);
-    return join(items, " ");
-}
-
 std::vector<std::string> using_repositories(db::Db& db, std::string_view codename)
 {
     std::vector<std::string> out;
@@ -90,8 +82,8 @@ std::pair<Source, std::vector<std::string>> edit_source(Context& ctx, std::strin
         set_list(changes, "uris", s.uris, *e.uris);
     }
     if (e.identifiers)
-        Changes<Pairs>{changes}("identifiers", s.identifiers, *e.identifiers, pairs_text(s.identifiers),
-                                pairs_text(*e.identifiers));
+        Changes<Pairs>{changes}("identifiers", s.identifiers, *e.identifiers, format_pairs(s.identifiers, " "),
+                                format_pairs(*e.identifiers, " "));
 
     if (!e.key_files.empty()) {
         // The new keys go into a new keyring first, which replaces the old one only when it
@@ -131,16 +123,14 @@ std::pair<Source, std::vector<std::string>> edit_source(Context& ctx, std::strin
     }
     if (changes.empty())
         return {s, changes};
-    std::string identifiers;
-    for (const auto& [k, v] : s.identifiers)
-        identifiers += (identifiers.empty() ? "" : "\n") + k + "=" + v;
     if (!contains(s.uris, s.uri_used))
         s.uri_used.clear();
     auto st = s.status.after_change();
     db::Transaction tx(db);
     db.run("UPDATE sources SET origin = ?, codename = ?, suite = ?, codeversion = ?, uris = ?, identifiers = ?, "
            "uri_used = ?, status = ?, check_flag = ? WHERE name = ?",
-           s.origin, s.codename, s.suite, s.codeversion, join(s.uris, " "), identifiers, s.uri_used,
+           s.origin, s.codename, s.suite, s.codeversion, join(s.uris, " "), format_pairs(s.identifiers, "\n"),
+           s.uri_used,
            to_string(st.status), to_string(st.flag), name);
     tx.commit();
     log::info("source '{}' changed: {}", name, join(changes, "; "));

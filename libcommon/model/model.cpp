@@ -47,16 +47,6 @@ Pairs parse_pairs(std::string_view text, char sep_items)
     return out;
 }
 
-std::string format_pairs(const Pairs& p, std::string_view sep)
-{
-    std::string out;
-    for (const auto& [k, v] : p) {
-        if (!out.empty())
-            out += sep;
-        out += k + "=" + v;
-    }
-    return out;
-}
 
 // Debian's wildcards and the source architecture are not architectures of a distribution.
 bool valid_arch(std::string_view s)
@@ -128,6 +118,18 @@ Source source_of(db::Stmt& r)
 } // namespace
 
 // ---- sources ----------------------------------------------------------------
+
+std::string format_pairs(const Pairs& p, std::string_view sep)
+{
+    std::string out;
+    for (const auto& [k, v] : p) {
+        if (!out.empty())
+            out += sep;
+        out += k + "=" + v;
+    }
+    return out;
+}
+
 
 std::filesystem::path source_keyring_dir(const Home& home, std::string_view source)
 {

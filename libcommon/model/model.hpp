@@ -33,6 +33,8 @@ class Db;
 namespace mbd::repo {
 
 using Pairs = std::vector<std::pair<std::string, std::string>>;
+// "K=V" items joined by sep (identifiers are stored one per line, meta names space-separated).
+std::string format_pairs(const Pairs& p, std::string_view sep);
 
 // ---- sources ----------------------------------------------------------------
 
