@@ -77,9 +77,17 @@ fs::path by_hash(const fs::path& file, std::string_view algo, const std::string&
     return file.parent_path() / "by-hash" / std::string(algo) / hash;
 }
 
-void link_or_keep(const fs::path& from, const fs::path& to)
+// A by-hash name that exists already is replaced, not trusted: the same content can come
+// back (an index returning to an earlier state), and a power cut can leave the name of
+// an earlier, interrupted publish with its data lost. Replaced by one rename, a reader
+// sees the old file or the new one, with the same content when both are whole.
+void link_replacing(const fs::path& from, const fs::path& to)
 {
-    if (::link(from.c_str(), to.c_str()) != 0 && errno != EEXIST)
+    if (::link(from.c_str(), to.c_str()) == 0)
+        return;
+    fs::path tmp = to.parent_path() / ("." + to.filename().string() + ".tmp");
+    if (errno != EEXIST || (::unlink(tmp.c_str()) != 0 && errno != ENOENT) || ::link(from.c_str(), tmp.c_str()) != 0 ||
+        ::rename(tmp.c_str(), to.c_str()) != 0)
         throw sys_error(fmt::format("cannot link '{}'", to.string()));
 }
 
@@ -89,8 +97,8 @@ void install_file(const fs::path& tmp, const fs::path& target, const FileInfo& i
     auto b256 = by_hash(target, "SHA256", info.sha256), b512 = by_hash(target, "SHA512", info.sha512);
     make_dirs(b256.parent_path());
     make_dirs(b512.parent_path());
-    link_or_keep(tmp, b256);
-    link_or_keep(tmp, b512);
+    link_replacing(tmp, b256);
+    link_replacing(tmp, b512);
     fault::point("publish.by-hash");
     if (::rename(tmp.c_str(), target.c_str()) != 0)
         throw sys_error(fmt::format("cannot rename into '{}'", target.string()));
