@@ -4,7 +4,8 @@
 #                             clean checkout has: no build*/, tests/.cache, .git) into DIR
 #   mbdt_deb                  build the .deb of this tree once per test run and print its path
 #                             (dpkg-buildpackage; nocheck: ctest ran already; noautodbgsym: no
-#                             -dbgsym package, no dwz); the .changes and build.log lie beside it
+#                             -dbgsym package, no dwz); the .changes and build.log lie beside it,
+#                             in $MBDT_DEB_DIR (tests/run: one for both lanes) or the bats run's
 #   mbdt_booted_start DIR     boot a bookworm system (systemd-nspawn --boot) from DIR, a copy
 #                             of a rootfs cached in $MBDT_CACHE/booted (made by mmdebstrap
 #                             once, with systemd and what the .deb depends on); waits until
@@ -27,7 +28,7 @@ mbdt_source_copy() {
 }
 
 mbdt_deb() {
-    local dir="$BATS_RUN_TMPDIR/deb"
+    local dir="${MBDT_DEB_DIR:-$BATS_RUN_TMPDIR/deb}"
     mkdir -p "$dir"
     (
         flock 9
