@@ -10,6 +10,7 @@
 #include "core/json.hpp"
 #include "core/log.hpp"
 #include "core/names.hpp"
+#include "core/process.hpp"
 #include "core/strings.hpp"
 #include "deb822/deb822.hpp"
 #include "debian/control_files.hpp"
@@ -18,10 +19,12 @@
 #include "model/model.hpp"
 #include "remote/remotes.hpp"
 #include "repo/apt.hpp"
+#include "repo/debdiff.hpp"
 #include "repo/packages.hpp"
 #include "site/html.hpp"
 #include "site/partition.hpp"
 #include "upload/process.hpp"
+#include "version/version.hpp"
 
 #include <fmt/format.h>
 
@@ -40,6 +43,7 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr int last_n = 20; // builds and events on the home page
+constexpr int debdiffs_per_update = 20; // debdiff runs in one update, at most
 
 std::string version_without_epoch(std::string_view v)
 {
@@ -732,6 +736,7 @@ private:
             }
             data.set("versions", held);
             std::string body = "<h2>Versions</h2>\n" + table({"distribution", "version", "binaries", "since"}, rows);
+            body += upgrades(name, holdings, data);
 
             std::vector<const upload::UploadInfo*> mine;
             for (const auto& u : uploads_)
@@ -754,6 +759,59 @@ private:
                     events_table(events, "../", data, "events");
             atom("sources/" + name + ".atom", "source " + name, events);
             put_page("sources/" + name, "Source " + name, body, data);
+        }
+    }
+
+    // The upgrades among the versions a repository holds (each to the next higher), linked to
+    // devscripts' debdiff of the two source packages: sources/NAME/REPO_FROM_TO.debdiff,
+    // made once (two versions' files never change), at most debdiffs_per_update per update
+    // (those left when the page is made again). Without debdiff, or when it fails: not linked.
+    std::string upgrades(const std::string& name, const std::vector<repo::Holding>& holdings, Json& data)
+    {
+        std::map<std::string, std::vector<std::string>> versions; // repository -> its versions
+        for (const auto& h : holdings)
+            versions[repo::find_dist(ctx_.db(), h.dist).repository].push_back(h.version);
+        std::vector<std::vector<std::string>> rows;
+        Json list = Json::array();
+        for (auto& [repository, vs] : versions) {
+            std::sort(vs.begin(), vs.end(),
+                      [](const auto& a, const auto& b) { return compare(Version::parse(a), Version::parse(b)) < 0; });
+            vs.erase(std::unique(vs.begin(), vs.end()), vs.end());
+            for (std::size_t i = 1; i < vs.size(); ++i) {
+                std::string file = fmt::format("{}_{}_{}.debdiff", repository, version_without_epoch(vs[i - 1]),
+                                               version_without_epoch(vs[i]));
+                if (!made_debdiff(name, repository, vs[i - 1], vs[i], root_ / "sources" / name / file))
+                    continue;
+                rows.push_back({escape(repository), escape(vs[i - 1]), escape(vs[i]), link(name + "/" + file, "debdiff")});
+                list.push(Json::object()
+                              .set("repository", repository)
+                              .set("from", vs[i - 1])
+                              .set("to", vs[i])
+                              .set("debdiff", "sources/" + name + "/" + file));
+            }
+        }
+        data.set("upgrades", list);
+        return rows.empty() ? "" : "<h2>Upgrades</h2>\n" + table({"repository", "from", "to", "changes"}, rows);
+    }
+
+    bool made_debdiff(const std::string& source, const std::string& repository, const std::string& from,
+                      const std::string& to, const fs::path& path)
+    {
+        std::error_code ec;
+        if (fs::is_regular_file(path, ec))
+            return true;
+        if (debdiffs_made_ >= debdiffs_per_update || find_program("debdiff").empty())
+            return false;
+        ++debdiffs_made_;
+        try {
+            auto r = repo::debdiff(ctx_, {.source = source, .repository = repository, .versions = {from, to}});
+            make_dirs(path.parent_path());
+            write_atomic(path, r.output, 0644, Durable::no);
+            ++report_.written;
+            return true;
+        } catch (const Error& e) {
+            log::warning("site", "debdiff of {} {} and {}: {}", source, from, to, e.what());
+            return false;
         }
     }
 
@@ -935,6 +993,7 @@ if (q) fetch("search-index.json").then(r => r.json())
     std::map<std::string, Cut> cuts_; // HOME/var/site.cuts: the cuts of the paged lists
     std::set<std::string> lists_;     // the paged lists there are (what cuts_ keeps)
     std::size_t page_size_ = 500;
+    int debdiffs_made_ = 0;
     std::optional<keys::InstanceKey> key_; // as recorded
     std::string key_written_;              // the fingerprint of key.asc
 };

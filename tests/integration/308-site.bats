@@ -160,6 +160,25 @@ passes() {
     fi
 }
 
+@test "a source's page links each upgrade to devscripts' debdiff of the two versions" {
+    export CRASH_NAMES=1
+    crash_upload
+    passes
+    refute json "$site/sources/crash0.json" 'd["upgrades"] or exit(1)'
+    crash_upload
+    passes
+    pool="$MBD_HOME/repositories/test/pool/main/c/crash0"
+    assert_equal "$(json "$site/sources/crash0.json" '[(u["repository"], u["from"], u["to"]) for u in d["upgrades"]]')" \
+        "[('test', '1.0~test12+1', '1.0~test12+2')]"
+    file=$(json "$site/sources/crash0.json" 'd["upgrades"][0]["debdiff"]')
+    assert_equal "$file" "sources/crash0/test_1.0~test12+1_1.0~test12+2.debdiff"
+    grep -qF 'href="crash0/test_1.0~test12+1_1.0~test12+2.debdiff"' "$site/sources/crash0.html"
+    run --separate-stderr debdiff "$pool/crash0_1.0~test12+1.dsc" "$pool/crash0_1.0~test12+2.dsc"
+    [ "$status" -eq 1 ]
+    assert_equal "$(cat "$site/$file")" "$output"
+    run_mbd site_schema
+}
+
 # browse URL NAME: headless Chromium (Debian's chromium) loads URL 390 px wide, as a phone
 # shows it: its screenshot to $shots/NAME.png, its DOM after its scripts ran to
 # $shots/NAME.dom; fails on any message the page wrote to the console (errors included).
