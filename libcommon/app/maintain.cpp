@@ -10,6 +10,7 @@
 #include "deb822/deb822.hpp"
 #include "model/lock.hpp"
 #include "model/model.hpp"
+#include "repo/keyring.hpp"
 #include "repo/packages.hpp"
 #include "repo/lifecycle.hpp"
 #include "site/site.hpp"
@@ -152,6 +153,9 @@ MaintainReport maintain(Context& ctx)
         for (const auto& d : repository_dists(ctx.db(), r.id))
             report.by_hash += clean_by_hash(archive::repository_dir(ctx, r.id) / "dists" / d.name, grace, now);
     }
+    for (const auto& k : repo::refresh_keyrings(ctx))
+        if (!k.changes.empty())
+            report.keyrings.push_back(k.dist + " " + k.version);
     long long now = now_seconds();
     report.builds = expire_builds(ctx, config.get_int("retention.builds"), now);
     report.rejected = expire_rejected(ctx.home(), config.get_int("retention.rejected"), now);
@@ -165,14 +169,17 @@ MaintainReport maintain(Context& ctx)
 
 Json to_json(const MaintainReport& r)
 {
-    Json published = Json::array(), retired = Json::array();
+    Json published = Json::array(), retired = Json::array(), keyrings = Json::array();
     for (const auto& d : r.published)
         published.push(d);
+    for (const auto& k : r.keyrings)
+        keyrings.push(k);
     for (const auto& d : r.retired)
         retired.push(d);
     return Json::object()
         .set("published", published)
         .set("retired", retired)
+        .set("keyrings_uploaded", keyrings)
         .set("by_hash_removed", r.by_hash)
         .set("builds_removed", r.builds)
         .set("rejected_removed", r.rejected);

@@ -214,7 +214,7 @@ CREATE TABLE layout_suites (
     rollbacks     INTEGER NOT NULL DEFAULT 0,
     not_automatic INTEGER NOT NULL DEFAULT 0,
     but_automatic_upgrades INTEGER NOT NULL DEFAULT 0,
-    build_keyring INTEGER NOT NULL DEFAULT 0,   -- the suite to build a keyring package in; mbd builds none yet
+    build_keyring INTEGER NOT NULL DEFAULT 0,   -- the suite to build a keyring package in (repo/keyring)
     PRIMARY KEY (layout, suite)
 );
 INSERT INTO layouts(name, builtin, version_rule, experimental_version_rule, meta, description) VALUES

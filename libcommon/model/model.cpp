@@ -418,11 +418,11 @@ Layout layout_of(db::Db& db, db::Stmt& r)
     l.meta = parse_pairs(r.text(4), ' ');
     l.description = r.text(5);
     auto s = db.query("SELECT suite, uploadable, experimental, migrates_to, rollbacks, not_automatic, "
-                      "but_automatic_upgrades FROM layout_suites WHERE layout = ? ORDER BY position",
+                      "but_automatic_upgrades, build_keyring FROM layout_suites WHERE layout = ? ORDER BY position",
                       l.name);
     while (s.step())
         l.suites.push_back(Suite{s.text(0), s.int64(1) != 0, s.int64(2) != 0, s.opt_text(3), int(s.int64(4)),
-                                 s.int64(5) != 0, s.int64(6) != 0});
+                                 s.int64(5) != 0, s.int64(6) != 0, s.int64(7) != 0});
     return l;
 }
 
@@ -499,12 +499,13 @@ Layout set_layout_suite(db::Db& db, std::string_view layout, const Suite& s)
                    *s.migrates_to, layout);
     long long position = l.suite(s.name) ? 0 : (long long)l.suites.size() + 1;
     db.run("INSERT INTO layout_suites(layout, suite, position, uploadable, experimental, migrates_to, rollbacks, "
-           "not_automatic, but_automatic_upgrades) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+           "not_automatic, but_automatic_upgrades, build_keyring) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
            "ON CONFLICT(layout, suite) DO UPDATE SET uploadable = excluded.uploadable, experimental = "
            "excluded.experimental, migrates_to = excluded.migrates_to, rollbacks = excluded.rollbacks, "
-           "not_automatic = excluded.not_automatic, but_automatic_upgrades = excluded.but_automatic_upgrades",
+           "not_automatic = excluded.not_automatic, but_automatic_upgrades = excluded.but_automatic_upgrades, "
+           "build_keyring = excluded.build_keyring",
            layout, s.name, position, s.uploadable, s.experimental, s.migrates_to, s.rollbacks, s.not_automatic,
-           s.but_automatic_upgrades);
+           s.but_automatic_upgrades, s.build_keyring);
     tx.commit();
     return get_layout(db, layout);
 }
@@ -552,7 +553,8 @@ Json to_json(const Layout& l)
                         .set("migrates_to", s.migrates_to ? Json(*s.migrates_to) : Json())
                         .set("rollbacks", s.rollbacks)
                         .set("not_automatic", s.not_automatic)
-                        .set("but_automatic_upgrades", s.but_automatic_upgrades));
+                        .set("but_automatic_upgrades", s.but_automatic_upgrades)
+                        .set("build_keyring", s.build_keyring));
     Json meta = Json::object();
     for (const auto& [k, v] : l.meta)
         meta.set(k, v);

@@ -98,6 +98,7 @@ struct Suite {
     int rollbacks = 0;
     bool not_automatic = false;
     bool but_automatic_upgrades = false;
+    bool build_keyring = false; // the repository's keyring package goes here (repo/keyring)
 };
 
 struct Layout {

@@ -43,6 +43,22 @@ std::string port_version(Context& ctx, std::string_view version, std::string_vie
     return v + target + (experimental ? "0" : "1");
 }
 
+std::filesystem::path upload_source_tree(Context& ctx, const std::filesystem::path& work,
+                                         const std::filesystem::path& tree, std::string_view source,
+                                         std::string_view version)
+{
+    run_checked({"dpkg-buildpackage", "-S", "-d", "-nc", "-us", "-uc", "-sa"}, {.cwd = tree});
+    std::string name = fmt::format("{}_{}_source.changes", source, Version::parse(version).without_epoch());
+    std::string text = read_file(work / name);
+    auto changes = debian::Changes::parse(text, name);
+    // the files first, the signed .changes last, each by atomic rename
+    for (const auto& f : changes.files)
+        copy_atomic(work / f.name, ctx.home().incoming() / f.name);
+    write_atomic(ctx.home().incoming() / name, keys::clearsign(ctx, text));
+    wake::raise(ctx.home(), wake::Pass::incoming); // (a pass running now may not see it)
+    return ctx.home().incoming() / name;
+}
+
 PortResult port(Context& ctx, std::string_view source, std::string_view from_dist, std::string_view to_dist)
 {
     auto& db = ctx.db();
@@ -83,16 +99,7 @@ PortResult port(Context& ctx, std::string_view source, std::string_view from_dis
                                     ctx.config().get("identity"), ctx.config().get("email"),
                                     rfc2822_time(now_seconds()));
     write_atomic(tree / "debian/changelog", entry + read_file(tree / "debian/changelog"));
-    run_checked({"dpkg-buildpackage", "-S", "-d", "-nc", "-us", "-uc", "-sa"}, {.cwd = tree});
-    std::string name = fmt::format("{}_{}_source.changes", source, Version::parse(r.version).without_epoch());
-    std::string text = read_file(work.path() / name);
-    auto changes = debian::Changes::parse(text, name);
-    // the files first, the signed .changes last, each by atomic rename
-    for (const auto& f : changes.files)
-        copy_atomic(work.path() / f.name, ctx.home().incoming() / f.name);
-    write_atomic(ctx.home().incoming() / name, keys::clearsign(ctx, text));
-    wake::raise(ctx.home(), wake::Pass::incoming); // (a pass running now may not see it)
-    r.changes = ctx.home().incoming() / name;
+    r.changes = upload_source_tree(ctx, work.path(), tree, source, r.version);
     db::Transaction tx(db);
     record_event(db, Event{0, 0, "PORTING", r.source, r.version, to.name, "",
                            fmt::format("port of {} {} from {} uploaded", r.source, r.from_version, from.name),

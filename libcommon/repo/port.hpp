@@ -24,6 +24,13 @@ struct PortResult {
 
 PortResult port(Context& ctx, std::string_view source, std::string_view from_dist, std::string_view to_dist);
 
+// Pack the source tree (tree, in the directory work: dpkg-buildpackage -S), sign the
+// .changes with the instance key and put it, its files first, into incoming/; the incoming
+// pass is woken. Returns the .changes' path in incoming/.
+std::filesystem::path upload_source_tree(Context& ctx, const std::filesystem::path& work,
+                                         const std::filesystem::path& tree, std::string_view source,
+                                         std::string_view version);
+
 // The version a port of version from one distribution to another gets.
 std::string port_version(Context& ctx, std::string_view version, std::string_view from_dist, std::string_view to_dist);
 

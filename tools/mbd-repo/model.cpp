@@ -214,6 +214,7 @@ void define_layout(Cli& cli)
     c->add_option("--rollbacks", su->suite.rollbacks, "previous versions kept (CODENAME-ID-SUITE-rollbackN)");
     c->add_flag("--not-automatic", su->suite.not_automatic, "publish NotAutomatic: yes");
     c->add_flag("--but-automatic-upgrades", su->suite.but_automatic_upgrades, "publish ButAutomaticUpgrades: yes");
+    c->add_flag("--build-keyring", su->suite.build_keyring, "the repository's keyring package goes here (mbd-repo keyring)");
 
     struct RulesArgs {
         std::string layout;

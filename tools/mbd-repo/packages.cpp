@@ -9,6 +9,7 @@
 #include "model/lock.hpp"
 #include "repo/debdiff.hpp"
 #include "repo/lifecycle.hpp"
+#include "repo/keyring.hpp"
 #include "repo/port.hpp"
 
 #include <memory>
@@ -81,6 +82,30 @@ void define_moves(Cli& cli)
     c->add_option("to", mv->to, "distribution to port it to, CODENAME-ID-SUITE")
         ->required()
         ->check(name_of(names::distribution));
+    struct KeyringArgs {
+        std::string id;
+        bool force = false, json = false;
+    };
+    auto ka = std::make_shared<KeyringArgs>();
+    c = cli.command("keyring", "upload the repository's keyring package (ID-archive-keyring) where its key is not current",
+                    [ka](Context& ctx) {
+                        auto uploads = upload_keyrings(ctx, ka->id, ka->force);
+                        Json list = Json::array();
+                        for (const auto& u : uploads) {
+                            list.push(Json::object()
+                                          .set("distribution", u.dist)
+                                          .set("version", u.version)
+                                          .set("uploaded", !u.changes.empty()));
+                            if (!ka->json)
+                                std::cout << fmt::format("{}: {} {}\n", u.dist,
+                                                         u.changes.empty() ? "up to date," : "uploaded", u.version);
+                        }
+                        if (ka->json)
+                            std::cout << list.dump();
+                    });
+    c->add_option("id", ka->id, "repository (default: all)")->check(name_of(names::repository));
+    c->add_flag("--force", ka->force, "upload a new one also where the current key is shipped");
+    c->add_flag("--json", ka->json, "print JSON");
     mv = std::make_shared<MoveArgs>();
     c = cli.command("remove", "take a source out of a distribution (suite or rollback)", [mv](Context& ctx) {
         auto r = remove(ctx, mv->source, mv->dist, mv->version, !mv->no_publish);
@@ -126,7 +151,8 @@ void define_publish(Cli& cli)
     };
     auto ma = std::make_shared<MaintainArgs>();
     c = cli.command("maintain",
-                    "daily upkeep (mbd-repo-maintain.timer): retired codenames, Valid-Until, by-hash and pool cleanup, retention",
+                    "daily upkeep (mbd-repo-maintain.timer): retired codenames, Valid-Until, by-hash and pool cleanup, "
+                    "retention, keyring packages of a changed key",
                     [ma](Context& ctx) {
                         auto r = app::maintain(ctx);
                         if (ma->json) {
@@ -137,6 +163,8 @@ void define_publish(Cli& cli)
                             std::cout << d << " retired\n";
                         for (const auto& d : r.published)
                             std::cout << d << "\n";
+                        for (const auto& k : r.keyrings)
+                            std::cout << k << ": keyring package uploaded (the key changed)\n";
                     });
     c->add_flag("--json", ma->json, "print what was done as JSON");
 }
