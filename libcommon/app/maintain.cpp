@@ -1,5 +1,6 @@
 #include "app/maintain.hpp"
 
+#include "app/rotate.hpp"
 #include "archive/publish.hpp"
 #include "build/queue.hpp"
 #include "core/error.hpp"
@@ -139,6 +140,8 @@ long long expire_rejected(const Home& home, long long keep, long long now)
 MaintainReport maintain(Context& ctx)
 {
     MaintainReport report;
+    if (auto switched = switch_if_due(ctx))
+        report.switched = switched->to;
     const auto& config = ctx.config();
     long long grace = config.get_int("publish.byhash_grace");
     for (const auto& r : list_repositories(ctx.db())) {
@@ -180,6 +183,7 @@ Json to_json(const MaintainReport& r)
         .set("published", published)
         .set("retired", retired)
         .set("keyrings_uploaded", keyrings)
+        .set("key_switched_to", r.switched.empty() ? Json() : Json(r.switched))
         .set("by_hash_removed", r.by_hash)
         .set("builds_removed", r.builds)
         .set("rejected_removed", r.rejected);

@@ -26,6 +26,7 @@ struct MaintainReport {
     std::vector<std::string> published; // distributions published (Valid-Until refreshed, or changes)
     std::vector<std::string> retired;   // distributions of codenames removed from a repository, after the grace
     std::vector<std::string> keyrings;  // "DIST VERSION": keyring packages uploaded for a changed key
+    std::string switched;               // a key rotation's switch came due: the new instance key
     long long by_hash = 0;              // by-hash files removed
     long long builds = 0;               // build and upload directories removed
     long long rejected = 0;             // rejected uploads removed

@@ -338,12 +338,13 @@ void clean_release_pairs(const fs::path& dir, long long grace, long long now)
 }
 
 // Stage 2: Release and Release.gpg in a new pair directory, InRelease as a temporary file.
-void stage_release(const gpg::Keyring& ring, const std::string& signer, Work& w, long long date, long long valid_until)
+void stage_release(const gpg::Keyring& ring, const std::vector<std::string>& signers, Work& w, long long date,
+                   long long valid_until)
 {
     make_dirs(w.dir);
     w.release = release_text(w.plan->header, date, valid_until, w.states);
-    std::string signature = ring.detach_sign(w.release, signer);
-    std::string inrelease = ring.clearsign(w.release, signer);
+    std::string signature = ring.detach_sign(w.release, signers);
+    std::string inrelease = ring.clearsign(w.release, signers);
     w.pair = new_pair_dir(w.dir);
     write_unsynced(w.pair / "Release", w.release); // (all made durable before the swap)
     write_unsynced(w.pair / "Release.gpg", signature);
@@ -446,7 +447,7 @@ std::vector<Work> stage_due(db::Db& db, const std::vector<const DistPlan*>& plan
         auto j = s.journal_seq.find(d.id);
         long long seq = j != s.journal_seq.end() ? j->second : (pub ? pub->seq : 0);
         fs::path dir = root / "dists" / d.name;
-        if (!is_due(s, *plan, pub, seq, options.rebuild, dir))
+        if (!is_due(s, *plan, pub, seq, options.rebuild || options.resign, dir))
             continue;
         Work w{plan, seq, {}, {}, dir, {}, {}};
         stage_indices(db, w, pub, options, build, report);
@@ -456,7 +457,7 @@ std::vector<Work> stage_due(db::Db& db, const std::vector<const DistPlan*>& plan
 }
 
 // Stage 2 for every distribution, several at once (each signature is a gpg process that mostly waits).
-void sign_releases(Context& ctx, const std::string& signer, std::vector<Work>& work, long long date,
+void sign_releases(Context& ctx, const std::vector<std::string>& signers, std::vector<Work>& work, long long date,
                    long long valid_until)
 {
     std::atomic<size_t> next{0};
@@ -466,7 +467,7 @@ void sign_releases(Context& ctx, const std::string& signer, std::vector<Work>& w
         try {
             auto ring = keys::instance_keyring(ctx.home());
             for (size_t i; (i = next++) < work.size();)
-                stage_release(ring, signer, work[i], date, valid_until);
+                stage_release(ring, signers, work[i], date, valid_until);
         } catch (...) {
             std::lock_guard l(m);
             error = std::current_exception();
@@ -552,10 +553,10 @@ PublishReport publish(Context& ctx, const repo::RepositoryLock& lock, const Publ
 
     // Everything a new Release names is on disk before any Release is; the Releases are
     // all on disk before the database says they are published.
-    auto key = keys::require_instance_key(ctx);
+    auto signers = keys::archive_signers(ctx); // (two during a key rotation)
     long long now = schedule.now;
     long long valid_until = schedule.valid > 0 ? now + schedule.valid : 0;
-    sign_releases(ctx, key.info.fingerprint, work, now, valid_until);
+    sign_releases(ctx, signers, work, now, valid_until);
     Durable durable;
     install_all(work, durable);
     durable.flush(root);

@@ -31,6 +31,7 @@ namespace mbd::archive {
 struct PublishOptions {
     bool rebuild = false;            // build every index in full, ignoring the previous state
     std::optional<std::string> dist; // only this distribution (its name)
+    bool resign = false;             // a new Release for every distribution (the signing keys changed)
 };
 
 struct PublishReport {

@@ -12,6 +12,7 @@
 #include "keys/instance.hpp"
 
 #include <atomic>
+#include <algorithm>
 #include <thread>
 #include <map>
 #include <set>
@@ -45,7 +46,8 @@ struct Problems {
 };
 
 // Read a distribution's Release, InRelease and Release.gpg and check the two signatures.
-void check_signatures(const gpg::Keyring& ring, const std::string& fingerprint, const fs::path& dir, Signed& out)
+void check_signatures(const gpg::Keyring& ring, const std::vector<std::string>& signers, const fs::path& dir,
+                      Signed& out)
 {
     std::string inrelease, signature;
     try {
@@ -57,18 +59,26 @@ void check_signatures(const gpg::Keyring& ring, const std::string& fingerprint, 
         out.problems.push_back(e.what());
         return;
     }
+    auto expected = signers;
+    std::sort(expected.begin(), expected.end());
+    auto by = [&](std::vector<std::string> have) {
+        std::sort(have.begin(), have.end());
+        return have == expected;
+    };
+    std::string keys = join(signers, " and ");
     try {
-        auto v = ring.verify_clearsigned(inrelease);
-        if (v.fingerprint != fingerprint)
-            out.problems.push_back(fmt::format("InRelease is signed by {}, not by the instance key", v.fingerprint));
+        auto v = ring.verify_clearsigned_all(inrelease);
+        if (!by(v.fingerprints))
+            out.problems.push_back(fmt::format("InRelease is signed by {}, not by {}", join(v.fingerprints, " and "),
+                                               keys));
         if (trim_right(v.content) != trim_right(out.release))
             out.problems.push_back("InRelease and Release differ");
     } catch (const Error& e) {
         out.problems.push_back(fmt::format("InRelease: {}", e.what()));
     }
     try {
-        if (ring.verify_detached(out.release, signature) != fingerprint)
-            out.problems.push_back("Release.gpg is not made by the instance key");
+        if (auto have = ring.verify_detached_all(out.release, signature); !by(have))
+            out.problems.push_back(fmt::format("Release.gpg is made by {}, not by {}", join(have, " and "), keys));
     } catch (const Error& e) {
         out.problems.push_back(fmt::format("Release.gpg: {}", e.what()));
     }
@@ -76,14 +86,14 @@ void check_signatures(const gpg::Keyring& ring, const std::string& fingerprint, 
 
 // The signatures of every distribution, several at once (each is a gpg process that mostly waits).
 std::vector<Signed> check_all_signatures(Context& ctx, const fs::path& root, const std::vector<DistPlan>& plans,
-                                         const std::string& fingerprint)
+                                         const std::vector<std::string>& signers)
 {
     std::vector<Signed> out(plans.size());
     std::atomic<size_t> next{0};
     auto work = [&] {
         auto ring = keys::instance_keyring(ctx.home());
         for (size_t i; (i = next++) < plans.size();)
-            check_signatures(ring, fingerprint, root / "dists" / plans[i].dist.name, out[i]);
+            check_signatures(ring, signers, root / "dists" / plans[i].dist.name, out[i]);
     };
     std::vector<std::thread> threads;
     for (size_t t = 1; t < std::min<size_t>(plans.size(), 4); ++t)
@@ -258,11 +268,11 @@ std::vector<std::string> verify_published(Context& ctx, std::string_view reposit
     std::vector<std::string> problems;
     auto& db = ctx.db();
     fs::path root = repository_dir(ctx, repository);
-    auto key = keys::require_instance_key(ctx);
+    auto signers = keys::archive_signers(ctx);
     long long now = now_seconds();
 
     auto plans = plan_dists(db, repository);
-    auto signatures = check_all_signatures(ctx, root, plans, key.info.fingerprint);
+    auto signatures = check_all_signatures(ctx, root, plans, signers);
     for (size_t i = 0; i < plans.size(); ++i)
         verify_dist(db, plans[i], signatures[i], root / "dists" / plans[i].dist.name, now,
                     Problems{problems, plans[i].dist.name});

@@ -114,6 +114,16 @@ CREATE TABLE access_keys (
     added       INTEGER NOT NULL
 );
 )sql",
+        // a key rotation (keys/instance.hpp): the next instance key, which signs archives beside
+        // the instance key until switch_at, then replaces it
+        R"sql(
+CREATE TABLE instance_key_next (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    fingerprint TEXT NOT NULL,
+    created     INTEGER NOT NULL,
+    switch_at   INTEGER NOT NULL
+);
+)sql",
     },
 };
 

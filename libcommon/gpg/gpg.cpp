@@ -421,18 +421,34 @@ std::string_view hash_name(int algo)
     return "unknown hash";
 }
 
-SignatureInfo require_strong_signature(std::string_view signature)
+namespace {
+
+void check_strong(const SignatureInfo& s)
 {
-    auto sigs = signature_packets(signature);
-    if (sigs.size() != 1)
-        throw fail(Exit::bad_signature, "{} signatures where one is expected", sigs.size());
-    const auto& s = sigs.front();
     if (s.version != 4)
         throw fail(Exit::bad_signature, "OpenPGP v{} signature (only v4 is accepted)", s.version);
     if (s.hash_algo != 8 && s.hash_algo != 9 && s.hash_algo != 10 && s.hash_algo != 12 && s.hash_algo != 14)
         throw fail(Exit::bad_signature, "signature over the weak digest {} (SHA-256 or stronger is needed)",
                    hash_name(s.hash_algo));
-    return s;
+}
+
+// n signatures, each strong.
+void require_strong_signatures(std::string_view signature, std::size_t n)
+{
+    auto sigs = signature_packets(signature);
+    if (sigs.size() != n)
+        throw fail(Exit::bad_signature, "{} signatures where {} expected", sigs.size(),
+                   n == 1 ? "one is" : std::to_string(n) + " are");
+    for (const auto& s : sigs)
+        check_strong(s);
+}
+
+} // namespace
+
+SignatureInfo require_strong_signature(std::string_view signature)
+{
+    require_strong_signatures(signature, 1);
+    return signature_packets(signature).front();
 }
 
 Keyring::Keyring(std::filesystem::path dir, Kind kind) : dir_(std::move(dir)), kind_(kind), impl_(new Impl)
@@ -647,10 +663,9 @@ void Keyring::remove_key(std::string_view fingerprint)
 
 namespace {
 
-std::string sign(gpgme_ctx_t ctx, std::map<std::string, gpgme_key_t>& signers, std::string_view text,
-                 std::string_view signer, gpgme_sig_mode_t mode)
+// The secret key of a signer, from the keyring's cache of them.
+gpgme_key_t signing_key(gpgme_ctx_t ctx, std::map<std::string, gpgme_key_t>& signers, const std::string& fpr)
 {
-    std::string fpr(signer);
     auto cached = signers.find(fpr);
     if (cached == signers.end()) {
         Key key;
@@ -663,9 +678,20 @@ std::string sign(gpgme_ctx_t ctx, std::map<std::string, gpgme_key_t>& signers, s
         cached = signers.emplace(fpr, key.k).first;
         key.k = nullptr; // owned by the cache now
     }
+    return cached->second;
+}
+
+// One signature per signer (a clearsigned text carries them all).
+std::string sign(gpgme_ctx_t ctx, std::map<std::string, gpgme_key_t>& signers, std::string_view text,
+                 const std::vector<std::string>& fprs, gpgme_sig_mode_t mode)
+{
+    if (fprs.empty())
+        throw fail(Exit::failed, "no key to sign with");
+    std::string fpr = join(fprs, " ");
     gpgme_signers_clear(ctx);
-    if (auto err = gpgme_signers_add(ctx, cached->second))
-        throw_gpg(err, "cannot use the signing key");
+    for (const auto& f : fprs)
+        if (auto err = gpgme_signers_add(ctx, signing_key(ctx, signers, f)))
+            throw_gpg(err, "cannot use the signing key");
     gpgme_set_armor(ctx, 1);
     Data in(text), out;
     auto err = gpgme_op_sign(ctx, in.d, out.d, mode);
@@ -674,11 +700,14 @@ std::string sign(gpgme_ctx_t ctx, std::map<std::string, gpgme_key_t>& signers, s
     if (err)
         throw_gpg(err, fmt::format("cannot sign with key {}", fpr));
     gpgme_sign_result_t r = gpgme_op_sign_result(ctx);
-    if (!r || !r->signatures || r->invalid_signers)
+    std::size_t made = 0;
+    for (auto s = r ? r->signatures : nullptr; s; s = s->next)
+        ++made;
+    if (!r || made != fprs.size() || r->invalid_signers)
         throw fail(Exit::failed, "signing with key {} produced no signature", fpr);
     std::string signed_text = out.take();
     try {
-        require_strong_signature(signed_text);
+        require_strong_signatures(signed_text, fprs.size());
     } catch (const Error& e) {
         throw fail(Exit::failed, "signing with key {} made an unacceptable signature: {}", fpr, e.what());
     }
@@ -716,6 +745,18 @@ SigCheck check_signatures(gpgme_ctx_t ctx, std::string_view signature, bool arch
         }
     }
     throw *first;
+}
+
+// Every signature of the last verify operation good, each by a key of this keyring: their signers.
+std::vector<std::string> check_every_signature(gpgme_ctx_t ctx, std::string_view signature)
+{
+    gpgme_verify_result_t r = gpgme_op_verify_result(ctx);
+    if (!r || !r->signatures)
+        throw fail(Exit::bad_signature, "not signed");
+    std::vector<std::string> out;
+    for (gpgme_signature_t s = r->signatures; s; s = s->next)
+        out.push_back(check_signature(ctx, s, signature, true).fingerprint);
+    return out;
 }
 
 SigCheck check_signature(gpgme_ctx_t ctx, gpgme_signature_t s, std::string_view signature, bool archive)
@@ -776,14 +817,42 @@ SigCheck check_signature(gpgme_ctx_t ctx, gpgme_signature_t s, std::string_view 
 
 } // namespace
 
+VerifiedAll Keyring::verify_clearsigned_all(std::string_view document) const
+{
+    check_clearsign_envelope(document);
+    Data sig(document), plain;
+    if (auto err = gpgme_op_verify(impl_->ctx, sig.d, nullptr, plain.d))
+        throw_gpg(err, "cannot verify the signature", Exit::bad_signature);
+    auto signers = check_every_signature(impl_->ctx, document);
+    return {plain.take(), std::move(signers)};
+}
+
+std::vector<std::string> Keyring::verify_detached_all(std::string_view data, std::string_view signature) const
+{
+    Data sig(signature), text(data);
+    if (auto err = gpgme_op_verify(impl_->ctx, sig.d, text.d, nullptr))
+        throw_gpg(err, "cannot verify the signature", Exit::bad_signature);
+    return check_every_signature(impl_->ctx, signature);
+}
+
 std::string Keyring::clearsign(std::string_view text, std::string_view signer) const
 {
-    return sign(impl_->ctx, impl_->signers, text, signer, GPGME_SIG_MODE_CLEAR);
+    return sign(impl_->ctx, impl_->signers, text, {std::string(signer)}, GPGME_SIG_MODE_CLEAR);
 }
 
 std::string Keyring::detach_sign(std::string_view data, std::string_view signer) const
 {
-    return sign(impl_->ctx, impl_->signers, data, signer, GPGME_SIG_MODE_DETACH);
+    return sign(impl_->ctx, impl_->signers, data, {std::string(signer)}, GPGME_SIG_MODE_DETACH);
+}
+
+std::string Keyring::clearsign(std::string_view text, const std::vector<std::string>& signers) const
+{
+    return sign(impl_->ctx, impl_->signers, text, signers, GPGME_SIG_MODE_CLEAR);
+}
+
+std::string Keyring::detach_sign(std::string_view data, const std::vector<std::string>& signers) const
+{
+    return sign(impl_->ctx, impl_->signers, data, signers, GPGME_SIG_MODE_DETACH);
 }
 
 Verified Keyring::verify_clearsigned(std::string_view document) const

@@ -43,6 +43,11 @@ struct Verified {
     long long signed_at = 0;
 };
 
+struct VerifiedAll {
+    std::string content;
+    std::vector<std::string> fingerprints; // primary keys of the signers, in the document's order
+};
+
 class Keyring {
 public:
     // Opens (creating with mode 0700 if missing) the GnuPG home at dir. A
@@ -78,6 +83,9 @@ public:
     // Signatures by the given secret key (its fingerprint).
     std::string clearsign(std::string_view text, std::string_view signer) const;
     std::string detach_sign(std::string_view data, std::string_view signer) const; // armored
+    // One signature by each (an archive's Release during a key rotation).
+    std::string clearsign(std::string_view text, const std::vector<std::string>& signers) const;
+    std::string detach_sign(std::string_view data, const std::vector<std::string>& signers) const;
 
     // Verify a clearsigned document against the keys of this keyring.
     Verified verify_clearsigned(std::string_view document) const;
@@ -88,6 +96,10 @@ public:
     // allowed; at least one must be valid and made by a key of this keyring, those
     // by unknown keys are ignored (apt's rule). Returns the first good signer.
     Verified verify_archive_clearsigned(std::string_view document) const;
+    // Our own archive's signatures (one, or one per key during a key rotation): every
+    // signature must be good and made by a key of this keyring.
+    VerifiedAll verify_clearsigned_all(std::string_view document) const;
+    std::vector<std::string> verify_detached_all(std::string_view data, std::string_view signature) const;
     std::string verify_archive_detached(std::string_view data, std::string_view signature) const;
 
 private:

@@ -32,9 +32,9 @@ std::optional<Record> load(db::Db& db)
     return r;
 }
 
-void store(db::Db& db, const gpg::KeyInfo& k, const ModelStatus& s)
+// (inside the caller's transaction)
+void write_record(db::Db& db, const gpg::KeyInfo& k, const ModelStatus& s)
 {
-    db::Transaction tx(db);
     db.run("INSERT INTO instance_key(id, fingerprint, algorithm, user_id, created, expires, status, check_flag, "
            "last_check) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
            "fingerprint = excluded.fingerprint, algorithm = excluded.algorithm, user_id = excluded.user_id, "
@@ -42,6 +42,12 @@ void store(db::Db& db, const gpg::KeyInfo& k, const ModelStatus& s)
            "check_flag = excluded.check_flag, last_check = excluded.last_check",
            k.fingerprint, k.algorithm, k.user_id, k.created, k.expires, to_string(s.status), to_string(s.flag),
            s.last_check);
+}
+
+void store(db::Db& db, const gpg::KeyInfo& k, const ModelStatus& s)
+{
+    db::Transaction tx(db);
+    write_record(db, k, s);
     tx.commit();
 }
 
@@ -166,7 +172,12 @@ InstanceKey init_instance_key(Context& ctx, gpg::Algo algo, long long expire_sec
         throw fail(Exit::exists, "an instance key exists already ({}); use --force to replace it", *old);
     std::string uid = instance_user_id(ctx.config().get("identity"), ctx.config().get("email"));
     auto info = ring.generate(uid, algo, expire_seconds);
-    store(db, info, ModelStatus{}.after_prepare());
+    {
+        db::Transaction tx(db);
+        write_record(db, info, ModelStatus{}.after_prepare());
+        db.run("DELETE FROM instance_key_next"); // (a rotation under way ends with the key it rotated)
+        tx.commit();
+    }
     if (old && ring.find(*old)) {
         auto file = retire(ctx, ring, *old);
         log::notice("replaced the instance key {} by {}; the old one is kept in '{}'", *old, info.fingerprint,
@@ -243,6 +254,70 @@ InstanceKey set_instance_key_expiry(Context& ctx, long long expires_in_seconds)
     r.info.expires = info->expires;
     store(ctx.db(), r.info, r.status); // the check decides: a key out of service for its expiry comes back
     return check_instance_key(ctx);
+}
+
+std::optional<NextKey> next_instance_key(db::Db& db)
+{
+    auto r = db.query("SELECT fingerprint, switch_at FROM instance_key_next WHERE id = 1");
+    if (!r.step())
+        return std::nullopt;
+    NextKey k;
+    k.info.fingerprint = r.text(0);
+    k.switch_at = r.int64(1);
+    return k;
+}
+
+NextKey rotate_instance_key(Context& ctx, gpg::Algo algo, long long expire_seconds, long long switch_at)
+{
+    auto& db = ctx.db();
+    FileLock lock(ctx.home().locks() / "instance-key.lock", true);
+    auto current = require_instance_key(ctx);
+    if (auto next = next_instance_key(db))
+        throw fail(Exit::exists, "a rotation is under way already: key {} takes over on {} (mbd-keygen switch)",
+                   next->info.fingerprint, iso_time(next->switch_at));
+    auto ring = instance_keyring(ctx.home());
+    auto info = ring.generate(current.info.user_id, algo, expire_seconds);
+    db::Transaction tx(db);
+    db.run("INSERT INTO instance_key_next(id, fingerprint, created, switch_at) VALUES (1, ?, ?, ?)", info.fingerprint,
+           info.created, switch_at);
+    tx.commit();
+    log::notice("key rotation: {} signs beside {} until {}", info.fingerprint, current.info.fingerprint,
+                iso_time(switch_at));
+    return {info, switch_at};
+}
+
+InstanceKey switch_instance_key(Context& ctx)
+{
+    auto& db = ctx.db();
+    FileLock lock(ctx.home().locks() / "instance-key.lock", true);
+    auto next = next_instance_key(db);
+    if (!next)
+        throw fail(Exit::not_found, "no key rotation is under way (mbd-keygen rotate)");
+    auto ring = instance_keyring(ctx.home());
+    auto info = ring.find(next->info.fingerprint);
+    if (!info)
+        throw fail(Exit::state, "the next instance key {} is missing from '{}'", next->info.fingerprint,
+                   ring.dir().string());
+    auto old = require_record(ctx);
+    {
+        db::Transaction tx(db);
+        write_record(db, *info, ModelStatus{}.after_prepare());
+        db.run("DELETE FROM instance_key_next");
+        tx.commit();
+    }
+    auto file = retire(ctx, ring, old.info.fingerprint);
+    log::notice("key rotation: {} is the instance key; the old one, {}, is kept in '{}'", info->fingerprint,
+                old.info.fingerprint, file.string());
+    check_instance_key(ctx);
+    return activate_instance_key(ctx);
+}
+
+std::vector<std::string> archive_signers(Context& ctx)
+{
+    std::vector<std::string> out{require_instance_key(ctx).info.fingerprint};
+    if (auto next = next_instance_key(ctx.db()))
+        out.push_back(next->info.fingerprint);
+    return out;
 }
 
 std::string clearsign(Context& ctx, std::string_view text)

@@ -73,6 +73,24 @@ std::filesystem::path remove_instance_key(Context& ctx);
 // a key taken out of service when it expired, 'A', is active again).
 InstanceKey set_instance_key_expiry(Context& ctx, long long expires_in_seconds);
 
+// ---- key rotation ----
+// The next instance key: made by rotate_instance_key, it signs the archives (and goes into
+// the keyring packages) beside the instance key until switch_at; switch_instance_key then
+// makes it the instance key (the old one retired as by remove_instance_key).
+struct NextKey {
+    gpg::KeyInfo info;
+    long long switch_at = 0;
+};
+std::optional<NextKey> next_instance_key(db::Db& db);
+// A new key of the instance's user id; Error(Exit::exists) during a rotation, the instance
+// key's errors (require_instance_key) without a usable one.
+NextKey rotate_instance_key(Context& ctx, gpg::Algo algo, long long expire_seconds, long long switch_at);
+// Error(Exit::not_found) when no rotation is under way.
+InstanceKey switch_instance_key(Context& ctx);
+// The keys archives are signed with: the instance key (require_instance_key), and the
+// next one during a rotation.
+std::vector<std::string> archive_signers(Context& ctx);
+
 // Sign with the instance key (require_instance_key first).
 std::string clearsign(Context& ctx, std::string_view text);
 std::string detach_sign(Context& ctx, std::string_view data);

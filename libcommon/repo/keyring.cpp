@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <functional>
 #include <optional>
 
@@ -44,18 +45,22 @@ clean:
 
 struct Held {
     std::string version;
-    bool current_key = false; // its description names the instance key
+    bool current_key = false; // its description names every key archives are signed with
 };
 
-std::optional<Held> held(db::Db& db, const DistRef& d, const std::string& package, const std::string& fingerprint)
+std::optional<Held> held(db::Db& db, const DistRef& d, const std::string& package,
+                         const std::vector<std::string>& fingerprints)
 {
-    auto r = db.query("SELECT sp.version, (SELECT count(*) FROM binary_packages b WHERE b.source_id = sp.id AND "
-                      "instr(b.stanza, ?) > 0) FROM dist_sources ds JOIN source_packages sp ON sp.id = ds.source_id "
+    auto r = db.query("SELECT sp.version, (SELECT group_concat(b.stanza) FROM binary_packages b WHERE b.source_id = "
+                      "sp.id) FROM dist_sources ds JOIN source_packages sp ON sp.id = ds.source_id "
                       "WHERE ds.dist_id = ? AND ds.name = ?",
-                      fingerprint, d.id, package);
+                      d.id, package);
     if (!r.step())
         return std::nullopt;
-    return Held{r.text(0), r.int64(1) > 0};
+    std::string stanzas = r.text(1);
+    return Held{r.text(0), std::all_of(fingerprints.begin(), fingerprints.end(), [&](const std::string& f) {
+                    return stanzas.find(f) != std::string::npos;
+                })};
 }
 
 // The next serial: one more than any version of the package the repository has had.
@@ -74,7 +79,8 @@ long long next_serial(db::Db& db, std::string_view repository, const std::string
 
 // The source tree of one keyring package, under work/src.
 fs::path write_tree(Context& ctx, const fs::path& work, const Repository& repo, const DistRef& d,
-                    const std::string& package, const std::string& version, const std::string& fingerprint)
+                    const std::string& package, const std::string& version,
+                    const std::vector<std::string>& fingerprints)
 {
     auto& db = ctx.db();
     fs::path tree = work / "src";
@@ -82,8 +88,14 @@ fs::path write_tree(Context& ctx, const fs::path& work, const Repository& repo, 
     make_dirs(tree / "sources");
     std::string maintainer = fmt::format("{} <{}>", ctx.config().get("identity"), ctx.config().get("email"));
     std::string keyring = "/usr/share/keyrings/" + package + ".gpg";
-    write_atomic(tree / "keyring.gpg", keys::instance_keyring(ctx.home()).export_key(fingerprint, false),
-                 0644, Durable::no);
+    std::string keys;
+    auto ring = keys::instance_keyring(ctx.home());
+    for (const auto& f : fingerprints)
+        keys += ring.export_key(f, false);
+    write_atomic(tree / "keyring.gpg", keys, 0644, Durable::no);
+    std::string listed; // (the description's lines)
+    for (const auto& f : fingerprints)
+        listed += "  " + f + "\n";
     for (const auto& s : get_layout(db, repo.layout).suites) {
         SourcesListOptions o;
         o.codenames = {d.codename};
@@ -98,13 +110,13 @@ fs::path write_tree(Context& ctx, const fs::path& work, const Repository& repo, 
                  fmt::format("Source: {0}\nSection: misc\nPriority: optional\nMaintainer: {1}\n"
                              "Standards-Version: 4.6.2\nRules-Requires-Root: no\n\n"
                              "Package: {0}\nArchitecture: all\nMulti-Arch: foreign\nDepends: ${{misc:Depends}}\n"
-                             "Description: OpenPGP key of the mbd repository '{2}'\n"
-                             " The key that signs the Release files of the mbd repository '{2}'\n"
-                             " of {4},\n .\n  {3}\n .\n"
+                             "Description: OpenPGP keys of the mbd repository '{2}'\n"
+                             " The keys that sign the Release files of the mbd repository '{2}'\n"
+                             " of {4} (two during a key rotation),\n .\n{3} .\n"
                              " installed as {5},\n"
                              " and the apt sources of the repository's suites for {6}\n"
                              " (deb822, not enabled) in /usr/share/doc/{0}/examples/.\n",
-                             package, maintainer, repo.id, fingerprint, ctx.config().get("identity"), keyring,
+                             package, maintainer, repo.id, listed, ctx.config().get("identity"), keyring,
                              d.codename),
                  0644, Durable::no);
     write_atomic(tree / "debian/copyright",
@@ -114,8 +126,8 @@ fs::path write_tree(Context& ctx, const fs::path& work, const Repository& repo, 
                              package, maintainer),
                  0644, Durable::no);
     write_atomic(tree / "debian/changelog",
-                 fmt::format("{} ({}) {}; urgency=medium\n\n  * The key of repository '{}': {}.\n\n -- {}  {}\n",
-                             package, version, d.name, repo.id, fingerprint, maintainer,
+                 fmt::format("{} ({}) {}; urgency=medium\n\n  * The keys of repository '{}': {}.\n\n -- {}  {}\n",
+                             package, version, d.name, repo.id, join(fingerprints, ", "), maintainer,
                              rfc2822_time(now_seconds())),
                  0644, Durable::no);
     return tree;
@@ -136,14 +148,14 @@ std::vector<KeyringUpload> upload(Context& ctx, const std::vector<Repository>& r
                                   const std::function<bool(const std::optional<Held>&)>& wanted)
 {
     auto& db = ctx.db();
-    std::string fingerprint = keys::require_instance_key(ctx).info.fingerprint;
+    auto fingerprints = keys::archive_signers(ctx);
     std::vector<KeyringUpload> out;
     for (const auto& repo : repos) {
         if (repo.status.status == Status::removed)
             continue;
         std::string package = keyring_package(repo.id);
         for (const auto& d : keyring_dists(db, repo)) {
-            auto h = held(db, d, package, fingerprint);
+            auto h = held(db, d, package, fingerprints);
             if (!wanted(h)) {
                 if (h)
                     out.push_back({d.name, h->version, {}});
@@ -153,7 +165,7 @@ std::vector<KeyringUpload> upload(Context& ctx, const std::vector<Repository>& r
             std::string version = port_version(ctx, std::to_string(next_serial(db, repo.id, package)), d.name, d.name);
             make_dirs(ctx.home().tmp());
             TempDir work(ctx.home().tmp(), "keyring");
-            fs::path tree = write_tree(ctx, work.path(), repo, d, package, version, fingerprint);
+            fs::path tree = write_tree(ctx, work.path(), repo, d, package, version, fingerprints);
             auto changes = upload_source_tree(ctx, work.path(), tree, package, version);
             log::info("{}: {} {} uploaded", d.name, package, version);
             out.push_back({d.name, version, changes});

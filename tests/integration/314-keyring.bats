@@ -121,3 +121,83 @@ fingerprints() {
     run ls "$MBD_HOME/incoming"
     refute grep -q 'archive-keyring' <<<"$output"
 }
+
+# the fingerprints of all keys in a keyring file, sorted, on one line
+all_fingerprints() {
+    gpg --batch --with-colons --show-keys "$1" | awk -F: '$1 == "pub" {p = 1} $1 == "fpr" && p {print $10; p = 0}' |
+        sort | tr '\n' ' '
+}
+
+# signatures in a clearsigned file that verify with the keys of a keyring (gpgv's VALIDSIG), sorted
+valid_signers() {
+    gpgv --status-fd 1 --keyring "$1" "$2" 2>/dev/null | awk '$2 == "VALIDSIG" {print $3}' | sort | tr '\n' ' '
+}
+
+@test "a key rotation: a client with the keyring package reads on across the switch with no step of its own; one with only the old key fails after it" {
+    old=$(mbd-keygen show --json | jq -r .fingerprint)
+    run_mbd mbd-repo keyring kr
+    keyring_built 1~kr12+1
+    line="deb file://$MBD_HOME/repositories/kr bookworm-kr-unstable main"
+    # client a: installed the keyring package, then uses the sources it ships as they are
+    a="$BATS_TEST_TMPDIR/a"
+    mbdt_apt_sandbox "$a" "$BATS_TEST_TMPDIR/instance.asc" "$line"
+    mbdt_apt_ok "$a" update
+    mbdt_apt_ok "$a" install kr-archive-keyring
+    : >"$a/etc/apt/sources.list"
+    sed "s#^Signed-By: .*#Signed-By: $a/usr/share/keyrings/kr-archive-keyring.gpg#" \
+        "$a/usr/share/doc/kr-archive-keyring/examples/bookworm-kr-unstable.sources" >"$a/etc/apt/sources.list.d/kr.sources"
+    mbdt_apt_ok "$a" update
+    # client b: the old key's file only (what sources-list --install writes)
+    b="$BATS_TEST_TMPDIR/b"
+    mbdt_apt_sandbox "$b" "$BATS_TEST_TMPDIR/instance.asc" "$line"
+    mbdt_apt_ok "$b" update
+
+    run_mbd mbd-keygen rotate --algo ed25519 --overlap 30 --json
+    new=$(jq -r .to <<<"$output")
+    assert_equal "$(jq -r .from <<<"$output")" "$old"
+    assert_equal "$(jq -c '[.keyrings_uploaded[].version]' <<<"$output")" '["2~kr12+1"]'
+    run_mbd mbd-keygen show --json
+    assert_equal "$(jq -r .next.fingerprint <<<"$output")" "$new"
+    run_mbd 5 mbd-keygen rotate --algo ed25519
+    # during the overlap every Release is signed by both keys
+    both="$BATS_TEST_TMPDIR/both.gpg"
+    gpg --homedir "$MBD_HOME/gnupg" --batch --export "$old" "$new" >"$both"
+    inrelease="$MBD_HOME/repositories/kr/dists/bookworm-kr-unstable/InRelease"
+    assert_equal "$(valid_signers "$both" "$inrelease")" "$(printf '%s\n' "$old" "$new" | sort | tr '\n' ' ')"
+    assert_equal "$(gpgv --status-fd 1 --keyring "$both" "$MBD_HOME/repositories/kr/dists/bookworm-kr-stable/Release.gpg" \
+        "$MBD_HOME/repositories/kr/dists/bookworm-kr-stable/Release" 2>/dev/null | grep -c VALIDSIG)" 2
+    run_mbd mbd-repo check kr
+    # the keyring package with both keys; a's routine upgrade takes it; b reads on too
+    keyring_built 2~kr12+1
+    mbdt_apt_ok "$a" update
+    mbdt_apt_ok "$a" upgrade
+    assert_equal "$(all_fingerprints "$a/usr/share/keyrings/kr-archive-keyring.gpg")" \
+        "$(printf '%s\n' "$old" "$new" | sort | tr '\n' ' ')"
+    mbdt_apt_ok "$b" update
+
+    # the switch: the new key alone signs; a reads on with nothing done, b fails saying why
+    run_mbd mbd-keygen switch
+    run_mbd mbd-keygen show --json
+    assert_equal "$(jq -r .fingerprint <<<"$output")" "$new"
+    assert_equal "$(jq -r .next <<<"$output")" null
+    [ -f "$MBD_HOME/gnupg/retired/$old.asc" ]
+    assert_equal "$(valid_signers "$both" "$inrelease")" "$new "
+    mbdt_apt_ok "$a" update
+    # (apt keeps the lists it had and warns: an error with --error-on=any)
+    run mbdt_apt "$b" update --error-on=any
+    [ "$status" -ne 0 ]
+    assert_output_contains "NO_PUBKEY ${new: -16}"
+    run_mbd mbd-repo check kr
+    # no new keyring package: the one held ships the new key
+    run_mbd mbd-repo keyring kr
+    assert_output_contains "up to date, 2~kr12+1"
+    run_mbd 4 mbd-keygen switch
+
+    # maintain makes the switch once the overlap passed
+    run_mbd mbd-keygen rotate --algo ed25519 --overlap 0 --json
+    third=$(jq -r .to <<<"$output")
+    run_mbd mbd-repo maintain --json
+    assert_equal "$(jq -r .key_switched_to <<<"$output")" "$third"
+    gpg --homedir "$MBD_HOME/gnupg" --batch --export "$third" >"$BATS_TEST_TMPDIR/third.gpg"
+    assert_equal "$(valid_signers "$BATS_TEST_TMPDIR/third.gpg" "$inrelease")" "$third "
+}

@@ -1,6 +1,9 @@
 // mbd-keygen: manage the instance key and the uploaders' keys.
 #include "access/gateway.hpp"
 #include "app/entry.hpp"
+#include "app/rotate.hpp"
+#include "core/json.hpp"
+#include "core/strings.hpp"
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/log.hpp"
@@ -29,6 +32,7 @@ keys::RepositoryExists repository_exists(Context& ctx)
 struct Options {
     std::string algo = "rsa4096";
     long long expire_days = 0;
+    long long overlap_days = 30;
     bool force = false, armor = false, binary = false, json = false;
     std::string output, file, key;
     std::vector<std::string> repos;
@@ -52,7 +56,20 @@ void instance_commands(Cli& cli, const std::shared_ptr<Options>& o)
         auto key = keys::find_instance_key(ctx);
         if (!key)
             throw fail(Exit::not_found, "this instance has no key (run 'mbd-keygen init')");
-        std::cout << (o->json ? keys::to_json(*key).dump() : keys::describe(*key));
+        auto next = keys::next_instance_key(ctx.db());
+        if (o->json) {
+            auto j = keys::to_json(*key);
+            j.set("next", next ? Json::object()
+                                     .set("fingerprint", next->info.fingerprint)
+                                     .set("switch_at", json_time(next->switch_at))
+                               : Json());
+            std::cout << j.dump();
+        } else {
+            std::cout << keys::describe(*key);
+            if (next)
+                std::cout << fmt::format("next key:    {} (signs beside it; takes over on {})\n",
+                                         next->info.fingerprint, iso_time(next->switch_at));
+        }
     });
     c->add_flag("--json", o->json, "print JSON");
 
@@ -69,6 +86,42 @@ void instance_commands(Cli& cli, const std::shared_ptr<Options>& o)
     auto* armor = c->add_flag("--armor", o->armor, "ASCII-armored output (the default)");
     c->add_flag("--binary", o->binary, "binary OpenPGP output (for apt's .gpg keyrings)")->excludes(armor);
     c->add_option("--output", o->output, "write to FILE instead of standard output")->type_name("FILE");
+
+    c = cli.command("rotate",
+                    "key rotation: a next key signs the archives and joins the keyring packages now, "
+                    "and replaces the instance key after the overlap",
+                    [o](Context& ctx) {
+                        auto r = app::rotate(ctx, *gpg::parse_algo(o->algo), o->expire_days * 86400,
+                                             o->overlap_days * 86400);
+                        if (o->json) {
+                            std::cout << app::to_json(r).dump();
+                            return;
+                        }
+                        std::cout << fmt::format("next key {} signs beside {} until {} (then: mbd-repo maintain, "
+                                                 "or mbd-keygen switch)\n",
+                                                 r.to, r.from, iso_time(r.switch_at));
+                        for (const auto& k : r.keyrings)
+                            std::cout << fmt::format("{}: keyring package {} uploaded\n", k.dist, k.version);
+                        std::cout << fmt::format("{} distributions signed by both keys\n", r.published.size());
+                    });
+    c->add_option("--algo", o->algo, "key algorithm")->check(CLI::IsMember({"rsa4096", "ed25519"}));
+    c->add_option("--expire", o->expire_days, "days until the next key expires; 0: never")->check(CLI::NonNegativeNumber);
+    c->add_option("--overlap", o->overlap_days, "days both keys sign before the switch (default 30)")
+        ->check(CLI::NonNegativeNumber);
+    c->add_flag("--json", o->json, "print JSON");
+
+    c = cli.command("switch", "end a key rotation now: the next key becomes the instance key and alone signs the archives",
+                    [o](Context& ctx) {
+                        auto r = app::switch_key(ctx);
+                        if (o->json) {
+                            std::cout << app::to_json(r).dump();
+                            return;
+                        }
+                        std::cout << fmt::format("{} is the instance key; {} is retired (gnupg/retired/)\n", r.to,
+                                                 r.from);
+                        std::cout << fmt::format("{} distributions signed by it alone\n", r.published.size());
+                    });
+    c->add_flag("--json", o->json, "print JSON");
 
     cli.command("check", "check that the instance key can sign and matches its record; record the outcome",
                 [](Context& ctx) { std::cout << keys::describe(keys::check_instance_key(ctx)); });

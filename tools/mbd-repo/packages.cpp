@@ -163,6 +163,8 @@ void define_publish(Cli& cli)
                             std::cout << d << " retired\n";
                         for (const auto& d : r.published)
                             std::cout << d << "\n";
+                        if (!r.switched.empty())
+                            std::cout << "key rotation: " << r.switched << " is the instance key now\n";
                         for (const auto& k : r.keyrings)
                             std::cout << k << ": keyring package uploaded (the key changed)\n";
                     });
