@@ -53,6 +53,14 @@ hello_copy() {
     echo "file://$dir/$HELLO_DSC"
 }
 
+# The name of the upstream tarball among the files in DIR (not its signature).
+orig_of() {
+    local f
+    for f in "$1"/*.orig.tar.*; do
+        [[ "$f" == *.asc ]] || basename "$f"
+    done
+}
+
 # Nothing reached incoming/, and no work directory was left behind.
 assert_nothing_uploaded() {
     assert_equal "$(ls -A "$MBD_HOME/incoming")" ""
@@ -88,7 +96,7 @@ instance_keyring() {
         assert_equal "$(cd "$BATS_TEST_TMPDIR/ported" && dpkg-parsechangelog -o 1 -c 1 -S Version)" "$HELLO_VERSION"
     done
     # the upstream tarball is Debian's, byte for byte
-    orig=$(cd "$BATS_FILE_TMPDIR/debian" && ls hello_*.orig.tar.* | grep -v '\.asc$')
+    orig=$(orig_of "$BATS_FILE_TMPDIR/debian")
     cmp "$BATS_FILE_TMPDIR/debian/$orig" "$MBD_HOME/incoming/$orig"
     run_mbd mbd-incoming events --type PORTING --json
     assert_equal "$(jq -r 'map(.distribution) | sort | join(" ")' <<<"$output")" "bookworm-test-unstable bullseye-other-unstable"
@@ -126,7 +134,7 @@ instance_keyring() {
     local url dir orig
     url=$(hello_copy)
     dir=$(dirname "${url#file://}")
-    orig=$(cd "$dir" && ls hello_*.orig.tar.* | grep -v '\.asc$')
+    orig=$(orig_of "$dir")
     printf 'X' | dd of="$dir/$orig" bs=1 seek=1000 conv=notrunc status=none
     run_mbd 8 mbd-repo port-ext "$url" bookworm-test-unstable
     assert_stderr_contains "E: '$HELLO_DSC' does not verify:"
