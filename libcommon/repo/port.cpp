@@ -29,18 +29,44 @@ std::string codeversion_of(db::Db& db, const DistRef& d)
 
 } // namespace
 
-std::string port_version(Context& ctx, std::string_view version, std::string_view from_dist, std::string_view to_dist)
+namespace {
+
+// version with its suffix ~<ID><CODEVERSION>+N (ours: the pattern of that suffix a
+// version may end in) made to.repository's for to's codeversion.
+std::string ported_version(db::Db& db, std::string_view version, const std::regex& ours, const DistRef& to)
 {
-    auto& db = ctx.db();
-    auto from = find_dist(db, from_dist), to = find_dist(db, to_dist);
     bool experimental = suite_of(db, to).experimental;
     std::string target = fmt::format("~{}{}+", to.repository, codeversion_of(db, to));
-    std::regex ours(fmt::format("~{}{}\\+([0-9]+)$", from.repository, codeversion_of(db, from)));
     std::smatch m;
     std::string v(version);
     if (std::regex_search(v, m, ours))
         return v.substr(0, size_t(m.position(0))) + target + (experimental ? "0" : m[1].str());
     return v + target + (experimental ? "0" : "1");
+}
+
+} // namespace
+
+std::string port_version(Context& ctx, std::string_view version, std::string_view from_dist, std::string_view to_dist)
+{
+    auto& db = ctx.db();
+    auto from = find_dist(db, from_dist), to = find_dist(db, to_dist);
+    return ported_version(db, version, std::regex(fmt::format("~{}{}\\+([0-9]+)$", from.repository, codeversion_of(db, from))),
+                          to);
+}
+
+std::string port_version_external(Context& ctx, std::string_view version, std::string_view to_dist)
+{
+    auto& db = ctx.db();
+    auto to = find_dist(db, to_dist);
+    return ported_version(db, version, std::regex(fmt::format("~{}[0-9]+\\+([0-9]+)$", to.repository)), to);
+}
+
+DistRef port_target(Context& ctx, std::string_view to_dist)
+{
+    auto to = find_dist(ctx.db(), to_dist);
+    if (to.is_rollback() || !suite_of(ctx.db(), to).uploadable)
+        throw fail(Exit::rejected, "cannot port to '{}': not an uploadable suite", to.name);
+    return to;
 }
 
 std::filesystem::path upload_source_tree(Context& ctx, const std::filesystem::path& work,
@@ -59,13 +85,35 @@ std::filesystem::path upload_source_tree(Context& ctx, const std::filesystem::pa
     return ctx.home().incoming() / name;
 }
 
+std::filesystem::path upload_port(Context& ctx, const std::filesystem::path& dsc, const PortUpload& p)
+{
+    require_program("dpkg-source", "dpkg-dev");
+    make_dirs(ctx.home().tmp());
+    TempDir work(ctx.home().tmp(), "port");
+    // (dsc's files were checked: as the pool holds them, or by port_ext's dscverify)
+    run_checked({"dpkg-source", "--no-check", "-x", dsc.string(), "src"}, {.cwd = work.path()});
+    auto tree = work.path() / "src";
+    std::string entry = fmt::format("{} ({}) {}; urgency=medium\n\n  * Automatic port of {} {} from {}.\n\n"
+                                    " -- {} <{}>  {}\n\n",
+                                    p.source, p.version, p.to, p.source, p.from_version, p.origin,
+                                    ctx.config().get("identity"), ctx.config().get("email"),
+                                    rfc2822_time(now_seconds()));
+    write_atomic(tree / "debian/changelog", entry + read_file(tree / "debian/changelog"));
+    auto path = upload_source_tree(ctx, work.path(), tree, p.source, p.version);
+    auto& db = ctx.db();
+    db::Transaction tx(db);
+    record_event(db, Event{0, 0, "PORTING", p.source, p.version, p.to, "",
+                           fmt::format("port of {} {} from {} uploaded", p.source, p.from_version, p.origin),
+                           path.string()});
+    tx.commit();
+    return path;
+}
+
 PortResult port(Context& ctx, std::string_view source, std::string_view from_dist, std::string_view to_dist)
 {
     auto& db = ctx.db();
     auto from = find_dist(db, from_dist);
-    auto to = find_dist(db, to_dist);
-    if (to.is_rollback() || !suite_of(db, to).uploadable)
-        throw fail(Exit::rejected, "cannot port to '{}': not an uploadable suite", to.name);
+    auto to = port_target(ctx, to_dist);
     auto held = db.query("SELECT sp.id, sp.version FROM dist_sources ds JOIN source_packages sp ON sp.id = ds.source_id "
                          "WHERE ds.dist_id = ? AND ds.name = ?",
                          from.id, source);
@@ -75,7 +123,6 @@ PortResult port(Context& ctx, std::string_view source, std::string_view from_dis
     PortResult r{std::string(source), held.text(1), "", from.name, to.name, {}};
     r.version = port_version(ctx, r.from_version, from.name, to.name);
 
-    require_program("dpkg-source", "dpkg-dev");
     make_dirs(ctx.home().tmp());
     TempDir work(ctx.home().tmp(), "port");
     auto root = archive::repository_dir(ctx, from.repository);
@@ -91,20 +138,7 @@ PortResult port(Context& ctx, std::string_view source, std::string_view from_dis
     }
     if (dsc.empty())
         throw fail(Exit::state, "source '{}' {} has no .dsc in the pool", source, r.from_version);
-    run_checked({"dpkg-source", "--no-check", "-x", dsc, "src"}, {.cwd = work.path()});
-    auto tree = work.path() / "src";
-    std::string entry = fmt::format("{} ({}) {}; urgency=medium\n\n  * Automatic port of {} {} from {}.\n\n"
-                                    " -- {} <{}>  {}\n\n",
-                                    source, r.version, to.name, source, r.from_version, from.name,
-                                    ctx.config().get("identity"), ctx.config().get("email"),
-                                    rfc2822_time(now_seconds()));
-    write_atomic(tree / "debian/changelog", entry + read_file(tree / "debian/changelog"));
-    r.changes = upload_source_tree(ctx, work.path(), tree, source, r.version);
-    db::Transaction tx(db);
-    record_event(db, Event{0, 0, "PORTING", r.source, r.version, to.name, "",
-                           fmt::format("port of {} {} from {} uploaded", r.source, r.from_version, from.name),
-                           r.changes.string()});
-    tx.commit();
+    r.changes = upload_port(ctx, work.path() / dsc, {r.source, r.from_version, r.version, to.name, from.name});
     return r;
 }
 

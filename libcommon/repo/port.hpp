@@ -10,6 +10,7 @@
 #pragma once
 
 #include "db/context.hpp"
+#include "model/model.hpp"
 
 #include <filesystem>
 #include <string>
@@ -30,8 +31,27 @@ PortResult port(Context& ctx, std::string_view source, std::string_view from_dis
 std::filesystem::path upload_source_tree(Context& ctx, const std::filesystem::path& work,
                                          const std::filesystem::path& tree, std::string_view source,
                                          std::string_view version);
+// The distribution of that name, if a port may go there: Error(Exit::not_found) for none,
+// Error(Exit::rejected) for a rollback or a suite that takes no uploads.
+DistRef port_target(Context& ctx, std::string_view to_dist);
 
 // The version a port of version from one distribution to another gets.
 std::string port_version(Context& ctx, std::string_view version, std::string_view from_dist, std::string_view to_dist);
+// The version a port of a version from outside this instance gets: one that ends in
+// ~<to's id><to's codeversion>+N keeps N (another instance with this id), any other gets
+// that suffix with +1; +0 for an experimental target, as port_version does.
+std::string port_version_external(Context& ctx, std::string_view version, std::string_view to_dist);
+
+// The part of a port every port shares (port, port_ext): the source whose .dsc is dsc
+// (the files it lists beside it, already checked) is unpacked, given a changelog entry
+// "Automatic port of SOURCE FROM_VERSION from ORIGIN." with version and distribution
+// to, packed again with dpkg-buildpackage -S, signed by the instance key and put into
+// incoming/ (files first, the .changes last), and a PORTING event is recorded.
+// Returns the .changes in incoming/.
+struct PortUpload {
+    std::string source, from_version, version, to;
+    std::string origin; // where it comes from: a distribution, a URL
+};
+std::filesystem::path upload_port(Context& ctx, const std::filesystem::path& dsc, const PortUpload& port);
 
 } // namespace mbd::repo

@@ -163,13 +163,37 @@ int move_into(const Home& home, const std::string& name, const fs::path& dir)
     return 0;
 }
 
-// Move listed files of incoming/ into a claim. One that is gone (claimed along with
-// another upload, or never there: ENOENT, or a name too long to exist) is skipped;
-// one that cannot be moved is noted in c.unmoved (the claim is then rejected).
-void gather(const Home& home, Claim& c, const std::vector<std::string>& names)
+// Hard-link a file of incoming/ into a claim (it stays for another upload listing it),
+// or copy it where the kernel refuses the link (a file another user uploaded, with
+// fs.protected_hardlinks): 0, or the errno why not. One there already (a claim
+// resumed) is as good.
+int link_into(const Home& home, const std::string& name, const fs::path& dir)
+{
+    std::string to = name == reason_file ? std::string(reason_file) + ".upload" : name;
+    if (fault::inject("incoming.claim.rename"))
+        return errno;
+    if (::link((home.incoming() / name).c_str(), (dir / to).c_str()) != 0 && errno != EEXIST) {
+        int err = errno;
+        if (err != EPERM && err != EXDEV && err != EMLINK)
+            return err;
+        try {
+            copy_atomic(home.incoming() / name, dir / to);
+        } catch (const Error&) {
+            return err;
+        }
+    }
+    fault::point("incoming.claim");
+    return 0;
+}
+
+// Move listed files of incoming/ into a claim (link those in shared). One that is gone
+// (claimed along with another upload, or never there: ENOENT, or a name too long to
+// exist) is skipped; one that cannot be moved is noted in c.unmoved (the claim is then
+// rejected).
+void gather(const Home& home, Claim& c, const std::vector<std::string>& names, const std::set<std::string>& shared = {})
 {
     for (const auto& n : names) {
-        int err = move_into(home, n, c.dir);
+        int err = shared.contains(n) ? link_into(home, n, c.dir) : move_into(home, n, c.dir);
         if (!err)
             c.files.push_back(n);
         else if (err != ENOENT && err != ENAMETOOLONG)
@@ -348,7 +372,20 @@ std::vector<Pending> scan_incoming(const Home& home, long long now, long long se
     return out;
 }
 
-std::optional<Claim> claim(const Home& home, const Pending& pending)
+std::set<std::string> shared_files(const Home& home, const std::vector<Pending>& pending, std::size_t i)
+{
+    std::set<std::string> out;
+    for (std::size_t j = 0; j < pending.size(); ++j) {
+        if (j == i || !lstat_of(home.incoming() / pending[j].changes).exists)
+            continue;
+        for (const auto& f : pending[j].files)
+            if (std::find(pending[i].files.begin(), pending[i].files.end(), f) != pending[i].files.end())
+                out.insert(f);
+    }
+    return out;
+}
+
+std::optional<Claim> claim(const Home& home, const Pending& pending, const std::set<std::string>& shared)
 {
     Claim c{new_claim_dir(home, pending.changes), pending.changes, {}, {}};
     if (fault::inject("incoming.claim.rename") ||
@@ -368,7 +405,7 @@ std::optional<Claim> claim(const Home& home, const Pending& pending)
     for (const auto& f : pending.files)
         if (f != pending.changes)
             files.push_back(f);
-    gather(home, c, files);
+    gather(home, c, files, shared);
     fsync_dir(c.dir);
     fsync_dir(home.incoming());
     log::debug("incoming", "claimed '{}' into '{}'", pending.changes, c.dir.string());

@@ -30,6 +30,7 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -77,8 +78,14 @@ bool written_within(const Home& home, double seconds);
 // Claim a pending upload; nullopt if its .changes vanished (taken by another pass).
 // If its .changes cannot be moved (or no claim directory made), nothing is moved and
 // the error thrown: the upload stays in incoming/. A listed file that cannot be moved
-// is noted in Claim::unmoved and the claim is to be rejected.
-std::optional<Claim> claim(const Home& home, const Pending& pending);
+// is noted in Claim::unmoved and the claim is to be rejected. A listed file in shared
+// (one that other uploads still in incoming/ list too: the .orig of two ports of one
+// source to two distributions) is hard-linked into the claim instead and stays for
+// them: the last upload claimed takes it along.
+std::optional<Claim> claim(const Home& home, const Pending& pending, const std::set<std::string>& shared = {});
+// The files pending[i] lists that another upload of pending whose .changes is still in
+// incoming/ (not claimed yet) lists too.
+std::set<std::string> shared_files(const Home& home, const std::vector<Pending>& pending, std::size_t i);
 
 // Claims left behind by an interrupted pass, oldest first (with the files they list
 // that are still in incoming/, or noted as unmoved).

@@ -172,9 +172,10 @@ PassReport Pass::run()
         auto pending = scan_incoming(home_, now, settle);
         report_.waiting = 0;
         int settling = 0;
-        for (const auto& p : pending) {
+        for (std::size_t i = 0; i < pending.size(); ++i) {
+            const auto& p = pending[i];
             if (p.malformed) {
-                if (auto c = claim(home_, p)) {
+                if (auto c = claim(home_, p, shared_files(home_, pending, i))) {
                     reject(ctx_, *c, *p.malformed);
                     ++report_.rejected;
                     ++handled;
@@ -187,7 +188,7 @@ PassReport Pass::run()
                     settling += p.settling;
                     continue;
                 }
-                if (auto c = claim(home_, p)) {
+                if (auto c = claim(home_, p, shared_files(home_, pending, i))) {
                     reject(ctx_, *c,
                            {Exit::rejected, fmt::format("incomplete after {} s: missing {}", timeout,
                                                         fmt::join(p.missing, ", "))});
@@ -196,7 +197,7 @@ PassReport Pass::run()
                 }
                 continue;
             }
-            if (auto c = claim(home_, p)) {
+            if (auto c = claim(home_, p, shared_files(home_, pending, i))) {
                 process(*c);
                 ++handled;
             }

@@ -11,6 +11,7 @@
 #include "repo/lifecycle.hpp"
 #include "repo/keyring.hpp"
 #include "repo/port.hpp"
+#include "repo/port_ext.hpp"
 
 #include <memory>
 
@@ -106,6 +107,25 @@ void define_moves(Cli& cli)
     c->add_option("id", ka->id, "repository (default: all)")->check(name_of(names::repository));
     c->add_flag("--force", ka->force, "upload a new one also where the current key is shipped");
     c->add_flag("--json", ka->json, "print JSON");
+    auto pe = std::make_shared<PortExtRequest>();
+    c = cli.command("port-ext",
+                    "port a source from another archive: its .dsc (at an http(s) or file URL) verified with "
+                    "dscverify against the Debian keyrings or --keyring, then a signed upload into incoming/ "
+                    "for each distribution",
+                    [pe](Context& ctx) {
+                        auto r = port_ext(ctx, *pe);
+                        for (const auto& u : r.uploads)
+                            std::cout << fmt::format("{} {} from {}: uploaded {} for {} ({})\n", r.source, r.from_version,
+                                                     pe->url, u.version, u.to, u.changes.filename().string());
+                    });
+    c->add_option("url", pe->url, "the .dsc's URL (http://, https:// or file://); its files are fetched from beside it")
+        ->required()
+        ->check(CLI::Validator([](std::string& v) { return port_ext_url_problem(v).value_or(""); }, ""));
+    c->add_option("dist", pe->dists, "distributions to port it to, CODENAME-ID-SUITE (one upload each)")
+        ->required()
+        ->check(name_of(names::distribution));
+    c->add_option("--keyring", pe->keyrings,
+                  "verify against this keyring (repeatable; default: the Debian keyrings of debian-keyring)");
     mv = std::make_shared<MoveArgs>();
     c = cli.command("remove", "take a source out of a distribution (suite or rollback)", [mv](Context& ctx) {
         auto r = remove(ctx, mv->source, mv->dist, mv->version, !mv->no_publish);
