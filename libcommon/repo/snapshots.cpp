@@ -155,7 +155,7 @@ std::vector<Snapshot> list_snapshots(db::Db& db, std::string_view repository, st
     auto r = db.query(fmt::format("SELECT {} FROM snapshots s WHERE (? = '' OR s.repository = ?) AND "
                                   "(? = '' OR s.dist = ?) ORDER BY s.dist, s.created, s.name",
                                   columns),
-                      repository, repository, dist, dist);
+                      std::string(repository), std::string(repository), std::string(dist), std::string(dist));
     while (r.step())
         out.push_back(read_row(r));
     return out;
@@ -192,16 +192,17 @@ KeepPolicy keep_policy(std::string_view value, std::string_view suite)
             auto colon = word.find(':');
             std::string_view kind = colon == std::string_view::npos ? word : word.substr(colon + 1);
             auto eq = kind.find('=');
-            auto n = eq == std::string_view::npos ? std::nullopt : parse_uint(kind.substr(eq + 1));
+            auto parsed = eq == std::string_view::npos ? std::nullopt : parse_uint(kind.substr(eq + 1));
+            long long n = parsed && *parsed <= 100000 ? static_cast<long long>(*parsed) : -1;
             kind = kind.substr(0, eq);
             int* field = kind == "daily" ? &out.daily : kind == "weekly" ? &out.weekly
                                                    : kind == "monthly" ? &out.monthly : nullptr;
-            if (!field || !n || *n > 100000 || (colon != std::string_view::npos && colon == 0))
+            if (!field || n < 0 || colon == 0)
                 throw fail(Exit::config,
                            "snapshot.keep: '{}' is not KIND=N or SUITE:KIND=N (KIND: daily, weekly or monthly)", word);
             bool mine = colon != std::string_view::npos;
             if (mine == own && (!mine || word.substr(0, colon) == suite))
-                *field = static_cast<int>(*n);
+                *field = static_cast<int>(n);
         }
     return out;
 }

@@ -36,7 +36,7 @@ index_sum() { sha256sum <"$(dists)/$1/main/binary-amd64/Packages" | cut -d' ' -f
     mbdt_apt_ok "$apt" install hello
     grep -q "hello 1.0-1~test12+1" "$apt/usr/share/hello/data"
     MBDT_APT_TOOL=apt-cache run mbdt_apt "$apt" policy hello
-    assert_output_contains "1 file://$MBD_HOME/repositories/test bookworm-test-unstable@rel-1.0/main amd64 Packages"
+    assert_output_contains " 1 file:$MBD_HOME/repositories/test bookworm-test-unstable@rel-1.0/main amd64 Packages"
     run_mbd mbd-repo snapshot ls test
     assert_output_contains "bookworm-test-unstable@rel-1.0"
     assert_output_contains "named 1 sources, 2 binaries"
@@ -99,11 +99,11 @@ index_sum() { sha256sum <"$(dists)/$1/main/binary-amd64/Packages" | cut -d' ' -f
     run_mbd mbd-repo snapshot create bookworm-test-unstable v1
     run_mbd mbd-repo snapshot create bookworm-test-testing v1
     run_mbd mbd-repo sources-list test --snapshot bookworm-test-unstable@v1
-    assert_equal "$output" "Types: deb deb-src
+    assert_equal "$(sed '$d' <<<"$output")" "Types: deb deb-src
 URIs: file://$MBD_HOME/repositories/test
 Suites: bookworm-test-unstable@v1
-Components: main
-Signed-By: /etc/apt/keyrings/mbd-$(mbd-repo --show-config | sed -n 's/^identity = \([^ ]*\).*/\1/p').asc"
+Components: main"
+    [[ "$(tail -n 1 <<<"$output")" =~ ^Signed-By:\ /etc/apt/keyrings/mbd-[a-z0-9-]+\.asc$ ]]
     run_mbd mbd-repo sources-list test --snapshot v1 --one-line --no-src
     assert_equal "$(grep -c '^deb ' <<<"$output")" 2
     assert_output_contains " bookworm-test-testing@v1 main"
@@ -157,7 +157,7 @@ age_snapshot() {
     [ ! -e "$(dists)/bookworm-test-testing@age1" ]
     run_mbd mbd-repo snapshot ls test --json
     assert_equal "$(jq -c '[.[].snapshot]' <<<"$output")" \
-        '["bookworm-test-testing@age0","bookworm-test-unstable@age36","bookworm-test-unstable@age9","bookworm-test-unstable@age1","bookworm-test-unstable@age0","bookworm-test-unstable@keep-me"]'
+        '["bookworm-test-testing@age0","bookworm-test-unstable@keep-me","bookworm-test-unstable@age36","bookworm-test-unstable@age9","bookworm-test-unstable@age1","bookworm-test-unstable@age0"]'
     # the same again removes nothing more
     run_mbd mbd-repo -o snapshot.keep='daily=2 weekly=2 monthly=2 testing:daily=1' maintain --json
     assert_equal "$(jq -c .snapshots_removed <<<"$output")" "[]"
