@@ -94,6 +94,7 @@ index_sum() { sha256sum <"$(dists)/$1/main/binary-amd64/Packages" | cut -d' ' -f
     run_mbd mbd-repo check test
 }
 
+# shellcheck disable=SC2030 # (output is bats' own, per test)
 @test "sources-list --snapshot prints a snapshot's apt lines, by full or short name; --install writes them" {
     mbdt_install hello 1.0-1~test12+1 bookworm-test-unstable
     run_mbd mbd-repo snapshot create bookworm-test-unstable v1
@@ -126,6 +127,7 @@ Components: main"
 age_snapshot() {
     local full
     run_mbd mbd-repo snapshot create "$1" --json || return 1
+    # shellcheck disable=SC2031 # run_mbd sets output here, in this function's shell
     full=$(jq -r .snapshot <<<"$output")
     sqlite3 "$MBD_HOME/config.sqlite" "UPDATE snapshots SET created = $2, name = '$3' WHERE dist = '$1' AND dist || '@' || name = '$full'"
     mv "$(dists)/$full" "$(dists)/$1@$3"
