@@ -14,6 +14,7 @@
 #include "repo/keyring.hpp"
 #include "repo/packages.hpp"
 #include "repo/lifecycle.hpp"
+#include "repo/snapshots.hpp"
 #include "site/site.hpp"
 #include "upload/process.hpp"
 
@@ -150,6 +151,8 @@ MaintainReport maintain(Context& ctx)
         RepositoryLock lock(ctx, r.id);
         for (auto& d : retire_due(ctx, lock))
             report.retired.push_back(std::move(d));
+        for (auto& s : expire_snapshots(ctx, lock))
+            report.snapshots.push_back(std::move(s));
         for (auto& d : publish_repository(ctx, lock))
             report.published.push_back(std::move(d));
         long long now = now_seconds();
@@ -164,15 +167,17 @@ MaintainReport maintain(Context& ctx)
     report.rejected = expire_rejected(ctx.home(), config.get_int("retention.rejected"), now);
     if (report.builds || report.rejected)
         site::refresh(ctx); // the logs and kept files leave the site with them (no record changed)
-    log::info("maintained: {} distributions published, {} by-hash files, {} build directories and {} rejected "
-              "uploads removed",
-              report.published.size(), report.by_hash, report.builds, report.rejected);
+    log::info("maintained: {} distributions published, {} snapshots, {} by-hash files, {} build directories and {} "
+              "rejected uploads removed",
+              report.published.size(), report.snapshots.size(), report.by_hash, report.builds, report.rejected);
     return report;
 }
 
 Json to_json(const MaintainReport& r)
 {
-    Json published = Json::array(), retired = Json::array(), keyrings = Json::array();
+    Json published = Json::array(), retired = Json::array(), keyrings = Json::array(), snapshots = Json::array();
+    for (const auto& s : r.snapshots)
+        snapshots.push(s);
     for (const auto& d : r.published)
         published.push(d);
     for (const auto& k : r.keyrings)
@@ -184,6 +189,7 @@ Json to_json(const MaintainReport& r)
         .set("retired", retired)
         .set("keyrings_uploaded", keyrings)
         .set("key_switched_to", r.switched.empty() ? Json() : Json(r.switched))
+        .set("snapshots_removed", snapshots)
         .set("by_hash_removed", r.by_hash)
         .set("builds_removed", r.builds)
         .set("rejected_removed", r.rejected);

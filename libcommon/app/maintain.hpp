@@ -7,6 +7,8 @@
 //     nothing references once publish.pool_grace has passed, and remove the by-hash
 //     files its current Release files do not name once they were superseded more than
 //     publish.byhash_grace seconds ago (a publish only cleans the directories it writes);
+//     before the publish, remove the unnamed snapshots its suites' snapshot.keep does not
+//     keep (repo/snapshots.hpp), so their pool files go with it;
 //   - var/builds/: the directories of uploads (installed or failed) and of builds
 //     (ended) that finished more than retention.builds seconds ago; their records stay;
 //   - var/rejected/: rejected uploads and requests older than retention.rejected seconds.
@@ -27,6 +29,7 @@ struct MaintainReport {
     std::vector<std::string> retired;   // distributions of codenames removed from a repository, after the grace
     std::vector<std::string> keyrings;  // "DIST VERSION": keyring packages uploaded for a changed key
     std::string switched;               // a key rotation's switch came due: the new instance key
+    std::vector<std::string> snapshots; // unnamed snapshots snapshot.keep does not keep (DIST@NAME), removed
     long long by_hash = 0;              // by-hash files removed
     long long builds = 0;               // build and upload directories removed
     long long rejected = 0;             // rejected uploads removed

@@ -21,6 +21,8 @@ std::vector<std::string> resign_all(Context& ctx)
         o.resign = true;
         for (auto& d : archive::publish(ctx, lock, o).dists)
             out.push_back(std::move(d));
+        for (auto& d : archive::resign_snapshots(ctx, lock))
+            out.push_back(std::move(d));
     }
     return out;
 }

@@ -70,6 +70,75 @@ std::vector<DistPlan> plan_dists(db::Db& db, std::string_view repository)
     return out;
 }
 
+std::string snapshot_header(const DistPlan& plan, const std::string& full_name)
+{
+    std::string h;
+    for (auto line : split(plan.header, '\n', false)) {
+        if (line.empty() || starts_with(line, "NotAutomatic:") || starts_with(line, "ButAutomaticUpgrades:"))
+            continue;
+        if (starts_with(line, "Suite:")) {
+            h += "Suite: " + full_name + "\n";
+        } else if (starts_with(line, "Codename:")) {
+            h += "Codename: " + full_name + "\n";
+            h += "NotAutomatic: yes\n";
+        } else if (starts_with(line, "Description:")) {
+            auto at = full_name.find('@');
+            h += fmt::format("{} snapshot {}\n", line, at == std::string::npos ? full_name : full_name.substr(at + 1));
+        } else {
+            h += std::string(line) + "\n";
+        }
+    }
+    return h;
+}
+
+std::vector<IndexSpec> header_index_specs(const std::string& header)
+{
+    std::vector<std::string> components, archs;
+    for (auto line : split(header, '\n', false)) {
+        auto words = [&](std::vector<std::string>& out) {
+            for (auto w : split_ws(line.substr(line.find(':') + 1)))
+                out.emplace_back(w);
+        };
+        if (starts_with(line, "Components:"))
+            words(components);
+        else if (starts_with(line, "Architectures:"))
+            words(archs);
+    }
+    return index_specs(components, archs);
+}
+
+std::vector<Entry> snapshot_entries(db::Db& db, long long snapshot_id, const IndexSpec& spec)
+{
+    std::vector<Entry> out;
+    if (spec.kind == IndexKind::sources) {
+        auto r = db.query("SELECT s.stanza FROM snapshot_sources ss JOIN source_packages s ON s.id = ss.source_id "
+                          "WHERE ss.snapshot_id = ? AND s.component = ?",
+                          snapshot_id, spec.component);
+        while (r.step()) {
+            std::string t = r.text(0);
+            out.push_back({stanza_key(spec.kind, t), std::move(t)});
+        }
+        return out;
+    }
+    bool contents = spec.kind == IndexKind::contents;
+    auto r = db.query(fmt::format("SELECT b.{}, b.section, b.name FROM snapshot_binaries sb "
+                                  "JOIN binary_packages b ON b.id = sb.binary_id "
+                                  "JOIN source_packages s ON s.id = b.source_id "
+                                  "WHERE sb.snapshot_id = ? AND s.component = ? AND b.kind = ? "
+                                  "AND b.architecture IN (?, 'all')",
+                                  contents ? "contents" : "stanza"),
+                      snapshot_id, spec.component, spec.pkg_kind, spec.arch);
+    while (r.step()) {
+        if (contents) {
+            add_contents(out, r.text(0), qualified_name(r.text(1), r.text(2)));
+        } else {
+            std::string t = r.text(0);
+            out.push_back({stanza_key(spec.kind, t), std::move(t)});
+        }
+    }
+    return out;
+}
+
 std::string qualified_name(const std::string& section, const std::string& name)
 {
     return (section.empty() ? std::string("unknown") : section) + "/" + name;

@@ -32,6 +32,18 @@ std::vector<DistPlan> plan_dists(db::Db& db, std::string_view repository);
 // Every entry of an index, read from the database.
 std::vector<Entry> all_entries(db::Db& db, long long dist_id, const IndexSpec& spec);
 
+// The Release fields of the snapshot FULL_NAME (DIST@NAME) of plan's distribution: its own,
+// with Suite and Codename FULL_NAME, NotAutomatic: yes (never ButAutomaticUpgrades: apt
+// upgrades nothing from a snapshot by itself) and the snapshot named in the Description.
+std::string snapshot_header(const DistPlan& plan, const std::string& full_name);
+
+// The index files of a distribution whose Release fields are header (its Components and
+// Architectures): what a snapshot publishes, whatever its distribution publishes now.
+std::vector<IndexSpec> header_index_specs(const std::string& header);
+
+// Every entry of a snapshot's index, from its frozen membership (repo/snapshots.hpp).
+std::vector<Entry> snapshot_entries(db::Db& db, long long snapshot_id, const IndexSpec& spec);
+
 // 'section/name' as Contents lists a package.
 std::string qualified_name(const std::string& section, const std::string& name);
 // Entries for each path of a newline-separated list.

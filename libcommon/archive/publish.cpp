@@ -577,6 +577,94 @@ PublishReport publish(Context& ctx, const repo::RepositoryLock& lock, const Publ
     return report;
 }
 
+std::string publish_snapshot(Context& ctx, const repo::RepositoryLock& lock, const repo::DistRef& dist,
+                             const std::string& full_name, const std::string& header)
+{
+    auto& db = ctx.db();
+    fs::path dists = repository_dir(ctx, lock.id()) / "dists";
+    fs::path from = dists / dist.name;
+    auto published = db.scalar_int("SELECT seq FROM published_dists WHERE dist_id = ?", dist.id);
+    auto journal = db.scalar_int("SELECT MAX(seq) FROM dist_journal WHERE dist_id = ?", dist.id);
+    if (!published || (journal && *journal > *published))
+        throw fail(Exit::state, "'{}' has changes that are not published (run 'mbd-repo publish')", dist.name);
+    std::map<std::string, IndexState> states;
+    {
+        auto r = db.query("SELECT path, state FROM published_indices WHERE dist_id = ?", dist.id);
+        while (r.step()) {
+            auto st = IndexState::decode(r.text(1));
+            if (!st)
+                throw fail(Exit::state, "'{}': the state of '{}' is unreadable (run 'mbd-repo publish --rebuild')",
+                           dist.name, r.text(0));
+            states[r.text(0)] = *st;
+        }
+    }
+    // Leftovers of a snapshot killed half-way (we hold the lock: none is being written).
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dists, ec))
+        if (e.path().filename().string().starts_with(".snapshot."))
+            fs::remove_all(e.path(), ec);
+    std::string tmpl = (dists / ".snapshot.XXXXXX").string();
+    if (!::mkdtemp(tmpl.data()) || ::chmod(tmpl.c_str(), 0755) != 0)
+        throw sys_error(fmt::format("cannot create a directory in '{}'", dists.string()));
+    fs::path tmp = tmpl;
+    Durable durable;
+    auto link = [](const fs::path& a, const fs::path& b) {
+        if (::link(a.c_str(), b.c_str()) != 0)
+            throw sys_error(fmt::format("cannot link '{}' to '{}'", b.string(), a.string()));
+    };
+    for (const auto& [path, st] : states)
+        for (auto [ext, info] : {std::pair{"", &st.raw}, std::pair{".gz", &st.gz}, std::pair{".xz", &st.xz}}) {
+            fs::path source = by_hash(from / (path + ext), "SHA256", info->sha256);
+            fs::path target = tmp / (path + ext);
+            auto b256 = by_hash(target, "SHA256", info->sha256), b512 = by_hash(target, "SHA512", info->sha512);
+            make_dirs(b256.parent_path());
+            make_dirs(b512.parent_path());
+            link(source, target);
+            link(source, b256);
+            link(source, b512);
+            durable.dir(target.parent_path());
+            durable.dir(b256.parent_path());
+            durable.dir(b512.parent_path());
+        }
+    auto signers = keys::archive_signers(ctx);
+    auto ring = keys::instance_keyring(ctx.home());
+    std::string release = release_text(header, now_seconds(), 0, states);
+    write_unsynced(tmp / "Release", release);
+    write_unsynced(tmp / "Release.gpg", ring.detach_sign(release, signers));
+    write_unsynced(tmp / "InRelease", ring.clearsign(release, signers));
+    for (auto name : {"Release", "Release.gpg", "InRelease"})
+        durable.file(tmp / name);
+    durable.dir(tmp);
+    durable.flush(dists);
+    fault::point("snapshot.written");
+    fs::path target = dists / full_name;
+    if (fs::exists(target, ec))
+        fs::remove_all(target);
+    if (::rename(tmp.c_str(), target.c_str()) != 0)
+        throw sys_error(fmt::format("cannot rename into '{}'", target.string()));
+    fsync_dir(dists);
+    return sha256_hex(release);
+}
+
+std::vector<std::string> resign_snapshots(Context& ctx, const repo::RepositoryLock& lock)
+{
+    auto& db = ctx.db();
+    fs::path dists = repository_dir(ctx, lock.id()) / "dists";
+    auto signers = keys::archive_signers(ctx);
+    auto ring = keys::instance_keyring(ctx.home());
+    std::vector<std::string> out;
+    auto r = db.query("SELECT dist || '@' || name FROM snapshots WHERE repository = ? ORDER BY 1", lock.id());
+    while (r.step()) {
+        fs::path dir = dists / r.text(0);
+        std::string release = read_file(dir / "Release");
+        // (the Release stays: a signature by another key over the same text fits it)
+        write_atomic(dir / "Release.gpg", ring.detach_sign(release, signers));
+        write_atomic(dir / "InRelease", ring.clearsign(release, signers));
+        out.push_back(r.text(0));
+    }
+    return out;
+}
+
 std::vector<PublishTime> publish_times(db::Db& db)
 {
     std::vector<PublishTime> out;

@@ -21,6 +21,7 @@
 
 #include "db/context.hpp"
 #include "model/lock.hpp"
+#include "model/model.hpp"
 
 #include <optional>
 #include <string>
@@ -42,6 +43,21 @@ struct PublishReport {
 
 // The caller holds the repository's lock.
 PublishReport publish(Context& ctx, const repo::RepositoryLock& lock, const PublishOptions& options = {});
+
+// A snapshot (repo/snapshots.hpp) of a distribution, published as dists/FULL_NAME/: the
+// distribution's index files as last published (the caller publishes it first: an
+// unpublished change is an Error(Exit::state)) hard-linked there with their by-hash
+// names (no copies: the same inodes), and a Release of its own with header's fields
+// (snapshot_header) and no Valid-Until (a snapshot is never signed again), its
+// InRelease and Release.gpg. Written into a temporary directory, made durable, renamed
+// into place whole (one that is there is replaced: the database does not know it).
+// Returns the Release's SHA-256. The caller holds the repository's lock.
+// Every snapshot of the repository signed again by the archive signers of now (a key
+// rotation): its Release stays; Release.gpg and InRelease are replaced, each by a rename.
+std::vector<std::string> resign_snapshots(Context& ctx, const repo::RepositoryLock& lock);
+
+std::string publish_snapshot(Context& ctx, const repo::RepositoryLock& lock, const repo::DistRef& dist,
+                             const std::string& full_name, const std::string& header);
 
 // When each published distribution was last published (unix seconds) and how long that
 // publish took (milliseconds, from its plan to its record; every distribution it published

@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <algorithm>
+#include <functional>
 #include <thread>
 #include <map>
 #include <set>
@@ -170,10 +171,11 @@ std::map<std::string, Listed> listed_files(const deb822::Paragraph& rel, const P
 }
 
 // Check that the Release lists the distribution's index files in their three forms, and nothing else.
-void check_listing(const std::map<std::string, Listed>& listed, const DistPlan& plan, const Problems& problem)
+void check_listing(const std::map<std::string, Listed>& listed, const std::vector<IndexSpec>& specs,
+                   const Problems& problem)
 {
     std::set<std::string> expected;
-    for (const auto& spec : plan.indices)
+    for (const auto& spec : specs)
         for (auto suffix : forms)
             expected.insert(spec.path + suffix);
     for (const auto& [path, l] : listed)
@@ -203,11 +205,14 @@ void check_index_file(const fs::path& file, const std::string& path, const Liste
     }
 }
 
+// What an index holds according to the state database.
+using EntriesOf = std::function<std::vector<Entry>(const IndexSpec&)>;
+
 // Check that an index is what the database holds and that its .gz and .xz decompress to it.
-void check_index_content(db::Db& db, long long dist_id, const fs::path& dir, const IndexSpec& spec,
+void check_index_content(const EntriesOf& entries, const fs::path& dir, const IndexSpec& spec,
                          const std::string& sha256, const Problems& problem)
 {
-    std::string text = render_full(spec.kind, all_entries(db, dist_id, spec));
+    std::string text = render_full(spec.kind, entries(spec));
     if (sha256_hex(text) != sha256)
         problem(fmt::format("'{}' is not what the state database holds", spec.path));
     try {
@@ -221,10 +226,10 @@ void check_index_content(db::Db& db, long long dist_id, const fs::path& dir, con
 }
 
 // Check each listed index file of a distribution against the Release, and its content against the database.
-void check_indices(db::Db& db, const DistPlan& plan, const fs::path& dir, const std::map<std::string, Listed>& listed,
-                   const Problems& problem)
+void check_indices(const std::vector<IndexSpec>& specs, const EntriesOf& entries, const fs::path& dir,
+                   const std::map<std::string, Listed>& listed, const Problems& problem)
 {
-    for (const auto& spec : plan.indices) {
+    for (const auto& spec : specs) {
         for (auto suffix : forms) {
             std::string path = spec.path + suffix;
             if (auto it = listed.find(path); it != listed.end())
@@ -232,7 +237,7 @@ void check_indices(db::Db& db, const DistPlan& plan, const fs::path& dir, const 
         }
         // The content is what the database says; the compressed forms hold the same.
         if (auto raw = listed.find(spec.path); raw != listed.end())
-            check_index_content(db, plan.dist.id, dir, spec, raw->second.sha256, problem);
+            check_index_content(entries, dir, spec, raw->second.sha256, problem);
     }
 }
 
@@ -257,8 +262,36 @@ void verify_dist(db::Db& db, const DistPlan& plan, const Signed& sig, const fs::
     }
     check_release_fields(rel, plan.header, now, problem);
     auto listed = listed_files(rel, problem);
-    check_listing(listed, plan, problem);
-    check_indices(db, plan, dir, listed, problem);
+    check_listing(listed, plan.indices, problem);
+    check_indices(plan.indices, [&](const IndexSpec& spec) { return all_entries(db, plan.dist.id, spec); }, dir,
+                  listed, problem);
+}
+
+// Check one snapshot: its signatures, its Release (no Valid-Until: never signed again) and
+// its index files against its frozen membership.
+void verify_snapshot(db::Db& db, const gpg::Keyring& ring, const std::vector<std::string>& signers, long long id,
+                     const std::string& header, const fs::path& dir, long long now, const Problems& problem)
+{
+    Signed sig;
+    check_signatures(ring, signers, dir, sig);
+    for (const auto& p : sig.problems)
+        problem(p);
+    if (!sig.readable)
+        return;
+    deb822::Paragraph rel;
+    try {
+        rel = deb822::parse_one(sig.release, "Release", {.allow_comments = false});
+    } catch (const Error& e) {
+        problem(e.what());
+        return;
+    }
+    check_release_fields(rel, header, now, problem);
+    if (rel.has("Valid-Until"))
+        problem("a snapshot's Release has a Valid-Until");
+    auto specs = header_index_specs(header);
+    auto listed = listed_files(rel, problem);
+    check_listing(listed, specs, problem);
+    check_indices(specs, [&](const IndexSpec& spec) { return snapshot_entries(db, id, spec); }, dir, listed, problem);
 }
 
 } // namespace
@@ -276,6 +309,31 @@ std::vector<std::string> verify_published(Context& ctx, std::string_view reposit
     for (size_t i = 0; i < plans.size(); ++i)
         verify_dist(db, plans[i], signatures[i], root / "dists" / plans[i].dist.name, now,
                     Problems{problems, plans[i].dist.name});
+    return problems;
+}
+
+std::vector<std::string> verify_snapshots(Context& ctx, std::string_view repository)
+{
+    std::vector<std::string> problems;
+    auto& db = ctx.db();
+    fs::path dists = repository_dir(ctx, repository) / "dists";
+    auto signers = keys::archive_signers(ctx);
+    auto ring = keys::instance_keyring(ctx.home());
+    long long now = now_seconds();
+    struct Row {
+        long long id;
+        std::string name, header;
+    };
+    std::vector<Row> rows;
+    {
+        auto r = db.query("SELECT id, dist || '@' || name, header FROM snapshots WHERE repository = ? ORDER BY 2",
+                          repository);
+        while (r.step())
+            rows.push_back({r.int64(0), r.text(1), r.text(2)});
+    }
+    for (const auto& s : rows)
+        verify_snapshot(db, ring, signers, s.id, s.header, dists / s.name, now,
+                        Problems{problems, s.name});
     return problems;
 }
 

@@ -18,4 +18,9 @@ namespace mbd::archive {
 // Every problem found, one sentence each (empty: none). Call under the repository's lock.
 std::vector<std::string> verify_published(Context& ctx, std::string_view repository);
 
+// The same for the repository's snapshots (dists/DIST@NAME/, repo/snapshots.hpp): the
+// signatures, the Release fields recorded when it was made (and no Valid-Until), the
+// index files it lists, and their content against its frozen membership.
+std::vector<std::string> verify_snapshots(Context& ctx, std::string_view repository);
+
 } // namespace mbd::archive

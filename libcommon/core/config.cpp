@@ -118,6 +118,10 @@ const std::vector<ConfigKey> table = {
      "into pages by name prefix, so one upload rewrites one page"},
     {"retention.builds", ConfigType::integer, [] { return std::string("7776000"); },
      "seconds the directories of finished uploads and builds (sources, logs, results) are kept; 0: forever"},
+    {"snapshot.keep", ConfigType::string, [] { return std::string(); },
+     "retention of unnamed snapshots (mbd-repo snapshot create DIST), applied by maintain: 'daily=N weekly=N "
+     "monthly=N' keeps the newest of each of the last N days, weeks, months (UTC) that have one, for every "
+     "suite; 'SUITE:daily=N' sets one suite's; a suite with no N keeps all; named snapshots are kept"},
     {"retention.rejected", ConfigType::integer, [] { return std::string("7776000"); },
      "seconds rejected uploads are kept in var/rejected/; 0: forever"},
     {"notify.sendmail", ConfigType::string, [] { return std::string(); },

@@ -28,6 +28,7 @@
 //   publish.recorded   the publication recorded in the state database
 //   publish.prune      a superseded by-hash file removed after its grace period
 //   publish.gc         pool garbage forgotten, before / after each file is unlinked
+//   snapshot.written   a snapshot's directory durable, before it is renamed into place
 //
 // The error points (inject()):
 //   incoming.claim.mkdir     the claim directory made in var/spool/claimed/

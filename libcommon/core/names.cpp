@@ -51,6 +51,8 @@ bool id(std::string_view s)
            s.find("..") == std::string_view::npos;
 }
 
+bool snapshot_name(std::string_view s) { return s.size() <= 64 && id(s); }
+
 bool ref(std::string_view s)
 {
     if (s.size() > 17 && s[16] == '-' && std::all_of(s.begin(), s.begin() + 16, hex))
@@ -109,6 +111,7 @@ const Kind architecture{"architecture", "lowercase letters, digits and '-'", arc
 const Kind package{"package name", "lowercase letters, digits and +-., at least two", package_name};
 const Kind remote{"remote name", "[a-z0-9][a-z0-9-]*, at most 64 characters", remote_name};
 const Kind build_id{"build id", "lowercase letters, digits and .+~-, no '..'", id};
+const Kind snapshot{"snapshot name", "lowercase letters, digits and .+~-, at most 64, no '..'", snapshot_name};
 const Kind build_ref{"build id", "ID or KEY, see 'mbd-build list'", ref};
 const Kind fingerprint{"fingerprint", "40 hex digits", fpr};
 const Kind file{"file name", "letters, digits and .+~_-", file_name, file_reason};

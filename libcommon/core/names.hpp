@@ -38,6 +38,8 @@ extern const Kind architecture;
 extern const Kind package;
 // A peer instance: [a-z0-9][a-z0-9-]{0,63}.
 extern const Kind remote;
+// A snapshot's name (DIST@NAME, repo/snapshots.hpp): [a-z0-9][a-z0-9.+~-]{0,63}, no "..".
+extern const Kind snapshot;
 // A build request's id, unique per requester ("17-amd64"): [0-9a-z][0-9a-z.+~-]{0,99}, no "..".
 extern const Kind build_id;
 // A build as the build commands take it: its id, or its key "<16 hex digits>-<id>" (build/queue.hpp).

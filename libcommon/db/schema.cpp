@@ -402,6 +402,35 @@ ALTER TABLE sources ADD COLUMN uri_used TEXT NOT NULL DEFAULT '';
 ALTER TABLE repositories ADD COLUMN changes TEXT NOT NULL DEFAULT '';
 ALTER TABLE repository_distributions ADD COLUMN retire_after INTEGER NOT NULL DEFAULT 0;
 )sql",
+        // snapshots (issue 23): a distribution's membership frozen, published as dists/DIST@NAME/
+        // (repo/snapshots.hpp); the sources and binaries a snapshot holds keep their pool files
+        R"sql(
+CREATE TABLE snapshots (
+    id            INTEGER PRIMARY KEY,
+    repository    TEXT NOT NULL REFERENCES repositories(id),
+    dist          TEXT NOT NULL,                -- the distribution it froze: 'bookworm-test-stable'
+    codename      TEXT NOT NULL,
+    suite         TEXT NOT NULL,                -- its retention policy is the suite's (snapshot.keep)
+    name          TEXT NOT NULL,                -- 'release-1.0', or the UTC time of an unnamed one
+    named         INTEGER NOT NULL,             -- 1: named by whoever made it (retention keeps it)
+    created       INTEGER NOT NULL,
+    header        TEXT NOT NULL,                -- its Release fields but Date and checksums
+    release_sha256 TEXT NOT NULL,
+    UNIQUE (dist, name)
+);
+CREATE TABLE snapshot_sources (
+    snapshot_id   INTEGER NOT NULL REFERENCES snapshots(id) ON DELETE CASCADE,
+    source_id     INTEGER NOT NULL REFERENCES source_packages(id),
+    PRIMARY KEY (snapshot_id, source_id)
+);
+CREATE INDEX snapshot_sources_source ON snapshot_sources(source_id);
+CREATE TABLE snapshot_binaries (
+    snapshot_id   INTEGER NOT NULL REFERENCES snapshots(id) ON DELETE CASCADE,
+    binary_id     INTEGER NOT NULL REFERENCES binary_packages(id),
+    PRIMARY KEY (snapshot_id, binary_id)
+);
+CREATE INDEX snapshot_binaries_binary ON snapshot_binaries(binary_id);
+)sql",
     },
 };
 

@@ -6,9 +6,12 @@
 #include "core/strings.hpp"
 #include "db/db.hpp"
 #include "keys/access.hpp"
+#include "core/names.hpp"
 #include "keys/instance.hpp"
+#include "repo/snapshots.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 namespace mbd::repo {
 
@@ -37,25 +40,46 @@ std::string sources_list(Context& ctx, std::string_view repository, const Source
     std::string key = o.signed_by.empty()
                           ? fmt::format("/etc/apt/keyrings/mbd-{}.asc", ctx.config().get("identity"))
                           : o.signed_by;
-    std::string out;
-    for (const auto& d : repository_dists(db, repo.id)) {
-        auto wanted = [](const std::vector<std::string>& list, const std::string& v) {
-            return list.empty() || std::find(list.begin(), list.end(), v) != list.end();
-        };
+    auto wanted = [](const std::vector<std::string>& list, const std::string& v) {
+        return list.empty() || std::find(list.begin(), list.end(), v) != list.end();
+    };
+    // (name, components) of each distribution to print
+    std::vector<std::pair<std::string, std::string>> dists;
+    if (!o.snapshot.empty()) {
+        if (o.snapshot.find('@') == std::string::npos)
+            names::check(names::snapshot, o.snapshot);
+        for (const auto& s : list_snapshots(db, repo.id))
+            if ((s.full_name() == o.snapshot || s.name == o.snapshot) && wanted(o.codenames, s.codename) &&
+                wanted(o.suites, s.suite)) {
+                std::string components = *db.scalar_text("SELECT header FROM snapshots WHERE dist = ? AND name = ?",
+                                                         s.dist, s.name);
+                components = components.substr(components.find("\nComponents:") + 12);
+                dists.emplace_back(s.full_name(), std::string(trim(components.substr(0, components.find('\n')))));
+            }
+        if (dists.empty())
+            throw fail(Exit::not_found, "repository '{}' has no snapshot '{}'{} (mbd-repo snapshot ls {})", repo.id,
+                       o.snapshot, o.codenames.empty() && o.suites.empty() ? "" : " of those codenames and suites",
+                       repo.id);
+    }
+    for (const auto& d : o.snapshot.empty() ? repository_dists(db, repo.id) : std::vector<DistRef>{}) {
         if (!wanted(o.codenames, d.codename) || !wanted(o.suites, d.suite) || (d.is_rollback() && !o.rollbacks))
             continue;
         std::string components;
         for (const auto& c : get_distribution(db, d.codename).components)
             components += (components.empty() ? "" : " ") + c;
+        dists.emplace_back(d.name, components);
+    }
+    std::string out;
+    for (const auto& [name, components] : dists) {
         if (o.deb822) {
             if (!out.empty())
                 out += "\n";
             out += fmt::format("Types: deb{}\nURIs: {}\nSuites: {}\nComponents: {}\nSigned-By: {}\n",
-                               o.sources ? " deb-src" : "", url, d.name, components, key);
+                               o.sources ? " deb-src" : "", url, name, components, key);
         } else {
-            out += fmt::format("deb [signed-by={}] {} {} {}\n", key, url, d.name, components);
+            out += fmt::format("deb [signed-by={}] {} {} {}\n", key, url, name, components);
             if (o.sources)
-                out += fmt::format("deb-src [signed-by={}] {} {} {}\n", key, url, d.name, components);
+                out += fmt::format("deb-src [signed-by={}] {} {} {}\n", key, url, name, components);
         }
     }
     return out;
@@ -72,7 +96,14 @@ std::vector<fs::path> install_sources(Context& ctx, std::string_view repository,
         if (!fs::is_directory(dir))
             throw fail(Exit::not_found, "no directory '{}' (is apt installed under '{}'?)", dir.string(), root.string());
     fs::path key = keyrings / fmt::format("mbd-{}.asc", identity);
-    fs::path sources = lists / fmt::format("mbd-{}-{}.sources", identity, repository);
+    std::string file = fmt::format("mbd-{}-{}", identity, repository);
+    if (!o.snapshot.empty()) {
+        file += "-snapshot-" + o.snapshot;
+        for (auto& ch : file)
+            if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '_' && ch != '-' && ch != '.')
+                ch = '_';
+    }
+    fs::path sources = lists / (file + ".sources");
     o.deb822 = true;
     o.signed_by = key.string();
     std::string text = sources_list(ctx, repository, o); // (checks the repository and the filters first)

@@ -24,12 +24,16 @@ struct SourcesListOptions {
     bool sources = true;                // deb-src too
     std::string signed_by;              // key file path; empty: /etc/apt/keyrings/mbd-IDENTITY.asc
     std::string url;                    // empty: repository_url()
+    std::string snapshot;               // only snapshots (repo/snapshots.hpp): DIST@NAME, or NAME for
+                                        // every distribution's of that name (with the filters above)
 };
 std::string sources_list(Context& ctx, std::string_view repository, const SourcesListOptions& options);
 
 // Make this machine (or the system under root) use the repository: write the instance key to
 // ROOT/etc/apt/keyrings/mbd-IDENTITY.asc and the deb822 sources (Signed-By that file) to
-// ROOT/etc/apt/sources.list.d/mbd-IDENTITY-REPOSITORY.sources. Returns the two paths.
+// ROOT/etc/apt/sources.list.d/mbd-IDENTITY-REPOSITORY.sources (a snapshot's:
+// mbd-IDENTITY-REPOSITORY-snapshot-NAME.sources, '@' and other characters apt does not take
+// in such a name as '_'). Returns the two paths.
 std::vector<std::filesystem::path> install_sources(Context& ctx, std::string_view repository,
                                                    SourcesListOptions options, const std::filesystem::path& root);
 

@@ -112,6 +112,9 @@ Repository repository_action(Context& ctx, std::string_view id, std::string_view
             n && *n > 0)
             throw fail(Exit::exists, "repository '{}' holds packages ({} in its distributions); remove them first", id,
                        *n);
+        if (auto n = db.scalar_int("SELECT COUNT(*) FROM snapshots WHERE repository = ?", id); n && *n > 0)
+            throw fail(Exit::exists, "repository '{}' has {} snapshot{}; remove them first (mbd-repo snapshot remove)",
+                       id, *n, *n == 1 ? "" : "s");
         {
             db::Transaction tx(db);
             db.run("DELETE FROM published_dists WHERE dist_id IN (SELECT id FROM dists WHERE repository = ?)", id);
@@ -178,7 +181,10 @@ CheckReport check_repository(Context& ctx, std::string_view id)
     // DB <-> dists <-> signatures
     auto published = archive::verify_published(ctx, repo.id);
     report.problems.insert(report.problems.end(), published.begin(), published.end());
+    auto snapshots = archive::verify_snapshots(ctx, repo.id);
+    report.problems.insert(report.problems.end(), snapshots.begin(), snapshots.end());
     report.dists = (long long)repository_dists(db, repo.id).size();
+    report.snapshots = db.scalar_int("SELECT COUNT(*) FROM snapshots WHERE repository = ?", repo.id).value_or(0);
 
     ModelStatus st = repo.status.after_check(report.ok(), now_seconds());
     db::Transaction tx(db);
@@ -197,6 +203,7 @@ Json to_json(const CheckReport& r)
         .set("ok", r.ok())
         .set("pool_files", r.pool_files)
         .set("distributions", r.dists)
+        .set("snapshots", r.snapshots)
         .set("problems", problems);
 }
 

@@ -44,6 +44,7 @@ struct CheckReport {
     std::vector<std::string> problems;
     long long pool_files = 0;
     long long dists = 0;
+    long long snapshots = 0;
     bool ok() const { return problems.empty(); }
 };
 // Checks and records the result in the repository's status.

@@ -880,11 +880,12 @@ std::vector<std::string> publish_repository(Context& ctx, const RepositoryLock& 
     std::vector<std::string> unlink;
     {
         db::Transaction tx(db);
-        // Sources nothing holds (and no unpublished change names) go, then the pool files
-        // nothing else names; each look-up by index, so this costs what was dropped.
+        // Sources nothing holds (no distribution, no snapshot, no unpublished change) go, then
+        // the pool files nothing else names; each look-up by index, so this costs what was dropped.
         std::vector<long long> drop;
         auto c = db.query("SELECT c.source_id FROM gc_candidates c CROSS JOIN source_packages s ON s.id = c.source_id "
                           "WHERE s.repository = ? AND NOT EXISTS (SELECT 1 FROM dist_sources WHERE source_id = c.source_id) "
+                          "AND NOT EXISTS (SELECT 1 FROM snapshot_sources WHERE source_id = c.source_id) "
                           "AND NOT EXISTS (SELECT 1 FROM dist_journal WHERE source_id = c.source_id)",
                           lock.id());
         while (c.step())
@@ -908,9 +909,11 @@ std::vector<std::string> publish_repository(Context& ctx, const RepositoryLock& 
                 db.run("DELETE FROM pool_files WHERE id = ?", file);
             }
         }
-        // Candidates held again (moved to a rollback, migrated) are done with until dropped again.
+        // Candidates held again (moved to a rollback, migrated) or by a snapshot are done with
+        // until dropped again (snapshot remove makes its sources candidates again).
         db.run("DELETE FROM gc_candidates WHERE EXISTS (SELECT 1 FROM dist_sources ds "
-               "WHERE ds.source_id = gc_candidates.source_id)");
+               "WHERE ds.source_id = gc_candidates.source_id) OR EXISTS (SELECT 1 FROM snapshot_sources ss "
+               "WHERE ss.source_id = gc_candidates.source_id)");
         // Pending files of installs killed before their commit (those committed since are
         // in pool_files: nothing to do), and garbage past its grace period. Their rows go
         // once the files are gone, so a kill in between leaves them to the next publish.

@@ -74,5 +74,5 @@ load ../lib/repo
 @test "maintain on an empty instance does nothing and succeeds" {
     rm -rf "$MBD_HOME"
     run_mbd mbd-repo maintain --json
-    assert_equal "$(printf '%s' "$output" | jq -c .)" '{"published":[],"retired":[],"keyrings_uploaded":[],"key_switched_to":null,"by_hash_removed":0,"builds_removed":0,"rejected_removed":0}'
+    assert_equal "$(printf '%s' "$output" | jq -c .)" '{"published":[],"retired":[],"keyrings_uploaded":[],"key_switched_to":null,"snapshots_removed":[],"by_hash_removed":0,"builds_removed":0,"rejected_removed":0}'
 }

@@ -152,6 +152,8 @@ valid_signers() {
     mbdt_apt_sandbox "$b" "$BATS_TEST_TMPDIR/instance.asc" "$line"
     mbdt_apt_ok "$b" update
 
+    # (a snapshot, signed once: signed again with the archive)
+    run_mbd mbd-repo snapshot create bookworm-kr-unstable before
     run_mbd mbd-keygen rotate --algo ed25519 --overlap 30 --json
     new=$(jq -r .to <<<"$output")
     assert_equal "$(jq -r .from <<<"$output")" "$old"
@@ -182,6 +184,7 @@ valid_signers() {
     assert_equal "$(jq -r .next <<<"$output")" null
     [ -f "$MBD_HOME/gnupg/retired/$old.asc" ]
     assert_equal "$(valid_signers "$both" "$inrelease")" "$new "
+    assert_equal "$(valid_signers "$both" "$MBD_HOME/repositories/kr/dists/bookworm-kr-unstable@before/InRelease")" "$new "
     mbdt_apt_ok "$a" update
     # (apt keeps the lists it had and warns: an error with --error-on=any)
     run mbdt_apt "$b" update --error-on=any

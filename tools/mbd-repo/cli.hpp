@@ -26,6 +26,7 @@ void define_source(Cli& cli);
 void define_layout(Cli& cli);
 void define_dist(Cli& cli);
 void define_mirror(Cli& cli);     // mirror.cpp: mirror push
+void define_snapshot(Cli& cli);   // snapshot.cpp: snapshot create, ls, remove
 
 // Shared by the groups (print.cpp)
 std::vector<std::string> comma_list(const std::vector<std::string>& args);

@@ -15,5 +15,6 @@ int main(int argc, char** argv)
                              mbd::repo::define_layout(cli);
                              mbd::repo::define_dist(cli);
                              mbd::repo::define_mirror(cli);
+                             mbd::repo::define_snapshot(cli);
                          });
 }

@@ -65,8 +65,9 @@ void define_output(Cli& cli)
                                   if (ck->json)
                                       all.push(to_json(rep));
                                   else
-                                      std::cout << fmt::format("{}: {} ({} pool files, {} distributions)\n", i,
-                                                               rep.ok() ? "ok" : "FAILED", rep.pool_files, rep.dists);
+                                      std::cout << fmt::format("{}: {} ({} pool files, {} distributions, {} snapshots)\n",
+                                                               i, rep.ok() ? "ok" : "FAILED", rep.pool_files, rep.dists,
+                                                               rep.snapshots);
                               }
                               if (ck->json)
                                   std::cout << all.dump();
@@ -112,6 +113,10 @@ void define_output(Cli& cli)
     c->add_option("--root", sl->root, "with --install: the system's root directory")->needs(install);
     install->excludes("--one-line");
     c->add_option("--url", sl->options.url, "URL of the repository (default: configuration key 'publish.url')");
+    c->add_option("--snapshot", sl->options.snapshot,
+                  "a snapshot's sources instead: DIST@NAME, or NAME for each distribution's of that name "
+                  "(mbd-repo snapshot ls)")
+        ->excludes("--rollbacks");
 
     auto dp = std::make_shared<DputOptions>();
     c = cli.command("dput-conf", "print a dput.cf stanza for uploading to this instance",

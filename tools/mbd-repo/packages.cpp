@@ -181,6 +181,8 @@ void define_publish(Cli& cli)
                         }
                         for (const auto& d : r.retired)
                             std::cout << d << " retired\n";
+                        for (const auto& d : r.snapshots)
+                            std::cout << d << " removed (snapshot.keep)\n";
                         for (const auto& d : r.published)
                             std::cout << d << "\n";
                         if (!r.switched.empty())
