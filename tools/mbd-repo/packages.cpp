@@ -5,15 +5,19 @@
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "core/names.hpp"
+#include "core/strings.hpp"
 #include "db/db.hpp"
 #include "model/lock.hpp"
 #include "repo/debdiff.hpp"
 #include "repo/lifecycle.hpp"
+#include "app/selftest.hpp"
 #include "repo/keyring.hpp"
 #include "repo/port.hpp"
 #include "repo/port_ext.hpp"
 
 #include <memory>
+
+#include <unistd.h>
 
 namespace mbd::repo {
 
@@ -138,6 +142,53 @@ void define_moves(Cli& cli)
     c->add_flag("--no-publish", mv->no_publish, "only record it (publish later)");
 }
 
+// selftest
+void define_selftest(Cli& cli)
+{
+    struct SelftestArgs {
+        app::SelftestOptions o;
+        bool no_wait = false, json = false;
+    };
+    auto st = std::make_shared<SelftestArgs>();
+    auto* c = cli.command(
+        "selftest",
+        "upload three test packages through the pipeline (arch all, arch any, one that must fail) and report "
+        "how each was built, published and fetched by apt",
+        [st](Context& ctx) {
+            auto o = st->o;
+            o.wait = !st->no_wait;
+            o.progress = !st->json && ::isatty(2);
+            auto r = app::selftest(ctx, o);
+            if (st->json) {
+                std::cout << app::to_json(r).dump();
+            } else {
+                std::cout << fmt::format("selftest of {}:\n", r.dist);
+                for (const auto& p : r.packages) {
+                    std::string what = p.state;
+                    if (!p.architectures.empty())
+                        what += (p.expect_failure ? ", failed on " : ", built on ") + join(p.architectures, " ");
+                    if (!p.log.empty())
+                        what += " (mbd-build log " + p.log + ")";
+                    if (!p.fetched.empty())
+                        what += ", fetched by apt (" + join(p.fetched, " ") + ")";
+                    std::cout << fmt::format("  {} {}: {}: {}\n", p.source, p.version, what,
+                                             !st->no_wait && p.problem.empty() ? (p.expect_failure ? "failed as expected, ok" : "ok")
+                                             : st->no_wait                    ? "uploaded"
+                                                                              : "FAILED: " + p.problem);
+                }
+            }
+            if (!st->no_wait && !r.ok())
+                throw fail(Exit::check_failed, "selftest of {}: not every package behaved as expected", r.dist);
+        });
+    c->add_option("id", st->o.repository, "repository")->required()->check(name_of(names::repository));
+    c->add_option("--dist", st->o.dist, "distribution to test (default: the first codename's experimental suite)")
+        ->check(name_of(names::distribution));
+    c->add_option("--timeout", st->o.timeout_seconds, "seconds to wait for the packages (default 1800)")
+        ->check(CLI::PositiveNumber);
+    c->add_flag("--no-wait", st->no_wait, "only upload them");
+    c->add_flag("--json", st->json, "print the report as JSON");
+}
+
 // publish, maintain
 void define_publish(Cli& cli)
 {
@@ -249,6 +300,7 @@ void define_packages(Cli& cli)
     define_install(cli);
     define_moves(cli);
     define_publish(cli);
+    define_selftest(cli);
     define_queries(cli);
 }
 
