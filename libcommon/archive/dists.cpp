@@ -107,18 +107,33 @@ std::vector<IndexSpec> header_index_specs(const std::string& header)
     return index_specs(components, archs);
 }
 
-std::vector<Entry> snapshot_entries(db::Db& db, long long snapshot_id, const IndexSpec& spec)
+namespace {
+
+// An index's entries from its query's rows: a stanza each, or (Contents) the paths, the
+// section and the name of a binary package.
+std::vector<Entry> read_entries(db::Stmt& r, const IndexSpec& spec)
 {
     std::vector<Entry> out;
+    while (r.step()) {
+        if (spec.kind == IndexKind::contents) {
+            add_contents(out, r.text(0), qualified_name(r.text(1), r.text(2)));
+        } else {
+            std::string t = r.text(0);
+            out.push_back({stanza_key(spec.kind, t), std::move(t)});
+        }
+    }
+    return out;
+}
+
+} // namespace
+
+std::vector<Entry> snapshot_entries(db::Db& db, long long snapshot_id, const IndexSpec& spec)
+{
     if (spec.kind == IndexKind::sources) {
         auto r = db.query("SELECT s.stanza FROM snapshot_sources ss JOIN source_packages s ON s.id = ss.source_id "
                           "WHERE ss.snapshot_id = ? AND s.component = ?",
                           snapshot_id, spec.component);
-        while (r.step()) {
-            std::string t = r.text(0);
-            out.push_back({stanza_key(spec.kind, t), std::move(t)});
-        }
-        return out;
+        return read_entries(r, spec);
     }
     bool contents = spec.kind == IndexKind::contents;
     auto r = db.query(fmt::format("SELECT b.{}, b.section, b.name FROM snapshot_binaries sb "
@@ -128,15 +143,7 @@ std::vector<Entry> snapshot_entries(db::Db& db, long long snapshot_id, const Ind
                                   "AND b.architecture IN (?, 'all')",
                                   contents ? "contents" : "stanza"),
                       snapshot_id, spec.component, spec.pkg_kind, spec.arch);
-    while (r.step()) {
-        if (contents) {
-            add_contents(out, r.text(0), qualified_name(r.text(1), r.text(2)));
-        } else {
-            std::string t = r.text(0);
-            out.push_back({stanza_key(spec.kind, t), std::move(t)});
-        }
-    }
-    return out;
+    return read_entries(r, spec);
 }
 
 std::string qualified_name(const std::string& section, const std::string& name)
@@ -153,16 +160,11 @@ void add_contents(std::vector<Entry>& out, const std::string& paths, const std::
 
 std::vector<Entry> all_entries(db::Db& db, long long dist_id, const IndexSpec& spec)
 {
-    std::vector<Entry> out;
     if (spec.kind == IndexKind::sources) {
         auto r = db.query("SELECT s.stanza FROM dist_sources ds JOIN source_packages s ON s.id = ds.source_id "
                           "WHERE ds.dist_id = ? AND s.component = ?",
                           dist_id, spec.component);
-        while (r.step()) {
-            std::string t = r.text(0);
-            out.push_back({stanza_key(spec.kind, t), std::move(t)});
-        }
-        return out;
+        return read_entries(r, spec);
     }
     bool contents = spec.kind == IndexKind::contents;
     auto r = db.query(fmt::format("SELECT b.{}, b.section, b.name FROM dist_sources ds "
@@ -172,15 +174,7 @@ std::vector<Entry> all_entries(db::Db& db, long long dist_id, const IndexSpec& s
                                   "AND b.architecture IN (?, 'all')",
                                   contents ? "contents" : "stanza"),
                       dist_id, spec.component, spec.pkg_kind, spec.arch);
-    while (r.step()) {
-        if (contents) {
-            add_contents(out, r.text(0), qualified_name(r.text(1), r.text(2)));
-        } else {
-            std::string t = r.text(0);
-            out.push_back({stanza_key(spec.kind, t), std::move(t)});
-        }
-    }
-    return out;
+    return read_entries(r, spec);
 }
 
 } // namespace mbd::archive
