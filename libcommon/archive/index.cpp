@@ -847,10 +847,15 @@ std::optional<BuiltIndex> build_incremental(IndexKind kind, const IndexState& ol
     if (!adds_up(prev))
         return std::nullopt;
     if (old.chunks.empty()) {
-        std::vector<Entry> entries;
+        // The last change of each key stands, as below: a version added and taken out
+        // again since the last publish (one moved on to a rollback) is not in the index.
+        std::map<std::string, std::optional<std::string>> last;
         for (auto& c : changes)
-            if (c.text)
-                entries.push_back({std::move(c.key), std::move(*c.text)});
+            last[std::move(c.key)] = std::move(c.text);
+        std::vector<Entry> entries;
+        for (auto& [key, text] : last)
+            if (text)
+                entries.push_back({key, std::move(*text)});
         return build_full(kind, std::move(entries), dir, basename, options);
     }
     auto chunks = rechunk(kind, prev, changes_per_chunk(kind, old.chunks, std::move(changes)));

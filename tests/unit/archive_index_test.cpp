@@ -45,6 +45,29 @@ protected:
     BuildOptions options{6, 1, 2};
 };
 
+// From an empty index (a distribution's first publish), as from any other: the last change
+// of a key stands. A version added, then taken out again (moved on to a rollback by a newer
+// one) before the publish is not in the index.
+TEST_F(IndexTest, FromEmptyTheLastChangeStands)
+{
+    auto empty = build_full(IndexKind::packages, {}, tmp.path(), "Packages", options);
+    Built prev = read_built(empty, tmp.path(), "empty");
+    std::string a = stanza("hello", "1.0", 1), b = stanza("hello", "1.1", 1), c = stanza("other", "2.0", 1);
+    std::vector<Change> changes{{stanza_key(IndexKind::packages, a), a},
+                                {stanza_key(IndexKind::packages, c), c},
+                                {stanza_key(IndexKind::packages, a), std::nullopt},
+                                {stanza_key(IndexKind::packages, b), b}};
+    auto inc = build_incremental(IndexKind::packages, prev.state, tmp.path() / "empty.raw", tmp.path() / "empty.gz",
+                                 tmp.path() / "empty.xz", changes, tmp.path(), "Packages", options);
+    ASSERT_TRUE(inc.has_value());
+    Built got = read_built(*inc, tmp.path(), "after");
+    auto ref = build_full(IndexKind::packages,
+                          {{stanza_key(IndexKind::packages, b), b}, {stanza_key(IndexKind::packages, c), c}}, tmp.path(),
+                          "Packages", options);
+    EXPECT_EQ(got.raw, read_built(ref, tmp.path(), "ref").raw);
+    EXPECT_EQ(got.raw.find("Version: 1.0\n"), std::string::npos);
+}
+
 TEST_F(IndexTest, IncrementalEqualsFull)
 {
     std::mt19937 rng(42);
