@@ -1,5 +1,6 @@
 #include "core/strings.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <ctime>
 #include <fmt/format.h>
@@ -239,6 +240,20 @@ std::string hex_encode(const unsigned char* bytes, size_t n)
     for (size_t i = 0; i < n; ++i) {
         out[2 * i] = digits[bytes[i] >> 4];
         out[2 * i + 1] = digits[bytes[i] & 15];
+    }
+    return out;
+}
+
+std::string one_line(std::string_view text, std::string_view prefix, const std::vector<std::string_view>& skip)
+{
+    std::string out;
+    for (auto line : split(text, '\n')) {
+        std::string l(trim(line));
+        if (l.starts_with(prefix))
+            l = std::string(trim(std::string_view(l).substr(prefix.size())));
+        if (l.empty() || std::any_of(skip.begin(), skip.end(), [&l](auto s) { return l.starts_with(s); }))
+            continue;
+        out += (out.empty() ? "" : out.ends_with(':') ? " " : "; ") + l;
     }
     return out;
 }

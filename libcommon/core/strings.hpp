@@ -20,6 +20,9 @@ std::vector<std::string_view> split(std::string_view s, char sep, bool trim_item
 
 // The items with sep between them.
 std::string join(const std::vector<std::string>& items, std::string_view sep);
+// The lines of a program's complaint as one line ("a; b"), without the program's own
+// prefix ("E:") and without the lines that start with one of skip.
+std::string one_line(std::string_view text, std::string_view prefix, const std::vector<std::string_view>& skip = {});
 
 std::string lower(std::string_view s);
 

@@ -1,6 +1,7 @@
 #include "model/model.hpp"
 
 #include "core/error.hpp"
+#include "core/fetch.hpp"
 #include "core/fs.hpp"
 #include "core/log.hpp"
 #include "core/names.hpp"
@@ -208,13 +209,10 @@ std::string source_keys_armored(const Home& home, std::string_view source)
 namespace {
 
 // Download one file with apt's own HTTP code; empty optional when it is not there.
-std::optional<std::string> download(const std::string& url, const std::filesystem::path& dest)
+std::optional<std::string> download_text(const std::string& url, const std::filesystem::path& dest)
 {
-    auto r = run({"/usr/lib/apt/apt-helper", "-oAPT::Sandbox::User=root", "-oAcquire::Retries=1",
-                  "download-file", url, dest.string()},
-                 {.timeout_seconds = 120});
-    if (!r.ok()) {
-        log::debug("repo", "download of '{}' failed: {}", url, trim(r.err));
+    if (auto e = download(url, dest, 120)) {
+        log::debug("repo", "{}", e->what());
         return std::nullopt;
     }
     return read_file(dest);
@@ -235,11 +233,11 @@ deb822::Paragraph fetch_release(Context& ctx, const Source& s, std::string& used
             base.pop_back();
         base += "/dists/" + s.suite + "/";
         std::string content;
-        if (auto in = download(base + "InRelease", tmp.path() / "InRelease")) {
+        if (auto in = download_text(base + "InRelease", tmp.path() / "InRelease")) {
             content = ring.verify_archive_clearsigned(*in).content;
         } else {
-            auto rel = download(base + "Release", tmp.path() / "Release");
-            auto sig = rel ? download(base + "Release.gpg", tmp.path() / "Release.gpg") : std::nullopt;
+            auto rel = download_text(base + "Release", tmp.path() / "Release");
+            auto sig = rel ? download_text(base + "Release.gpg", tmp.path() / "Release.gpg") : std::nullopt;
             if (!rel || !sig) {
                 last_error = fmt::format("cannot download '{}InRelease' nor '{}Release' with its signature", base, base);
                 continue;

@@ -1,6 +1,7 @@
 #include "repo/port_ext.hpp"
 
 #include "core/error.hpp"
+#include "core/fetch.hpp"
 #include "core/fs.hpp"
 #include "core/log.hpp"
 #include "core/names.hpp"
@@ -55,34 +56,6 @@ DscName split_dsc_name(std::string_view name)
     else if (auto r = Version::invalid_reason(n.version))
         n.problem = fmt::format("'{}': invalid version '{}': {}", name, n.version, *r);
     return n;
-}
-
-// The lines of a program's complaint as one line, without the program's own prefix and
-// without the lines that name no reason (skip: lines that start so).
-std::string one_line(std::string_view text, std::string_view prefix, std::vector<std::string_view> skip = {})
-{
-    std::string out;
-    for (auto line : split(text, '\n')) {
-        std::string l(trim(line));
-        if (l.starts_with(prefix))
-            l = std::string(trim(std::string_view(l).substr(prefix.size())));
-        if (l.empty() || std::any_of(skip.begin(), skip.end(), [&l](auto s) { return l.starts_with(s); }))
-            continue;
-        out += (out.empty() ? "" : out.ends_with(':') ? " " : "; ") + l;
-    }
-    return out;
-}
-
-// Download one file with apt's own code (as model's source check does): the reason on failure.
-std::optional<Error> download(const std::string& url, const fs::path& dest)
-{
-    auto r = run({apt_helper, "-oAPT::Sandbox::User=root", "-oAcquire::Retries=1", "download-file", url, dest.string()},
-                 {.timeout_seconds = 600});
-    if (r.ok())
-        return std::nullopt;
-    std::string why = r.timed_out ? std::string("timed out") : one_line(r.err, "E:");
-    bool missing = why.find("404") != std::string::npos || why.find("File not found") != std::string::npos;
-    return fail(missing ? Exit::not_found : Exit::tempfail, "cannot download '{}': {}", url, why);
 }
 
 // An armored keyring made binary (gpg's --keyring takes no armor) in dir; others as they are.
