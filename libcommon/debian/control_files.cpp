@@ -103,6 +103,15 @@ std::vector<FileEntry> parse_files(const deb822::Paragraph& p, std::string_view 
     return files;
 }
 
+} // namespace
+
+std::vector<FileEntry> listed_files(const deb822::Paragraph& p, std::string_view doc)
+{
+    return parse_files(p, doc, false);
+}
+
+namespace {
+
 Version parse_version(const deb822::Paragraph& p, std::string_view doc)
 {
     auto text = p.get("Version");

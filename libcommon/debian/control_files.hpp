@@ -74,6 +74,11 @@ struct Dsc {
     static Dsc parse(std::string_view text, std::string_view name = "dsc");
 };
 
+// The files a .dsc-style paragraph lists (Files: md5 size name, with Checksums-Sha256
+// mandatory and Checksums-Sha1 optional), merged by name and cross-checked, every name
+// a plain file name: a .dsc, or a stanza of an archive's Sources index.
+std::vector<FileEntry> listed_files(const deb822::Paragraph& p, std::string_view doc);
+
 // The content of a clearsigned document WITHOUT checking the signature, for
 // documents whose integrity is established otherwise (a .dsc listed with its
 // SHA256 in a verified .changes). Unsigned text is returned as is. Text outside

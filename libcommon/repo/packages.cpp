@@ -304,6 +304,7 @@ namespace {
 struct Upload {
     debian::Changes changes;
     fs::path dir;
+    std::map<std::string, fs::path> at; // where a file is when not in dir (an import's)
 };
 
 // The .changes of one install, read and resolved to their distribution.
@@ -311,6 +312,7 @@ struct ParsedInstall {
     std::vector<Upload> uploads;
     std::string source, source_version;
     DistRef dist;
+    bool import = false; // from another archive: the rules for uploads do not apply
 };
 
 ParsedInstall parse_install(db::Db& db, const std::vector<fs::path>& changes, const std::string& dist)
@@ -376,7 +378,8 @@ void verify_listed_files(const std::vector<Upload>& uploads, std::map<std::strin
 {
     for (const auto& u : uploads)
         for (const auto& f : u.changes.files) {
-            fs::path at = u.dir / f.name;
+            auto where = u.at.find(f.name);
+            fs::path at = where != u.at.end() ? where->second : u.dir / f.name;
             if (files.count(f.name)) {
                 if (entries[f.name]->sha256 != f.sha256)
                     throw fail(Exit::rejected, "'{}' is listed twice with different checksums", f.name);
@@ -410,7 +413,7 @@ const debian::FileEntry* find_dsc_entry(const std::map<std::string, const debian
 }
 
 // The source from the upload's .dsc: the one the .changes names, one the distribution takes.
-void stage_dsc(db::Db& db, Staged& st, const debian::FileEntry& dsc_entry)
+void stage_dsc(db::Db& db, Staged& st, const debian::FileEntry& dsc_entry, bool import)
 {
     st.dsc_name = dsc_entry.name;
     st.dsc = debian::Dsc::parse(read_file(st.files[dsc_entry.name].from), dsc_entry.name);
@@ -420,6 +423,8 @@ void stage_dsc(db::Db& db, Staged& st, const debian::FileEntry& dsc_entry)
     st.section = dsc_entry.section;
     st.priority = dsc_entry.priority;
     st.component = component_of_section(st.section);
+    if (import)
+        return; // (import_packages decided where it goes)
     if (auto why = upload_rejection(db, st.dist, st.source, st.source_version, true))
         throw fail(Exit::rejected, "{}", *why);
 }
@@ -587,7 +592,7 @@ std::shared_ptr<Staged> check_install(Context& ctx, const RepositoryLock& lock, 
     verify_listed_files(parsed.uploads, st->files, entries);
     // The source: a .dsc among the files, or the same version held by the distribution.
     if (const debian::FileEntry* dsc_entry = find_dsc_entry(entries))
-        stage_dsc(db, *st, *dsc_entry);
+        stage_dsc(db, *st, *dsc_entry, parsed.import);
     else
         stage_held_source(db, *st);
     stage_directory(*st, distribution);
@@ -803,6 +808,177 @@ std::vector<InstallResult> install_each(Context& ctx, const std::vector<std::fil
     }
     if (publish && !results.empty())
         results.back().published = publish_repository(ctx, lock);
+    return results;
+}
+
+// ---- import --------------------------------------------------------------------------
+
+std::string_view outcome_name(ImportOutcome o)
+{
+    switch (o) {
+    case ImportOutcome::installed: return "installed";
+    case ImportOutcome::placed: return "placed";
+    case ImportOutcome::held: return "held";
+    case ImportOutcome::older: return "older";
+    case ImportOutcome::failed: return "failed";
+    }
+    return "?";
+}
+
+namespace {
+
+// What an import does with one package, from what the repository holds now.
+struct ImportPlan {
+    ImportOutcome outcome = ImportOutcome::installed;
+    std::string why;
+    std::optional<long long> existing; // placed: the repository's row of this version
+};
+
+ImportPlan plan_import(db::Db& db, const DistRef& suite, int rollbacks, const ImportPackage& p)
+{
+    Version version = parse_version_or_reject(p.version);
+    for (int rb = 0; rb <= rollbacks; ++rb) {
+        auto dist_id = db.scalar_int("SELECT id FROM dists WHERE repository = ? AND codename = ? AND suite = ? AND "
+                                     "rollback = ?",
+                                     suite.repository, suite.codename, suite.suite, rb);
+        auto held = dist_id ? member(db, *dist_id, p.source) : std::nullopt;
+        if (held && version_of(db, *held) == p.version)
+            return {ImportOutcome::held, "", {}};
+    }
+    if (auto held = member(db, suite.id, p.source)) {
+        std::string hv = version_of(db, *held);
+        if (Version::parse(hv) > version)
+            return {ImportOutcome::older, fmt::format("older than {} {} that '{}' holds", p.source, hv, suite.name), {}};
+    }
+    auto existing = db.scalar_int("SELECT id FROM source_packages WHERE repository = ? AND name = ? AND version = ?",
+                                  suite.repository, p.source, p.version);
+    if (existing)
+        return {ImportOutcome::placed, "", existing};
+    return {};
+}
+
+// An import package as the .changes of an upload would describe it.
+ParsedInstall parsed_import(const DistRef& suite, const ImportPackage& p)
+{
+    Upload u;
+    u.changes.source = p.source;
+    u.changes.source_version = p.version;
+    u.changes.version = Version::parse(p.version);
+    u.changes.files = p.files;
+    u.at = p.at;
+    ParsedInstall parsed;
+    parsed.uploads.push_back(std::move(u));
+    parsed.source = p.source;
+    parsed.source_version = p.version;
+    parsed.dist = suite;
+    parsed.import = true;
+    return parsed;
+}
+
+} // namespace
+
+std::vector<ImportPackageResult> import_packages(Context& ctx, const RepositoryLock& lock, const DistRef& suite,
+                                                 const std::vector<ImportPackage>& packages,
+                                                 const std::function<void(std::size_t)>& progress)
+{
+    auto& db = ctx.db();
+    if (suite.repository != lock.id() || suite.is_rollback())
+        throw fail(Exit::usage, "'{}' is not a suite of repository '{}'", suite.name, lock.id());
+    int rollbacks = suite_of(db, suite).rollbacks;
+    std::vector<ImportPackageResult> results(packages.size());
+    // Oldest version of each source first (a bad version sorts first, and fails there).
+    std::vector<std::size_t> order(packages.size());
+    for (std::size_t i = 0; i < order.size(); ++i)
+        order[i] = i;
+    auto key = [&](std::size_t i) {
+        return Version::invalid_reason(packages[i].version) ? std::optional<Version>() : Version::parse(packages[i].version);
+    };
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+        if (packages[a].source != packages[b].source)
+            return packages[a].source < packages[b].source;
+        return key(a) < key(b);
+    });
+
+    fs::path root = archive::repository_dir(ctx, lock.id());
+    std::vector<std::pair<std::size_t, std::shared_ptr<Staged>>> batch;
+    std::vector<std::pair<std::size_t, long long>> placements;
+    std::set<std::string> sources;
+    std::size_t done = 0;
+    auto decided = [&] {
+        if (progress)
+            progress(++done);
+    };
+    // A batch: the new files into the pool and durable, then one transaction, a savepoint
+    // per package (a failing one is rolled back alone).
+    auto commit_batch = [&] {
+        auto staged = std::move(batch);
+        auto placing = std::move(placements);
+        batch.clear();
+        placements.clear();
+        sources.clear();
+        if (staged.empty() && placing.empty())
+            return;
+        std::vector<std::shared_ptr<Staged>> files;
+        for (const auto& [i, st] : staged)
+            files.push_back(st);
+        archive::Durable durable;
+        copy_into_pool(db, root, files, durable);
+        durable.flush(root);
+        db::Transaction tx(db);
+        for (auto& [i, st] : staged) {
+            try {
+                commit_install(db, *st);
+                results[i] = {ImportOutcome::installed, ""};
+            } catch (const Error& e) {
+                results[i] = {ImportOutcome::failed, e.what()};
+            }
+        }
+        for (auto [i, id] : placing) {
+            const auto& p = packages[i];
+            try {
+                Unit unit(db);
+                place(db, suite, p.source, id);
+                check_binary_clash(db, suite.id, suite.name, p.source, id);
+                add_event(db, "MIGRATED", p.source, p.version, suite.name,
+                          fmt::format("imported {} {} into {} (the repository had it)", p.source, p.version,
+                                      suite.name));
+                unit.commit();
+                results[i] = {ImportOutcome::placed, ""};
+            } catch (const Error& e) {
+                results[i] = {ImportOutcome::failed, e.what()};
+            }
+        }
+        tx.commit();
+    };
+    for (std::size_t i : order) {
+        const auto& p = packages[i];
+        try {
+            // (what it holds decides, so an earlier version of the source must be in first)
+            if (sources.count(p.source) || batch.size() >= 1000)
+                commit_batch();
+            ImportPlan plan = plan_import(db, suite, rollbacks, p);
+            results[i] = {plan.outcome, plan.why};
+            if (plan.outcome == ImportOutcome::placed) {
+                sources.insert(p.source);
+                placements.emplace_back(i, *plan.existing);
+            } else if (plan.outcome == ImportOutcome::installed) {
+                if (!std::any_of(p.files.begin(), p.files.end(), [](const auto& f) { return ends_with(f.name, ".dsc"); }))
+                    throw fail(Exit::rejected, "the archive has binaries of {} {} but not its source", p.source,
+                               p.version);
+                auto parsed = parsed_import(suite, p);
+                if (dropped_unpublished(db, parsed)) {
+                    commit_batch();
+                    publish_repository(ctx, lock);
+                }
+                sources.insert(p.source);
+                batch.emplace_back(i, check_install(ctx, lock, parsed));
+            }
+        } catch (const Error& e) {
+            results[i] = {ImportOutcome::failed, e.what()};
+        }
+        decided();
+    }
+    commit_batch();
     return results;
 }
 

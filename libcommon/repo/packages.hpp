@@ -15,11 +15,13 @@
 
 #include "core/json.hpp"
 #include "db/context.hpp"
+#include "debian/control_files.hpp"
 #include "model/lock.hpp"
 #include "model/model.hpp"
 
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -78,6 +80,42 @@ InstallResult install(Context& ctx, const InstallRequest& request);
 // imports. Stops at the first failure (what went in before it stays, and is published).
 std::vector<InstallResult> install_each(Context& ctx, const std::vector<std::filesystem::path>& changes,
                                         const std::string& dist = {}, bool publish = true);
+
+// ---- import (repo/import reads the other archive) ------------------------------------
+
+// One source version of another archive as its verified indices describe it: the .dsc,
+// the files it lists and the binaries built from it, each with the size and checksums the
+// indices give (section and priority too), and where each file is now.
+struct ImportPackage {
+    std::string source, version;
+    std::vector<debian::FileEntry> files;
+    std::map<std::string, std::filesystem::path> at; // by file name
+};
+
+enum class ImportOutcome {
+    installed, // new to the repository, installed into the suite
+    placed,    // the repository had this version: the suite holds it now (as a migration does)
+    held,      // the suite or one of its rollbacks holds it already (nothing done)
+    older,     // older than what the suite holds (nothing done)
+    failed,    // why says why; nothing of it went in
+};
+std::string_view outcome_name(ImportOutcome o); // "installed", "placed", ...
+
+struct ImportPackageResult {
+    ImportOutcome outcome = ImportOutcome::failed;
+    std::string why;
+};
+
+// Bring packages of another archive into a suite of the locked repository, oldest version
+// of a source first, so that the suite ends with the newest and its rollbacks with those
+// before it. New versions are installed as uploads are (files checked, pool, one
+// transaction per batch, durable before the commit) but without the rules for uploads
+// (version rule, uploadable suites, an active repository): the archive exists already.
+// A failure is that package's (result failed), never the others'. progress(done) is
+// called as packages are decided. Nothing is published here.
+std::vector<ImportPackageResult> import_packages(Context& ctx, const RepositoryLock& lock, const DistRef& suite,
+                                                 const std::vector<ImportPackage>& packages,
+                                                 const std::function<void(std::size_t)>& progress = {});
 
 // ---- migrate, remove ----------------------------------------------------------------
 

@@ -27,6 +27,7 @@ void define_layout(Cli& cli);
 void define_dist(Cli& cli);
 void define_mirror(Cli& cli);     // mirror.cpp: mirror push
 void define_snapshot(Cli& cli);   // snapshot.cpp: snapshot create, ls, remove
+void define_import(Cli& cli);     // import.cpp: import
 
 // Shared by the groups (print.cpp)
 std::vector<std::string> comma_list(const std::vector<std::string>& args);

@@ -16,5 +16,6 @@ int main(int argc, char** argv)
                              mbd::repo::define_dist(cli);
                              mbd::repo::define_mirror(cli);
                              mbd::repo::define_snapshot(cli);
+                             mbd::repo::define_import(cli);
                          });
 }
