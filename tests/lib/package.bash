@@ -4,7 +4,8 @@
 #                             clean checkout has: no build*/, tests/.cache, .git) into DIR
 #   mbdt_deb                  build the .deb of this tree once per test run and print its path
 #                             (dpkg-buildpackage; nocheck: ctest ran already; noautodbgsym: no
-#                             -dbgsym package, no dwz); the .changes and build.log lie beside it,
+#                             -dbgsym package, no dwz; noopt: -O0, a third less compiling for
+#                             a test package); the .changes and build.log lie beside it,
 #                             in $MBDT_DEB_DIR (tests/run: one for both lanes) or the bats run's
 #   mbdt_booted_start DIR     boot a bookworm system (systemd-nspawn --boot) from DIR, a copy
 #                             of a rootfs cached in $MBDT_CACHE/booted (made by mmdebstrap
@@ -35,7 +36,7 @@ mbdt_deb() {
         compgen -G "$dir/mbd_*_*.deb" >/dev/null && exit 0
         rm -rf "$dir/src"
         mbdt_source_copy "$dir/src"
-        (cd "$dir/src" && DEB_BUILD_OPTIONS="nocheck noautodbgsym parallel=$(nproc)" dpkg-buildpackage -us -uc -b) >"$dir/build.log" 2>&1 ||
+        (cd "$dir/src" && DEB_BUILD_OPTIONS="nocheck noautodbgsym noopt parallel=$(nproc)" dpkg-buildpackage -us -uc -b) >"$dir/build.log" 2>&1 ||
             { tail -n 40 "$dir/build.log" >&2; exit 1; }
     ) 9>"$dir/.lock" || return 1
     compgen -G "$dir/mbd_*_*.deb"
