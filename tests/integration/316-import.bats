@@ -3,8 +3,9 @@
 # distribution names with a rollback, and a plain one mapped with --map) taken into a
 # repository: Packages and Sources stanzas the same as reprepro's (name, version,
 # architecture, checksums), the rollback filled, apt installs, check passes; a second run
-# adds only what is new; new uploads go on top; over http (nginx) too; a bad file, a
-# wrong key and an index naming a path out of the archive are reported and skipped.
+# adds only what is new; new uploads go on top; one published by the real aptly; over
+# http (nginx) too; a bad file, a wrong key and an index naming a path out of the archive
+# are reported and skipped.
 
 load ../helpers
 load ../lib/debian
@@ -115,6 +116,30 @@ same_stanzas() {
     run_mbd mbd-repo ls test --dist bookworm-test-unstable-rollback0 --json
     assert_equal "$(jq -r '.[] | select(.source == "hello") | .version' <<<"$output")" 1.2-1
     run_mbd mbd-repo check test
+}
+
+@test "an archive published by aptly goes in: the same stanzas as aptly's, apt installs" {
+    local gnupg="$BATS_TEST_TMPDIR/old-gnupg" fpr conf="$BATS_TEST_TMPDIR/aptly.conf" pkg="$BATS_TEST_TMPDIR/old/pkg"
+    install -d -m 700 "$gnupg"
+    mkdir -p "$pkg"
+    GNUPGHOME=$gnupg gpg --batch --quiet --passphrase '' --quick-gen-key "Old Archive <old@example.org>" ed25519 sign never
+    fpr=$(GNUPGHOME=$gnupg gpg --batch --with-colons --list-secret-keys | awk -F: '/^fpr:/ {print $10; exit}')
+    GNUPGHOME=$gnupg gpg --batch --armor --export "$fpr" >"$BATS_TEST_TMPDIR/old.asc"
+    mbdt_build_package "$pkg" hello 1.0-1 >/dev/null
+    mbdt_build_package "$pkg" other 2.0 --no-all >/dev/null
+    printf '{"rootDir": "%s", "architectures": ["amd64"], "gpgProvider": "gpg"}\n' "$BATS_TEST_TMPDIR/aptly" >"$conf"
+    GNUPGHOME=$gnupg aptly -config="$conf" repo create -distribution=bookworm-old-unstable -component=main old >/dev/null
+    GNUPGHOME=$gnupg aptly -config="$conf" repo add old "$pkg" >/dev/null
+    GNUPGHOME=$gnupg aptly -config="$conf" publish repo -architectures=amd64,source -gpg-key="$fpr" -batch old >/dev/null
+    OLD="$BATS_TEST_TMPDIR/aptly/public"
+    run_mbd mbd-repo import "$OLD" --repository test --keyring "$BATS_TEST_TMPDIR/old.asc"
+    assert_output_contains "bookworm-old-unstable -> bookworm-test-unstable: 2 installed"
+    same_stanzas bookworm-old-unstable bookworm-test-unstable
+    run_mbd mbd-repo check test
+    apt="$BATS_TEST_TMPDIR/apt"
+    mbdt_repo_apt "$apt" bookworm-test-unstable
+    mbdt_apt_ok "$apt" update
+    mbdt_apt_ok "$apt" install hello other
 }
 
 @test "over http: the archive served by nginx, named distributions only; an unmapped one is reported" {
