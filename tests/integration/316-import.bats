@@ -6,6 +6,8 @@
 # adds only what is new; new uploads go on top; one published by the real aptly; over
 # http (nginx) too; a bad file, a wrong key and an index naming a path out of the archive
 # are reported and skipped.
+#
+# shellcheck disable=SC2030,SC2031 # OLD is set per test (each in its own subshell), on purpose
 
 load ../helpers
 load ../lib/debian
@@ -18,7 +20,7 @@ teardown() {
     mbd_teardown
 }
 
-OLD="" # the reprepro archive (its --outdir)
+OLD="" # the archive a test imports (reprepro's --outdir, or aptly's public/)
 
 # old_archive: a reprepro archive signed by its own key ($BATS_TEST_TMPDIR/old.asc) with
 # bookworm-old-unstable (hello 1.1-1, other 2.0), bookworm-old-unstable-rollback0
