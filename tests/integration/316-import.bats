@@ -16,41 +16,29 @@ load ../lib/nginx
 
 teardown() {
     stop_nginx
-    gpgconf --homedir "$BATS_TEST_TMPDIR/old-gnupg" --kill all 2>/dev/null || true
+    local d
+    for d in "$BATS_TEST_TMPDIR/old/gnupg" "$BATS_TEST_TMPDIR/old-gnupg" "$BATS_TEST_TMPDIR/other-gnupg"; do
+        gpgconf --homedir "$d" --kill all 2>/dev/null || true
+    done
     mbd_teardown
 }
 
 OLD="" # the archive a test imports (reprepro's --outdir, or aptly's public/)
 
-# old_archive: a reprepro archive signed by its own key ($BATS_TEST_TMPDIR/old.asc) with
+# old_archive: a reprepro archive signed by its own key ($BATS_TEST_TMPDIR/old/key.asc) with
 # bookworm-old-unstable (hello 1.1-1, other 2.0), bookworm-old-unstable-rollback0
-# (hello 1.0-1) and legacy (hello 0.9-1).
+# (hello 1.0-1) and legacy (hello 0.9-1), published in $OLD.
 old_archive() {
-    local gnupg="$BATS_TEST_TMPDIR/old-gnupg" fpr d
     OLD="$BATS_TEST_TMPDIR/old/archive"
-    install -d -m 700 "$gnupg"
-    mkdir -p "$BATS_TEST_TMPDIR/old/conf" "$BATS_TEST_TMPDIR/old/pkg"
-    GNUPGHOME=$gnupg gpg --batch --quiet --passphrase '' --quick-gen-key "Old Archive <old@example.org>" ed25519 sign never
-    fpr=$(GNUPGHOME=$gnupg gpg --batch --with-colons --list-secret-keys | awk -F: '/^fpr:/ {print $10; exit}')
-    GNUPGHOME=$gnupg gpg --batch --armor --export "$fpr" >"$BATS_TEST_TMPDIR/old.asc"
-    for d in bookworm-old-unstable bookworm-old-unstable-rollback0 legacy; do
-        printf '%s\n' "Origin: Old" "Codename: $d" "Architectures: amd64 source" "Components: main" \
-            "SignWith: $fpr" ""
-    done >"$BATS_TEST_TMPDIR/old/conf/distributions"
+    mbdt_reprepro "$BATS_TEST_TMPDIR/old" bookworm-old-unstable bookworm-old-unstable-rollback0 legacy
+    cp "$BATS_TEST_TMPDIR/old/key.asc" "$BATS_TEST_TMPDIR/old.asc"
     old_include bookworm-old-unstable-rollback0 hello 1.0-1
     old_include bookworm-old-unstable hello 1.1-1
     old_include bookworm-old-unstable other 2.0 --no-all
     old_include legacy hello 0.9-1
 }
 
-# old_include DIST NAME VERSION [build args]: build a package and let reprepro include it
-old_include() {
-    local dist=$1 name=$2 version=$3 changes
-    shift 3
-    changes=$(mbdt_build_package "$BATS_TEST_TMPDIR/old/pkg" "$name" "$version" --dist "$dist" "$@")
-    GNUPGHOME="$BATS_TEST_TMPDIR/old-gnupg" reprepro --silent -b "$BATS_TEST_TMPDIR/old" --outdir "$OLD" \
-        --ignore=wrongdistribution include "$dist" "$changes"
-}
+old_include() { mbdt_reprepro_include "$BATS_TEST_TMPDIR/old" "$@"; }
 
 # stanzas INDEX: "Package Version Architecture SHA256" per Packages stanza ("Package Version
 # Architecture dsc-SHA256" per Sources stanza), sorted; INDEX as it is, or its .gz or .xz
@@ -194,7 +182,7 @@ same_stanzas() {
     : >"$evil/dists/bookworm-x-unstable/main/source/Sources"
     (cd "$evil/dists/bookworm-x-unstable" &&
         apt-ftparchive -o APT::FTPArchive::Release::Components=main release . >Release &&
-        GNUPGHOME="$BATS_TEST_TMPDIR/old-gnupg" gpg --batch --yes --clearsign -o InRelease Release)
+        GNUPGHOME="$BATS_TEST_TMPDIR/old/gnupg" gpg --batch --yes --clearsign -o InRelease Release)
     run_mbd 12 mbd-repo import "$evil" --repository test --keyring "$BATS_TEST_TMPDIR/old.asc"
     assert_output_contains "FAILED passwd 1 (amd64): Filename: 'pool/../../../../etc/passwd' has an empty, '.' or '..' segment"
     run_mbd mbd-repo ls test --dist bookworm-test-unstable --json

@@ -77,6 +77,20 @@ apt_sandbox() {
     refute_grep '^mbd: the chroot has every build dependency installed' "$log"
 }
 
+@test "an upload builds on an imported archive: sbuild installs its build dependency from what was imported" {
+    mbdt_reprepro "$BATS_TEST_TMPDIR/old" bookworm-old-unstable
+    mbdt_reprepro_include "$BATS_TEST_TMPDIR/old" bookworm-old-unstable oldbase 1.0-1 --no-all
+    run_mbd mbd-repo import "$BATS_TEST_TMPDIR/old/archive" --repository test --keyring "$BATS_TEST_TMPDIR/old/key.asc"
+    assert_output_contains "bookworm-old-unstable -> bookworm-test-unstable: 1 installed"
+    mbdt_dput "$(mbdt_source_package "$PKG" mbdtonold 1.0~test12+1 bookworm-test-unstable --depends oldbase)"
+    chain
+    assert_output_contains "installed 1"
+    log=$(mbd-build list --json | jq -r 'map(select(.source == "mbdtonold"))[0].log')
+    # oldbase is not in the chroot: sbuild's resolver installs it from the imported suite
+    grep -qE "Unpacking oldbase \(1.0-1\)" "$log"
+    gpgconf --homedir "$BATS_TEST_TMPDIR/old/gnupg" --kill all 2>/dev/null || true
+}
+
 @test "a failing build keeps its log, installs nothing, and says which stage failed and why" {
     mbdt_dput "$(mbdt_source_package "$PKG" broken 1.0~test12+1 bookworm-test-unstable --fail)"
     mbdt_dput "$(mbdt_source_package "$PKG" nocopy 1.0~test12+1 bookworm-test-unstable --no-copyright)"

@@ -13,6 +13,11 @@
 #       --content TEXT    what /usr/share/NAME/data holds (default: NAME VERSION)
 #       --source-only / --binary-only   what the .changes carries (default: both)
 #   mbdt_sign_changes CHANGES [FPR]          debsign the .changes (and its .dsc) with the uploader key
+#   mbdt_reprepro DIR DIST...                a reprepro archive under DIR (archive/: what it publishes,
+#                                            conf/, pkg/) signed by a key of its own (DIR/gnupg; public
+#                                            key DIR/key.asc), with these distributions (amd64, source, main)
+#   mbdt_reprepro_include DIR DIST NAME VERSION [build args]   build a package (mbdt_build_package) and
+#                                            let reprepro include it into DIST
 #   mbdt_apt_sandbox DIR KEYFILE LINES...    an apt root in DIR whose sources are LINES ([signed-by] added)
 #   mbdt_apt DIR apt-get-args...             apt-get confined to DIR (dpkg --root=DIR for install);
 #                                            MBDT_APT_TOOL=apt-cache runs apt-cache instead
@@ -117,6 +122,28 @@ mbdt_build_package() {
     local out
     out="$dir/${name}_${version#*:}_$([ "$what" = source ] && echo source || echo "$arch").changes"
     echo "$out"
+}
+
+mbdt_reprepro() {
+    local dir=$1 fpr d
+    shift
+    install -d -m 700 "$dir/gnupg"
+    mkdir -p "$dir/conf" "$dir/pkg"
+    GNUPGHOME=$dir/gnupg gpg --batch --quiet --passphrase '' --quick-gen-key "Old Archive <old@example.org>" \
+        ed25519 sign never 2>/dev/null
+    fpr=$(GNUPGHOME=$dir/gnupg gpg --batch --with-colons --list-secret-keys | awk -F: '/^fpr:/ {print $10; exit}')
+    GNUPGHOME=$dir/gnupg gpg --batch --armor --export "$fpr" >"$dir/key.asc"
+    for d in "$@"; do
+        printf '%s\n' "Origin: Old" "Codename: $d" "Architectures: amd64 source" "Components: main" "SignWith: $fpr" ""
+    done >"$dir/conf/distributions"
+}
+
+mbdt_reprepro_include() {
+    local dir=$1 dist=$2 name=$3 version=$4 changes
+    shift 4
+    changes=$(mbdt_build_package "$dir/pkg" "$name" "$version" --dist "$dist" "$@") || return 1
+    GNUPGHOME=$dir/gnupg reprepro --silent -b "$dir" --outdir "$dir/archive" --ignore=wrongdistribution \
+        include "$dist" "$changes"
 }
 
 mbdt_sign_changes() {
