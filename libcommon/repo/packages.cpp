@@ -305,6 +305,7 @@ struct Upload {
     debian::Changes changes;
     fs::path dir;
     std::map<std::string, fs::path> at; // where a file is when not in dir (an import's)
+    std::string lists = "the .changes";  // what lists the files, for messages
 };
 
 // The .changes of one install, read and resolved to their distribution.
@@ -386,14 +387,14 @@ void verify_listed_files(const std::vector<Upload>& uploads, std::map<std::strin
                 continue;
             }
             if (!fs::is_regular_file(at))
-                throw fail(Exit::rejected, "'{}' is listed in the .changes but missing", f.name);
+                throw fail(Exit::rejected, "'{}' is listed in {} but missing", f.name, u.lists);
             auto d = digest_file(at);
             if (d.size != f.size)
-                throw fail(Exit::rejected, "'{}' has {} bytes, the .changes says {}", f.name, d.size, f.size);
+                throw fail(Exit::rejected, "'{}' has {} bytes, {} says {}", f.name, d.size, u.lists, f.size);
             if (d.sha256 != f.sha256)
-                throw fail(Exit::rejected, "'{}' does not match its SHA256 in the .changes", f.name);
+                throw fail(Exit::rejected, "'{}' does not match its SHA256 in {}", f.name, u.lists);
             if (!f.md5.empty() && d.md5 != f.md5)
-                throw fail(Exit::rejected, "'{}' does not match its MD5 in the .changes", f.name);
+                throw fail(Exit::rejected, "'{}' does not match its MD5 in {}", f.name, u.lists);
             files[f.name] = PoolFile{f.name, at, {}, d, 0};
             entries[f.name] = &f;
         }
@@ -866,6 +867,7 @@ ParsedInstall parsed_import(const DistRef& suite, const ImportPackage& p)
     u.changes.version = Version::parse(p.version);
     u.changes.files = p.files;
     u.at = p.at;
+    u.lists = "the archive's index";
     ParsedInstall parsed;
     parsed.uploads.push_back(std::move(u));
     parsed.source = p.source;

@@ -157,7 +157,7 @@ same_stanzas() {
     run_mbd 12 mbd-repo import "$OLD" --repository test --keyring "$BATS_TEST_TMPDIR/old.asc" \
         --dist bookworm-old-unstable --dist bookworm-old-unstable-rollback0
     assert_output_contains "-> bookworm-test-unstable: 1 failed, 2 installed"
-    assert_output_contains "FAILED other 2.0: 'other_2.0_amd64.deb' does not match its SHA256"
+    assert_output_contains "FAILED other 2.0: 'other_2.0_amd64.deb' does not match its SHA256 in the archive's index"
     run_mbd mbd-repo ls test --dist bookworm-test-unstable --json
     assert_equal "$(jq -r '[.[].source] | join(" ")' <<<"$output")" hello
     run_mbd mbd-repo check test
