@@ -178,11 +178,6 @@ std::optional<std::string> read_index(const Archive& a, const std::string& dist,
     return std::nullopt;
 }
 
-std::optional<unsigned long long> size_field(const deb822::Paragraph& p)
-{
-    return parse_uint(p.get("Size"));
-}
-
 // "hello (2.10-3)" or "hello" (then the binary's own version).
 std::pair<std::string, std::string> source_of_binary(const deb822::Paragraph& p)
 {
@@ -266,7 +261,7 @@ void read_dist(const Archive& a, const std::string& dist, const deb822::Paragrap
                         check_name_version(source, version);
                         if (auto why = relative_path_problem(filename))
                             throw fail(Exit::rejected, "Filename: {}", *why);
-                        auto size = size_field(para);
+                        auto size = parse_uint(para.get("Size"));
                         if (!size || para.get("SHA256").size() != 64)
                             throw fail(Exit::rejected, "{} has no valid Size and SHA256", used);
                         debian::FileEntry f;

@@ -161,15 +161,18 @@ std::string version_of(db::Db& db, long long source_id)
     return db.scalar_text("SELECT version FROM source_packages WHERE id = ?", source_id).value_or("?");
 }
 
+// The distribution of a suite's group: the suite itself (0) or one of its rollbacks (N).
+std::optional<long long> group_dist_id(db::Db& db, const DistRef& suite, int rollback)
+{
+    return db.scalar_int("SELECT id FROM dists WHERE repository = ? AND codename = ? AND suite = ? AND rollback = ?",
+                         suite.repository, suite.codename, suite.suite, rollback);
+}
+
 // Put source_id into a suite's distribution; what it held moves to rollback0, and so on.
 void place(db::Db& db, const DistRef& target, std::string_view name, long long source_id)
 {
     Suite suite = suite_of(db, target);
-    auto dist_id_of = [&](int rollback) {
-        return db.scalar_int("SELECT id FROM dists WHERE repository = ? AND codename = ? AND suite = ? AND "
-                             "rollback = ?",
-                             target.repository, target.codename, target.suite, rollback);
-    };
+    auto dist_id_of = [&](int rollback) { return group_dist_id(db, target, rollback); };
     auto previous = member(db, target.id, name);
     if (previous == source_id)
         return;
@@ -839,9 +842,7 @@ ImportPlan plan_import(db::Db& db, const DistRef& suite, int rollbacks, const Im
 {
     Version version = parse_version_or_reject(p.version);
     for (int rb = 0; rb <= rollbacks; ++rb) {
-        auto dist_id = db.scalar_int("SELECT id FROM dists WHERE repository = ? AND codename = ? AND suite = ? AND "
-                                     "rollback = ?",
-                                     suite.repository, suite.codename, suite.suite, rb);
+        auto dist_id = group_dist_id(db, suite, rb);
         auto held = dist_id ? member(db, *dist_id, p.source) : std::nullopt;
         if (held && version_of(db, *held) == p.version)
             return {ImportOutcome::held, "", {}};
