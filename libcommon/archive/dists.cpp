@@ -1,5 +1,6 @@
 #include "archive/dists.hpp"
 
+#include "db/context.hpp"
 #include "core/error.hpp"
 #include "core/strings.hpp"
 #include "db/db.hpp"
@@ -9,7 +10,8 @@
 namespace mbd::archive {
 namespace {
 
-std::vector<IndexSpec> index_specs(const std::vector<std::string>& components, const std::vector<std::string>& archs)
+std::vector<IndexSpec> index_specs(const std::vector<std::string>& components, const std::vector<std::string>& archs,
+                                   bool contents)
 {
     std::vector<IndexSpec> out;
     for (const auto& c : components) {
@@ -17,14 +19,16 @@ std::vector<IndexSpec> index_specs(const std::vector<std::string>& components, c
         for (const auto& a : archs) {
             out.push_back({c + "/binary-" + a + "/Packages", IndexKind::packages, c, a, "deb"});
             out.push_back({c + "/debian-installer/binary-" + a + "/Packages", IndexKind::packages, c, a, "udeb"});
-            out.push_back({c + "/Contents-" + a, IndexKind::contents, c, a, "deb"});
+            if (contents)
+                out.push_back({c + "/Contents-" + a, IndexKind::contents, c, a, "deb"});
         }
     }
     return out;
 }
 
 std::string release_header(const repo::Repository& repo, const repo::Suite& suite, const repo::DistRef& d,
-                           const std::vector<std::string>& archs, const std::vector<std::string>& components)
+                           const std::vector<std::string>& archs, const std::vector<std::string>& components,
+                           bool by_hash)
 {
     std::string h;
     h += "Origin: " + repo.origin + "\n";
@@ -35,7 +39,8 @@ std::string release_header(const repo::Repository& repo, const repo::Suite& suit
         h += "NotAutomatic: yes\n";
     if (suite.not_automatic && suite.but_automatic_upgrades)
         h += "ButAutomaticUpgrades: yes\n";
-    h += "Acquire-By-Hash: yes\n";
+    if (by_hash)
+        h += "Acquire-By-Hash: yes\n";
     h += "Architectures:";
     for (const auto& a : archs)
         h += " " + a;
@@ -50,7 +55,26 @@ std::string release_header(const repo::Repository& repo, const repo::Suite& suit
 
 } // namespace
 
-std::vector<DistPlan> plan_dists(db::Db& db, std::string_view repository)
+repo::IndexSet default_index_set(const Context& ctx)
+{
+    try {
+        return repo::parse_index_set(ctx.config().get("publish.indices"));
+    } catch (const Error& e) {
+        throw fail(Exit::config, "publish.indices: {}", e.what());
+    }
+}
+
+std::vector<std::string> index_forms(const repo::IndexSet& set)
+{
+    std::vector<std::string> out{""};
+    if (set.gz)
+        out.emplace_back(".gz");
+    if (set.xz)
+        out.emplace_back(".xz");
+    return out;
+}
+
+std::vector<DistPlan> plan_dists(db::Db& db, std::string_view repository, const repo::IndexSet& default_set)
 {
     auto repo = repo::get_repository(db, repository);
     auto layout = repo::get_layout(db, repo.layout);
@@ -64,8 +88,9 @@ std::vector<DistPlan> plan_dists(db::Db& db, std::string_view repository)
         const repo::Suite* suite = layout.suite(d.suite);
         if (!suite)
             throw fail(Exit::state, "layout '{}' has no suite '{}' (distribution '{}')", layout.name, d.suite, d.name);
-        out.push_back({d, release_header(repo, *suite, d, archs, distribution.components),
-                       index_specs(distribution.components, archs)});
+        auto set = distribution.indices ? repo::parse_index_set(*distribution.indices) : default_set;
+        out.push_back({d, release_header(repo, *suite, d, archs, distribution.components, set.by_hash),
+                       index_specs(distribution.components, archs, set.contents), set});
     }
     return out;
 }
@@ -91,7 +116,7 @@ std::string snapshot_header(const DistPlan& plan, const std::string& full_name)
     return h;
 }
 
-std::vector<IndexSpec> header_index_specs(const std::string& header)
+std::vector<IndexSpec> header_index_specs(const std::string& header, bool contents)
 {
     std::vector<std::string> components, archs;
     for (auto line : split(header, '\n', false)) {
@@ -104,7 +129,7 @@ std::vector<IndexSpec> header_index_specs(const std::string& header)
         else if (starts_with(line, "Architectures:"))
             words(archs);
     }
-    return index_specs(components, archs);
+    return index_specs(components, archs, contents);
 }
 
 namespace {

@@ -24,10 +24,16 @@ struct DistPlan {
     repo::DistRef dist;
     std::string header;           // the Release fields but Date, Valid-Until and checksums
     std::vector<IndexSpec> indices;
+    repo::IndexSet set;           // the forms of each index (indices has Contents only if set.contents)
 };
 
-// Every distribution of a repository with what it publishes, in layout order.
-std::vector<DistPlan> plan_dists(db::Db& db, std::string_view repository);
+// Every distribution of a repository with what it publishes, in layout order; a
+// distribution without index set of its own has default_set (configuration key publish.indices).
+std::vector<DistPlan> plan_dists(db::Db& db, std::string_view repository, const repo::IndexSet& default_set);
+// The configuration's publish.indices; Error(Exit::config) when it is not a set.
+repo::IndexSet default_index_set(const Context& ctx);
+// The suffixes of the files of an index: "" and, as set has them, ".gz" and ".xz".
+std::vector<std::string> index_forms(const repo::IndexSet& set);
 
 // Every entry of an index, read from the database.
 std::vector<Entry> all_entries(db::Db& db, long long dist_id, const IndexSpec& spec);
@@ -38,8 +44,9 @@ std::vector<Entry> all_entries(db::Db& db, long long dist_id, const IndexSpec& s
 std::string snapshot_header(const DistPlan& plan, const std::string& full_name);
 
 // The index files of a distribution whose Release fields are header (its Components and
-// Architectures): what a snapshot publishes, whatever its distribution publishes now.
-std::vector<IndexSpec> header_index_specs(const std::string& header);
+// Architectures): what a snapshot publishes, whatever its distribution publishes now
+// (Contents-ARCH with contents).
+std::vector<IndexSpec> header_index_specs(const std::string& header, bool contents);
 
 // Every entry of a snapshot's index, from its frozen membership (repo/snapshots.hpp).
 std::vector<Entry> snapshot_entries(db::Db& db, long long snapshot_id, const IndexSpec& spec);

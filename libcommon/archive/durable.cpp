@@ -109,4 +109,18 @@ void copy_unsynced(const fs::path& from, const fs::path& to)
     ::close(in);
 }
 
+bool place_unsynced(const fs::path& from, const fs::path& to, bool link)
+{
+    struct stat st{};
+    if (link && ::stat(from.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == ::geteuid() &&
+        (st.st_mode & 0022) == 0 && (st.st_mode & 0444) == 0444) {
+        if (::link(from.c_str(), to.c_str()) == 0)
+            return true;
+        if (errno == EEXIST && ::unlink(to.c_str()) == 0 && ::link(from.c_str(), to.c_str()) == 0)
+            return true; // (a file left by an install that did not commit)
+    }
+    copy_unsynced(from, to);
+    return false;
+}
+
 } // namespace mbd::archive

@@ -32,4 +32,10 @@ private:
 void write_unsynced(const std::filesystem::path& path, std::string_view content);
 void copy_unsynced(const std::filesystem::path& from, const std::filesystem::path& to);
 
+// Place from at to (replacing it), without fsync: a hard link where linking is safe,
+// else a copy (copy_unsynced). Safe: asked for, on the same filesystem, a regular file
+// of this process's user that only it may write and everyone may read (a file another
+// user could still change must not become an archive's). True when linked.
+bool place_unsynced(const std::filesystem::path& from, const std::filesystem::path& to, bool link);
+
 } // namespace mbd::archive

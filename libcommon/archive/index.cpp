@@ -258,10 +258,14 @@ private:
 
 // ---- files --------------------------------------------------------------------
 
+// One form of an index being written; a form not published (on = false) is no file and
+// takes nothing.
 class OutFile {
 public:
-    OutFile(const std::filesystem::path& dir, const std::string& name)
+    OutFile(const std::filesystem::path& dir, const std::string& name, bool on = true) : on_(on)
     {
+        if (!on)
+            return;
         std::string tmpl = (dir / ("." + name + ".tmp.XXXXXX")).string();
         fd_ = ::mkostemp(tmpl.data(), O_CLOEXEC);
         if (fd_ < 0)
@@ -281,6 +285,8 @@ public:
 
     void write(std::string_view data)
     {
+        if (!on_)
+            return;
         hash.update(data);
         buf_.append(data);
         if (buf_.size() >= (1 << 20))
@@ -292,6 +298,8 @@ public:
     // Closes the file (kept on disk) and returns its size and hashes.
     FileInfo finish(std::filesystem::path& path)
     {
+        if (!on_)
+            return {};
         flush();
         if (::close(fd_) != 0)
             throw sys_error(fmt::format("cannot write '{}'", path_.string()));
@@ -318,6 +326,7 @@ private:
             d.remove_prefix(size_t(n));
         }
     }
+    bool on_;
     int fd_ = -1;
     std::filesystem::path path_;
     std::string buf_;
@@ -351,7 +360,10 @@ public:
             ::close(fd_);
     }
     int fd() const { return fd_; }
-    std::string_view view(uint64_t offset, uint64_t length) const { return {data_ + offset, length}; }
+    std::string_view view(uint64_t offset, uint64_t length) const
+    {
+        return data_ ? std::string_view(data_ + offset, length) : std::string_view(); // (not mapped: a form not written)
+    }
 
 private:
     int fd_ = -1;
@@ -361,6 +373,8 @@ private:
 
 void OutFile::copy_unhashed(const Mapped& from, uint64_t length)
 {
+    if (!on_)
+        return;
     flush();
     loff_t off = 0;
     while (uint64_t(off) < length) {
@@ -393,8 +407,10 @@ void compress_all(std::vector<OutChunk>& chunks, size_t begin, size_t end, const
     auto work = [&] {
         for (size_t j; (j = next++) < jobs.size();) {
             OutChunk& c = chunks[jobs[j]];
-            c.gz = gzip_member(c.raw, options.gzip_level);
-            c.xz = xz_block(c.raw, options.xz_preset);
+            if (options.gz)
+                c.gz = gzip_member(c.raw, options.gzip_level);
+            if (options.xz)
+                c.xz = xz_block(c.raw, options.xz_preset);
             c.info.raw_size = c.raw.size();
             c.info.gz_size = c.gz.size();
             c.info.xz_size = c.xz.bytes.size();
@@ -499,7 +515,8 @@ public:
     IndexWriter(std::vector<OutChunk>& chunks, const OldIndex* old, const std::filesystem::path& dir,
                 const std::string& basename, const BuildOptions& options)
         : chunks_(chunks), old_(old), basename_(basename), options_(options), raw_(dir, basename),
-          gz_(dir, basename + ".gz"), xz_(dir, basename + ".xz"), raw_start_(chunks.size() + 1, 0)
+          gz_(dir, basename + ".gz", options.gz), xz_(dir, basename + ".xz", options.xz),
+          raw_start_(chunks.size() + 1, 0)
     {
         for (size_t j = 0; j < chunks.size(); ++j)
             raw_start_[j + 1] = raw_start_[j] + chunks[j].info.raw_size;
@@ -662,12 +679,12 @@ void sort_unique(std::vector<Entry>& entries)
                   entries.end());
 }
 
-// Do the chunks of the old state add up to the sizes of its files?
-bool adds_up(const OldIndex& old)
+// Do the chunks of the old state add up to the sizes of its files (those it has)?
+bool adds_up(const OldIndex& old, const BuildOptions& options)
 {
     const IndexState& s = old.state;
-    return old.at.raw.back() == s.raw.size && (old.at.gz.back() == s.gz.size || s.chunks.empty()) &&
-           old.at.xz.back() <= s.xz.size;
+    return old.at.raw.back() == s.raw.size && (!options.gz || old.at.gz.back() == s.gz.size || s.chunks.empty()) &&
+           (!options.xz || old.at.xz.back() <= s.xz.size);
 }
 
 // Changes by key, per old chunk.
@@ -840,11 +857,15 @@ std::optional<BuiltIndex> build_incremental(IndexKind kind, const IndexState& ol
                                             std::vector<Change> changes, const std::filesystem::path& dir,
                                             const std::string& basename, const BuildOptions& options)
 {
+    // (forms published now and not before, or the other way round: built in full)
+    if (options.gz == old.gz.sha256.empty() || options.xz == old.xz.sha256.empty())
+        return std::nullopt;
     Mapped raw, gz, xz;
-    if (!raw.open(old_raw, old.raw.size) || !gz.open(old_gz, old.gz.size) || !xz.open(old_xz, old.xz.size))
+    if (!raw.open(old_raw, old.raw.size) || (options.gz && !gz.open(old_gz, old.gz.size)) ||
+        (options.xz && !xz.open(old_xz, old.xz.size)))
         return std::nullopt;
     OldIndex prev{old, raw, gz, xz, chunk_offsets(old.chunks)};
-    if (!adds_up(prev))
+    if (!adds_up(prev, options))
         return std::nullopt;
     if (old.chunks.empty()) {
         // The last change of each key stands, as below: a version added and taken out

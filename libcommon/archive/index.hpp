@@ -78,9 +78,11 @@ struct BuildOptions {
     int xz_preset = 6;
     unsigned threads = 0; // 0: one per core
     std::uint64_t hash_mark_bytes = 2 << 20; // uncompressed bytes between hash marks
+    bool gz = true, xz = true; // the compressed forms written (a form not written: its FileInfo is empty)
 };
 
-// The three files of a built index, written as temporary files next to their target.
+// The files of a built index, written as temporary files next to their target (the path
+// of a form not written is empty).
 struct BuiltIndex {
     IndexState state;
     std::filesystem::path raw_tmp, gz_tmp, xz_tmp;
@@ -92,7 +94,8 @@ BuiltIndex build_full(IndexKind kind, std::vector<Entry> entries, const std::fil
                       const std::string& basename, const BuildOptions& options);
 
 // Build from the previous state and files (raw, gz, xz: the by-hash copies) plus changes.
-// nullopt when the previous files are missing or do not match the state (build in full).
+// nullopt when the previous files are missing or do not match the state, or the state has
+// other compressed forms than options (build in full).
 std::optional<BuiltIndex> build_incremental(IndexKind kind, const IndexState& old,
                                             const std::filesystem::path& old_raw,
                                             const std::filesystem::path& old_gz,

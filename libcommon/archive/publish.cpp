@@ -126,7 +126,19 @@ struct Published {
     long long seq = 0;
     std::string header;
     long long published = 0, valid_until = 0;
+    std::string indices; // its index set's words
 };
+
+// The forms of an index its state says were written: the suffix and its file's size and hashes.
+std::vector<std::pair<std::string, const FileInfo*>> forms_of(const IndexState& st)
+{
+    std::vector<std::pair<std::string, const FileInfo*>> out{{"", &st.raw}};
+    if (!st.gz.sha256.empty())
+        out.emplace_back(".gz", &st.gz);
+    if (!st.xz.sha256.empty())
+        out.emplace_back(".xz", &st.xz);
+    return out;
+}
 
 std::string release_text(const std::string& header, long long date, long long valid_until,
                          const std::map<std::string, IndexState>& states)
@@ -149,11 +161,9 @@ std::string release_text(const std::string& header, long long date, long long va
         const FileInfo* info;
     };
     std::vector<Row> rows;
-    for (const auto& [path, st] : states) {
-        rows.push_back({path, &st.raw});
-        rows.push_back({path + ".gz", &st.gz});
-        rows.push_back({path + ".xz", &st.xz});
-    }
+    for (const auto& [path, st] : states)
+        for (auto [ext, info] : forms_of(st))
+            rows.push_back({path + ext, info});
     std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.path < b.path; });
     size_t width = 0;
     for (const auto& r : rows)
@@ -194,6 +204,7 @@ struct Work {
         std::optional<IndexState> old;
     };
     std::vector<Built> built; // index files written, not yet under their names
+    std::vector<std::pair<fs::path, FileInfo>> dropped; // index files published no more (a form or an index)
 };
 
 // Stage 1: the index files that changed, written as temporary files.
@@ -201,13 +212,21 @@ void stage_indices(db::Db& db, Work& w, const std::optional<Published>& publishe
                    const BuildOptions& build, PublishReport& report)
 {
     const auto& d = w.plan->dist;
-    std::map<std::string, IndexState> old_states;
-    if (published && !options.rebuild) {
+    std::map<std::string, IndexState> published_states, old_states;
+    if (published) {
         auto r = db.query("SELECT path, state FROM published_indices WHERE dist_id = ?", d.id);
         while (r.step())
             if (auto st = IndexState::decode(r.text(1)))
-                old_states[r.text(0)] = *st;
+                published_states[r.text(0)] = *st;
+        if (!options.rebuild)
+            old_states = published_states;
     }
+    BuildOptions forms = build;
+    forms.gz = w.plan->set.gz;
+    forms.xz = w.plan->set.xz;
+    auto has_forms = [&](const IndexState& st) {
+        return st.gz.sha256.empty() != forms.gz && st.xz.sha256.empty() != forms.xz;
+    };
     auto changes = published && !options.rebuild ? journal_changes(db, d.id, published->seq, w.plan->indices)
                                                  : std::map<std::string, std::vector<Change>>{};
     for (const auto& spec : w.plan->indices) {
@@ -216,7 +235,8 @@ void stage_indices(db::Db& db, Work& w, const std::optional<Published>& publishe
         auto ch = changes.find(spec.path);
         bool have_old = old != old_states.end();
         // Unchanged and present: kept as it is.
-        if (have_old && ch == changes.end() && fs::exists(by_hash(target, "SHA256", old->second.raw.sha256))) {
+        if (have_old && ch == changes.end() && has_forms(old->second) &&
+            fs::exists(by_hash(target, "SHA256", old->second.raw.sha256))) {
             w.states[spec.path] = old->second;
             continue;
         }
@@ -229,21 +249,35 @@ void stage_indices(db::Db& db, Work& w, const std::optional<Published>& publishe
             built = build_incremental(spec.kind, old->second, by_hash(target, "SHA256", old->second.raw.sha256),
                                       by_hash(target, "SHA256", old->second.gz.sha256),
                                       by_hash(target, "SHA256", old->second.xz.sha256), std::move(ch->second),
-                                      target.parent_path(), base, build);
+                                      target.parent_path(), base, forms);
         if (!built)
-            built = build_full(spec.kind, all_entries(db, d.id, spec), target.parent_path(), base, build);
+            built = build_full(spec.kind, all_entries(db, d.id, spec), target.parent_path(), base, forms);
         ++report.indices_built;
         report.chunks_built += built->chunks_built;
         bool same = have_old && built->state.raw == old->second.raw && built->state.gz == old->second.gz &&
                     built->state.xz == old->second.xz && fs::exists(target);
         if (same) {
             for (const auto* p : {&built->raw_tmp, &built->gz_tmp, &built->xz_tmp})
-                fs::remove(*p);
+                if (!p->empty())
+                    fs::remove(*p);
             w.states[spec.path] = old->second;
             continue;
         }
         w.states[spec.path] = built->state;
         w.built.push_back({target, std::move(*built), have_old ? std::optional(old->second) : std::nullopt});
+    }
+    // What the last publish wrote and this one does not (Contents, or a compressed form, turned off).
+    for (const auto& [path, st] : published_states) {
+        auto now = w.states.find(path);
+        std::set<std::string> kept;
+        if (now != w.states.end())
+            for (const auto& f : forms_of(now->second))
+                kept.insert(f.first);
+        for (auto [ext, info] : forms_of(st))
+            if (!kept.count(ext)) {
+                w.dropped.emplace_back(w.dir / (path + ext), *info);
+                w.touched_dirs.insert(w.dropped.back().first.parent_path());
+            }
     }
 }
 
@@ -253,20 +287,29 @@ void stage_indices(db::Db& db, Work& w, const std::optional<Published>& publishe
 void install_indices(Work& w, Durable& durable)
 {
     for (const auto& [target, built, old] : w.built) {
-        install_file(built.raw_tmp, target, built.state.raw);
-        install_file(built.gz_tmp, fs::path(target.string() + ".gz"), built.state.gz);
-        install_file(built.xz_tmp, fs::path(target.string() + ".xz"), built.state.xz);
-        for (auto ext : {"", ".gz", ".xz"})
+        for (auto [ext, info] : forms_of(built.state)) {
+            const fs::path& tmp = ext.empty() ? built.raw_tmp : ext == ".gz" ? built.gz_tmp : built.xz_tmp;
+            install_file(tmp, target.string() + ext, *info);
             durable.file(target.string() + ext);
+        }
         durable.dir(target.parent_path());
         durable.dir(target.parent_path() / "by-hash" / "SHA256");
         durable.dir(target.parent_path() / "by-hash" / "SHA512");
-        if (old) {
-            touch_superseded(target, old->raw);
-            touch_superseded(fs::path(target.string() + ".gz"), old->gz);
-            touch_superseded(fs::path(target.string() + ".xz"), old->xz);
-        }
+        if (old)
+            for (auto [ext, info] : forms_of(*old))
+                touch_superseded(target.string() + ext, *info);
     }
+    for (const auto& [file, info] : w.dropped)
+        touch_superseded(file, info);
+}
+
+// After the new Release is live: the files of what is published no more go (their by-hash
+// copies stay for the grace period).
+void remove_dropped(const Work& w)
+{
+    std::error_code ec;
+    for (const auto& [file, info] : w.dropped)
+        fs::remove(file, ec);
 }
 
 // Release and Release.gpg are symbolic links to .release/Release and .release/Release.gpg,
@@ -357,7 +400,7 @@ void clean_by_hash(const Work& w, long long grace, long long now)
 {
     std::map<fs::path, std::set<std::string>> current;
     for (const auto& [path, st] : w.states)
-        for (const auto* f : {&st.raw, &st.gz, &st.xz}) {
+        for (auto [ext, f] : forms_of(st)) {
             fs::path parent = (w.dir / path).parent_path() / "by-hash";
             current[parent / "SHA256"].insert(f->sha256);
             current[parent / "SHA512"].insert(f->sha512);
@@ -393,11 +436,11 @@ Schedule read_schedule(Context& ctx, std::string_view repository)
     auto& db = ctx.db();
     Schedule s;
     {
-        auto r = db.query("SELECT p.dist_id, p.seq, p.header, p.published, p.valid_until FROM published_dists p "
-                          "JOIN dists d ON d.id = p.dist_id WHERE d.repository = ?",
+        auto r = db.query("SELECT p.dist_id, p.seq, p.header, p.published, p.valid_until, p.indices FROM "
+                          "published_dists p JOIN dists d ON d.id = p.dist_id WHERE d.repository = ?",
                           repository);
         while (r.step())
-            s.published[r.int64(0)] = Published{r.int64(1), r.text(2), r.int64(3), r.int64(4)};
+            s.published[r.int64(0)] = Published{r.int64(1), r.text(2), r.int64(3), r.int64(4), r.text(5)};
     }
     {
         auto r = db.query("SELECT j.dist_id, MAX(j.seq) FROM dist_journal j JOIN dists d ON d.id = j.dist_id "
@@ -424,11 +467,13 @@ std::vector<const DistPlan*> selected_dists(const std::vector<DistPlan>& plans, 
     return out;
 }
 
-// Whether a distribution needs a new Release (changes, a new header, a Valid-Until to renew or drop, no InRelease).
+// Whether a distribution needs a new Release (changes, a new header or index set, a Valid-Until to renew or
+// drop, no InRelease).
 bool is_due(const Schedule& s, const DistPlan& plan, const std::optional<Published>& pub, long long seq,
             bool rebuild, const fs::path& dir)
 {
     return !pub || rebuild || seq > pub->seq || pub->header != plan.header ||
+           pub->indices != repo::index_set_text(plan.set) ||
            (s.valid > 0 && (pub->valid_until == 0 || s.now >= pub->published + s.valid / 2)) ||
            (s.valid <= 0 && pub->valid_until != 0) || ::access((dir / "InRelease").c_str(), F_OK) != 0;
 }
@@ -523,11 +568,12 @@ void record_published(db::Db& db, const std::vector<Work>& work, long long now, 
         db.run("DELETE FROM published_indices WHERE dist_id = ?", id);
         for (const auto& [path, st] : w.states)
             db.run("INSERT INTO published_indices(dist_id, path, state) VALUES (?, ?, ?)", id, path, st.encode());
-        db.run("INSERT INTO published_dists(dist_id, seq, header, release_sha256, published, valid_until, took_ms) "
-               "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(dist_id) DO UPDATE SET seq = excluded.seq, header = "
-               "excluded.header, release_sha256 = excluded.release_sha256, published = excluded.published, "
-               "valid_until = excluded.valid_until, took_ms = excluded.took_ms",
-               id, w.seq, w.plan->header, sha256_hex(w.release), now, valid_until, took_ms);
+        db.run("INSERT INTO published_dists(dist_id, seq, header, release_sha256, published, valid_until, took_ms, "
+               "indices) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(dist_id) DO UPDATE SET seq = excluded.seq, "
+               "header = excluded.header, release_sha256 = excluded.release_sha256, published = excluded.published, "
+               "valid_until = excluded.valid_until, took_ms = excluded.took_ms, indices = excluded.indices",
+               id, w.seq, w.plan->header, sha256_hex(w.release), now, valid_until, took_ms,
+               repo::index_set_text(w.plan->set));
         db.run("DELETE FROM dist_journal WHERE dist_id = ? AND seq <= ?", id, w.seq);
     }
     tx.commit();
@@ -545,7 +591,7 @@ PublishReport publish(Context& ctx, const repo::RepositoryLock& lock, const Publ
     make_dirs(root / "dists");
     auto schedule = read_schedule(ctx, lock.id());
     PublishReport report;
-    auto plans = plan_dists(db, lock.id());
+    auto plans = plan_dists(db, lock.id(), default_index_set(ctx));
     auto build = build_options(ctx);
     auto work = stage_due(db, selected_dists(plans, options, lock.id()), schedule, root, options, build, report);
     if (work.empty())
@@ -568,6 +614,7 @@ PublishReport publish(Context& ctx, const repo::RepositoryLock& lock, const Publ
     fault::point("publish.recorded");
     long long grace = ctx.config().get_int("publish.byhash_grace");
     for (const auto& w : work) {
+        remove_dropped(w);
         clean_by_hash(w, grace, now);
         clean_release_pairs(w.dir, grace, now);
         report.dists.push_back(w.plan->dist.name);
@@ -613,7 +660,7 @@ std::string publish_snapshot(Context& ctx, const repo::RepositoryLock& lock, con
             throw sys_error(fmt::format("cannot link '{}' to '{}'", b.string(), a.string()));
     };
     for (const auto& [path, st] : states)
-        for (auto [ext, info] : {std::pair{"", &st.raw}, std::pair{".gz", &st.gz}, std::pair{".xz", &st.xz}}) {
+        for (auto [ext, info] : forms_of(st)) {
             fs::path source = by_hash(from / (path + ext), "SHA256", info->sha256);
             fs::path target = tmp / (path + ext);
             auto b256 = by_hash(target, "SHA256", info->sha256), b512 = by_hash(target, "SHA512", info->sha512);

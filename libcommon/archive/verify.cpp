@@ -24,8 +24,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The suffixes of an index file's three forms.
-constexpr const char* forms[] = {"", ".gz", ".xz"};
 
 struct Listed {
     std::uint64_t size = 0;
@@ -170,13 +168,13 @@ std::map<std::string, Listed> listed_files(const deb822::Paragraph& rel, const P
     return listed;
 }
 
-// Check that the Release lists the distribution's index files in their three forms, and nothing else.
+// Check that the Release lists the distribution's index files in the forms of its index set, and nothing else.
 void check_listing(const std::map<std::string, Listed>& listed, const std::vector<IndexSpec>& specs,
-                   const Problems& problem)
+                   const repo::IndexSet& set, const Problems& problem)
 {
     std::set<std::string> expected;
     for (const auto& spec : specs)
-        for (auto suffix : forms)
+        for (const auto& suffix : index_forms(set))
             expected.insert(spec.path + suffix);
     for (const auto& [path, l] : listed)
         if (!expected.count(path))
@@ -208,17 +206,17 @@ void check_index_file(const fs::path& file, const std::string& path, const Liste
 // What an index holds according to the state database.
 using EntriesOf = std::function<std::vector<Entry>(const IndexSpec&)>;
 
-// Check that an index is what the database holds and that its .gz and .xz decompress to it.
+// Check that an index is what the database holds and that its .gz and .xz (those of set) decompress to it.
 void check_index_content(const EntriesOf& entries, const fs::path& dir, const IndexSpec& spec,
-                         const std::string& sha256, const Problems& problem)
+                         const repo::IndexSet& set, const std::string& sha256, const Problems& problem)
 {
     std::string text = render_full(spec.kind, entries(spec));
     if (sha256_hex(text) != sha256)
         problem(fmt::format("'{}' is not what the state database holds", spec.path));
     try {
-        if (sha256_hex(gunzip(read_file(dir / (spec.path + ".gz")))) != sha256)
+        if (set.gz && sha256_hex(gunzip(read_file(dir / (spec.path + ".gz")))) != sha256)
             problem(fmt::format("'{}.gz' does not decompress to '{}'", spec.path, spec.path));
-        if (sha256_hex(unxz(read_file(dir / (spec.path + ".xz")))) != sha256)
+        if (set.xz && sha256_hex(unxz(read_file(dir / (spec.path + ".xz")))) != sha256)
             problem(fmt::format("'{}.xz' does not decompress to '{}'", spec.path, spec.path));
     } catch (const Error& e) {
         problem(fmt::format("'{}': {}", spec.path, e.what()));
@@ -226,18 +224,18 @@ void check_index_content(const EntriesOf& entries, const fs::path& dir, const In
 }
 
 // Check each listed index file of a distribution against the Release, and its content against the database.
-void check_indices(const std::vector<IndexSpec>& specs, const EntriesOf& entries, const fs::path& dir,
-                   const std::map<std::string, Listed>& listed, const Problems& problem)
+void check_indices(const std::vector<IndexSpec>& specs, const repo::IndexSet& set, const EntriesOf& entries,
+                   const fs::path& dir, const std::map<std::string, Listed>& listed, const Problems& problem)
 {
     for (const auto& spec : specs) {
-        for (auto suffix : forms) {
+        for (const auto& suffix : index_forms(set)) {
             std::string path = spec.path + suffix;
             if (auto it = listed.find(path); it != listed.end())
                 check_index_file(dir / path, path, it->second, problem);
         }
         // The content is what the database says; the compressed forms hold the same.
         if (auto raw = listed.find(spec.path); raw != listed.end())
-            check_index_content(entries, dir, spec, raw->second.sha256, problem);
+            check_index_content(entries, dir, spec, set, raw->second.sha256, problem);
     }
 }
 
@@ -262,9 +260,9 @@ void verify_dist(db::Db& db, const DistPlan& plan, const Signed& sig, const fs::
     }
     check_release_fields(rel, plan.header, now, problem);
     auto listed = listed_files(rel, problem);
-    check_listing(listed, plan.indices, problem);
-    check_indices(plan.indices, [&](const IndexSpec& spec) { return all_entries(db, plan.dist.id, spec); }, dir,
-                  listed, problem);
+    check_listing(listed, plan.indices, plan.set, problem);
+    check_indices(plan.indices, plan.set, [&](const IndexSpec& spec) { return all_entries(db, plan.dist.id, spec); },
+                  dir, listed, problem);
 }
 
 // Check one snapshot: its signatures, its Release (no Valid-Until: never signed again) and
@@ -288,10 +286,20 @@ void verify_snapshot(db::Db& db, const gpg::Keyring& ring, const std::vector<std
     check_release_fields(rel, header, now, problem);
     if (rel.has("Valid-Until"))
         problem("a snapshot's Release has a Valid-Until");
-    auto specs = header_index_specs(header);
     auto listed = listed_files(rel, problem);
-    check_listing(listed, specs, problem);
-    check_indices(specs, [&](const IndexSpec& spec) { return snapshot_entries(db, id, spec); }, dir, listed, problem);
+    // (its forms are those of its distribution when it was made: as its Sources has them)
+    auto specs = header_index_specs(header, true);
+    repo::IndexSet set{false, false, false, header.find("\nAcquire-By-Hash: yes\n") != std::string::npos};
+    for (const auto& [path, l] : listed) {
+        set.contents = set.contents || path.find("/Contents-") != std::string::npos;
+        set.gz = set.gz || (path.ends_with("/Sources.gz"));
+        set.xz = set.xz || (path.ends_with("/Sources.xz"));
+    }
+    if (!set.contents)
+        specs = header_index_specs(header, false);
+    check_listing(listed, specs, set, problem);
+    check_indices(specs, set, [&](const IndexSpec& spec) { return snapshot_entries(db, id, spec); }, dir, listed,
+                  problem);
 }
 
 } // namespace
@@ -304,7 +312,7 @@ std::vector<std::string> verify_published(Context& ctx, std::string_view reposit
     auto signers = keys::archive_signers(ctx);
     long long now = now_seconds();
 
-    auto plans = plan_dists(db, repository);
+    auto plans = plan_dists(db, repository, default_index_set(ctx));
     auto signatures = check_all_signatures(ctx, root, plans, signers);
     for (size_t i = 0; i < plans.size(); ++i)
         verify_dist(db, plans[i], signatures[i], root / "dists" / plans[i].dist.name, now,

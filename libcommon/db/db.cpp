@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <map>
 #include <thread>
 
 namespace mbd::db {
@@ -50,9 +51,46 @@ std::string message(sqlite3* db, int rc, std::string msg)
 
 } // namespace
 
+struct StmtCache {
+    static constexpr size_t limit = 256; // statements kept (SQL built at run time could grow it)
+    std::map<std::string, std::vector<sqlite3_stmt*>, std::less<>> free;
+    size_t size = 0;
+    bool closed = false;
+
+    sqlite3_stmt* take(std::string_view sql)
+    {
+        auto it = free.find(sql);
+        if (it == free.end() || it->second.empty())
+            return nullptr;
+        sqlite3_stmt* s = it->second.back();
+        it->second.pop_back();
+        --size;
+        return s;
+    }
+    bool put(sqlite3_stmt* s)
+    {
+        if (closed || size >= limit)
+            return false;
+        sqlite3_reset(s);
+        sqlite3_clear_bindings(s);
+        free[sqlite3_sql(s)].push_back(s);
+        ++size;
+        return true;
+    }
+    void close()
+    {
+        for (auto& [sql, stmts] : free)
+            for (auto* s : stmts)
+                sqlite3_finalize(s);
+        free.clear();
+        size = 0;
+        closed = true;
+    }
+};
+
 Stmt::~Stmt()
 {
-    if (stmt_)
+    if (stmt_ && !(cache_ && cache_->put(stmt_)))
         sqlite3_finalize(stmt_);
 }
 
@@ -177,8 +215,15 @@ Db Db::open(const std::filesystem::path& path, int busy_timeout_ms)
     return db;
 }
 
+Db::Db(sqlite3* db, std::filesystem::path path)
+    : db_(db), path_(std::move(path)), cache_(std::make_shared<StmtCache>())
+{
+}
+
 Db::~Db()
 {
+    if (cache_)
+        cache_->close();
     if (db_)
         sqlite3_close_v2(db_);
 }
@@ -197,11 +242,13 @@ void Db::exec(std::string_view sql)
 
 Stmt Db::prepare(std::string_view sql)
 {
+    if (sqlite3_stmt* cached = cache_->take(sql))
+        return Stmt(db_, cached, cache_);
     sqlite3_stmt* stmt = nullptr;
     int rc = sqlite3_prepare_v2(db_, sql.data(), int(sql.size()), &stmt, nullptr);
     if (rc != SQLITE_OK)
         throw_sqlite(db_, rc, sql);
-    return Stmt(db_, stmt);
+    return Stmt(db_, stmt, cache_);
 }
 
 long long Db::last_insert_id() const { return sqlite3_last_insert_rowid(db_); }

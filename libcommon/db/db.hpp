@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,11 +21,21 @@ struct sqlite3_stmt;
 
 namespace mbd::db {
 
+// Prepared statements a connection keeps for reuse (reset), by SQL text: preparing the
+// same statement again is most of the cost of a small query.
+struct StmtCache;
+
 class Stmt {
 public:
-    Stmt(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
-    ~Stmt();
-    Stmt(Stmt&& other) noexcept : db_(other.db_), stmt_(other.stmt_) { other.stmt_ = nullptr; }
+    Stmt(sqlite3* db, sqlite3_stmt* stmt, std::shared_ptr<StmtCache> cache = {})
+        : db_(db), stmt_(stmt), cache_(std::move(cache))
+    {
+    }
+    ~Stmt(); // back into the cache, or finalized
+    Stmt(Stmt&& other) noexcept : db_(other.db_), stmt_(other.stmt_), cache_(std::move(other.cache_))
+    {
+        other.stmt_ = nullptr;
+    }
     Stmt(const Stmt&) = delete;
     Stmt& operator=(const Stmt&) = delete;
 
@@ -67,6 +78,7 @@ public:
 private:
     sqlite3* db_;
     sqlite3_stmt* stmt_;
+    std::shared_ptr<StmtCache> cache_;
 };
 
 class Db {
@@ -76,7 +88,10 @@ public:
     // Opens without migrating (for tests of the migration logic).
     static Db open_raw(const std::filesystem::path& path, int busy_timeout_ms = 30000);
     ~Db();
-    Db(Db&& other) noexcept : db_(other.db_), path_(std::move(other.path_)) { other.db_ = nullptr; }
+    Db(Db&& other) noexcept : db_(other.db_), path_(std::move(other.path_)), cache_(std::move(other.cache_))
+    {
+        other.db_ = nullptr;
+    }
     Db(const Db&) = delete;
     Db& operator=(const Db&) = delete;
 
@@ -126,9 +141,10 @@ public:
     sqlite3* handle() const { return db_; }
 
 private:
-    Db(sqlite3* db, std::filesystem::path path) : db_(db), path_(std::move(path)) {}
+    Db(sqlite3* db, std::filesystem::path path);
     sqlite3* db_;
     std::filesystem::path path_;
+    std::shared_ptr<StmtCache> cache_;
 };
 
 // A write transaction: BEGIN IMMEDIATE ... COMMIT; rolls back unless committed.

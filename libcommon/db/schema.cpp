@@ -431,6 +431,12 @@ CREATE TABLE snapshot_binaries (
 );
 CREATE INDEX snapshot_binaries_binary ON snapshot_binaries(binary_id);
 )sql",
+        // index sets (issue 24): the forms a distribution publishes (NULL: publish.indices),
+        // and those its last publish wrote
+        R"sql(
+ALTER TABLE distributions ADD COLUMN indices TEXT;
+ALTER TABLE published_dists ADD COLUMN indices TEXT NOT NULL DEFAULT 'gz xz contents by-hash';
+)sql",
     },
 };
 

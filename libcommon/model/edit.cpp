@@ -220,6 +220,14 @@ DistEditResult edit_distribution(db::Db& db, std::string_view codename, const Di
     set_text(changes, "DEB_BUILD_OPTIONS", d.options.deb_build_options, e.deb_build_options);
     set_text(changes, "DEB_BUILD_PROFILES", d.options.deb_build_profiles, e.deb_build_profiles);
     set_text(changes, "resolver", d.options.resolver, e.resolver);
+    if (e.indices) {
+        std::optional<std::string> to;
+        if (*e.indices != "default")
+            to = index_set_text(parse_index_set(*e.indices));
+        if (to != d.indices)
+            changes.push_back(fmt::format("indices: {} -> {}", d.indices.value_or("default"), to.value_or("default")));
+        d.indices = to;
+    }
     validate(d);
     // A repository publishing a subset of the architectures must keep the one building 'all'.
     for (const auto& id : repositories) {
@@ -239,10 +247,10 @@ DistEditResult edit_distribution(db::Db& db, std::string_view codename, const Di
     if (changes.empty())
         return {d, {}, {}};
     db.run("UPDATE distributions SET base_source = ?, components = ?, architectures = ?, arch_all = ?, lintian_mode = ?, "
-           "autopkgtest_mode = ?, build_options = ?, build_profiles = ?, resolver = ? WHERE codename = ?",
+           "autopkgtest_mode = ?, build_options = ?, build_profiles = ?, resolver = ?, indices = ? WHERE codename = ?",
            d.base_source, join(d.components, " "), join(d.architectures, " "), d.arch_all, d.options.lintian_mode,
            d.options.autopkgtest_mode, d.options.deb_build_options, d.options.deb_build_profiles, d.options.resolver,
-           codename);
+           d.indices, codename);
     db.run("DELETE FROM distribution_extra_sources WHERE codename = ?", codename);
     for (const auto& x : d.extra_sources)
         db.run("INSERT INTO distribution_extra_sources(codename, source, priority) VALUES (?, ?, ?)", codename,

@@ -37,6 +37,7 @@ struct DistEdit {
     std::vector<ExtraSource> add_extra;    // added, or its priority changed
     std::vector<std::string> remove_extra;
     std::optional<std::string> lintian_mode, autopkgtest_mode, deb_build_options, deb_build_profiles, resolver;
+    std::optional<std::string> indices; // "default": publish.indices
 };
 struct DistEditResult {
     Distribution distribution;

@@ -575,6 +575,35 @@ bool valid_check_mode(std::string_view m)
 
 bool valid_resolver(std::string_view r) { return r == "apt" || r == "aptitude" || r == "aspcud"; }
 
+IndexSet parse_index_set(std::string_view text)
+{
+    IndexSet set{false, false, false, false};
+    std::string spaced(text);
+    std::replace(spaced.begin(), spaced.end(), ',', ' ');
+    for (auto w : split_ws(spaced)) {
+        if (w == "gz")
+            set.gz = true;
+        else if (w == "xz")
+            set.xz = true;
+        else if (w == "contents")
+            set.contents = true;
+        else if (w == "by-hash")
+            set.by_hash = true;
+        else
+            throw fail(Exit::usage, "invalid index form '{}' (gz, xz, contents, by-hash)", w);
+    }
+    return set;
+}
+
+std::string index_set_text(const IndexSet& set)
+{
+    std::vector<std::string> w;
+    for (auto [on, name] : {std::pair{set.gz, "gz"}, {set.xz, "xz"}, {set.contents, "contents"}, {set.by_hash, "by-hash"}})
+        if (on)
+            w.emplace_back(name);
+    return join(w, " ");
+}
+
 void validate(const Distribution& d)
 {
     names::check(names::codename, d.codename);
@@ -595,6 +624,8 @@ void validate(const Distribution& d)
             throw fail(Exit::usage, "invalid mode '{}' (disabled, ignore, errfail or warnfail)", *m);
     if (!valid_resolver(d.options.resolver))
         throw fail(Exit::usage, "invalid resolver '{}' (apt, aptitude or aspcud)", d.options.resolver);
+    if (d.indices)
+        parse_index_set(*d.indices);
     for (const auto& e : d.extra_sources) {
         if (e.source == d.base_source)
             throw fail(Exit::usage, "source '{}' is the base source already", e.source);
@@ -611,9 +642,10 @@ Distribution add_distribution(db::Db& db, const Distribution& d)
         throw fail(Exit::exists, "distribution '{}' exists already", d.codename);
     get_source(db, d.base_source);
     db.run("INSERT INTO distributions(codename, base_source, components, architectures, arch_all, lintian_mode, "
-           "autopkgtest_mode, build_options, build_profiles, resolver) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+           "autopkgtest_mode, build_options, build_profiles, resolver, indices) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
            d.codename, d.base_source, join(d.components, " "), join(d.architectures, " "), d.arch_all, d.options.lintian_mode,
-           d.options.autopkgtest_mode, d.options.deb_build_options, d.options.deb_build_profiles, d.options.resolver);
+           d.options.autopkgtest_mode, d.options.deb_build_options, d.options.deb_build_profiles, d.options.resolver,
+           d.indices ? std::optional(index_set_text(parse_index_set(*d.indices))) : std::nullopt);
     for (const auto& e : d.extra_sources) {
         get_source(db, e.source);
         db.run("INSERT INTO distribution_extra_sources(codename, source, priority) VALUES (?, ?, ?)", d.codename,
@@ -626,7 +658,7 @@ Distribution add_distribution(db::Db& db, const Distribution& d)
 namespace {
 
 constexpr std::string_view dist_columns = "codename, base_source, components, architectures, arch_all, lintian_mode, "
-                                          "autopkgtest_mode, build_options, build_profiles, resolver";
+                                          "autopkgtest_mode, build_options, build_profiles, resolver, indices";
 
 Distribution distribution_of(db::Db& db, db::Stmt& r)
 {
@@ -637,6 +669,7 @@ Distribution distribution_of(db::Db& db, db::Stmt& r)
     d.architectures = words(r.text(3));
     d.arch_all = r.text(4);
     d.options = BuildOptions{r.text(5), r.text(6), r.text(7), r.text(8), r.text(9)};
+    d.indices = r.opt_text(10);
     auto e = db.query("SELECT source, priority FROM distribution_extra_sources WHERE codename = ? ORDER BY source",
                       d.codename);
     while (e.step())
@@ -675,7 +708,8 @@ Json to_json(const Distribution& d)
                                   .set("autopkgtest_mode", d.options.autopkgtest_mode)
                                   .set("deb_build_options", d.options.deb_build_options)
                                   .set("deb_build_profiles", d.options.deb_build_profiles)
-                                  .set("resolver", d.options.resolver));
+                                  .set("resolver", d.options.resolver))
+        .set("indices", d.indices ? Json(*d.indices) : Json());
 }
 
 // ---- repositories -----------------------------------------------------------

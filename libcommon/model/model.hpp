@@ -139,6 +139,18 @@ bool valid_check_mode(std::string_view mode);
 // sbuild's build-dependency resolvers mbd offers: apt, aptitude, aspcud.
 bool valid_resolver(std::string_view resolver);
 
+// Which index files a distribution publishes beside the uncompressed ones (which Release
+// always lists): .gz, .xz, Contents-ARCH, and whether its Release announces by-hash (the
+// by-hash copies exist either way: publishing reads them). Written as words: "gz xz
+// contents by-hash" (Debian's set), "gz" (reprepro's cheapest), "" (none).
+struct IndexSet {
+    bool gz = true, xz = true, contents = true, by_hash = true;
+    bool operator==(const IndexSet&) const = default;
+};
+// Words, space- or comma-separated; Error(Exit::usage) naming one that is not a form.
+IndexSet parse_index_set(std::string_view words);
+std::string index_set_text(const IndexSet& set);
+
 struct ExtraSource {
     std::string source;
     int priority = 500;
@@ -152,6 +164,7 @@ struct Distribution {
     std::vector<std::string> architectures;
     std::string arch_all; // builds Architecture: all
     BuildOptions options;
+    std::optional<std::string> indices; // its IndexSet's words; unset: configuration key publish.indices
 };
 
 // Validates (sources exist, arch_all among architectures, names) and stores.

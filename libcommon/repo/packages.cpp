@@ -236,30 +236,85 @@ Suite suite_of(db::Db& db, const DistRef& dist)
     return *s;
 }
 
-std::optional<std::string> version_rule_violation(db::Db& db, const DistRef& dist, std::string_view version)
+namespace {
+
+// What the checks of an upload read of the configuration of its distribution: read once
+// for the many uploads of an install_each.
+struct UploadRules {
+    DistRef dist;
+    Repository repo;
+    std::string layout;
+    std::optional<Suite> suite; // (none: the layout has no suite of that name)
+    std::optional<std::string> rule; // the version rule, %ID% and %CODEVERSION% filled in
+    std::optional<std::regex> compiled; // (none with a rule: it is invalid)
+};
+
+UploadRules upload_rules(db::Db& db, const DistRef& dist)
 {
-    auto repo = get_repository(db, dist.repository);
-    auto layout = get_layout(db, repo.layout);
-    const Suite* suite = layout.suite(dist.suite);
-    if (!suite)
-        return fmt::format("layout '{}' has no suite '{}'", layout.name, dist.suite);
-    const auto& rule = suite->experimental ? layout.experimental_version_rule : layout.version_rule;
+    UploadRules r{dist, get_repository(db, dist.repository), {}, {}, {}, {}};
+    auto layout = get_layout(db, r.repo.layout);
+    r.layout = layout.name;
+    if (const Suite* s = layout.suite(dist.suite))
+        r.suite = *s;
+    else
+        return r;
+    const auto& rule = r.suite->experimental ? layout.experimental_version_rule : layout.version_rule;
     if (!rule)
-        return std::nullopt;
+        return r;
     auto distribution = get_distribution(db, dist.codename);
     auto source = get_source(db, distribution.base_source);
     std::string codeversion = source.codeversion.empty() ? known_codeversion(dist.codename) : source.codeversion;
     std::string re = *rule;
-    for (auto [var, value] : {std::pair<std::string_view, std::string>{"%ID%", repo.id}, {"%CODEVERSION%", codeversion}})
+    for (auto [var, value] : {std::pair<std::string_view, std::string>{"%ID%", r.repo.id}, {"%CODEVERSION%", codeversion}})
         for (size_t p; (p = re.find(var)) != std::string::npos;)
             re.replace(p, var.size(), value);
+    r.rule = re;
     try {
-        if (std::regex_search(std::string(version), std::regex(re)))
-            return std::nullopt;
+        r.compiled = std::regex(re);
     } catch (const std::regex_error&) {
-        return fmt::format("layout '{}' has an invalid version rule '{}'", layout.name, re);
     }
-    return fmt::format("version '{}' does not match the version rule '{}' of '{}'", version, re, dist.name);
+    return r;
+}
+
+std::optional<std::string> rule_violation(const UploadRules& r, std::string_view version)
+{
+    if (!r.suite)
+        return fmt::format("layout '{}' has no suite '{}'", r.layout, r.dist.suite);
+    if (!r.rule)
+        return std::nullopt;
+    if (!r.compiled)
+        return fmt::format("layout '{}' has an invalid version rule '{}'", r.layout, *r.rule);
+    if (std::regex_search(std::string(version), *r.compiled))
+        return std::nullopt;
+    return fmt::format("version '{}' does not match the version rule '{}' of '{}'", version, *r.rule, r.dist.name);
+}
+
+std::optional<std::string> rejection(db::Db& db, const UploadRules& r, std::string_view source,
+                                     std::string_view version, bool admin)
+{
+    const DistRef& dist = r.dist;
+    if (dist.is_rollback())
+        return fmt::format("'{}' is a rollback distribution", dist.name);
+    if (!admin && r.repo.status.status != Status::active)
+        return fmt::format("repository '{}' is not active ({})", r.repo.id, r.repo.status.display());
+    if (r.repo.status.status == Status::removed)
+        return fmt::format("repository '{}' is removed", r.repo.id);
+    if (!r.suite)
+        throw fail(Exit::state, "layout '{}' has no suite '{}'", r.layout, dist.suite);
+    if (!r.suite->uploadable)
+        return fmt::format("'{}' is not uploadable (packages reach it by migration)", dist.name);
+    if (auto why = Version::invalid_reason(version))
+        return fmt::format("invalid version '{}': {}", version, *why);
+    if (auto why = rule_violation(r, version))
+        return why;
+    return version_conflict(db, dist, source, version);
+}
+
+} // namespace
+
+std::optional<std::string> version_rule_violation(db::Db& db, const DistRef& dist, std::string_view version)
+{
+    return rule_violation(upload_rules(db, dist), version);
 }
 
 std::optional<std::string> version_conflict(db::Db& db, const DistRef& dist, std::string_view source,
@@ -285,19 +340,7 @@ std::optional<std::string> upload_rejection(db::Db& db, const DistRef& dist, std
 {
     if (dist.is_rollback())
         return fmt::format("'{}' is a rollback distribution", dist.name);
-    auto repo = get_repository(db, dist.repository);
-    if (!admin && repo.status.status != Status::active)
-        return fmt::format("repository '{}' is not active ({})", repo.id, repo.status.display());
-    if (repo.status.status == Status::removed)
-        return fmt::format("repository '{}' is removed", repo.id);
-    Suite suite = suite_of(db, dist);
-    if (!suite.uploadable)
-        return fmt::format("'{}' is not uploadable (packages reach it by migration)", dist.name);
-    if (auto why = Version::invalid_reason(version))
-        return fmt::format("invalid version '{}': {}", version, *why);
-    if (auto why = version_rule_violation(db, dist, version))
-        return why;
-    return version_conflict(db, dist, source, version);
+    return rejection(db, upload_rules(db, dist), source, version, admin);
 }
 
 // ---- install ----------------------------------------------------------------------
@@ -416,8 +459,23 @@ const debian::FileEntry* find_dsc_entry(const std::map<std::string, const debian
     return dsc_entry;
 }
 
+// What checking uploads to a distribution reads of the configuration (install_each reads
+// it once per distribution).
+struct DistChecks {
+    UploadRules rules;
+    Distribution distribution;
+    std::vector<std::string> archs; // the repository's of the distribution
+};
+
+DistChecks dist_checks(db::Db& db, const DistRef& dist)
+{
+    DistChecks c{upload_rules(db, dist), get_distribution(db, dist.codename), {}};
+    c.archs = repository_architectures(c.rules.repo, c.distribution);
+    return c;
+}
+
 // The source from the upload's .dsc: the one the .changes names, one the distribution takes.
-void stage_dsc(db::Db& db, Staged& st, const debian::FileEntry& dsc_entry, bool import)
+void stage_dsc(db::Db& db, Staged& st, const debian::FileEntry& dsc_entry, const DistChecks& checks, bool import)
 {
     st.dsc_name = dsc_entry.name;
     st.dsc = debian::Dsc::parse(read_file(st.files[dsc_entry.name].from), dsc_entry.name);
@@ -429,7 +487,8 @@ void stage_dsc(db::Db& db, Staged& st, const debian::FileEntry& dsc_entry, bool 
     st.component = component_of_section(st.section);
     if (import)
         return; // (import_packages decided where it goes)
-    if (auto why = upload_rejection(db, st.dist, st.source, st.source_version, true))
+    if (auto why = st.dist.is_rollback() ? fmt::format("'{}' is a rollback distribution", st.dist.name)
+                                         : rejection(db, checks.rules, st.source, st.source_version, true))
         throw fail(Exit::rejected, "{}", *why);
 }
 
@@ -574,7 +633,8 @@ void match_pool_files(db::Db& db, Staged& st, const std::string& repository)
 }
 
 // Check an upload: everything but writing. What it will install is returned.
-std::shared_ptr<Staged> check_install(Context& ctx, const RepositoryLock& lock, const ParsedInstall& parsed)
+std::shared_ptr<Staged> check_install(Context& ctx, const RepositoryLock& lock, const ParsedInstall& parsed,
+                                      const DistChecks& checks)
 {
     auto& db = ctx.db();
     auto st = std::make_shared<Staged>();
@@ -588,15 +648,15 @@ std::shared_ptr<Staged> check_install(Context& ctx, const RepositoryLock& lock, 
     // A version dropped but not yet published away must be gone before it comes back.
     if (dropped_unpublished(db, parsed))
         publish_repository(ctx, lock);
-    auto repo = get_repository(db, dist.repository);
-    auto distribution = get_distribution(db, dist.codename);
-    auto archs = repository_architectures(repo, distribution);
+    const auto& repo = checks.rules.repo;
+    const auto& distribution = checks.distribution;
+    const auto& archs = checks.archs;
 
     std::map<std::string, const debian::FileEntry*> entries;
     verify_listed_files(parsed.uploads, st->files, entries);
     // The source: a .dsc among the files, or the same version held by the distribution.
     if (const debian::FileEntry* dsc_entry = find_dsc_entry(entries))
-        stage_dsc(db, *st, *dsc_entry, parsed.import);
+        stage_dsc(db, *st, *dsc_entry, checks, parsed.import);
     else
         stage_held_source(db, *st);
     stage_directory(*st, distribution);
@@ -610,11 +670,11 @@ std::shared_ptr<Staged> check_install(Context& ctx, const RepositoryLock& lock, 
     return st;
 }
 
-// Copy the new files of checked uploads into the pool (made durable through `durable`).
-// They are recorded as pending first: a kill before their install commits leaves them
-// to the next publish, which deletes them.
+// Copy (or hard-link: archive::place_unsynced) the new files of checked uploads into the
+// pool, made durable through `durable`. They are recorded as pending first: a kill before
+// their install commits leaves them to the next publish, which deletes them.
 void copy_into_pool(db::Db& db, const fs::path& root, const std::vector<std::shared_ptr<Staged>>& staged,
-                    archive::Durable& durable)
+                    archive::Durable& durable, bool link)
 {
     {
         db::Transaction tx(db);
@@ -631,7 +691,7 @@ void copy_into_pool(db::Db& db, const fs::path& root, const std::vector<std::sha
                 fs::path to = root / pf.path;
                 for (const auto& made : make_new_dirs(to.parent_path()))
                     durable.dir(made.parent_path()); // (a new pool/main/n/NAME/ must survive with its files)
-                archive::copy_unsynced(pf.from, to);
+                archive::place_unsynced(pf.from, to, link);
                 durable.file(to);
                 durable.dir(to.parent_path());
                 fault::point("install.pool");
@@ -746,10 +806,10 @@ InstallResult install(Context& ctx, const InstallRequest& request)
 {
     auto parsed = parse_install(ctx.db(), request.changes, request.dist);
     RepositoryLock lock(ctx, parsed.dist.repository);
-    auto st = check_install(ctx, lock, parsed);
+    auto st = check_install(ctx, lock, parsed, dist_checks(ctx.db(), parsed.dist));
     fs::path root = archive::repository_dir(ctx, lock.id());
     archive::Durable durable;
-    copy_into_pool(ctx.db(), root, {st}, durable);
+    copy_into_pool(ctx.db(), root, {st}, durable, request.link);
     durable.flush(root);
     auto result = commit_install(ctx.db(), *st, request.also);
     if (request.publish)
@@ -758,7 +818,7 @@ InstallResult install(Context& ctx, const InstallRequest& request)
 }
 
 std::vector<InstallResult> install_each(Context& ctx, const std::vector<std::filesystem::path>& changes,
-                                        const std::string& dist, bool publish)
+                                        const std::string& dist, bool publish, bool link)
 {
     std::vector<InstallResult> results;
     if (changes.empty())
@@ -771,6 +831,7 @@ std::vector<InstallResult> install_each(Context& ctx, const std::vector<std::fil
     auto& db = ctx.db();
     std::vector<std::shared_ptr<Staged>> batch;
     std::set<std::string> sources;
+    std::map<long long, DistChecks> checks; // by distribution id
     auto commit_batch = [&] {
         auto staged = std::move(batch);
         batch.clear();
@@ -778,7 +839,7 @@ std::vector<InstallResult> install_each(Context& ctx, const std::vector<std::fil
         if (staged.empty())
             return;
         archive::Durable durable;
-        copy_into_pool(db, root, staged, durable);
+        copy_into_pool(db, root, staged, durable, link);
         durable.flush(root);
         db::Transaction tx(db);
         for (auto& st : staged) {
@@ -798,7 +859,10 @@ std::vector<InstallResult> install_each(Context& ctx, const std::vector<std::fil
             if (sources.count(parsed.source) || batch.size() >= 1000 || dropped_unpublished(db, parsed))
                 commit_batch();
             sources.insert(parsed.source);
-            batch.push_back(check_install(ctx, lock, parsed));
+            auto known = checks.find(parsed.dist.id);
+            if (known == checks.end())
+                known = checks.emplace(parsed.dist.id, dist_checks(db, parsed.dist)).first;
+            batch.push_back(check_install(ctx, lock, parsed, known->second));
         }
         commit_batch();
     } catch (...) {
@@ -903,6 +967,7 @@ std::vector<ImportPackageResult> import_packages(Context& ctx, const RepositoryL
     });
 
     fs::path root = archive::repository_dir(ctx, lock.id());
+    DistChecks checks = dist_checks(db, suite);
     std::vector<std::pair<std::size_t, std::shared_ptr<Staged>>> batch;
     std::vector<std::pair<std::size_t, long long>> placements;
     std::set<std::string> sources;
@@ -925,7 +990,7 @@ std::vector<ImportPackageResult> import_packages(Context& ctx, const RepositoryL
         for (const auto& [i, st] : staged)
             files.push_back(st);
         archive::Durable durable;
-        copy_into_pool(db, root, files, durable);
+        copy_into_pool(db, root, files, durable, true); // (the other archive's files, or downloads)
         durable.flush(root);
         db::Transaction tx(db);
         for (auto& [i, st] : staged) {
@@ -974,7 +1039,7 @@ std::vector<ImportPackageResult> import_packages(Context& ctx, const RepositoryL
                     publish_repository(ctx, lock);
                 }
                 sources.insert(p.source);
-                batch.emplace_back(i, check_install(ctx, lock, parsed));
+                batch.emplace_back(i, check_install(ctx, lock, parsed, checks));
             }
         } catch (const Error& e) {
             results[i] = {ImportOutcome::failed, e.what()};

@@ -59,6 +59,9 @@ struct InstallRequest {
     std::vector<std::filesystem::path> changes;
     std::string dist; // CODENAME-ID-SUITE or a meta name; empty: the .changes' Distribution
     bool publish = true;
+    // Hard-link the files into the pool where that is safe (archive::place_unsynced):
+    // for files nothing will change in place afterwards.
+    bool link = false;
     // Run inside the install's transaction (the caller's own record of it), so both
     // happen or neither does.
     std::function<void(db::Db&)> also;
@@ -79,7 +82,7 @@ InstallResult install(Context& ctx, const InstallRequest& request);
 // Each .changes as an install of its own (one repository), then one publish: for
 // imports. Stops at the first failure (what went in before it stays, and is published).
 std::vector<InstallResult> install_each(Context& ctx, const std::vector<std::filesystem::path>& changes,
-                                        const std::string& dist = {}, bool publish = true);
+                                        const std::string& dist = {}, bool publish = true, bool link = false);
 
 // ---- import (repo/import reads the other archive) ------------------------------------
 

@@ -119,7 +119,7 @@ Snapshot create_snapshot(Context& ctx, std::string_view dist_name, const std::op
     // Its index files as published now, after anything not published yet.
     publish_repository(ctx, lock, false, dist.name);
     const archive::DistPlan* plan = nullptr;
-    auto plans = archive::plan_dists(db, dist.repository);
+    auto plans = archive::plan_dists(db, dist.repository, archive::default_index_set(ctx));
     for (const auto& p : plans)
         if (p.dist.id == dist.id)
             plan = &p;

@@ -220,3 +220,58 @@ $apt/etc/apt/sources.list.d/mbd-$identity-test.sources"
     run_mbd mbd-repo ls test --dist bookworm-test-unstable --json
     assert_equal "$(printf '%s' "$output" | jq -r '[.[].source] | join(" ")')" "inst other"
 }
+
+@test "index sets: a distribution writes and lists only the forms it names, apt reads it, and back again" {
+    mbdt_install hello 1.0-1~test12+1 bookworm-test-unstable
+    d="$MBD_HOME/repositories/test/dists/bookworm-test-unstable"
+    rel="$d/Release"
+    run_mbd 2 mbd-repo dist set bookworm --indices gz,bz2
+    assert_stderr_contains "invalid index form 'bz2'"
+    run_mbd mbd-repo dist set bookworm --indices gz
+    assert_output_contains "indices: default -> gz"
+    # Taking effect needs no new package: the next publish writes the set.
+    run_mbd mbd-repo publish test
+    assert_output_contains bookworm-test-unstable
+    grep -q ' main/binary-amd64/Packages.gz$' "$rel"
+    grep -q ' main/source/Sources$' "$rel"
+    refute_grep '\.xz$' "$rel"
+    refute_grep 'Contents-' "$rel"
+    refute_grep '^Acquire-By-Hash' "$rel"
+    # What is published no more is gone (its by-hash copies wait for their grace period).
+    [ ! -e "$d/main/binary-amd64/Packages.xz" ]
+    [ ! -e "$d/main/Contents-amd64" ]
+    [ ! -e "$d/main/Contents-amd64.gz" ]
+    [ -e "$d/main/binary-amd64/Packages.gz" ]
+    mbdt_assert_release_ok bookworm-test-unstable
+    run_mbd mbd-repo check
+    # Built on from a .gz-only state (an incremental publish), and read by apt.
+    mbdt_install hello 1.1-1~test12+1 bookworm-test-unstable
+    gunzip -c "$d/main/binary-amd64/Packages.gz" | grep -q '^Version: 1.1-1~test12+1$'
+    run_mbd mbd-repo snapshot create bookworm-test-unstable gz-only
+    run_mbd mbd-repo check
+    apt="$BATS_TEST_TMPDIR/apt"
+    mbdt_repo_apt "$apt" bookworm-test-unstable bookworm-test-unstable@gz-only
+    mbdt_apt_ok "$apt" update
+    mbdt_apt_ok "$apt" install hello
+    grep -q "hello 1.1-1~test12+1" "$apt/usr/share/hello/data"
+    # The configuration default, for a distribution without a set of its own.
+    run_mbd mbd-repo dist set bookworm --indices default
+    run_mbd mbd-repo -o publish.indices=xz publish test
+    grep -q ' main/binary-amd64/Packages.xz$' "$rel"
+    refute_grep '\.gz$' "$rel"
+    [ ! -e "$d/main/binary-amd64/Packages.gz" ]
+    run_mbd 3 mbd-repo -o publish.indices=zip publish test
+    assert_stderr_contains "publish.indices: invalid index form 'zip'"
+    # Debian's set again, every form built from the current content.
+    run_mbd mbd-repo publish test
+    for f in main/binary-amd64/Packages main/source/Sources main/Contents-amd64; do
+        for ext in "" .gz .xz; do
+            grep -q " $f$ext$" "$rel"
+        done
+    done
+    grep -q '^Acquire-By-Hash: yes$' "$rel"
+    xz -dc "$d/main/binary-amd64/Packages.xz" | grep -q '^Version: 1.1-1~test12+1$'
+    mbdt_assert_release_ok bookworm-test-unstable
+    run_mbd mbd-repo check
+    mbdt_apt_ok "$apt" update
+}

@@ -98,3 +98,50 @@ TEST(Db, NotADatabaseIsAStateError)
     write_atomic(path, std::string(4096, 'x'));
     EXPECT_EQ(code_of([&] { db::Db::open(path); }), Exit::state);
 }
+
+// Prepared statements are reused: bindings of one use do not leak into the next, the same
+// statement can be open twice at once, a half-read one holds no lock, and a statement
+// outliving its connection's move or close is still finalized cleanly.
+TEST(Db, ReusedStatementsStartClean)
+{
+    TempDir dir;
+    auto db = db::Db::open(dir.path() / "config.sqlite");
+    const char* insert = "INSERT INTO meta(key, value) VALUES (?, ?)";
+    for (int i = 0; i < 3; ++i)
+        db.run(insert, "k" + std::to_string(i), std::to_string(i));
+    const char* get = "SELECT value FROM meta WHERE key = ?";
+    EXPECT_EQ(db.scalar_text(get, "k1"), "1");
+    EXPECT_EQ(db.scalar_text(get, "k2"), "2");
+    // No binding: NULL, not the last use's value.
+    EXPECT_FALSE(db.scalar_text(get).has_value());
+    {
+        auto outer = db.query("SELECT key FROM meta WHERE key LIKE 'k%' ORDER BY key");
+        ASSERT_TRUE(outer.step());
+        auto inner = db.query("SELECT key FROM meta WHERE key LIKE 'k%' ORDER BY key");
+        ASSERT_TRUE(inner.step());
+        ASSERT_TRUE(inner.step());
+        EXPECT_EQ(inner.text(0), "k1");
+        EXPECT_EQ(outer.text(0), "k0");
+    }
+    {
+        auto half = db.query("SELECT key FROM meta ORDER BY key");
+        ASSERT_TRUE(half.step());
+    }
+    // The half-read statement went back reset: this connection holds no read snapshot
+    // open, so it sees what another writes next.
+    auto other = db::Db::open(dir.path() / "config.sqlite", 100);
+    {
+        db::Transaction tx(other);
+        other.run(insert, "k9", "9");
+        tx.commit();
+    }
+    EXPECT_EQ(db.scalar_text(get, "k9"), "9");
+    auto moved = std::move(db);
+    EXPECT_EQ(moved.scalar_text(get, "k0"), "0");
+    std::optional<db::Stmt> late;
+    {
+        auto gone = db::Db::open(dir.path() / "config.sqlite");
+        late.emplace(gone.query(get, "k1"));
+    }
+    late.reset(); // (finalized after its connection closed, not put back)
+}

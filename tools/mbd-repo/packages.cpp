@@ -29,7 +29,7 @@ void define_install(Cli& cli)
     struct InstallArgs {
         std::vector<std::string> changes;
         std::string dist;
-        bool no_publish = false, each = false;
+        bool no_publish = false, each = false, link = false;
     };
     auto in = std::make_shared<InstallArgs>();
     auto* c = cli.command("install", "install .changes (source and binaries, all or nothing) and publish", [in](Context& ctx) {
@@ -38,9 +38,10 @@ void define_install(Cli& cli)
             req.changes.emplace_back(p);
         req.dist = in->dist;
         req.publish = !in->no_publish;
+        req.link = in->link;
         std::vector<InstallResult> results;
         if (in->each)
-            results = install_each(ctx, req.changes, req.dist, req.publish);
+            results = install_each(ctx, req.changes, req.dist, req.publish, req.link);
         else
             results.push_back(install(ctx, req));
         for (const auto& r : results)
@@ -53,6 +54,9 @@ void define_install(Cli& cli)
         ->check(name_of(names::distribution));
     c->add_flag("--no-publish", in->no_publish, "only record it (publish later)");
     c->add_flag("--each", in->each, "each .changes is an upload of its own (imports); one publish at the end");
+    c->add_flag("--link", in->link,
+                "hard-link the files into the pool instead of copying them where safe (same filesystem, "
+                "owned and only writable by this user); they must never be changed in place afterwards");
 }
 
 // migrate, port, remove: a source version between distributions

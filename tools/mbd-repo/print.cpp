@@ -60,9 +60,9 @@ std::string dist_text(const Distribution& d)
     std::string extra;
     for (const auto& e : d.extra_sources)
         extra += fmt::format("{}{}:{}", extra.empty() ? "" : " ", e.source, e.priority);
-    return fmt::format("{}: source {}, extra [{}], components [{}], architectures [{}] (all: {}), lintian {}\n",
+    return fmt::format("{}: source {}, extra [{}], components [{}], architectures [{}] (all: {}), lintian {}{}\n",
                        d.codename, d.base_source, extra, join(d.components, " "), join(d.architectures, " "), d.arch_all,
-                       d.options.lintian_mode);
+                       d.options.lintian_mode, d.indices ? ", indices [" + *d.indices + "]" : "");
 }
 
 std::string repo_text(const Repository& r)
