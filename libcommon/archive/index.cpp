@@ -653,9 +653,10 @@ private:
             blocks.push_back({c.info.xz_unpadded, c.info.raw_size});
             out_.state.chunks.push_back(c.info);
         }
-        if (chunks_.empty())
+        if (chunks_.empty() && options_.gz)
             gz_.write(gzip_member("", options_.gzip_level)); // an empty file is not valid gzip
-        xz_.write(xz_stream_tail(blocks));
+        if (options_.xz)
+            xz_.write(xz_stream_tail(blocks));
         out_.state.gz = gz_.finish(out_.gz_tmp);
         out_.state.xz = xz_.finish(out_.xz_tmp);
         out_.state.raw = raw_.finish(out_.raw_tmp);

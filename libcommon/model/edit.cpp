@@ -220,12 +220,14 @@ DistEditResult edit_distribution(db::Db& db, std::string_view codename, const Di
     set_text(changes, "DEB_BUILD_OPTIONS", d.options.deb_build_options, e.deb_build_options);
     set_text(changes, "DEB_BUILD_PROFILES", d.options.deb_build_profiles, e.deb_build_profiles);
     set_text(changes, "resolver", d.options.resolver, e.resolver);
+    // (the index set is publishing's alone: the next publish writes it, nothing waits for a prepare)
+    std::optional<std::string> index_change;
     if (e.indices) {
         std::optional<std::string> to;
         if (*e.indices != "default")
             to = index_set_text(parse_index_set(*e.indices));
         if (to != d.indices)
-            changes.push_back(fmt::format("indices: {} -> {}", d.indices.value_or("default"), to.value_or("default")));
+            index_change = fmt::format("indices: {} -> {}", d.indices.value_or("default"), to.value_or("default"));
         d.indices = to;
     }
     validate(d);
@@ -244,7 +246,7 @@ DistEditResult edit_distribution(db::Db& db, std::string_view codename, const Di
                                "(mbd-repo repository set {} --remove-dist {} first)",
                                id, a, codename, id, codename);
     }
-    if (changes.empty())
+    if (changes.empty() && !index_change)
         return {d, {}, {}};
     db.run("UPDATE distributions SET base_source = ?, components = ?, architectures = ?, arch_all = ?, lintian_mode = ?, "
            "autopkgtest_mode = ?, build_options = ?, build_profiles = ?, resolver = ?, indices = ? WHERE codename = ?",
@@ -258,6 +260,10 @@ DistEditResult edit_distribution(db::Db& db, std::string_view codename, const Di
     for (const auto& id : repositories)
         for (const auto& c : changes)
             mark_repository_changed(db, id, fmt::format("distribution {}: {}", codename, c));
+    if (changes.empty())
+        repositories.clear(); // (none flagged)
+    if (index_change)
+        changes.push_back(*index_change);
     tx.commit();
     log::info("distribution '{}' changed: {}", codename, join(changes, "; "));
     return {get_distribution(db, codename), changes, repositories};

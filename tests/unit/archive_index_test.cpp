@@ -132,6 +132,66 @@ TEST_F(IndexTest, IncrementalEqualsFull)
     }
 }
 
+// A form the options turn off is no file and no state; updates of such an index equal a
+// full build; a state with other forms than the options is not updated (built in full).
+TEST_F(IndexTest, FormsNotWrittenAreNoFiles)
+{
+    for (auto [gz, xz] : {std::pair{true, false}, std::pair{false, true}, std::pair{false, false}}) {
+        BuildOptions o = options;
+        o.gz = gz;
+        o.xz = xz;
+        std::vector<Entry> entries;
+        for (int i = 0; i < 800; ++i) {
+            std::string text = stanza("pkg" + std::to_string(1000 + i), "1.0", i % 7);
+            entries.push_back({stanza_key(IndexKind::packages, text), text});
+        }
+        auto full = build_full(IndexKind::packages, entries, tmp.path(), "Packages", o);
+        EXPECT_EQ(full.gz_tmp.empty(), !gz);
+        EXPECT_EQ(full.xz_tmp.empty(), !xz);
+        EXPECT_EQ(full.state.gz.sha256.empty(), !gz);
+        EXPECT_EQ(full.state.xz.sha256.empty(), !xz);
+        std::string tag = std::string(gz ? "gz" : "") + (xz ? "xz" : "") + "-";
+        auto keep = [&](const BuiltIndex& b, const std::string& name) {
+            for (auto [from, ext] : {std::pair{&b.raw_tmp, ".raw"}, std::pair{&b.gz_tmp, ".gz"}, std::pair{&b.xz_tmp, ".xz"}})
+                if (!from->empty())
+                    std::filesystem::rename(*from, tmp.path() / (tag + name + ext));
+            return b.state;
+        };
+        auto file = [&](const std::string& name, const char* ext) { return tmp.path() / (tag + name + ext); };
+        IndexState before = keep(full, "a");
+        std::string raw = read_file(file("a", ".raw"));
+        if (gz) {
+            EXPECT_EQ(gunzip(read_file(file("a", ".gz"))), raw);
+        }
+        if (xz) {
+            EXPECT_EQ(unxz(read_file(file("a", ".xz"))), raw);
+        }
+        std::string added = stanza("pkg1400x", "2.0", 3);
+        std::vector<Change> changes{{entries[10].key, std::nullopt}, {stanza_key(IndexKind::packages, added), added}};
+        auto inc = build_incremental(IndexKind::packages, before, file("a", ".raw"), file("a", ".gz"),
+                                     file("a", ".xz"), changes, tmp.path(), "Packages", o);
+        ASSERT_TRUE(inc.has_value()) << tag;
+        IndexState after = keep(*inc, "b");
+        entries.erase(entries.begin() + 10);
+        entries.push_back({stanza_key(IndexKind::packages, added), added});
+        IndexState want = keep(build_full(IndexKind::packages, entries, tmp.path(), "Packages", o), "c");
+        EXPECT_EQ(after.encode(), want.encode()) << tag;
+        EXPECT_EQ(read_file(file("b", ".raw")), read_file(file("c", ".raw")));
+        if (gz) {
+            EXPECT_EQ(read_file(file("b", ".gz")), read_file(file("c", ".gz")));
+        }
+        if (xz) {
+            EXPECT_EQ(read_file(file("b", ".xz")), read_file(file("c", ".xz")));
+        }
+        // Other forms wanted now: no update from this state.
+        BuildOptions other = o;
+        other.gz = !gz;
+        EXPECT_FALSE(build_incremental(IndexKind::packages, after, file("b", ".raw"), file("b", ".gz"),
+                                       file("b", ".xz"), {}, tmp.path(), "Packages", other)
+                         .has_value());
+    }
+}
+
 TEST_F(IndexTest, ContentsGroupsPathsAcrossPackages)
 {
     std::vector<Entry> entries;
