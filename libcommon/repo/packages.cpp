@@ -14,11 +14,14 @@
 #include "version/version.hpp"
 
 #include <algorithm>
-#include <functional>
+#include <condition_variable>
 #include <fnmatch.h>
+#include <functional>
 #include <map>
+#include <mutex>
 #include <regex>
 #include <set>
+#include <thread>
 
 namespace mbd::repo {
 namespace {
@@ -362,7 +365,8 @@ struct ParsedInstall {
     bool import = false; // from another archive: the rules for uploads do not apply
 };
 
-ParsedInstall parse_install(db::Db& db, const std::vector<fs::path>& changes, const std::string& dist)
+// The .changes read (no database: any thread); resolve_dist then names their distribution.
+ParsedInstall read_changes(const std::vector<fs::path>& changes)
 {
     if (changes.empty())
         throw fail(Exit::usage, "no .changes given");
@@ -381,6 +385,12 @@ ParsedInstall parse_install(db::Db& db, const std::vector<fs::path>& changes, co
         if (u.changes.source != p.source || u.changes.source_version.value_or(u.changes.version.str()) != p.source_version)
             throw fail(Exit::rejected, "the .changes are of different sources or versions ('{} {}' and '{} {}')",
                        p.source, p.source_version, u.changes.source, u.changes.version.str());
+    return p;
+}
+
+void resolve_dist(db::Db& db, ParsedInstall& p, const std::string& dist)
+{
+    const auto& first = p.uploads.front().changes;
     std::string dist_name = dist;
     if (dist_name.empty()) {
         if (first.distributions.size() != 1)
@@ -389,6 +399,12 @@ ParsedInstall parse_install(db::Db& db, const std::vector<fs::path>& changes, co
         dist_name = first.distributions.front();
     }
     p.dist = find_dist(db, dist_name);
+}
+
+ParsedInstall parse_install(db::Db& db, const std::vector<fs::path>& changes, const std::string& dist)
+{
+    ParsedInstall p = read_changes(changes);
+    resolve_dist(db, p, dist);
     return p;
 }
 
@@ -459,6 +475,111 @@ const debian::FileEntry* find_dsc_entry(const std::map<std::string, const debian
     return dsc_entry;
 }
 
+// The file work of checking an upload, no database (any thread): every listed file hashed
+// and checked against the .changes, the .dsc parsed, each .deb's control and paths read.
+struct ReadUpload {
+    std::map<std::string, PoolFile> files; // by file name
+    std::map<std::string, const debian::FileEntry*> entries; // (into the ParsedInstall's .changes)
+    const debian::FileEntry* dsc_entry = nullptr;
+    std::optional<debian::Dsc> dsc;
+    std::map<std::string, debian::DebInfo> debs; // by file name
+};
+
+ReadUpload read_upload(const ParsedInstall& parsed)
+{
+    ReadUpload r;
+    verify_listed_files(parsed.uploads, r.files, r.entries);
+    r.dsc_entry = find_dsc_entry(r.entries);
+    if (r.dsc_entry)
+        r.dsc = debian::Dsc::parse(read_file(r.files[r.dsc_entry->name].from), r.dsc_entry->name);
+    for (const auto& [name, pf] : r.files)
+        if (ends_with(name, ".deb") || ends_with(name, ".udeb"))
+            r.debs.emplace(name, debian::read_deb(pf.from));
+    return r;
+}
+
+// Reads the uploads of install_each ahead, on threads of their own (read_changes and
+// read_upload: file work only), at most `window` ahead of the one taken; taken in order.
+class ReadAhead {
+public:
+    ReadAhead(const std::vector<fs::path>& changes, size_t window) : changes_(changes), window_(window),
+                                                                     slots_(changes.size())
+    {
+        unsigned n = std::max(1u, std::thread::hardware_concurrency());
+        for (unsigned t = 0; t < n; ++t)
+            threads_.emplace_back([this] { work(); });
+    }
+    ~ReadAhead()
+    {
+        {
+            std::lock_guard l(m_);
+            stop_ = true;
+        }
+        cv_.notify_all();
+        for (auto& t : threads_)
+            t.join();
+    }
+    ReadAhead(const ReadAhead&) = delete;
+    ReadAhead& operator=(const ReadAhead&) = delete;
+
+    // The i-th .changes read, waiting for it; what reading it threw is thrown here.
+    std::pair<ParsedInstall, ReadUpload> take(size_t i)
+    {
+        std::unique_lock l(m_);
+        cv_.wait(l, [&] { return slots_[i].done; });
+        Slot slot = std::move(slots_[i]);
+        slots_[i] = Slot{};
+        taken_ = i + 1;
+        l.unlock();
+        cv_.notify_all();
+        if (slot.error)
+            std::rethrow_exception(slot.error);
+        return {std::move(*slot.parsed), std::move(*slot.read)};
+    }
+
+private:
+    struct Slot {
+        std::optional<ParsedInstall> parsed;
+        std::optional<ReadUpload> read; // (its entries point into parsed's .changes, which moves with it)
+        std::exception_ptr error;
+        bool done = false;
+    };
+    void work()
+    {
+        for (;;) {
+            size_t i;
+            {
+                std::unique_lock l(m_);
+                cv_.wait(l, [&] { return stop_ || next_ >= changes_.size() || next_ < taken_ + window_; });
+                if (stop_ || next_ >= changes_.size())
+                    return;
+                i = next_++;
+            }
+            Slot s;
+            try {
+                s.parsed = read_changes({changes_[i]});
+                s.read = read_upload(*s.parsed);
+            } catch (...) {
+                s.error = std::current_exception();
+            }
+            s.done = true;
+            {
+                std::lock_guard l(m_);
+                slots_[i] = std::move(s);
+            }
+            cv_.notify_all();
+        }
+    }
+    const std::vector<fs::path>& changes_;
+    size_t window_;
+    std::vector<Slot> slots_; // one per .changes, emptied when taken
+    size_t next_ = 0, taken_ = 0;
+    bool stop_ = false;
+    std::mutex m_;
+    std::condition_variable cv_;
+    std::vector<std::thread> threads_;
+};
+
 // What checking uploads to a distribution reads of the configuration (install_each reads
 // it once per distribution).
 struct DistChecks {
@@ -475,10 +596,11 @@ DistChecks dist_checks(db::Db& db, const DistRef& dist)
 }
 
 // The source from the upload's .dsc: the one the .changes names, one the distribution takes.
-void stage_dsc(db::Db& db, Staged& st, const debian::FileEntry& dsc_entry, const DistChecks& checks, bool import)
+void stage_dsc(db::Db& db, Staged& st, const debian::FileEntry& dsc_entry, debian::Dsc dsc, const DistChecks& checks,
+               bool import)
 {
     st.dsc_name = dsc_entry.name;
-    st.dsc = debian::Dsc::parse(read_file(st.files[dsc_entry.name].from), dsc_entry.name);
+    st.dsc = std::move(dsc);
     if (st.dsc->source != st.source || st.dsc->version.str() != st.source_version)
         throw fail(Exit::rejected, "'{}' is {} {}, the .changes says {} {}", dsc_entry.name, st.dsc->source,
                    st.dsc->version.str(), st.source, st.source_version);
@@ -564,10 +686,9 @@ std::string contents_of(const std::vector<std::string>& paths)
 
 // One .deb or .udeb of the upload (e: its .changes entry), checked, with its pool path.
 Binary stage_binary(const Staged& st, const std::string& name, PoolFile& pf, const debian::FileEntry* e,
-                    const std::vector<std::string>& archs)
+                    const debian::DebInfo& info, const std::vector<std::string>& archs)
 {
     bool deb = ends_with(name, ".deb");
-    debian::DebInfo info = debian::read_deb(pf.from);
     const auto& c = info.control;
     std::string pkg = c.get("Package"), ver = c.get("Version"), arch = c.get("Architecture");
     parse_version_or_reject(ver);
@@ -589,12 +710,12 @@ Binary stage_binary(const Staged& st, const std::string& name, PoolFile& pf, con
 
 // The binaries of the upload, checked.
 void stage_binaries(Staged& st, std::map<std::string, const debian::FileEntry*>& entries,
-                    const std::vector<std::string>& archs)
+                    const std::map<std::string, debian::DebInfo>& debs, const std::vector<std::string>& archs)
 {
     for (auto& [name, pf] : st.files) {
-        if (!ends_with(name, ".deb") && !ends_with(name, ".udeb"))
-            continue;
-        st.binaries.push_back(stage_binary(st, name, pf, entries[name], archs));
+        auto info = debs.find(name);
+        if (info != debs.end())
+            st.binaries.push_back(stage_binary(st, name, pf, entries[name], info->second, archs));
     }
 }
 
@@ -634,7 +755,7 @@ void match_pool_files(db::Db& db, Staged& st, const std::string& repository)
 
 // Check an upload: everything but writing. What it will install is returned.
 std::shared_ptr<Staged> check_install(Context& ctx, const RepositoryLock& lock, const ParsedInstall& parsed,
-                                      const DistChecks& checks)
+                                      const DistChecks& checks, ReadUpload read)
 {
     auto& db = ctx.db();
     auto st = std::make_shared<Staged>();
@@ -652,17 +773,17 @@ std::shared_ptr<Staged> check_install(Context& ctx, const RepositoryLock& lock, 
     const auto& distribution = checks.distribution;
     const auto& archs = checks.archs;
 
-    std::map<std::string, const debian::FileEntry*> entries;
-    verify_listed_files(parsed.uploads, st->files, entries);
+    st->files = std::move(read.files);
+    auto& entries = read.entries;
     // The source: a .dsc among the files, or the same version held by the distribution.
-    if (const debian::FileEntry* dsc_entry = find_dsc_entry(entries))
-        stage_dsc(db, *st, *dsc_entry, checks, parsed.import);
+    if (read.dsc_entry)
+        stage_dsc(db, *st, *read.dsc_entry, std::move(*read.dsc), checks, parsed.import);
     else
         stage_held_source(db, *st);
     stage_directory(*st, distribution);
     if (st->dsc)
         stage_dsc_files(db, *st, repo.id);
-    stage_binaries(*st, entries, archs);
+    stage_binaries(*st, entries, read.debs, archs);
     if (!st->dsc && st->binaries.empty())
         throw fail(Exit::rejected, "the upload has neither a source nor binary packages");
     keep_published_files(*st);
@@ -806,7 +927,7 @@ InstallResult install(Context& ctx, const InstallRequest& request)
 {
     auto parsed = parse_install(ctx.db(), request.changes, request.dist);
     RepositoryLock lock(ctx, parsed.dist.repository);
-    auto st = check_install(ctx, lock, parsed, dist_checks(ctx.db(), parsed.dist));
+    auto st = check_install(ctx, lock, parsed, dist_checks(ctx.db(), parsed.dist), read_upload(parsed));
     fs::path root = archive::repository_dir(ctx, lock.id());
     archive::Durable durable;
     copy_into_pool(ctx.db(), root, {st}, durable, request.link);
@@ -853,8 +974,10 @@ std::vector<InstallResult> install_each(Context& ctx, const std::vector<std::fil
         tx.commit();
     };
     try {
-        for (const auto& c : changes) {
-            auto parsed = c == changes.front() ? first : parse_install(db, {c}, dist);
+        ReadAhead ahead(changes, 64);
+        for (size_t i = 0; i < changes.size(); ++i) {
+            auto [parsed, read] = ahead.take(i);
+            resolve_dist(db, parsed, dist);
             // (checking may publish, which must not find files of the batch pending)
             if (sources.count(parsed.source) || batch.size() >= 1000 || dropped_unpublished(db, parsed))
                 commit_batch();
@@ -862,7 +985,7 @@ std::vector<InstallResult> install_each(Context& ctx, const std::vector<std::fil
             auto known = checks.find(parsed.dist.id);
             if (known == checks.end())
                 known = checks.emplace(parsed.dist.id, dist_checks(db, parsed.dist)).first;
-            batch.push_back(check_install(ctx, lock, parsed, known->second));
+            batch.push_back(check_install(ctx, lock, parsed, known->second, std::move(read)));
         }
         commit_batch();
     } catch (...) {
@@ -1039,7 +1162,7 @@ std::vector<ImportPackageResult> import_packages(Context& ctx, const RepositoryL
                     publish_repository(ctx, lock);
                 }
                 sources.insert(p.source);
-                batch.emplace_back(i, check_install(ctx, lock, parsed, checks));
+                batch.emplace_back(i, check_install(ctx, lock, parsed, checks, read_upload(parsed)));
             }
         } catch (const Error& e) {
             results[i] = {ImportOutcome::failed, e.what()};

@@ -140,6 +140,47 @@ next_operation() {
     mbdt_apt_ok "$apt" install hello
 }
 
+@test "kill -9 at every step of an install --each --link batch leaves none of the batch, and its files intact" {
+    small_repository
+    mbdt_install hello 1.0-1~crash12+1 bookworm-crash-unstable
+    apt="$BATS_TEST_TMPDIR/apt"
+    mbdt_repo_apt "$apt" bookworm-crash-unstable
+    mbdt_apt_ok "$apt" update
+    batch=()
+    for p in alpha beta gamma; do
+        batch+=("$(mbdt_build_package "$MBDT_PKG" "$p" 1.0~crash12+1 --dist bookworm-crash-unstable --no-all)")
+    done
+    sums=$(cd "$(dirname "${batch[0]}")" && sha256sum ./*.deb ./*.dsc)
+    held() {
+        mbd-repo ls crash --dist bookworm-crash-unstable --json |
+            jq '[.[] | select(.source == "alpha" or .source == "beta" or .source == "gamma")] | length'
+    }
+    kills=0
+    n=1
+    while :; do
+        run env MBD_FAULT="install:$n" mbd-repo install --each --link "${batch[@]}"
+        [ "$status" -eq 0 ] && break
+        [ "$status" -eq 137 ] || { echo "mbd-repo install --each: exit $status: $output" >&2; false; }
+        kills=$((kills + 1))
+        # one batch, one transaction: killed before its commit, none of it is in
+        assert_equal "$(held)" 0
+        after_kill "$apt"
+        n=$((n + 1))
+    done
+    # a pool point per file (3 uploads, 3 files each) and a commit point per upload
+    [ "$kills" -ge 12 ]
+    assert_equal "$(held)" 3
+    # --link: the pool holds the uploaded files themselves (a file of this user that only it can change)
+    deb=alpha_1.0~crash12+1_amd64.deb
+    assert_equal "$(stat -c %i "$MBD_HOME/repositories/crash/pool/main/a/alpha/$deb")" \
+        "$(stat -c %i "$(dirname "${batch[0]}")/$deb")"
+    # The publishes after the kills deleted the pool's links, never the files they linked.
+    assert_equal "$(cd "$(dirname "${batch[0]}")" && sha256sum ./*.deb ./*.dsc)" "$sums"
+    run_mbd mbd-repo check crash
+    mbdt_apt_ok "$apt" update
+    mbdt_apt_ok "$apt" install alpha gamma
+}
+
 @test "kill -9 at random moments of installs, migrations and removals leaves a valid archive" {
     small_repository
     mbdt_install hello 1.0-1~crash12+1 bookworm-crash-unstable
