@@ -174,12 +174,12 @@ std::optional<long long> group_dist_id(db::Db& db, const DistRef& suite, int rol
 // Put source_id into a suite's distribution; what it held moves to rollback0, and so on.
 void place(db::Db& db, const DistRef& target, std::string_view name, long long source_id)
 {
-    Suite suite = suite_of(db, target);
     auto dist_id_of = [&](int rollback) { return group_dist_id(db, target, rollback); };
     auto previous = member(db, target.id, name);
     if (previous == source_id)
         return;
     if (previous) {
+        Suite suite = suite_of(db, target); // (read only when there are rollbacks to shift)
         // Shift rollbacks up, oldest first; the last one is dropped.
         for (int rb = suite.rollbacks; rb >= 1; --rb) {
             auto from = dist_id_of(rb);
