@@ -137,9 +137,16 @@ release_field() { sed -n "s/^$2: //p" "$MBD_HOME/repositories/test/dists/$1/Rele
     packages=$(sha256sum <"$dist/main/binary-amd64/Packages")
     inrelease=$(sha256sum <"$dist/InRelease")
     run_mbd mbd-repo source add debian-trixie --codename trixie --uri "$(mirror)" --key "$KEYRING"
-    run_mbd mbd-repo dist add trixie --source debian-trixie --arch amd64
+    run_mbd mbd-repo dist add trixie --source debian-trixie --arch amd64 --indices xz,by-hash
+    run_mbd mbd-repo dist show trixie --json
+    assert_equal "$(jq -r .indices <<<"$output")" "xz by-hash"
     run_mbd mbd-repo repository set test --add-dist trixie --prepare
     assert_output_contains "changed: codename trixie added"
+    # trixie's own index set; bookworm keeps Debian's
+    grep -q ' main/binary-amd64/Packages.xz$' "$MBD_HOME/repositories/test/dists/trixie-test-unstable/Release"
+    refute_grep '\.gz$' "$MBD_HOME/repositories/test/dists/trixie-test-unstable/Release"
+    refute_grep 'Contents-' "$MBD_HOME/repositories/test/dists/trixie-test-unstable/Release"
+    grep -q ' main/Contents-amd64.gz$' "$dist/Release"
     assert_equal "$(repo_state)" "active unchecked"
     assert_equal "$(find "$MBD_HOME/repositories/test/dists" -maxdepth 1 -name 'trixie-test-*' | wc -l)" 46
     # bookworm's files are the same files (not even signed again)
