@@ -168,15 +168,22 @@ $apt/etc/apt/sources.list.d/mbd-$identity-test.sources"
 
 @test "install --each imports many uploads with one publish" {
     changes=()
-    for n in one two three; do
+    for n in one two three four five; do
         changes+=("$(mbdt_build_package "$MBDT_PKG" "$n" 1.0~test12+1 --dist bookworm-test-unstable --no-all)")
     done
-    run_mbd mbd-repo install --each "${changes[@]}"
+    # one on the command line, two from a list file, two from standard input
+    printf '%s\n' "${changes[1]}" "" "${changes[2]}" >"$BATS_TEST_TMPDIR/list"
+    run_mbd mbd-repo install --each "${changes[0]}" --from "$BATS_TEST_TMPDIR/list" --no-publish
     assert_equal "$(printf '%s\n' "$output" | wc -l)" 3
+    run_mbd mbd-repo install --each --from - <<<"$(printf '%s\n' "${changes[3]}" "${changes[4]}")"
+    assert_equal "$(printf '%s\n' "$output" | wc -l)" 2
     # shellcheck disable=SC2154 # $stderr: set by run --separate-stderr (run_mbd)
     assert_equal "$(printf '%s\n' "$stderr" | grep -c 'published')" 1
-    assert_equal "$(grep -c '^Package: ' "$MBD_HOME/repositories/test/dists/bookworm-test-unstable/main/binary-amd64/Packages")" 3
+    assert_equal "$(grep -c '^Package: ' "$MBD_HOME/repositories/test/dists/bookworm-test-unstable/main/binary-amd64/Packages")" 5
     run_mbd mbd-repo check test
+    run_mbd 2 mbd-repo install --each --from /dev/null
+    assert_stderr_contains "no .changes given"
+    run_mbd 4 mbd-repo install --each --from "$BATS_TEST_TMPDIR/no-such-list"
 }
 
 @test "superseded by-hash files stay for the grace period; Valid-Until when configured" {

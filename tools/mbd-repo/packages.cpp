@@ -3,6 +3,7 @@
 
 #include "app/maintain.hpp"
 #include "core/error.hpp"
+#include "core/fs.hpp"
 #include "core/log.hpp"
 #include "core/names.hpp"
 #include "core/strings.hpp"
@@ -15,20 +16,36 @@
 #include "repo/port.hpp"
 #include "repo/port_ext.hpp"
 
+#include <iostream>
+#include <iterator>
 #include <memory>
-
 #include <unistd.h>
 
 namespace mbd::repo {
 
 namespace {
 
+// The non-empty lines of a file, or of standard input for "-".
+std::vector<std::string> read_list(const std::string& file)
+{
+    std::string text;
+    if (file == "-")
+        text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+    else
+        text = read_file(file);
+    std::vector<std::string> out;
+    for (auto line : split(text, '\n'))
+        if (!line.empty())
+            out.emplace_back(line);
+    return out;
+}
+
 // install: .changes into a distribution
 void define_install(Cli& cli)
 {
     struct InstallArgs {
         std::vector<std::string> changes;
-        std::string dist;
+        std::string dist, from;
         bool no_publish = false, each = false, link = false;
     };
     auto in = std::make_shared<InstallArgs>();
@@ -36,6 +53,11 @@ void define_install(Cli& cli)
         InstallRequest req;
         for (const auto& p : in->changes)
             req.changes.emplace_back(p);
+        if (!in->from.empty())
+            for (const auto& p : read_list(in->from))
+                req.changes.emplace_back(p);
+        if (req.changes.empty())
+            throw fail(Exit::usage, "no .changes given (arguments or --from)");
         req.dist = in->dist;
         req.publish = !in->no_publish;
         req.link = in->link;
@@ -49,7 +71,10 @@ void define_install(Cli& cli)
         if (!results.empty())
             print_published(results.back().published);
     });
-    c->add_option("changes", in->changes, "the .changes files of one source version")->required();
+    c->add_option("changes", in->changes, "the .changes files of one source version");
+    c->add_option("--from", in->from,
+                  "more .changes, one path per line, from FILE ('-': standard input): lists longer than a command "
+                  "line takes (install --each of a whole archive)");
     c->add_option("--dist", in->dist, "target distribution CODENAME-ID-SUITE (default: the .changes' Distribution)")
         ->check(name_of(names::distribution));
     c->add_flag("--no-publish", in->no_publish, "only record it (publish later)");
