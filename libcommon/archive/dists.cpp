@@ -1,8 +1,8 @@
 #include "archive/dists.hpp"
 
-#include "db/context.hpp"
 #include "core/error.hpp"
 #include "core/strings.hpp"
+#include "db/context.hpp"
 #include "db/db.hpp"
 
 #include <map>

@@ -837,6 +837,11 @@ std::optional<IndexState> IndexState::decode(std::string_view in)
     return s;
 }
 
+bool same_forms(const IndexState& state, const BuildOptions& options)
+{
+    return state.gz.sha256.empty() != options.gz && state.xz.sha256.empty() != options.xz;
+}
+
 std::string render_full(IndexKind kind, std::vector<Entry> entries)
 {
     sort_unique(entries);
@@ -859,7 +864,7 @@ std::optional<BuiltIndex> build_incremental(IndexKind kind, const IndexState& ol
                                             const std::string& basename, const BuildOptions& options)
 {
     // (forms published now and not before, or the other way round: built in full)
-    if (options.gz == old.gz.sha256.empty() || options.xz == old.xz.sha256.empty())
+    if (!same_forms(old, options))
         return std::nullopt;
     Mapped raw, gz, xz;
     if (!raw.open(old_raw, old.raw.size) || (options.gz && !gz.open(old_gz, old.gz.size)) ||

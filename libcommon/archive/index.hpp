@@ -81,6 +81,9 @@ struct BuildOptions {
     bool gz = true, xz = true; // the compressed forms written (a form not written: its FileInfo is empty)
 };
 
+// Whether a state has exactly the compressed forms options write (else it is built in full).
+bool same_forms(const IndexState& state, const BuildOptions& options);
+
 // The files of a built index, written as temporary files next to their target (the path
 // of a form not written is empty).
 struct BuiltIndex {

@@ -224,9 +224,6 @@ void stage_indices(db::Db& db, Work& w, const std::optional<Published>& publishe
     BuildOptions forms = build;
     forms.gz = w.plan->set.gz;
     forms.xz = w.plan->set.xz;
-    auto has_forms = [&](const IndexState& st) {
-        return st.gz.sha256.empty() != forms.gz && st.xz.sha256.empty() != forms.xz;
-    };
     auto changes = published && !options.rebuild ? journal_changes(db, d.id, published->seq, w.plan->indices)
                                                  : std::map<std::string, std::vector<Change>>{};
     for (const auto& spec : w.plan->indices) {
@@ -235,7 +232,7 @@ void stage_indices(db::Db& db, Work& w, const std::optional<Published>& publishe
         auto ch = changes.find(spec.path);
         bool have_old = old != old_states.end();
         // Unchanged and present: kept as it is.
-        if (have_old && ch == changes.end() && has_forms(old->second) &&
+        if (have_old && ch == changes.end() && same_forms(old->second, forms) &&
             fs::exists(by_hash(target, "SHA256", old->second.raw.sha256))) {
             w.states[spec.path] = old->second;
             continue;

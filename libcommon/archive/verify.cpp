@@ -24,7 +24,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-
 struct Listed {
     std::uint64_t size = 0;
     std::string sha256, sha512;
@@ -288,15 +287,13 @@ void verify_snapshot(db::Db& db, const gpg::Keyring& ring, const std::vector<std
         problem("a snapshot's Release has a Valid-Until");
     auto listed = listed_files(rel, problem);
     // (its forms are those of its distribution when it was made: as its Sources has them)
-    auto specs = header_index_specs(header, true);
     repo::IndexSet set{false, false, false, header.find("\nAcquire-By-Hash: yes\n") != std::string::npos};
     for (const auto& [path, l] : listed) {
         set.contents = set.contents || path.find("/Contents-") != std::string::npos;
-        set.gz = set.gz || (path.ends_with("/Sources.gz"));
-        set.xz = set.xz || (path.ends_with("/Sources.xz"));
+        set.gz = set.gz || path.ends_with("/Sources.gz");
+        set.xz = set.xz || path.ends_with("/Sources.xz");
     }
-    if (!set.contents)
-        specs = header_index_specs(header, false);
+    auto specs = header_index_specs(header, set.contents);
     check_listing(listed, specs, set, problem);
     check_indices(specs, set, [&](const IndexSpec& spec) { return snapshot_entries(db, id, spec); }, dir, listed,
                   problem);

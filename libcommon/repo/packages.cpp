@@ -609,8 +609,7 @@ void stage_dsc(db::Db& db, Staged& st, const debian::FileEntry& dsc_entry, debia
     st.component = component_of_section(st.section);
     if (import)
         return; // (import_packages decided where it goes)
-    if (auto why = st.dist.is_rollback() ? fmt::format("'{}' is a rollback distribution", st.dist.name)
-                                         : rejection(db, checks.rules, st.source, st.source_version, true))
+    if (auto why = rejection(db, checks.rules, st.source, st.source_version, true))
         throw fail(Exit::rejected, "{}", *why);
 }
 
