@@ -4,6 +4,7 @@
 #include "build/sbuild.hpp"
 #include "chroot/chroot.hpp"
 #include "chroot/host.hpp"
+#include "chroot/proxy.hpp"
 #include "core/error.hpp"
 #include "core/fault.hpp"
 #include "core/fs.hpp"
@@ -264,8 +265,9 @@ struct BuildEnv {
     const Delivery& delivery;
     const Runner& runner;
     keys::InstanceKey instance;
-    std::string build_user, maintainer, unpack;
+    std::string build_user, maintainer, unpack, apt_proxy;
     int timeout = 0;
+    int parallel = 0;
 };
 
 // One build a pass started: its request, its directory (and the lock held there), its
@@ -305,7 +307,8 @@ BuildEnv build_env(Context& ctx, const Delivery& delivery, const Runner& runner)
     std::string maintainer = maintainer_of(ctx);
     std::string unpack = ctx.config().get("chroot.unpack_dir");
     int timeout = int(ctx.config().get_int("build.timeout"));
-    return {ctx.home(), delivery, runner, std::move(instance), build_user, maintainer, unpack, timeout};
+    return {ctx.home(), delivery, runner, std::move(instance), build_user, maintainer, unpack,
+            chroot::apt_proxy(ctx), timeout, int(std::max(0LL, ctx.config().get_int("build.parallel")))};
 }
 
 // A build slot taken (its lock in var/lock/), or -1 when all are busy.
@@ -342,9 +345,11 @@ void build_and_deliver(const BuildEnv& env, const Build& b, bool& ok)
 {
     const auto& r = b.p.request;
     fill_build_dir(b);
-    SbuildJob job{r, b.dir, b.usable.tarball, {}, env.build_user, env.unpack, 0, env.timeout, b.usable.stale};
+    SbuildJob job{r, b.dir, b.usable.tarball, {}, env.build_user, env.unpack, env.parallel, env.timeout,
+                  b.usable.stale};
     job.binds = source_binds(env.home, r, r.requester == env.instance.info.fingerprint);
     job.dpkg_admindir = chroot::installed_packages(b.usable);
+    job.apt_proxy = env.apt_proxy;
     job.started = [&](int pid) {
         db::Db db = db::Db::open(env.home.db());
         db.run("UPDATE jobs SET pid = ? WHERE requester = ? AND id = ?", static_cast<long long>(pid), r.requester,

@@ -2,6 +2,7 @@
 
 #include "build/builddeps.hpp"
 #include "build/failure.hpp"
+#include "chroot/proxy.hpp"
 #include "debian/control_files.hpp"
 
 #include "core/error.hpp"
@@ -103,6 +104,8 @@ std::vector<std::string> autopkgtest_args(const SbuildJob& job)
         opt(fmt::format("--copy={}:/etc/apt/trusted.gpg.d/mbd-{}.asc", (job.dir / fmt::format("apt-key-{}.asc", k)).string(), k));
     if (!r.apt_preferences.empty())
         opt(fmt::format("--copy={}:/etc/apt/preferences.d/mbd.pref", (job.dir / "apt-preferences").string()));
+    if (!job.apt_proxy.empty())
+        opt(fmt::format("--copy={}:/etc/apt/apt.conf.d/90mbd-proxy", (job.dir / "apt-proxy.conf").string()));
     for (const auto& s : r.apt_sources)
         opt("--add-apt-source=" + s);
     opt("--setup-commands=apt-get update"); // buildd tarballs come without package lists
@@ -120,13 +123,13 @@ std::vector<std::string> autopkgtest_args(const SbuildJob& job)
 }
 
 // What sbuild's session sees of the host: the job's binds (read-only), and the job's own
-// directory as /mbd-build for the apt preferences (copied in by a setup command).
+// directory as /mbd-build for the apt preferences and proxy (copied in by setup commands).
 std::vector<BindMount> session_binds(const SbuildJob& job)
 {
     if (job.preinstalled)
         return {};
     auto binds = job.binds;
-    if (!job.request.apt_preferences.empty())
+    if (!job.request.apt_preferences.empty() || !job.apt_proxy.empty())
         binds.push_back({job.dir, "/mbd-build"});
     return binds;
 }
@@ -188,6 +191,8 @@ std::string sbuild_config(const SbuildJob& job)
     std::vector<std::string> setup; // run in the session before the build (the log shows them)
     if (!job.request.apt_preferences.empty() && !job.preinstalled)
         setup.push_back("['cp', '/mbd-build/apt-preferences', '/etc/apt/preferences.d/mbd.pref']");
+    if (!job.apt_proxy.empty() && !job.preinstalled)
+        setup.push_back("['cp', '/mbd-build/apt-proxy.conf', '/etc/apt/apt.conf.d/90mbd-proxy']");
     if (job.preinstalled)
         // sbuild runs these through /bin/sh: words only
         setup.push_back("['echo', 'mbd: the chroot has every build dependency installed, checked with "
@@ -289,6 +294,8 @@ SbuildOutcome run_sbuild(const SbuildJob& job)
         require_program("aptitude", "aptitude");
     if (!r.apt_preferences.empty()) // for sbuild's session (copied in by a setup command) and autopkgtest's
         write_atomic(job.dir / "apt-preferences", r.apt_preferences);
+    if (!job.apt_proxy.empty())
+        write_atomic(job.dir / "apt-proxy.conf", chroot::apt_proxy_conf(job.apt_proxy));
     if (::geteuid() != 0)
         // unprivileged, we cannot mount: what a build sees must be read-only already (the
         // shipped mbd-build.service mounts HOME/repositories read-only)

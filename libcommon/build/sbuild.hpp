@@ -29,6 +29,7 @@ struct SbuildJob {
     int timeout_seconds = 0;
     bool upgrade = false;          // dist-upgrade the session (a stale chroot); else chroots are kept current
     std::filesystem::path dpkg_admindir; // what the chroot has installed (chroot/packages.hpp); empty: unknown
+    std::string apt_proxy;         // apt.proxy (chroot/proxy.hpp): the session's apt downloads through it; "": none
     bool preinstalled = false;     // every build dependency is in the chroot: sbuild installs nothing
                                    // (build/builddeps.hpp; run_sbuild() decides)
     std::function<void(int pid)> started; // sbuild's process group, for cancel

@@ -3,6 +3,7 @@
 #include "chroot/host.hpp"
 #include "chroot/mmdebstrap.hpp"
 #include "chroot/packages.hpp"
+#include "chroot/proxy.hpp"
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/log.hpp"
@@ -119,6 +120,7 @@ Where where(Context& ctx, const std::string& codename, const std::string& arch, 
 {
     Where w;
     w.unpack_dir = ctx.config().get("chroot.unpack_dir");
+    w.proxy = apt_proxy(ctx);
     if (!(progress && ::isatty(2)))
         w.log = ctx.home().log() / fmt::format("chroot-{}-{}-{}.log", codename, arch, action);
     return w;
@@ -708,6 +710,7 @@ void shell(Context& ctx, const std::string& codename, const std::string& arch, c
     }
     Where w;
     w.unpack_dir = ctx.config().get("chroot.unpack_dir");
+    w.proxy = apt_proxy(ctx);
     w.session = true;
     if (reuse(c.tarball, c.source, false, codename, arch, {hook}, "/dev/null", w) != 0)
         throw fail(Exit::external, "{} in chroot '{}' failed", command.empty() ? "the shell" : "the command",

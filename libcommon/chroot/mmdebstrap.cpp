@@ -67,7 +67,19 @@ int spawn(const std::vector<std::string>& mmdebstrap_argv, const fs::path& stdin
     auto old_int = ::signal(SIGINT, SIG_IGN);
     auto old_quit = ::signal(SIGQUIT, SIG_IGN);
     pid_t pid = 0;
-    int err = ::posix_spawnp(&pid, args[0], &actions, &attr, args.data(), environ);
+    // apt.proxy: mmdebstrap's apt and the apt its hooks run read http_proxy (and no proxy
+    // setting is left behind in the chroot)
+    std::vector<std::string> env_text;
+    for (char** e = environ; *e; ++e)
+        if (where.proxy.empty() || !std::string_view(*e).starts_with("http_proxy="))
+            env_text.emplace_back(*e);
+    if (!where.proxy.empty())
+        env_text.push_back("http_proxy=" + where.proxy);
+    std::vector<char*> env;
+    for (auto& e : env_text)
+        env.push_back(e.data());
+    env.push_back(nullptr);
+    int err = ::posix_spawnp(&pid, args[0], &actions, &attr, args.data(), env.data());
     int status = 0;
     if (err == 0)
         while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {

@@ -29,6 +29,7 @@ struct Where {
     std::filesystem::path log;        // output goes here; empty: to our stdout/stderr
     bool session = false;             // shell: --quiet, and our stdout is fd 3 of the hooks
                                       // (mmdebstrap sends a hook's stdout to stderr)
+    std::string proxy;                // http_proxy of mmdebstrap's apt and its hooks' (apt.proxy); "": none
 };
 
 // Bootstrap codename/arch from source into target (a path ending in .tar.zst),

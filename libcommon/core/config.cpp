@@ -78,6 +78,10 @@ const std::vector<ConfigKey> table = {
      "also append log lines to this file (relative to the home); empty: only stderr/journald"},
     {"mirror", ConfigType::string, default_mirror,
      "Debian mirror for new sources and chroots; default: the one apt on this machine uses"},
+    {"apt.proxy", ConfigType::string, [] { return std::string(); },
+     "HTTP proxy the chroots' apt downloads through (mbd-chroot create and update, every build session), e.g. a "
+     "local apt-cacher-ng: http://127.0.0.1:3142/; each package then comes from the mirror once. apt still checks "
+     "every signature and hash. Empty: straight from the mirror"},
     {"chroot.unpack_dir", ConfigType::path, default_unpack_dir,
      "world-writable directory chroots are unpacked in (mmdebstrap, sbuild); tmpfs is much faster than disk"},
     {"chroot.include", ConfigType::string, [] { return std::string("lintian fakeroot debhelper"); },
@@ -85,6 +89,9 @@ const std::vector<ConfigKey> table = {
     {"chroot.max_age", ConfigType::integer, [] { return std::string("691200"); },
      "seconds after its last create or update a chroot is stale: its builds upgrade it in their session"},
     {"build.jobs", ConfigType::integer, cores, "builds run in parallel; default: number of cores"},
+    {"build.parallel", ConfigType::integer, cores,
+     "DEB_BUILD_OPTIONS parallel=N of every build (make -jN with debhelper) unless its upload sets parallel=; "
+     "0: none (one job); default: number of cores"},
     {"build.user", ConfigType::string, [] { return std::string("mbd"); },
      "unprivileged user sbuild runs as when mbd-build runs as root (needs a subuid/subgid range); as root, "
      "mbd-build refuses to build without one"},

@@ -5,6 +5,7 @@
 # sbuild --chroot-mode=unshare as an unprivileged user.
 
 load ../helpers
+load ../lib/pipeline
 
 teardown() {
     mbd_remove_test_users
@@ -78,9 +79,18 @@ display() {
     assert_stderr_contains "its source 'deb [signed-by=/etc/apt/keyrings/mbd-source.asc] "
     assert_equal "$(display)" "prepared A"
 
+    # through a caching proxy (apt.proxy), which leaves no trace in the chroot
+    local acng=$BATS_TEST_TMPDIR/acng
+    MBD_APT_PROXY=$(mbdt_apt_cacher "$acng")
+    export MBD_APT_PROXY
     run_mbd mbd-chroot update bookworm amd64
     assert_stderr_contains "updated chroot 'bookworm/amd64'"
     assert_equal "$(display)" active
+    mbdt_apt_cacher_stop "$acng"
+    grep -qE "\|(I|O)\|.*/dists/bookworm/InRelease" "$acng/log/apt-cacher.log"
+    run bash -c "tar --zstd -xOf '$(tarball)' --wildcards './etc/apt/apt.conf.d/*' | grep -iE 'proxy|${MBD_APT_PROXY#http://}'"
+    assert_equal "$status" 1
+    unset MBD_APT_PROXY
     run_mbd mbd-chroot list --json
     sha=$(sha256sum "$(tarball)" | cut -d' ' -f1)
     assert_equal "$(jq -r '.[0].sha256' <<<"$output")" "$sha"

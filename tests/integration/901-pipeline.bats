@@ -91,6 +91,46 @@ apt_sandbox() {
     gpgconf --homedir "$BATS_TEST_TMPDIR/old/gnupg" --kill all 2>/dev/null || true
 }
 
+@test "apt.proxy: build dependencies come through a caching proxy once; apt still checks what it serves" {
+    local acng=$BATS_TEST_TMPDIR/acng deb
+    MBD_APT_PROXY=$(mbdt_apt_cacher "$acng")
+    export MBD_APT_PROXY
+    # bc is not in the chroot: the session downloads it, through the proxy
+    mbdt_dput "$(mbdt_source_package "$PKG" mbdtcalc 1.0~test12+1 bookworm-test-unstable --depends bc)"
+    chain
+    assert_output_contains "installed 1"
+    log=$(mbd-build list --json | jq -r 'map(select(.version == "1.0~test12+1"))[0].log')
+    grep -qE "^Get:[0-9]+ http://[^ ]+ bookworm/main amd64 bc " "$log"
+    grep -qE "^Unpacking bc " "$log"
+    deb=$(find "$acng/cache" -name 'bc_*_amd64.deb')
+    [ -n "$deb" ]
+    grep -q "|I|.*/bc_.*_amd64.deb" "$acng/log/apt-cacher.log" # fetched from the mirror, once
+    mbdt_apt_cacher_stop "$acng"
+
+    # offline, the proxy serves only its cache: the next build still gets bc (and the indices)
+    MBD_APT_PROXY=$(mbdt_apt_cacher "$acng" Offlinemode=1)
+    mbdt_dput "$(mbdt_source_package "$PKG" mbdtcalc 1.0~test12+2 bookworm-test-unstable --depends bc)"
+    chain
+    assert_output_contains "installed 1"
+    log=$(mbd-build list --json | jq -r 'map(select(.version == "1.0~test12+2"))[0].log')
+    grep -qE "^Unpacking bc " "$log"
+
+    # a proxy serving a changed package fails the download (apt checks it against the signed index)
+    printf 'X' | dd of="$deb" bs=1 seek=100 conv=notrunc status=none
+    mbdt_dput "$(mbdt_source_package "$PKG" mbdtcalc 1.0~test12+3 bookworm-test-unstable --depends bc)"
+    run_mbd mbd-incoming run
+    run_mbd mbd-build run
+    assert_output_contains "failed 1"
+    log=$(mbd-build list --json | jq -r 'map(select(.version == "1.0~test12+3"))[0].log')
+    grep -qE "Hash Sum mismatch|hash sum mismatch|Hashes of expected file" "$log"
+    mbdt_apt_cacher_stop "$acng"
+
+    # nothing of the proxy is left in the chroot, and a malformed URL is a configuration error
+    run_mbd 3 mbd-chroot -o apt.proxy='http://h;rm -rf /' check bookworm amd64
+    assert_stderr_contains "apt.proxy 'http://h;rm -rf /' is not an http:// proxy URL"
+    run_mbd 3 mbd-build -o apt.proxy=ftp://127.0.0.1/ run
+}
+
 @test "a failing build keeps its log, installs nothing, and says which stage failed and why" {
     mbdt_dput "$(mbdt_source_package "$PKG" broken 1.0~test12+1 bookworm-test-unstable --fail)"
     mbdt_dput "$(mbdt_source_package "$PKG" nocopy 1.0~test12+1 bookworm-test-unstable --no-copyright)"

@@ -149,3 +149,42 @@ mbdt_build_user() {
     export MBD_BUILD_USER=$user
     chmod o+x "$BATS_TEST_TMPDIR" "$(dirname "$BATS_TEST_TMPDIR")"
 }
+
+# Start Debian's apt-cacher-ng on a free loopback port with its cache and logs in DIR,
+# in the background (stopped by mbdt_apt_cacher_stop DIR); prints its URL. Extra
+# arguments are its settings (Offlinemode=1: serve the cache, never the network).
+# (Its port must be below 32768: it refuses higher ones.)
+mbdt_apt_cacher() {
+    local dir=$1 port
+    shift
+    command -v apt-cacher-ng >/dev/null || { echo "apt-cacher-ng is not installed" >&2; return 1; }
+    mkdir -p "$dir/cache" "$dir/log" "$dir/conf"
+    for port in $(shuf -i 20000-32000 -n 20); do
+        ss -Hltn "sport = :$port" | grep -q . || break
+    done
+    # a configuration of its own: Debian's remaps deb.debian.org to other mirrors (ftp.debian.org),
+    # which a machine may not reach; without remaps it caches each URL as asked
+    printf 'SupportDir: /usr/lib/apt-cacher-ng\nCacheDir: %s\nLogDir: %s\n' "$dir/cache" "$dir/log" >"$dir/conf/acng.conf"
+    apt-cacher-ng -c "$dir/conf" ForeGround=1 Port="$port" BindAddress=127.0.0.1 \
+        PidFile="$dir/pid" SocketPath="$dir/socket" "$@" >"$dir/out" 2>&1 </dev/null &
+    echo $! >"$dir/acng.pid"
+    local _
+    for _ in $(seq 50); do
+        ss -Hltn "sport = :$port" | grep -q . && { printf 'http://127.0.0.1:%s/\n' "$port"; return 0; }
+        kill -0 "$(cat "$dir/acng.pid")" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "apt-cacher-ng did not start on port $port: $(cat "$dir/out")" >&2
+    return 1
+}
+
+mbdt_apt_cacher_stop() {
+    [ -f "$1/acng.pid" ] || return 0
+    kill "$(cat "$1/acng.pid")" 2>/dev/null || true
+    local _
+    for _ in $(seq 50); do
+        kill -0 "$(cat "$1/acng.pid")" 2>/dev/null || break
+        sleep 0.1
+    done
+    rm -f "$1/acng.pid"
+}
