@@ -73,6 +73,10 @@ std::string why_failed(const fs::path& log, int exit_code)
     return fmt::format("sbuild exited {}{}", exit_code, last.empty() ? "" : ": " + last);
 }
 
+// The session's apt pins and proxy (under the job's apt/, as under /etc/apt).
+constexpr std::string_view preferences_file = "preferences.d/mbd.pref";
+constexpr std::string_view proxy_file = "apt.conf.d/90mbd-proxy";
+
 // Armored key blocks, one per key file (sbuild takes one key per --extra-repository-key).
 std::vector<std::string> key_blocks(const std::string& armored)
 {
@@ -103,9 +107,9 @@ std::vector<std::string> autopkgtest_args(const SbuildJob& job)
     for (size_t k = 0; k < key_blocks(r.apt_keys).size(); ++k)
         opt(fmt::format("--copy={}:/etc/apt/trusted.gpg.d/mbd-{}.asc", (job.dir / fmt::format("apt-key-{}.asc", k)).string(), k));
     if (!r.apt_preferences.empty())
-        opt(fmt::format("--copy={}:/etc/apt/preferences.d/mbd.pref", (job.dir / "apt-preferences").string()));
+        opt(fmt::format("--copy={}:/etc/apt/{}", (job.dir / "apt" / preferences_file).string(), preferences_file));
     if (!job.apt_proxy.empty())
-        opt(fmt::format("--copy={}:/etc/apt/apt.conf.d/90mbd-proxy", (job.dir / "apt-proxy.conf").string()));
+        opt(fmt::format("--copy={}:/etc/apt/{}", (job.dir / "apt" / proxy_file).string(), proxy_file));
     for (const auto& s : r.apt_sources)
         opt("--add-apt-source=" + s);
     opt("--setup-commands=apt-get update"); // buildd tarballs come without package lists
@@ -189,10 +193,9 @@ std::string sbuild_config(const SbuildJob& job)
         c += "];\n";
     }
     std::vector<std::string> setup; // run in the session before the build (the log shows them)
-    if (!job.request.apt_preferences.empty() && !job.preinstalled)
-        setup.push_back("['cp', '/mbd-build/apt-preferences', '/etc/apt/preferences.d/mbd.pref']");
-    if (!job.apt_proxy.empty() && !job.preinstalled)
-        setup.push_back("['cp', '/mbd-build/apt-proxy.conf', '/etc/apt/apt.conf.d/90mbd-proxy']");
+    // the apt pins and proxy, in one command (each costs sbuild a process tree in the session)
+    if ((!job.request.apt_preferences.empty() || !job.apt_proxy.empty()) && !job.preinstalled)
+        setup.push_back("['cp', '-r', '/mbd-build/apt/.', '/etc/apt/']");
     if (job.preinstalled)
         // sbuild runs these through /bin/sh: words only
         setup.push_back("['echo', 'mbd: the chroot has every build dependency installed, checked with "
@@ -292,10 +295,15 @@ SbuildOutcome run_sbuild(const SbuildJob& job)
     effective.preinstalled = preinstalled(job);
     if (!effective.preinstalled && r.resolver == "aptitude") // sbuild looks for it outside the chroot too
         require_program("aptitude", "aptitude");
-    if (!r.apt_preferences.empty()) // for sbuild's session (copied in by a setup command) and autopkgtest's
-        write_atomic(job.dir / "apt-preferences", r.apt_preferences);
-    if (!job.apt_proxy.empty())
-        write_atomic(job.dir / "apt-proxy.conf", chroot::apt_proxy_conf(job.apt_proxy));
+    // what goes into the session's /etc/apt (copied in by a setup command) and autopkgtest's
+    if (!r.apt_preferences.empty()) {
+        make_dirs(job.dir / "apt" / "preferences.d");
+        write_atomic(job.dir / "apt" / preferences_file, r.apt_preferences);
+    }
+    if (!job.apt_proxy.empty()) {
+        make_dirs(job.dir / "apt" / "apt.conf.d");
+        write_atomic(job.dir / "apt" / proxy_file, chroot::apt_proxy_conf(job.apt_proxy));
+    }
     if (::geteuid() != 0)
         // unprivileged, we cannot mount: what a build sees must be read-only already (the
         // shipped mbd-build.service mounts HOME/repositories read-only)

@@ -2,6 +2,7 @@
 // nothing (build/builddeps.hpp) runs without resolver, apt-get update and extra
 // sources; any other keeps them all.
 #include "build/sbuild.hpp"
+#include "chroot/proxy.hpp"
 #include "core/error.hpp"
 #include "deb822/deb822.hpp"
 
@@ -55,7 +56,7 @@ TEST(SbuildCommand, NothingToInstallNoResolverNoUpdateNoExtraSources)
     EXPECT_FALSE(has_prefix(cmd, "--extra-repository"));
     auto conf = build::sbuild_config(j);
     EXPECT_EQ(conf.find("unshare_bind_mounts"), std::string::npos) << conf;
-    EXPECT_EQ(conf.find("apt-preferences"), std::string::npos) << conf;
+    EXPECT_EQ(conf.find("/mbd-build/apt"), std::string::npos) << conf;
     EXPECT_NE(conf.find("sbuild installs nothing"), std::string::npos) << conf;
 }
 
@@ -69,7 +70,7 @@ TEST(SbuildCommand, SomethingToInstallGoesThroughTheResolverWithEverySource)
     EXPECT_TRUE(has(cmd, "--no-apt-distupgrade"));
     auto conf = build::sbuild_config(j);
     EXPECT_NE(conf.find("unshare_bind_mounts"), std::string::npos) << conf;
-    EXPECT_NE(conf.find("/mbd-build/apt-preferences"), std::string::npos) << conf;
+    EXPECT_NE(conf.find("['cp', '-r', '/mbd-build/apt/.', '/etc/apt/']"), std::string::npos) << conf;
     EXPECT_EQ(conf.find("sbuild installs nothing"), std::string::npos) << conf;
     // a stale chroot is upgraded in the session
     EXPECT_TRUE(has(build::sbuild_command(job(false, true), "/job/sbuild.conf"), "--apt-distupgrade"));
@@ -131,4 +132,54 @@ TEST(SbuildCommand, WhatTheBuildSeesOfTheHostIsReadOnly)
     }
     // a build that installs nothing and runs no autopkgtest mounts nothing
     EXPECT_NE(build::sbuild_command(job(true), "/job/sbuild.conf").front(), "unshare");
+}
+
+TEST(SbuildCommand, TheAptProxyReachesTheSessionOnlyWhenItInstallsSomething)
+{
+    auto j = job(false);
+    j.request.apt_preferences.clear();
+    j.apt_proxy = "http://127.0.0.1:3142/";
+    auto conf = build::sbuild_config(j);
+    // the job directory is mounted for the proxy's apt.conf, copied in before apt-get update
+    EXPECT_NE(conf.find("mountpoint => '/mbd-build'"), std::string::npos) << conf;
+    EXPECT_NE(conf.find("['cp', '-r', '/mbd-build/apt/.', '/etc/apt/']"), std::string::npos) << conf;
+    j.request.autopkgtest_mode = "errfail"; // autopkgtest's testbed installs through it too
+    EXPECT_TRUE(has(build::sbuild_command(j, "/job/sbuild.conf"),
+                    "--autopkgtest-opt=--copy=/job/apt/apt.conf.d/90mbd-proxy:/etc/apt/apt.conf.d/90mbd-proxy"));
+    j.preinstalled = true; // nothing to fetch: no proxy, no mount
+    conf = build::sbuild_config(j);
+    EXPECT_EQ(conf.find("/mbd-build/apt"), std::string::npos) << conf;
+    EXPECT_EQ(conf.find("/mbd-build"), std::string::npos) << conf;
+}
+
+TEST(SbuildCommand, ParallelFromTheConfigUnlessTheUploadSetsIt)
+{
+    auto j = job(false);
+    j.parallel = 2;
+    EXPECT_NE(build::sbuild_config(j).find("'DEB_BUILD_OPTIONS' => 'parallel=2'"), std::string::npos);
+    j.request.deb_build_options = "nocheck parallel=1";
+    auto conf = build::sbuild_config(j);
+    EXPECT_NE(conf.find("'DEB_BUILD_OPTIONS' => 'nocheck parallel=1'"), std::string::npos) << conf;
+    j.request.deb_build_options.clear();
+    j.parallel = 0;
+    EXPECT_EQ(build::sbuild_config(j).find("DEB_BUILD_OPTIONS"), std::string::npos);
+}
+
+TEST(AptProxy, OnlyAnHttpUrlOfAHostAndPort)
+{
+    for (std::string ok : {"", "http://127.0.0.1:3142/", "http://cache.example.org:3142", "http://[::1]:3142/",
+                           "http://proxy"})
+        EXPECT_NO_THROW(chroot::require_proxy_url(ok)) << ok;
+    for (std::string bad : {"https://127.0.0.1:3142/", "ftp://h/", "http://", "http://h;rm -rf /",
+                            "http://h:3142/path", "http://h\"; Acquire::x \"y", "http://h:123456", "127.0.0.1:3142"}) {
+        try {
+            chroot::require_proxy_url(bad);
+            ADD_FAILURE() << "accepted " << bad;
+        } catch (const Error& e) {
+            EXPECT_EQ(e.code(), Exit::config) << bad;
+        }
+    }
+    auto conf = chroot::apt_proxy_conf("http://127.0.0.1:3142/");
+    EXPECT_NE(conf.find("Acquire::http::Proxy \"http://127.0.0.1:3142/\";"), std::string::npos) << conf;
+    EXPECT_NE(conf.find("Acquire::http::Proxy::localhost \"DIRECT\";"), std::string::npos) << conf;
 }
