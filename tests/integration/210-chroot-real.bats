@@ -8,6 +8,7 @@ load ../helpers
 load ../lib/pipeline
 
 teardown() {
+    mbdt_apt_cacher_stop "$BATS_TEST_TMPDIR/acng" # (a proxy a failed test started)
     mbd_remove_test_users
 }
 

@@ -18,6 +18,7 @@ setup() {
 
 teardown() {
     mbd_teardown
+    mbdt_apt_cacher_stop "$BATS_TEST_TMPDIR/acng" # (a proxy a failed test started)
     mbd_remove_test_users
 }
 
