@@ -126,14 +126,20 @@ std::vector<std::string> autopkgtest_args(const SbuildJob& job)
     return a;
 }
 
+// Whether the session gets the job's apt/ tree (pins, proxy): only one that installs something.
+bool apt_tree(const SbuildJob& job)
+{
+    return !job.preinstalled && (!job.request.apt_preferences.empty() || !job.apt_proxy.empty());
+}
+
 // What sbuild's session sees of the host: the job's binds (read-only), and the job's own
-// directory as /mbd-build for the apt preferences and proxy (copied in by setup commands).
+// directory as /mbd-build for its apt/ tree (copied in by a setup command).
 std::vector<BindMount> session_binds(const SbuildJob& job)
 {
     if (job.preinstalled)
         return {};
     auto binds = job.binds;
-    if (!job.request.apt_preferences.empty() || !job.apt_proxy.empty())
+    if (apt_tree(job))
         binds.push_back({job.dir, "/mbd-build"});
     return binds;
 }
@@ -194,7 +200,7 @@ std::string sbuild_config(const SbuildJob& job)
     }
     std::vector<std::string> setup; // run in the session before the build (the log shows them)
     // the apt pins and proxy, in one command (each costs sbuild a process tree in the session)
-    if ((!job.request.apt_preferences.empty() || !job.apt_proxy.empty()) && !job.preinstalled)
+    if (apt_tree(job))
         setup.push_back("['cp', '-r', '/mbd-build/apt/.', '/etc/apt/']");
     if (job.preinstalled)
         // sbuild runs these through /bin/sh: words only

@@ -113,14 +113,21 @@ FileLock lock(Context& ctx, const std::string& codename, const std::string& arch
     return std::move(*l);
 }
 
-// Where mmdebstrap unpacks and writes its output: progress on a terminal when
-// asked for, else a log per chroot and action.
-Where where(Context& ctx, const std::string& codename, const std::string& arch, std::string_view action,
-            bool progress)
+// Where mmdebstrap unpacks (chroot.unpack_dir) and fetches through (apt.proxy).
+Where configured_where(Context& ctx)
 {
     Where w;
     w.unpack_dir = ctx.config().get("chroot.unpack_dir");
     w.proxy = apt_proxy(ctx);
+    return w;
+}
+
+// ... and where it writes its output: progress on a terminal when asked for, else a
+// log per chroot and action.
+Where where(Context& ctx, const std::string& codename, const std::string& arch, std::string_view action,
+            bool progress)
+{
+    Where w = configured_where(ctx);
     if (!(progress && ::isatty(2)))
         w.log = ctx.home().log() / fmt::format("chroot-{}-{}-{}.log", codename, arch, action);
     return w;
@@ -708,9 +715,7 @@ void shell(Context& ctx, const std::string& codename, const std::string& arch, c
     } else {
         hook = "chroot \"$1\" " + shell_join(command) + " < /dev/null >&3";
     }
-    Where w;
-    w.unpack_dir = ctx.config().get("chroot.unpack_dir");
-    w.proxy = apt_proxy(ctx);
+    Where w = configured_where(ctx);
     w.session = true;
     if (reuse(c.tarball, c.source, false, codename, arch, {hook}, "/dev/null", w) != 0)
         throw fail(Exit::external, "{} in chroot '{}' failed", command.empty() ? "the shell" : "the command",

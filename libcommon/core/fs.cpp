@@ -76,6 +76,11 @@ std::string read_file(const fs::path& path)
     return read_fd(fd.fd, path, UINTMAX_MAX);
 }
 
+std::string read_input(const std::string& file)
+{
+    return file == "-" ? read_fd(STDIN_FILENO, "standard input", UINTMAX_MAX) : read_file(file);
+}
+
 std::string read_file_nofollow(const fs::path& path, std::uintmax_t max_size)
 {
     Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));

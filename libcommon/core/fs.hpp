@@ -17,6 +17,8 @@ namespace mbd {
 namespace fs = std::filesystem;
 
 std::string read_file(const fs::path& path);
+// read_file, or all of standard input for "-" (a command's FILE argument).
+std::string read_input(const std::string& file);
 // Like read_file but refuses symlinks and non-regular files (O_NOFOLLOW) and
 // files larger than max_size (Error(Exit::rejected)).
 std::string read_file_nofollow(const fs::path& path, std::uintmax_t max_size);

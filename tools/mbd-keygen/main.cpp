@@ -40,8 +40,6 @@ struct Options {
     std::vector<std::string> uploaders;
 };
 
-std::string read_input(const std::string& file) { return read_file(file == "-" ? "/dev/stdin" : file); }
-
 void instance_commands(Cli& cli, const std::shared_ptr<Options>& o)
 {
     auto* c = cli.command("init", "create the instance key (RSA 4096, no passphrase, no expiry)", [o](Context& ctx) {

@@ -16,8 +16,6 @@
 #include "repo/port.hpp"
 #include "repo/port_ext.hpp"
 
-#include <iostream>
-#include <iterator>
 #include <memory>
 #include <unistd.h>
 
@@ -28,11 +26,7 @@ namespace {
 // The non-empty lines of a file, or of standard input for "-".
 std::vector<std::string> read_list(const std::string& file)
 {
-    std::string text;
-    if (file == "-")
-        text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
-    else
-        text = read_file(file);
+    std::string text = read_input(file); // (split's views point into it)
     std::vector<std::string> out;
     for (auto line : split(text, '\n'))
         if (!line.empty())
