@@ -156,34 +156,46 @@ crash_settle() {
     return 1
 }
 
+# The ledger's problems, one line each ("E MESSAGE"), and each rejected upload's kept
+# directory ("R CHANGES DIR"): one jq over the ledger and the three JSON lists of
+# $CRASH_DIR/{uploads,installed,rejected}.json.
+crash_ledger_check() {
+    jq -rn --rawfile ledger "$CRASH_DIR/ledger" --slurpfile uploads "$CRASH_DIR/uploads.json" \
+        --slurpfile installed "$CRASH_DIR/installed.json" --slurpfile rejected "$CRASH_DIR/rejected.json" '
+        $ledger | split("\n")[] | select(length > 0) | split(" ") | . as [$name, $version, $kind, $changes] |
+        if $kind == "good" then
+            [$uploads[0][] | select(.source == $name and .version == $version)] as $rows |
+            [$installed[0][] | select(.source == $name and .version == $version and
+                .distribution == "bookworm-test-unstable")] as $ins |
+            if ($rows | length) != 1 then "E \($name) \($version): \($rows | length) uploads rows"
+            elif $rows[0].status != "installed" then "E \($name) \($version) is \($rows[0].status), not installed"
+            elif ($ins | length) != 1 then "E \($name) \($version) installed \($ins | length) times"
+            else empty end
+        else
+            [$rejected[0][] | select(.message | startswith($changes + ":"))] as $rej |
+            if ($rej | length) != 1 then "E \($changes) rejected \($rej | length) times"
+            else "R \($changes) \($rej[0].detail)" end
+        end'
+}
+
 # Everything the harness promises, after the passes settled.
 crash_assert() {
-    local what=$1 ic uploads installed rejected name version kind changes n d lines=()
+    local what=$1 ic kind changes d lines=() reason
     ic=$(sqlite3 "$MBD_HOME/config.sqlite" 'PRAGMA integrity_check') || return 1
     [ "$ic" = ok ] || { echo "$what: integrity_check: $ic" >&2; return 1; }
     mbd-repo check test >>"$CRASH_DIR/log" 2>&1 || { echo "$what: mbd-repo check failed" >&2; mbd-repo check test >&2; return 1; }
-    uploads=$(mbd-incoming uploads --limit 0 --json)
-    installed=$(mbd-incoming events --type INSTALLED --limit 0 --json)
-    rejected=$(mbd-incoming events --type REJECTED --limit 0 --json)
-    while read -r name version kind changes; do
-        if [ "$kind" = good ]; then
-            n=$(jq --arg s "$name" --arg v "$version" '[.[] | select(.source == $s and .version == $v)] | length' <<<"$uploads")
-            [ "$n" -eq 1 ] || { echo "$what: $name $version: $n uploads rows" >&2; return 1; }
-            n=$(jq -r --arg s "$name" --arg v "$version" '.[] | select(.source == $s and .version == $v) | .status' <<<"$uploads")
-            [ "$n" = installed ] || { echo "$what: $name $version is $n, not installed" >&2; return 1; }
-            n=$(jq --arg s "$name" --arg v "$version" \
-                '[.[] | select(.source == $s and .version == $v and .distribution == "bookworm-test-unstable")] | length' <<<"$installed")
-            [ "$n" -eq 1 ] || { echo "$what: $name $version installed $n times" >&2; return 1; }
-        else
-            n=$(jq --arg c "$changes" '[.[] | select(.message | startswith($c + ":"))] | length' <<<"$rejected")
-            [ "$n" -eq 1 ] || { echo "$what: $changes rejected $n times" >&2; return 1; }
-            d=$(jq -r --arg c "$changes" '.[] | select(.message | startswith($c + ":")) | .detail' <<<"$rejected")
-            if [ ! -f "$d/$changes" ] || ! grep -q '^Reason: ' "$d/REASON"; then
-                echo "$what: $changes is not kept with its REASON in '$d'" >&2
-                return 1
-            fi
+    mbd-incoming uploads --limit 0 --json >"$CRASH_DIR/uploads.json" &&
+        mbd-incoming events --type INSTALLED --limit 0 --json >"$CRASH_DIR/installed.json" &&
+        mbd-incoming events --type REJECTED --limit 0 --json >"$CRASH_DIR/rejected.json" || return 1
+    while read -r kind changes d; do
+        [ "$kind" = R ] || { echo "$what: $changes $d" >&2; return 1; }
+        reason=""
+        [ ! -f "$d/REASON" ] || reason=$(<"$d/REASON")
+        if [ ! -f "$d/$changes" ] || [[ $'\n'"$reason" != *$'\nReason: '* ]]; then
+            echo "$what: $changes is not kept with its REASON in '$d'" >&2
+            return 1
         fi
-    done <"$CRASH_DIR/ledger"
+    done < <(crash_ledger_check || echo "E jq failed on the ledger")
     [ -z "$(find "$MBD_HOME/incoming" -mindepth 1 -not -name '.*')" ] ||
         { echo "$what: left in incoming/: $(ls "$MBD_HOME/incoming")" >&2; return 1; }
     [ "${CRASH_APT:-1}" = 1 ] || return 0
@@ -213,7 +225,8 @@ crash_points_round() {
         crash_settle || return 1
         crash_assert "$point:$n ($step)" || return 1
     done
-    crash_settle && crash_assert "$point (not killed)"
+    # (a chain that ran whole: the next passes have nothing to do, the checks hold)
+    [ -n "$step" ] || { crash_settle && crash_assert "$point (not killed)"; }
 }
 
 # crash_timed STEP T0: remember how long step STEP (an index of crash_steps) took

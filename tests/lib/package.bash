@@ -8,7 +8,7 @@
 #                             a test package); the .changes and build.log lie beside it,
 #                             in $MBDT_DEB_DIR (tests/run: one for both lanes) or the bats run's
 #   mbdt_booted_start DIR     boot a bookworm system (systemd-nspawn --boot) from DIR, a copy
-#                             of a rootfs cached in $MBDT_CACHE/booted (made by mmdebstrap
+#                             of a rootfs cached in $MBDT_IMAGE_CACHE (made by mmdebstrap
 #                             once, with systemd and what the .deb depends on); waits until
 #                             its systemd is up
 #   mbdt_in CMD...            run CMD as root inside it (nsenter into all its namespaces)
@@ -36,7 +36,12 @@ mbdt_deb() {
         compgen -G "$dir/mbd_*_*.deb" >/dev/null && exit 0
         rm -rf "$dir/src"
         mbdt_source_copy "$dir/src"
-        (cd "$dir/src" && DEB_BUILD_OPTIONS="nocheck noautodbgsym noopt parallel=$(nproc)" dpkg-buildpackage -us -uc -b) >"$dir/build.log" 2>&1 ||
+        # (through ccache where it is installed, as tests/run builds: paths relative to the
+        # tree, which is a new directory each time)
+        local path=$PATH
+        [ ! -d /usr/lib/ccache ] || path=/usr/lib/ccache:$PATH
+        (cd "$dir/src" && PATH=$path CCACHE_BASEDIR=$PWD CCACHE_NOHASHDIR=1 \
+            DEB_BUILD_OPTIONS="nocheck noautodbgsym noopt parallel=$(nproc)" dpkg-buildpackage -us -uc -b) >"$dir/build.log" 2>&1 ||
             { tail -n 40 "$dir/build.log" >&2; exit 1; }
     ) 9>"$dir/.lock" || return 1
     compgen -G "$dir/mbd_*_*.deb"
@@ -57,15 +62,20 @@ mbdt_without_fds() (
     exec "$@"
 )
 
+# The booted rootfs is Debian's packages alone (no mbd code: the .deb is installed in the
+# test), so it is kept for the machine, between clones (CI clones afresh each run), and
+# made again when a week old or when the package list changes.
+MBDT_IMAGE_CACHE="${MBDT_IMAGE_CACHE:-/var/tmp/mbd-tests-images}"
+
 mbdt_booted_start() {
     local root=$1 deb key cached mirror
     [ "$(id -u)" -eq 0 ] || skip "needs root (boots a container)"
     command -v systemd-nspawn >/dev/null || skip "no systemd-nspawn here (package systemd-container)"
     deb=$(mbdt_deb) || return 1
     key=$(printf '%s' "$MBDT_BOOTED_PACKAGES" | md5sum | cut -c1-8)
-    cached="$MBDT_CACHE/booted/bookworm-$key.tar"
+    cached="$MBDT_IMAGE_CACHE/booted/bookworm-$key.tar"
     mirror=$(mbd-repo --show-config | sed -nE 's/^mirror += ([^ ]+) .*/\1/p')
-    mkdir -p "$MBDT_CACHE/booted"
+    mkdir -p "$MBDT_IMAGE_CACHE/booted"
     (
         flock 9
         [ -z "$(find "$cached" -mtime -7 2>/dev/null)" ] || exit 0
@@ -73,10 +83,10 @@ mbdt_booted_start() {
         # mmdebstrap hands apt a descriptor that /bin/sh must parse as one digit: the
         # lock's 9 and bats' descriptors are closed so that it gets a low one)
         mbdt_without_fds unshare --mount --propagation private -- mmdebstrap --variant=apt --include="$MBDT_BOOTED_PACKAGES" \
-            bookworm "${cached%.tar}.tmp.tar" "$mirror" >"$MBDT_CACHE/booted/mmdebstrap.log" 2>&1 ||
-            { tail -n 40 "$MBDT_CACHE/booted/mmdebstrap.log" >&2; exit 1; }
+            bookworm "${cached%.tar}.tmp.tar" "$mirror" >"$MBDT_IMAGE_CACHE/booted/mmdebstrap.log" 2>&1 ||
+            { tail -n 40 "$MBDT_IMAGE_CACHE/booted/mmdebstrap.log" >&2; exit 1; }
         mv "${cached%.tar}.tmp.tar" "$cached"
-    ) 9>"$MBDT_CACHE/booted/.lock" || return 1
+    ) 9>"$MBDT_IMAGE_CACHE/booted/.lock" || return 1
     mkdir -p "$root"
     tar -C "$root" -xf "$cached"
     cp "$deb" "$root/root/"
