@@ -54,12 +54,8 @@ bool installed(const BuildDeps& deps, const Request& r, const std::filesystem::p
                                     r.architecture,        "-d",
                                     deps.depends,          "-c",
                                     deps.conflicts};
-    if (!r.deb_build_profiles.empty()) {
-        std::string profiles;
-        for (auto p : split_ws(r.deb_build_profiles))
-            profiles += (profiles.empty() ? "" : ",") + std::string(p);
+    if (auto profiles = build_profiles(r); !profiles.empty())
         cmd.push_back("-P" + profiles);
-    }
     cmd.push_back("/dev/null"); // the relations are all given above
     RunOptions o;
     o.env = {"DEB_BUILD_ARCH=" + r.architecture}; // the chroot's, for :native
@@ -68,6 +64,14 @@ bool installed(const BuildDeps& deps, const Request& r, const std::filesystem::p
         return true;
     why = std::string(trim(res.err.empty() ? res.out : res.err));
     return false;
+}
+
+std::string build_profiles(const Request& r)
+{
+    std::string profiles;
+    for (auto p : split_ws(r.deb_build_profiles))
+        profiles += (profiles.empty() ? "" : ",") + std::string(p);
+    return profiles;
 }
 
 } // namespace mbd::build

@@ -103,15 +103,31 @@ std::string lintian_reason(const Log& log)
     return "lintian: " + severity + join(tags, ", ", max_items);
 }
 
-std::string dependency_reason(const Log& log)
+// Whether the setup commands installed the build dependencies (build/sbuild.hpp, own_deps).
+bool own_deps(const Log& log)
 {
+    auto it = log.sections.find("Chroot Setup Commands");
+    return it != log.sections.end() && std::any_of(it->second.begin(), it->second.end(), [](std::string_view l) {
+               return l.starts_with(own_deps_marker);
+           });
+}
+
+// What apt said was unmet, from the section that installed the build dependencies: sbuild's
+// resolver's, or our setup command's (apt-get satisfy names the relations "satisfy:command-line").
+std::string dependency_reason(const Log& log, std::string_view section)
+{
+    constexpr std::string_view satisfy = "satisfy:command-line : ";
     std::vector<std::string> why;
-    auto it = log.sections.find("Install package build dependencies");
+    auto it = log.sections.find(section);
     if (it != log.sections.end()) {
         for (auto line : it->second)
             if (line.find("Depends:") != std::string_view::npos || line.find("Conflicts:") != std::string_view::npos ||
-                line.find("Breaks:") != std::string_view::npos || line.starts_with("E: Unable to locate"))
-                add_once(why, std::string(trim(line)));
+                line.find("Breaks:") != std::string_view::npos || line.starts_with("E: Unable to locate")) {
+                auto t = trim(line);
+                if (t.starts_with(satisfy))
+                    t.remove_prefix(satisfy.size());
+                add_once(why, std::string(t));
+            }
         if (why.empty())
             for (auto line : it->second)
                 if (line.starts_with("E: "))
@@ -191,7 +207,9 @@ std::string failure_reason(std::string_view text)
     if ((stage.empty() || stage == "post-build") && get("Autopkgtest") == "fail")
         return shorten(autopkgtest_reason(log));
     if (stage == "install-deps" || stage == "explain-bd-uninstallable")
-        return shorten(dependency_reason(log));
+        return shorten(dependency_reason(log, "Install package build dependencies"));
+    if (stage == "run-chroot-setup-commands" && own_deps(log))
+        return shorten(dependency_reason(log, "Chroot Setup Commands"));
     if (stage == "build")
         return shorten(build_reason(log));
     // sbuild's last "E: " line, as ": what it said"

@@ -14,6 +14,10 @@
 
 namespace mbd::build {
 
+// The line a build's own dependency installation (build/sbuild.hpp, own_deps) starts with
+// in its session setup command: a failed setup command after it is a dependency failure.
+constexpr std::string_view own_deps_marker = "mbd: build dependencies: ";
+
 // Empty when the log says nothing about a failure (no summary, nothing failed).
 std::string failure_reason(std::string_view log);
 

@@ -73,9 +73,16 @@ std::string why_failed(const fs::path& log, int exit_code)
     return fmt::format("sbuild exited {}{}", exit_code, last.empty() ? "" : ": " + last);
 }
 
-// The session's apt pins and proxy (under the job's apt/, as under /etc/apt).
+// The session's apt pins, proxy and (for own_deps) extra sources and their keys, under the
+// job's apt/ as under /etc/apt; the script that installs own_deps, in the job directory.
 constexpr std::string_view preferences_file = "preferences.d/mbd.pref";
 constexpr std::string_view proxy_file = "apt.conf.d/90mbd-proxy";
+constexpr std::string_view sources_file = "sources.list.d/mbd-extra.list";
+constexpr std::string_view deps_script = "install-build-deps";
+std::string extra_key_file(size_t k)
+{
+    return fmt::format("trusted.gpg.d/mbd-extra-{}.asc", k);
+}
 
 // Armored key blocks, one per key file (sbuild takes one key per --extra-repository-key).
 std::vector<std::string> key_blocks(const std::string& armored)
@@ -126,10 +133,10 @@ std::vector<std::string> autopkgtest_args(const SbuildJob& job)
     return a;
 }
 
-// Whether the session gets the job's apt/ tree (pins, proxy): only one that installs something.
+// Whether the session gets the job's apt/ tree (pins, proxy, sources): only one that installs something.
 bool apt_tree(const SbuildJob& job)
 {
-    return !job.preinstalled && (!job.request.apt_preferences.empty() || !job.apt_proxy.empty());
+    return !job.preinstalled && (job.own_deps || !job.request.apt_preferences.empty() || !job.apt_proxy.empty());
 }
 
 // What sbuild's session sees of the host: the job's binds (read-only), and the job's own
@@ -154,25 +161,37 @@ std::vector<fs::path> read_only_dirs(const SbuildJob& job)
     return dirs;
 }
 
-// Whether the chroot has every build dependency of the job installed (build/builddeps.hpp).
-bool preinstalled(const SbuildJob& job)
+// How the build dependencies of JOB get in (build/builddeps.hpp): sets job.preinstalled when
+// the chroot has them all, else job.own_deps when mbd can install them itself (no
+// alternatives, sbuild's apt resolver chosen, the chroot not stale); else neither: sbuild's
+// resolver installs them.
+void decide_deps(SbuildJob& job)
 {
-    if (job.dpkg_admindir.empty() || job.upgrade)
-        return false;
+    job.preinstalled = false;
+    job.own_deps.reset();
+    if (job.upgrade) // a stale chroot: sbuild upgrades the session, then its resolver installs
+        return;
     const auto& r = job.request;
+    std::optional<BuildDeps> deps;
     try {
         auto dsc = debian::Dsc::parse(read_file(job.dir / r.dsc().name), r.dsc().name);
-        auto deps = build_deps(r, dsc.fields);
-        std::string why;
-        if (!deps)
-            why = "a build dependency has alternatives";
-        else if (installed(*deps, r, job.dpkg_admindir, why))
-            return true;
-        log::debug("build", "{}: sbuild installs build dependencies: {}", r.id, why);
+        deps = build_deps(r, dsc.fields);
     } catch (const Error& e) {
-        log::warning("{}: cannot tell whether the chroot has the build dependencies: {}", r.id, e.what());
+        log::warning("{}: cannot read the build dependencies: {}", r.id, e.what());
+        return;
     }
-    return false;
+    if (!deps) {
+        log::debug("build", "{}: sbuild's resolver installs the build dependencies: one has alternatives", r.id);
+        return;
+    }
+    std::string why = "the chroot's dpkg status is unknown";
+    if (!job.dpkg_admindir.empty() && installed(*deps, r, job.dpkg_admindir, why)) {
+        job.preinstalled = true;
+        return;
+    }
+    log::debug("build", "{}: build dependencies to install: {}", r.id, why);
+    if (r.resolver == "apt")
+        job.own_deps = std::move(deps);
 }
 
 bool require_success(std::string_view mode)
@@ -199,8 +218,11 @@ std::string sbuild_config(const SbuildJob& job)
         c += "];\n";
     }
     std::vector<std::string> setup; // run in the session before the build (the log shows them)
-    // the apt pins and proxy, in one command (each costs sbuild a process tree in the session)
-    if (apt_tree(job))
+    // the apt tree (pins, proxy, sources) and the build dependencies, in one command (each
+    // costs sbuild a process tree in the session)
+    if (job.own_deps)
+        setup.push_back(fmt::format("['sh', '/mbd-build/{}']", deps_script));
+    else if (apt_tree(job))
         setup.push_back("['cp', '-r', '/mbd-build/apt/.', '/etc/apt/']");
     if (job.preinstalled)
         // sbuild runs these through /bin/sh: words only
@@ -252,7 +274,10 @@ std::vector<std::string> sbuild_command(const SbuildJob& job, const fs::path& co
                            r.arch_any ? "--arch-any" : "--no-arch-any", "--bd-uninstallable-explainer=apt"});
     // chroots are kept current by `mbd-chroot update`, not per build; a stale one is upgraded in the session
     cmd.insert(cmd.end(), {"--no-apt-upgrade", job.upgrade ? "--apt-distupgrade" : "--no-apt-distupgrade"});
-    if (job.preinstalled) // nothing to install: no resolver, no package lists (and no extra sources, below)
+    // nothing to install, or installed by our setup command (which updates the package lists
+    // and has the extra sources): no resolver, no package lists, no extra sources (below)
+    bool resolver = !job.preinstalled && !job.own_deps;
+    if (!resolver)
         cmd.insert(cmd.end(), {"--build-dep-resolver=null", "--no-apt-update"});
     else
         cmd.push_back("--build-dep-resolver=" + r.resolver);
@@ -273,9 +298,9 @@ std::vector<std::string> sbuild_command(const SbuildJob& job, const fs::path& co
         auto a = autopkgtest_args(job);
         cmd.insert(cmd.end(), a.begin(), a.end());
     }
-    for (const auto& s : job.preinstalled ? std::vector<std::string>{} : r.apt_sources)
+    for (const auto& s : resolver ? r.apt_sources : std::vector<std::string>{})
         cmd.push_back("--extra-repository=" + s);
-    for (size_t k = 0; !job.preinstalled && k < key_blocks(r.apt_keys).size(); ++k)
+    for (size_t k = 0; resolver && k < key_blocks(r.apt_keys).size(); ++k)
         cmd.push_back("--extra-repository-key=" + (job.dir / fmt::format("apt-key-{}.asc", k)).string());
     if (!r.deb_build_profiles.empty())
         cmd.push_back("--profiles=" + r.deb_build_profiles);
@@ -283,6 +308,31 @@ std::vector<std::string> sbuild_command(const SbuildJob& job, const fs::path& co
         cmd.push_back("--add-depends=" + r.add_depends);
     cmd.push_back((job.dir / r.dsc().name).string());
     return cmd;
+}
+
+std::string build_deps_script(const SbuildJob& job)
+{
+    if (!job.own_deps)
+        return {};
+    const auto& d = *job.own_deps;
+    // sbuild's resolver sets these in its apt.conf, which does not exist yet when setup commands run
+    std::vector<std::string> satisfy = {"apt-get", "-q", "-y", "--no-install-recommends", "-o", "Acquire::Languages=none"};
+    if (auto profiles = build_profiles(job.request); !profiles.empty())
+        satisfy.insert(satisfy.end(), {"-o", "APT::Build-Profiles=" + profiles});
+    satisfy.insert(satisfy.end(), {"satisfy", d.depends});
+    if (!d.conflicts.empty())
+        satisfy.push_back("Conflicts: " + d.conflicts);
+    std::string s = "# generated by mbd-build: the build dependencies, installed as sbuild's apt resolver\n"
+                    "# would install them, in one apt-get run (sbuild's resolver is off)\n"
+                    "set -e\n"
+                    "cp -r /mbd-build/apt/. /etc/apt/\n";
+    s += "echo " + shell_quote(std::string(own_deps_marker) + d.depends) + "\n";
+    if (!d.conflicts.empty())
+        s += "echo " + shell_quote("mbd: build conflicts: " + d.conflicts) + "\n";
+    s += "export DEBIAN_FRONTEND=noninteractive\n"
+         "apt-get -q -o Acquire::Languages=none update\n";
+    s += shell_join(satisfy) + "\n";
+    return s;
 }
 
 SbuildOutcome run_sbuild(const SbuildJob& job)
@@ -298,10 +348,22 @@ SbuildOutcome run_sbuild(const SbuildJob& job)
     for (size_t k = 0; k < blocks.size(); ++k)
         write_atomic(job.dir / fmt::format("apt-key-{}.asc", k), blocks[k]);
     SbuildJob effective = job;
-    effective.preinstalled = preinstalled(job);
-    if (!effective.preinstalled && r.resolver == "aptitude") // sbuild looks for it outside the chroot too
+    decide_deps(effective);
+    if (!effective.preinstalled && !effective.own_deps && r.resolver == "aptitude") // sbuild looks for it outside the chroot too
         require_program("aptitude", "aptitude");
     // what goes into the session's /etc/apt (copied in by a setup command) and autopkgtest's
+    if (effective.own_deps) {
+        make_dirs(job.dir / "apt");
+        if (!r.apt_sources.empty()) {
+            make_dirs(job.dir / "apt" / "sources.list.d");
+            write_atomic(job.dir / "apt" / sources_file, join(r.apt_sources, "\n") + "\n");
+        }
+        if (!blocks.empty())
+            make_dirs(job.dir / "apt" / "trusted.gpg.d");
+        for (size_t k = 0; k < blocks.size(); ++k)
+            write_atomic(job.dir / "apt" / extra_key_file(k), blocks[k]);
+        write_atomic(job.dir / deps_script, build_deps_script(effective));
+    }
     if (!r.apt_preferences.empty()) {
         make_dirs(job.dir / "apt" / "preferences.d");
         write_atomic(job.dir / "apt" / preferences_file, r.apt_preferences);
@@ -341,7 +403,9 @@ SbuildOutcome run_sbuild(const SbuildJob& job)
     // kept beside the log: how this build ran, to rerun it by hand (bench/build-phases)
     write_atomic(job.dir / "sbuild.command", shell_join(cmd) + "\n");
     log::debug("build", "{}: sbuild for {} {} on {}{}", r.id, r.source, r.version, r.architecture,
-               effective.preinstalled ? " (build dependencies all in the chroot)" : "");
+               effective.preinstalled ? " (build dependencies all in the chroot)"
+               : effective.own_deps   ? " (build dependencies installed by apt-get satisfy)"
+                                      : "");
     auto start = std::chrono::steady_clock::now();
     RunOptions opts;
     opts.cwd = job.dir;

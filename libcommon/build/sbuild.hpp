@@ -4,10 +4,12 @@
 // so builds see what we published), lintian policy, build environment.
 #pragma once
 
+#include "build/builddeps.hpp"
 #include "build/request.hpp"
 
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,8 +32,10 @@ struct SbuildJob {
     bool upgrade = false;          // dist-upgrade the session (a stale chroot); else chroots are kept current
     std::filesystem::path dpkg_admindir; // what the chroot has installed (chroot/packages.hpp); empty: unknown
     std::string apt_proxy;         // apt.proxy (chroot/proxy.hpp): the session's apt downloads through it; "": none
-    bool preinstalled = false;     // every build dependency is in the chroot: sbuild installs nothing
-                                   // (build/builddeps.hpp; run_sbuild() decides)
+    // How the build dependencies get in (build/builddeps.hpp; run_sbuild() decides):
+    bool preinstalled = false;     // every one is in the chroot: nothing is installed
+    std::optional<BuildDeps> own_deps; // mbd installs these in a session setup command (apt-get
+                                   // satisfy) and sbuild's resolver is off; else (neither) sbuild's resolver
     std::function<void(int pid)> started; // sbuild's process group, for cancel
 };
 
@@ -48,6 +52,10 @@ struct SbuildOutcome {
 // The sbuild command line and config file for a job (exposed for tests and `mbd-build show`).
 std::vector<std::string> sbuild_command(const SbuildJob& job, const std::filesystem::path& config_file);
 std::string sbuild_config(const SbuildJob& job);
+// The session setup script that installs job.own_deps (run as root in sbuild's session,
+// from the job directory mounted at /mbd-build): the job's apt/ tree copied into /etc/apt,
+// apt-get update, apt-get satisfy. Empty without own_deps.
+std::string build_deps_script(const SbuildJob& job);
 
 SbuildOutcome run_sbuild(const SbuildJob& job);
 

@@ -73,9 +73,19 @@ apt_sandbox() {
     chain
     assert_output_contains "installed 1"
     log=$(mbd-build list --json | jq -r 'map(select(.source == "mbdtuser"))[0].log')
-    # mbdtbase is not in the chroot: sbuild's resolver installs it from our archive
+    # mbdtbase is not in the chroot: the session's setup installs it from our archive, with
+    # apt-get satisfy (its sources, key and pins copied in), and sbuild's resolver does nothing
+    grep -qE "^mbd: build dependencies: build-essential, fakeroot, lintian, .*mbdtbase" "$log"
     grep -qE "Unpacking mbdtbase \(1.0~test12\+1\)" "$log"
+    grep -q "^Null resolver: not installing lintian dependencies" "$log"
+    refute_grep '^Setup apt archive' "$log"
     refute_grep '^mbd: the chroot has every build dependency installed' "$log"
+    # one that is nowhere fails the build, and says which
+    mbdt_dput "$(mbdt_source_package "$PKG" mbdtunmet 1.0~test12+1 bookworm-test-unstable --depends mbdt-not-anywhere)"
+    chain
+    assert_output_contains "failed 1"
+    [ "$(mbd-build list --json | jq -r 'map(select(.source == "mbdtunmet"))[0].message')" = \
+        "dependency installation failed: Depends: mbdt-not-anywhere but it is not installable" ]
 }
 
 @test "an upload builds on an imported archive: sbuild installs its build dependency from what was imported" {
@@ -87,7 +97,7 @@ apt_sandbox() {
     chain
     assert_output_contains "installed 1"
     log=$(mbd-build list --json | jq -r 'map(select(.source == "mbdtonold"))[0].log')
-    # oldbase is not in the chroot: sbuild's resolver installs it from the imported suite
+    # oldbase is not in the chroot: the session installs it from the imported suite
     grep -qE "Unpacking oldbase \(1.0-1\)" "$log"
     gpgconf --homedir "$BATS_TEST_TMPDIR/old/gnupg" --kill all 2>/dev/null || true
 }
@@ -124,6 +134,8 @@ apt_sandbox() {
     assert_output_contains "failed 1"
     log=$(mbd-build list --json | jq -r 'map(select(.version == "1.0~test12+3"))[0].log')
     grep -qE "Hash Sum mismatch|hash sum mismatch|Hashes of expected file" "$log"
+    [[ "$(mbd-build list --json | jq -r 'map(select(.version == "1.0~test12+3"))[0].message')" == \
+        "dependency installation failed: E: Failed to fetch "*bc_* ]]
     mbdt_apt_cacher_stop "$acng"
 
     # nothing of the proxy is left in the chroot, and a malformed URL is a configuration error

@@ -37,10 +37,13 @@ mbdt_deb() {
         rm -rf "$dir/src"
         mbdt_source_copy "$dir/src"
         # (through ccache where it is installed, as tests/run builds: paths relative to the
-        # tree, which is a new directory each time)
-        local path=$PATH
-        [ ! -d /usr/lib/ccache ] || path=/usr/lib/ccache:$PATH
-        (cd "$dir/src" && PATH=$path CCACHE_BASEDIR=$PWD CCACHE_NOHASHDIR=1 \
+        # tree, which is a new directory each time; debhelper gives the build a HOME of its
+        # own, so the cache is named)
+        local path=$PATH cache=""
+        if [ -d /usr/lib/ccache ] && cache=$(ccache --get-config cache_dir 2>/dev/null); then
+            path=/usr/lib/ccache:$PATH
+        fi
+        (cd "$dir/src" && PATH=$path CCACHE_DIR=$cache CCACHE_BASEDIR=$PWD CCACHE_NOHASHDIR=1 \
             DEB_BUILD_OPTIONS="nocheck noautodbgsym noopt parallel=$(nproc)" dpkg-buildpackage -us -uc -b) >"$dir/build.log" 2>&1 ||
             { tail -n 40 "$dir/build.log" >&2; exit 1; }
     ) 9>"$dir/.lock" || return 1

@@ -48,6 +48,32 @@ TEST(BuildFailure, UnmetBuildDependencies)
                                    "nothere but it is not installable");
 }
 
+TEST(BuildFailure, UnmetBuildDependenciesOfOurOwnInstallation)
+{
+    // build/sbuild.hpp own_deps: apt-get satisfy in the session's setup command
+    std::string log = section("Chroot Setup Commands") + "\nsh /mbd-build/install-build-deps\n" +
+                      "--------------------------------\n\n" + std::string(own_deps_marker) +
+                      "build-essential, fakeroot, lintian, mbdt-not-anywhere\n"
+                      "Some packages could not be installed.\nThe following packages have unmet dependencies:\n"
+                      " satisfy:command-line : Depends: mbdt-not-anywhere but it is not installable\n"
+                      "E: Unable to correct problems, you have held broken packages.\n\n"
+                      "E: Command 'sh /mbd-build/install-build-deps' failed to run.\n" +
+                      summary("Fail-Stage: run-chroot-setup-commands\nStatus: failed\n");
+    EXPECT_EQ(failure_reason(log), "dependency installation failed: Depends: mbdt-not-anywhere but it is not installable");
+    // no line of apt's about a relation (the mirror unreachable): its errors
+    log = section("Chroot Setup Commands") + std::string(own_deps_marker) + "build-essential\n"
+          "E: Failed to fetch http://deb.example.org/x.deb  Could not resolve 'deb.example.org'\n" +
+          summary("Fail-Stage: run-chroot-setup-commands\nStatus: failed\n");
+    EXPECT_EQ(failure_reason(log), "dependency installation failed: E: Failed to fetch http://deb.example.org/x.deb  "
+                                   "Could not resolve 'deb.example.org'");
+    // another setup command that failed is sbuild's stage
+    log = section("Chroot Setup Commands") + "cp: cannot stat '/mbd-build/apt/.'\n"
+          "E: Command 'cp -r /mbd-build/apt/. /etc/apt/' failed to run.\n" +
+          summary("Fail-Stage: run-chroot-setup-commands\nStatus: failed\n");
+    EXPECT_EQ(failure_reason(log), "sbuild stage 'run-chroot-setup-commands' failed: Command 'cp -r /mbd-build/apt/. "
+                                   "/etc/apt/' failed to run.");
+}
+
 TEST(BuildFailure, AFailedBuildShowsTheCommandsLastLines)
 {
     std::string log = section("Build") + "debian/rules build\nthis build fails on purpose\n"

@@ -76,6 +76,39 @@ TEST(SbuildCommand, SomethingToInstallGoesThroughTheResolverWithEverySource)
     EXPECT_TRUE(has(build::sbuild_command(job(false, true), "/job/sbuild.conf"), "--apt-distupgrade"));
 }
 
+TEST(SbuildCommand, OurOwnInstallationInOneSetupCommandWithoutResolverUpdateOrExtraSources)
+{
+    auto j = job(false);
+    j.own_deps = build::BuildDeps{"build-essential, fakeroot, lintian, bc (>= 1.0) [amd64] <!nocheck>", "jq, x'y"};
+    j.request.deb_build_profiles = "nocheck nodoc";
+    auto cmd = build::sbuild_command(j, "/job/sbuild.conf");
+    EXPECT_TRUE(has(cmd, "--build-dep-resolver=null"));
+    EXPECT_TRUE(has(cmd, "--no-apt-update"));
+    EXPECT_FALSE(has_prefix(cmd, "--extra-repository")); // the apt tree has them
+    EXPECT_TRUE(has(cmd, "--no-apt-distupgrade"));
+    auto conf = build::sbuild_config(j);
+    EXPECT_NE(conf.find("mountpoint => '/mbd-build'"), std::string::npos) << conf;
+    EXPECT_NE(conf.find("mountpoint => '/srv/repo'"), std::string::npos) << conf;
+    EXPECT_NE(conf.find("'chroot-setup-commands' => [ ['sh', '/mbd-build/install-build-deps'] ]"), std::string::npos)
+        << conf;
+    auto script = build::build_deps_script(j);
+    // the apt tree first, then one update, then one satisfy of every relation, quoted for sh
+    auto cp = script.find("cp -r /mbd-build/apt/. /etc/apt/\n");
+    auto update = script.find("apt-get -q -o Acquire::Languages=none update\n");
+    auto satisfy = script.find("apt-get -q -y --no-install-recommends -o Acquire::Languages=none -o "
+                               "APT::Build-Profiles=nocheck,nodoc satisfy 'build-essential, fakeroot, lintian, bc "
+                               "(>= 1.0) [amd64] <!nocheck>' 'Conflicts: jq, x'\\''y'\n");
+    ASSERT_NE(cp, std::string::npos) << script;
+    ASSERT_NE(update, std::string::npos) << script;
+    ASSERT_NE(satisfy, std::string::npos) << script;
+    EXPECT_LT(cp, update);
+    EXPECT_LT(update, satisfy);
+    EXPECT_NE(script.find("set -e\n"), std::string::npos);
+    EXPECT_NE(script.find("export DEBIAN_FRONTEND=noninteractive\n"), std::string::npos);
+    EXPECT_NE(script.find("echo 'mbd: build dependencies: build-essential"), std::string::npos) << script;
+    EXPECT_EQ(build::build_deps_script(job(false)), "");
+}
+
 TEST(SbuildCommand, TheDistributionsResolverWhenSomethingIsInstalled)
 {
     auto j = job(false);
