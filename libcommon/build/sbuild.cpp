@@ -352,6 +352,8 @@ SbuildOutcome run_sbuild(const SbuildJob& job)
     if (!effective.preinstalled && !effective.own_deps && r.resolver == "aptitude") // sbuild looks for it outside the chroot too
         require_program("aptitude", "aptitude");
     // what goes into the session's /etc/apt (copied in by a setup command) and autopkgtest's
+    // (anew: a retry may install differently)
+    fs::remove_all(job.dir / "apt");
     if (effective.own_deps) {
         make_dirs(job.dir / "apt");
         if (!r.apt_sources.empty()) {
