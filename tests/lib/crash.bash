@@ -180,7 +180,7 @@ crash_ledger_check() {
 
 # Everything the harness promises, after the passes settled.
 crash_assert() {
-    local what=$1 ic kind changes d lines=() reason
+    local what=$1 ic kind changes d lines=() reason out
     ic=$(sqlite3 "$MBD_HOME/config.sqlite" 'PRAGMA integrity_check') || return 1
     [ "$ic" = ok ] || { echo "$what: integrity_check: $ic" >&2; return 1; }
     mbd-repo check test >>"$CRASH_DIR/log" 2>&1 || { echo "$what: mbd-repo check failed" >&2; mbd-repo check test >&2; return 1; }
@@ -206,8 +206,8 @@ crash_assert() {
     done
     rm -rf "$CRASH_DIR/apt"
     mbdt_apt_sandbox "$CRASH_DIR/apt" "$BATS_TEST_TMPDIR/instance.asc" "${lines[@]}"
-    if ! n=$(mbdt_apt "$CRASH_DIR/apt" update 2>&1) || grep -qE '^(W|E): ' <<<"$n"; then
-        echo "$what: apt-get update: $n" >&2
+    if ! out=$(mbdt_apt "$CRASH_DIR/apt" update 2>&1) || grep -qE '^(W|E): ' <<<"$out"; then
+        echo "$what: apt-get update: $out" >&2
         return 1
     fi
 }
