@@ -139,6 +139,13 @@ bool apt_tree(const SbuildJob& job)
     return !job.preinstalled && (job.own_deps || !job.request.apt_preferences.empty() || !job.apt_proxy.empty());
 }
 
+// Whether sbuild's own resolver installs the build dependencies (with its apt-get update and
+// the extra sources): neither nothing to install nor installed by our setup command.
+bool sbuild_resolves(const SbuildJob& job)
+{
+    return !job.preinstalled && !job.own_deps;
+}
+
 // What sbuild's session sees of the host: the job's binds (read-only), and the job's own
 // directory as /mbd-build for its apt/ tree (copied in by a setup command).
 std::vector<BindMount> session_binds(const SbuildJob& job)
@@ -276,7 +283,7 @@ std::vector<std::string> sbuild_command(const SbuildJob& job, const fs::path& co
     cmd.insert(cmd.end(), {"--no-apt-upgrade", job.upgrade ? "--apt-distupgrade" : "--no-apt-distupgrade"});
     // nothing to install, or installed by our setup command (which updates the package lists
     // and has the extra sources): no resolver, no package lists, no extra sources (below)
-    bool resolver = !job.preinstalled && !job.own_deps;
+    bool resolver = sbuild_resolves(job);
     if (!resolver)
         cmd.insert(cmd.end(), {"--build-dep-resolver=null", "--no-apt-update"});
     else
@@ -349,31 +356,27 @@ SbuildOutcome run_sbuild(const SbuildJob& job)
         write_atomic(job.dir / fmt::format("apt-key-{}.asc", k), blocks[k]);
     SbuildJob effective = job;
     decide_deps(effective);
-    if (!effective.preinstalled && !effective.own_deps && r.resolver == "aptitude") // sbuild looks for it outside the chroot too
+    if (sbuild_resolves(effective) && r.resolver == "aptitude") // sbuild looks for it outside the chroot too
         require_program("aptitude", "aptitude");
     // what goes into the session's /etc/apt (copied in by a setup command) and autopkgtest's
     // (anew: a retry may install differently)
     fs::remove_all(job.dir / "apt");
+    auto put = [&](const fs::path& file, std::string_view text) { // FILE: under the apt tree
+        make_dirs((job.dir / "apt" / file).parent_path());
+        write_atomic(job.dir / "apt" / file, text);
+    };
     if (effective.own_deps) {
         make_dirs(job.dir / "apt");
-        if (!r.apt_sources.empty()) {
-            make_dirs(job.dir / "apt" / "sources.list.d");
-            write_atomic(job.dir / "apt" / sources_file, join(r.apt_sources, "\n") + "\n");
-        }
-        if (!blocks.empty())
-            make_dirs(job.dir / "apt" / "trusted.gpg.d");
+        if (!r.apt_sources.empty())
+            put(sources_file, join(r.apt_sources, "\n") + "\n");
         for (size_t k = 0; k < blocks.size(); ++k)
-            write_atomic(job.dir / "apt" / extra_key_file(k), blocks[k]);
+            put(extra_key_file(k), blocks[k]);
         write_atomic(job.dir / deps_script, build_deps_script(effective));
     }
-    if (!r.apt_preferences.empty()) {
-        make_dirs(job.dir / "apt" / "preferences.d");
-        write_atomic(job.dir / "apt" / preferences_file, r.apt_preferences);
-    }
-    if (!job.apt_proxy.empty()) {
-        make_dirs(job.dir / "apt" / "apt.conf.d");
-        write_atomic(job.dir / "apt" / proxy_file, chroot::apt_proxy_conf(job.apt_proxy));
-    }
+    if (!r.apt_preferences.empty())
+        put(preferences_file, r.apt_preferences);
+    if (!job.apt_proxy.empty())
+        put(proxy_file, chroot::apt_proxy_conf(job.apt_proxy));
     if (::geteuid() != 0)
         // unprivileged, we cannot mount: what a build sees must be read-only already (the
         // shipped mbd-build.service mounts HOME/repositories read-only)
