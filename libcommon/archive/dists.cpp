@@ -1,6 +1,7 @@
 #include "archive/dists.hpp"
 
 #include "core/error.hpp"
+#include "core/log.hpp"
 #include "core/strings.hpp"
 #include "db/context.hpp"
 #include "db/db.hpp"
@@ -183,23 +184,58 @@ void add_contents(std::vector<Entry>& out, const std::string& paths, const std::
             out.push_back({contents_key(p, q), {}});
 }
 
+namespace {
+
+// The rows of a distribution's index (its stanzas, or for Contents its binaries' paths, section
+// and name), in key order when sorted.
+db::Stmt index_rows(db::Db& db, long long dist_id, const IndexSpec& spec, bool sorted)
+{
+    if (spec.kind == IndexKind::sources)
+        return db.query(fmt::format("SELECT s.stanza FROM dist_sources ds JOIN source_packages s ON s.id = ds.source_id "
+                                    "WHERE ds.dist_id = ? AND s.component = ?{}",
+                                    sorted ? " ORDER BY s.name, s.version" : ""),
+                        dist_id, spec.component);
+    bool contents = spec.kind == IndexKind::contents;
+    return db.query(fmt::format("SELECT b.{}, b.section, b.name FROM dist_sources ds "
+                                "JOIN source_packages s ON s.id = ds.source_id "
+                                "JOIN binary_packages b ON b.source_id = s.id "
+                                "WHERE ds.dist_id = ? AND s.component = ? AND b.kind = ? "
+                                "AND b.architecture IN (?, 'all'){}",
+                                contents ? "contents" : "stanza",
+                                sorted ? " ORDER BY b.name, b.architecture, b.version" : ""),
+                    dist_id, spec.component, spec.pkg_kind, spec.arch);
+}
+
+} // namespace
+
 std::vector<Entry> all_entries(db::Db& db, long long dist_id, const IndexSpec& spec)
 {
-    if (spec.kind == IndexKind::sources) {
-        auto r = db.query("SELECT s.stanza FROM dist_sources ds JOIN source_packages s ON s.id = ds.source_id "
-                          "WHERE ds.dist_id = ? AND s.component = ?",
-                          dist_id, spec.component);
-        return read_entries(r, spec);
-    }
-    bool contents = spec.kind == IndexKind::contents;
-    auto r = db.query(fmt::format("SELECT b.{}, b.section, b.name FROM dist_sources ds "
-                                  "JOIN source_packages s ON s.id = ds.source_id "
-                                  "JOIN binary_packages b ON b.source_id = s.id "
-                                  "WHERE ds.dist_id = ? AND s.component = ? AND b.kind = ? "
-                                  "AND b.architecture IN (?, 'all')",
-                                  contents ? "contents" : "stanza"),
-                      dist_id, spec.component, spec.pkg_kind, spec.arch);
+    auto r = index_rows(db, dist_id, spec, false);
     return read_entries(r, spec);
+}
+
+BuiltIndex build_from_db(db::Db& db, long long dist_id, const IndexSpec& spec, const std::filesystem::path& dir,
+                         const std::string& basename, const BuildOptions& options)
+{
+    if (spec.kind != IndexKind::contents) {
+        // (the key is Package, Architecture, Version of the stanza, which the columns are; and
+        // since the separator sorts before any character of theirs, the columns' order is the keys')
+        auto r = index_rows(db, dist_id, spec, true);
+        auto built = build_streamed(
+            spec.kind,
+            [&](Entry& e) {
+                if (!r.step())
+                    return false;
+                e.text = r.text(0);
+                e.key = stanza_key(spec.kind, e.text);
+                return true;
+            },
+            dir, basename, options);
+        if (built)
+            return std::move(*built);
+        log::warning("{}: the database's columns do not match its stanzas (index sorted in memory)", spec.path);
+    }
+    return build_full(spec.kind, all_entries(db, dist_id, spec), dir, basename, options);
 }
 
 } // namespace mbd::archive

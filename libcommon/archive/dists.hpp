@@ -38,6 +38,12 @@ std::vector<std::string> index_forms(const repo::IndexSet& set);
 // Every entry of an index, read from the database.
 std::vector<Entry> all_entries(db::Db& db, long long dist_id, const IndexSpec& spec);
 
+// A distribution's index built in full from the database. Packages and Sources are read in
+// key order, one stanza at a time, so only a batch of chunks is in memory; Contents, whose
+// paths are not rows of their own, is sorted in memory.
+BuiltIndex build_from_db(db::Db& db, long long dist_id, const IndexSpec& spec, const std::filesystem::path& dir,
+                         const std::string& basename, const BuildOptions& options);
+
 // The Release fields of the snapshot FULL_NAME (DIST@NAME) of plan's distribution: its own,
 // with Suite and Codename FULL_NAME, NotAutomatic: yes (never ButAutomaticUpgrades: apt
 // upgrades nothing from a snapshot by itself) and the snapshot named in the Description.

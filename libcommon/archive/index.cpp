@@ -14,7 +14,6 @@
 #include <iterator>
 #include <map>
 #include <mutex>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <thread>
 #include <unistd.h>
@@ -294,7 +293,7 @@ public:
     }
     // The first `length` bytes of `from`, not hashed (the caller sets `hash` to their
     // saved state); copied by the kernel where it can.
-    void copy_unhashed(const class Mapped& from, uint64_t length);
+    void copy_unhashed(const class OldFile& from, uint64_t length);
     // Closes the file (kept on disk) and returns its size and hashes.
     FileInfo finish(std::filesystem::path& path)
     {
@@ -332,46 +331,49 @@ private:
     std::string buf_;
 };
 
-class Mapped {
+// A previous file of an index, read where needed (not mapped: only what is being copied
+// or parsed is in memory, and a read costs no page faults).
+class OldFile {
 public:
-    // Maps the file when it exists with the expected size.
+    // Opens the file when it exists with the expected size.
     bool open(const std::filesystem::path& path, uint64_t expected)
     {
         fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd_ < 0)
-            return false;
         struct stat st{};
-        bool ok = ::fstat(fd_, &st) == 0 && uint64_t(st.st_size) == expected;
-        if (ok && expected > 0) {
-            void* p = ::mmap(nullptr, expected, PROT_READ, MAP_PRIVATE, fd_, 0);
-            ok = p != MAP_FAILED;
-            if (ok) {
-                data_ = static_cast<const char*>(p);
-                size_ = expected;
-            }
-        }
-        return ok;
+        return fd_ >= 0 && ::fstat(fd_, &st) == 0 && uint64_t(st.st_size) == expected;
     }
-    ~Mapped()
+    ~OldFile()
     {
-        if (data_)
-            ::munmap(const_cast<char*>(data_), size_);
         if (fd_ >= 0)
             ::close(fd_);
     }
+    OldFile() = default;
+    OldFile(const OldFile&) = delete;
+    OldFile& operator=(const OldFile&) = delete;
     int fd() const { return fd_; }
-    std::string_view view(uint64_t offset, uint64_t length) const
+    // Bytes [offset, offset + length), valid until the next read (empty: a form not written).
+    std::string_view read(uint64_t offset, uint64_t length) const
     {
-        return data_ ? std::string_view(data_ + offset, length) : std::string_view(); // (not mapped: a form not written)
+        if (fd_ < 0)
+            return {};
+        buf_.resize(length);
+        for (uint64_t done = 0; done < length;) {
+            ssize_t n = ::pread(fd_, buf_.data() + done, length - done, off_t(offset + done));
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0)
+                throw sys_error("cannot read a previous index file");
+            done += uint64_t(n);
+        }
+        return buf_;
     }
 
 private:
     int fd_ = -1;
-    const char* data_ = nullptr;
-    size_t size_ = 0;
+    mutable std::string buf_;
 };
 
-void OutFile::copy_unhashed(const Mapped& from, uint64_t length)
+void OutFile::copy_unhashed(const OldFile& from, uint64_t length)
 {
     if (!on_)
         return;
@@ -382,7 +384,8 @@ void OutFile::copy_unhashed(const Mapped& from, uint64_t length)
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0) { // not here (another file system, an old kernel): copy it ourselves
-            put(from.view(uint64_t(off), length - uint64_t(off)));
+            for (; uint64_t(off) < length; off += 1 << 20)
+                put(from.read(uint64_t(off), std::min<uint64_t>(1 << 20, length - uint64_t(off))));
             return;
         }
     }
@@ -495,7 +498,7 @@ Offsets chunk_offsets(const std::vector<ChunkInfo>& chunks)
 // The previous files of an index being updated, and its state.
 struct OldIndex {
     const IndexState& state;
-    const Mapped &raw, &gz, &xz;
+    const OldFile &raw, &gz, &xz;
     Offsets at; // where its chunks start in them
 };
 
@@ -512,34 +515,52 @@ bool mark_after(uint64_t start, uint64_t size, uint64_t spacing)
 // uncompressed file (the largest) is written by a task of its own.
 class IndexWriter {
 public:
-    IndexWriter(std::vector<OutChunk>& chunks, const OldIndex* old, const std::filesystem::path& dir,
-                const std::string& basename, const BuildOptions& options)
-        : chunks_(chunks), old_(old), basename_(basename), options_(options), raw_(dir, basename),
-          gz_(dir, basename + ".gz", options.gz), xz_(dir, basename + ".xz", options.xz),
-          raw_start_(chunks.size() + 1, 0)
+    IndexWriter(const OldIndex* old, const std::filesystem::path& dir, const std::string& basename,
+                const BuildOptions& options)
+        : old_(old), basename_(basename), options_(options), raw_(dir, basename),
+          gz_(dir, basename + ".gz", options.gz), xz_(dir, basename + ".xz", options.xz), raw_start_{0}
     {
-        for (size_t j = 0; j < chunks.size(); ++j)
-            raw_start_[j + 1] = raw_start_[j] + chunks[j].info.raw_size;
         put_str(tag_, StreamHash::tag());
     }
 
-    // Write the files, in batches of chunks: compressed, written, released (only a batch is held compressed).
-    BuiltIndex write()
+    // Write the files of all the chunks, in batches: compressed, written, released (only a
+    // batch is held compressed). An update copies what comes before its first change.
+    BuiltIndex write(std::vector<OutChunk> chunks)
     {
-        const size_t n = chunks_.size();
+        for (auto& c : chunks) {
+            raw_start_.push_back(raw_start_.back() + c.info.raw_size);
+            chunks_.push_back(std::move(c));
+        }
         size_t from = 0;
         if (old_) {
             from = resume_hashes();
-            log::debug("publish", "{}: hashing from chunk {} of {}", basename_, from, n);
+            log::debug("publish", "{}: hashing from chunk {} of {}", basename_, from, chunks_.size());
         }
         begin(from);
-        constexpr size_t batch = 64;
-        for (size_t b = from; b < n; b += batch)
-            write_batch(b, std::min(n, b + batch));
+        written_ = from;
+        return finish();
+    }
+
+    // Or chunks one by one (a full build): a batch is written once it is complete.
+    void add(OutChunk chunk)
+    {
+        if (chunks_.empty())
+            begin(0);
+        raw_start_.push_back(raw_start_.back() + chunk.info.raw_size);
+        chunks_.push_back(std::move(chunk));
+        if (chunks_.size() - written_ >= batch)
+            write_batch(written_, chunks_.size());
+    }
+    BuiltIndex finish_added()
+    {
+        if (chunks_.empty())
+            begin(0);
         return finish();
     }
 
 private:
+    static constexpr size_t batch = 64;
+
     // The chunk to resume from: the last usable mark in the chunks kept in place (loaded, and kept with those before).
     size_t resume_hashes()
     {
@@ -586,6 +607,7 @@ private:
     // Chunks [b, e) compressed, written (the uncompressed file by a task of its own), marked, released.
     void write_batch(size_t b, size_t e)
     {
+        written_ = e;
         compress_all(chunks_, b, e, options_);
         auto raw_task = std::async(std::launch::async, [&] { return write_raw(b, e); });
         std::vector<std::string> marks;
@@ -602,8 +624,10 @@ private:
                 out_.state.marks.push_back({j + 1, tag_ + raw_marks[k] + marks[k]});
                 ++k;
             }
-            OutChunk done{chunks_[j].old, chunks_[j].info, {}, {}, {}};
-            chunks_[j] = std::move(done);
+            // (swapped out: a string moved-assigned an empty one keeps its buffer)
+            std::string().swap(chunks_[j].raw);
+            std::string().swap(chunks_[j].gz);
+            std::string().swap(chunks_[j].xz.bytes);
         }
     }
 
@@ -613,7 +637,7 @@ private:
         std::vector<std::string> marks;
         for (size_t j = b; j < e; ++j) {
             const auto& c = chunks_[j];
-            raw_.write(c.old >= 0 ? old_->raw.view(old_->at.raw[size_t(c.old)], c.info.raw_size)
+            raw_.write(c.old >= 0 ? old_->raw.read(old_->at.raw[size_t(c.old)], c.info.raw_size)
                                   : std::string_view(c.raw));
             if (mark_after_chunk(j))
                 raw_.hash.save(marks.emplace_back());
@@ -629,8 +653,8 @@ private:
             const auto& c = chunks_[j];
             if (c.old >= 0) {
                 auto i = size_t(c.old);
-                gz_.write(old_->gz.view(old_->at.gz[i], c.info.gz_size));
-                xz_.write(old_->xz.view(old_->at.xz[i], c.info.xz_size));
+                gz_.write(old_->gz.read(old_->at.gz[i], c.info.gz_size));
+                xz_.write(old_->xz.read(old_->at.xz[i], c.info.xz_size));
             } else {
                 gz_.write(c.gz);
                 xz_.write(c.xz.bytes);
@@ -645,9 +669,12 @@ private:
         return marks;
     }
 
-    // The ends of the files (the xz stream tail; an empty index's gzip member), closed.
+    // The chunks not written yet, then the ends of the files (the xz stream tail; an empty
+    // index's gzip member), closed.
     BuiltIndex finish()
     {
+        for (size_t b = written_; b < chunks_.size(); b += batch)
+            write_batch(b, std::min(chunks_.size(), b + batch));
         std::vector<XzBlockSize> blocks;
         for (const auto& c : chunks_) {
             blocks.push_back({c.info.xz_unpadded, c.info.raw_size});
@@ -663,12 +690,13 @@ private:
         return std::move(out_);
     }
 
-    std::vector<OutChunk>& chunks_;
+    std::vector<OutChunk> chunks_; // those written hold only their info
+    size_t written_ = 0;           // chunks [0, written_) are in the files
     const OldIndex* old_;
     const std::string& basename_;
     const BuildOptions& options_;
     OutFile raw_, gz_, xz_;
-    std::vector<uint64_t> raw_start_; // where each chunk starts in the uncompressed file
+    std::vector<uint64_t> raw_start_; // where each chunk starts in the uncompressed file (and where the last ends)
     std::string tag_;                 // what each mark's state starts with
     BuiltIndex out_;
 };
@@ -711,7 +739,7 @@ ChunkChanges changes_per_chunk(IndexKind kind, const std::vector<ChunkInfo>& chu
 std::vector<Entry> chunk_entries(IndexKind kind, const OldIndex& old, size_t i, const ChunkChanges& per_chunk)
 {
     std::vector<Entry> e;
-    parse_chunk(kind, old.raw.view(old.at.raw[i], old.state.chunks[i].raw_size), e);
+    parse_chunk(kind, old.raw.read(old.at.raw[i], old.state.chunks[i].raw_size), e);
     auto pc = per_chunk.find(i);
     if (pc == per_chunk.end())
         return e;
@@ -848,14 +876,52 @@ std::string render_full(IndexKind kind, std::vector<Entry> entries)
     return render(kind, entries, 0, entries.size());
 }
 
+std::optional<BuiltIndex> build_streamed(IndexKind kind, const EntryStream& next, const std::filesystem::path& dir,
+                                         const std::string& basename, const BuildOptions& options)
+{
+    IndexWriter writer(nullptr, dir, basename, options);
+    Cutter cutter(kind);
+    std::vector<Entry> open; // entries not in a chunk yet; those before `counted` seen by the cutter
+    std::vector<OutChunk> chunks;
+    size_t counted = 0;
+    auto cut_open = [&](bool final) {
+        cut(kind, open, counted, cutter, chunks, final);
+        counted = open.size();
+        for (auto& c : chunks)
+            writer.add(std::move(c));
+        chunks.clear();
+    };
+    std::optional<std::string> last;
+    for (Entry e; next(e);) {
+        if (last && e.key <= *last) {
+            if (e.key == *last)
+                continue;
+            return std::nullopt;
+        }
+        // (cut only between groups: a Contents path's entries stay together)
+        if (open.size() - counted >= 256 && group_of(kind, e.key) != group_of(kind, open.back().key))
+            cut_open(false);
+        last = e.key;
+        open.push_back(std::move(e));
+    }
+    cut_open(true);
+    return writer.finish_added();
+}
+
 BuiltIndex build_full(IndexKind kind, std::vector<Entry> entries, const std::filesystem::path& dir,
                       const std::string& basename, const BuildOptions& options)
 {
     sort_unique(entries);
-    std::vector<OutChunk> chunks;
-    Cutter cutter(kind);
-    cut(kind, entries, 0, cutter, chunks, true);
-    return IndexWriter(chunks, nullptr, dir, basename, options).write();
+    size_t i = 0;
+    return *build_streamed(
+        kind,
+        [&](Entry& e) {
+            if (i == entries.size())
+                return false;
+            e = std::move(entries[i++]);
+            return true;
+        },
+        dir, basename, options);
 }
 
 std::optional<BuiltIndex> build_incremental(IndexKind kind, const IndexState& old, const std::filesystem::path& old_raw,
@@ -866,7 +932,7 @@ std::optional<BuiltIndex> build_incremental(IndexKind kind, const IndexState& ol
     // (forms published now and not before, or the other way round: built in full)
     if (!same_forms(old, options))
         return std::nullopt;
-    Mapped raw, gz, xz;
+    OldFile raw, gz, xz;
     if (!raw.open(old_raw, old.raw.size) || (options.gz && !gz.open(old_gz, old.gz.size)) ||
         (options.xz && !xz.open(old_xz, old.xz.size)))
         return std::nullopt;
@@ -888,7 +954,7 @@ std::optional<BuiltIndex> build_incremental(IndexKind kind, const IndexState& ol
     auto chunks = rechunk(kind, prev, changes_per_chunk(kind, old.chunks, std::move(changes)));
     log::debug("publish", "{}: {} chunks, {} rebuilt", basename, chunks.size(),
                std::count_if(chunks.begin(), chunks.end(), [](const OutChunk& c) { return c.old < 0; }));
-    return IndexWriter(chunks, &prev, dir, basename, options).write();
+    return IndexWriter(&prev, dir, basename, options).write(std::move(chunks));
 }
 
 } // namespace mbd::archive

@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -92,7 +93,15 @@ struct BuiltIndex {
     std::uint64_t chunks_built = 0; // chunks compressed (the rest was copied)
 };
 
-// Build from all entries (any order; keys must be unique).
+// The next entry of a stream into e; false at the end.
+using EntryStream = std::function<bool(Entry& e)>;
+
+// Build from entries streamed in key order (a key repeated is taken once): only the chunks
+// of a batch are held. nullopt when an entry comes out of order (no file is left behind).
+std::optional<BuiltIndex> build_streamed(IndexKind kind, const EntryStream& next, const std::filesystem::path& dir,
+                                         const std::string& basename, const BuildOptions& options);
+
+// Build from all entries (any order; a key repeated is taken once).
 BuiltIndex build_full(IndexKind kind, std::vector<Entry> entries, const std::filesystem::path& dir,
                       const std::string& basename, const BuildOptions& options);
 

@@ -188,6 +188,10 @@ BuildOptions build_options(const Context& ctx)
     return BuildOptions{level("publish.gzip_level", 1, 9), level("publish.xz_preset", 0, 9), 0};
 }
 
+// The most journal rows a publish reads into memory whatever the size of the indices (a
+// few MB of stanzas); beyond that, an eighth of the entries published.
+constexpr long long journal_in_memory = 2000;
+
 // A distribution being published.
 struct Work {
     const DistPlan* plan;
@@ -224,15 +228,28 @@ void stage_indices(db::Db& db, Work& w, const std::optional<Published>& publishe
     BuildOptions forms = build;
     forms.gz = w.plan->set.gz;
     forms.xz = w.plan->set.xz;
-    auto changes = published && !options.rebuild ? journal_changes(db, d.id, published->seq, w.plan->indices)
-                                                 : std::map<std::string, std::vector<Change>>{};
+    // The journal is read into memory when it is short against the indices; a long one (an
+    // import, a first publish) is not read: the indices are built in full from the database.
+    bool incremental = published && !options.rebuild;
+    if (incremental) {
+        unsigned long long entries = 0;
+        for (const auto& [path, st] : old_states)
+            for (const auto& c : st.chunks)
+                entries += c.entries;
+        auto rows = db.scalar_int("SELECT count(*) FROM dist_journal WHERE dist_id = ? AND seq > ?", d.id, published->seq);
+        incremental = rows.value_or(0) <= std::max<long long>(journal_in_memory, (long long)(entries / 8));
+        if (!incremental)
+            log::debug("publish", "{}: {} journal rows, {} entries published: built in full", d.name, *rows, entries);
+    }
+    auto changes = incremental ? journal_changes(db, d.id, published->seq, w.plan->indices)
+                               : std::map<std::string, std::vector<Change>>{};
     for (const auto& spec : w.plan->indices) {
         fs::path target = w.dir / spec.path;
         auto old = old_states.find(spec.path);
         auto ch = changes.find(spec.path);
         bool have_old = old != old_states.end();
         // Unchanged and present: kept as it is.
-        if (have_old && ch == changes.end() && same_forms(old->second, forms) &&
+        if (incremental && have_old && ch == changes.end() && same_forms(old->second, forms) &&
             fs::exists(by_hash(target, "SHA256", old->second.raw.sha256))) {
             w.states[spec.path] = old->second;
             continue;
@@ -242,13 +259,13 @@ void stage_indices(db::Db& db, Work& w, const std::optional<Published>& publishe
             remove_stale_temporaries(target.parent_path());
         std::string base = target.filename().string();
         std::optional<BuiltIndex> built;
-        if (have_old && ch != changes.end())
+        if (incremental && have_old && ch != changes.end())
             built = build_incremental(spec.kind, old->second, by_hash(target, "SHA256", old->second.raw.sha256),
                                       by_hash(target, "SHA256", old->second.gz.sha256),
                                       by_hash(target, "SHA256", old->second.xz.sha256), std::move(ch->second),
                                       target.parent_path(), base, forms);
         if (!built)
-            built = build_full(spec.kind, all_entries(db, d.id, spec), target.parent_path(), base, forms);
+            built = build_from_db(db, d.id, spec, target.parent_path(), base, forms);
         ++report.indices_built;
         report.chunks_built += built->chunks_built;
         bool same = have_old && built->state.raw == old->second.raw && built->state.gz == old->second.gz &&

@@ -503,7 +503,7 @@ ReadUpload read_upload(const ParsedInstall& parsed)
 class ReadAhead {
 public:
     ReadAhead(const std::vector<fs::path>& changes, size_t window) : changes_(changes), window_(window),
-                                                                     slots_(changes.size())
+                                                                     slots_(window)
     {
         unsigned n = std::max(1u, std::thread::hardware_concurrency());
         for (unsigned t = 0; t < n; ++t)
@@ -526,9 +526,10 @@ public:
     std::pair<ParsedInstall, ReadUpload> take(size_t i)
     {
         std::unique_lock l(m_);
-        cv_.wait(l, [&] { return slots_[i].done; });
-        Slot slot = std::move(slots_[i]);
-        slots_[i] = Slot{};
+        Slot& at = slots_[i % window_];
+        cv_.wait(l, [&] { return at.done; });
+        Slot slot = std::move(at);
+        at = Slot{};
         taken_ = i + 1;
         l.unlock();
         cv_.notify_all();
@@ -565,14 +566,14 @@ private:
             s.done = true;
             {
                 std::lock_guard l(m_);
-                slots_[i] = std::move(s);
+                slots_[i % window_] = std::move(s);
             }
             cv_.notify_all();
         }
     }
     const std::vector<fs::path>& changes_;
     size_t window_;
-    std::vector<Slot> slots_; // one per .changes, emptied when taken
+    std::vector<Slot> slots_; // a ring: .changes i in slot i % window (the one taken window before it is out)
     size_t next_ = 0, taken_ = 0;
     bool stop_ = false;
     std::mutex m_;
@@ -937,12 +938,12 @@ InstallResult install(Context& ctx, const InstallRequest& request)
     return result;
 }
 
-std::vector<InstallResult> install_each(Context& ctx, const std::vector<std::filesystem::path>& changes,
-                                        const std::string& dist, bool publish, bool link)
+std::vector<std::string> install_each(Context& ctx, const std::vector<std::filesystem::path>& changes,
+                                      const std::string& dist, bool publish, bool link,
+                                      const std::function<void(const InstallResult&)>& installed)
 {
-    std::vector<InstallResult> results;
     if (changes.empty())
-        return results;
+        return {};
     auto first = parse_install(ctx.db(), {changes.front()}, dist);
     RepositoryLock lock(ctx, first.dist.repository);
     fs::path root = archive::repository_dir(ctx, lock.id());
@@ -952,6 +953,7 @@ std::vector<InstallResult> install_each(Context& ctx, const std::vector<std::fil
     std::vector<std::shared_ptr<Staged>> batch;
     std::set<std::string> sources;
     std::map<long long, DistChecks> checks; // by distribution id
+    bool any = false;                        // something went in
     auto commit_batch = [&] {
         auto staged = std::move(batch);
         batch.clear();
@@ -961,16 +963,23 @@ std::vector<InstallResult> install_each(Context& ctx, const std::vector<std::fil
         archive::Durable durable;
         copy_into_pool(db, root, staged, durable, link);
         durable.flush(root);
+        std::vector<InstallResult> results;
         db::Transaction tx(db);
+        auto committed = [&] {
+            tx.commit();
+            any = any || !results.empty();
+            for (const auto& r : results)
+                installed(r);
+        };
         for (auto& st : staged) {
             try {
                 results.push_back(commit_install(db, *st));
             } catch (...) {
-                tx.commit(); // those before it go in
+                committed(); // those before it go in
                 throw;
             }
         }
-        tx.commit();
+        committed();
     };
     try {
         ReadAhead ahead(changes, 64);
@@ -992,13 +1001,11 @@ std::vector<InstallResult> install_each(Context& ctx, const std::vector<std::fil
             commit_batch(); // what was checked before the failure goes in
         } catch (...) {
         }
-        if (publish && !results.empty())
+        if (publish && any)
             publish_repository(ctx, lock); // and is published; the error stands
         throw;
     }
-    if (publish && !results.empty())
-        results.back().published = publish_repository(ctx, lock);
-    return results;
+    return publish && any ? publish_repository(ctx, lock) : std::vector<std::string>{};
 }
 
 // ---- import --------------------------------------------------------------------------

@@ -81,8 +81,12 @@ InstallResult install(Context& ctx, const InstallRequest& request);
 
 // Each .changes as an install of its own (one repository), then one publish: for
 // imports. Stops at the first failure (what went in before it stays, and is published).
-std::vector<InstallResult> install_each(Context& ctx, const std::vector<std::filesystem::path>& changes,
-                                        const std::string& dist = {}, bool publish = true, bool link = false);
+// installed(result) is called for each upload once its batch is committed (results are
+// not kept: an import of an archive holds only a batch); returns the distributions
+// published.
+std::vector<std::string> install_each(Context& ctx, const std::vector<std::filesystem::path>& changes,
+                                      const std::string& dist, bool publish, bool link,
+                                      const std::function<void(const InstallResult&)>& installed);
 
 // ---- import (repo/import reads the other archive) ------------------------------------
 

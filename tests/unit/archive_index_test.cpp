@@ -229,6 +229,42 @@ TEST_F(IndexTest, ContentsGroupsPathsAcrossPackages)
     EXPECT_EQ(unxz(got.xz), got.raw);
 }
 
+// A full build from the database streams its entries in key order: a key repeated is taken
+// once, and an entry out of order gives up (the caller sorts in memory) without leaving a file.
+TEST_F(IndexTest, StreamedInKeyOrder)
+{
+    std::vector<Entry> sorted;
+    for (int i = 0; i < 6000; ++i) {
+        std::string text = stanza("pkg" + std::to_string(100000 + i), "1.0", i % 40);
+        sorted.push_back({stanza_key(IndexKind::packages, text), text});
+    }
+    auto stream = [](std::vector<Entry> v) {
+        return [v = std::move(v), i = size_t(0)](Entry& e) mutable {
+            if (i == v.size())
+                return false;
+            e = v[i++];
+            return true;
+        };
+    };
+    auto with_repeats = sorted;
+    with_repeats.insert(with_repeats.begin() + 500, sorted[499]);
+    auto built = build_streamed(IndexKind::packages, stream(with_repeats), tmp.path(), "Packages", options);
+    ASSERT_TRUE(built.has_value());
+    EXPECT_GT(built->state.chunks.size(), 64u); // more than one batch of chunks
+    Built got = read_built(*built, tmp.path(), "s");
+    EXPECT_EQ(got.raw, render_full(IndexKind::packages, sorted));
+    EXPECT_EQ(unxz(got.xz), got.raw);
+    EXPECT_EQ(gunzip(got.gz), got.raw);
+    EXPECT_EQ(sha256_hex(got.raw), got.state.raw.sha256);
+
+    std::filesystem::path dir = tmp.path() / "out-of-order";
+    std::filesystem::create_directory(dir);
+    auto swapped = sorted;
+    std::swap(swapped[5000], swapped[5001]); // (after more than a batch is written)
+    EXPECT_FALSE(build_streamed(IndexKind::packages, stream(swapped), dir, "Packages", options).has_value());
+    EXPECT_TRUE(std::filesystem::is_empty(dir));
+}
+
 TEST_F(IndexTest, EmptyIndexIsValidCompressed)
 {
     auto b = build_full(IndexKind::sources, {}, tmp.path(), "Sources", options);

@@ -55,15 +55,14 @@ void define_install(Cli& cli)
         req.dist = in->dist;
         req.publish = !in->no_publish;
         req.link = in->link;
-        std::vector<InstallResult> results;
-        if (in->each)
-            results = install_each(ctx, req.changes, req.dist, req.publish, req.link);
-        else
-            results.push_back(install(ctx, req));
-        for (const auto& r : results)
-            std::cout << fmt::format("{} {} -> {}\n", r.source, r.version, r.dist.name);
-        if (!results.empty())
-            print_published(results.back().published);
+        auto print = [](const InstallResult& r) { std::cout << fmt::format("{} {} -> {}\n", r.source, r.version, r.dist.name); };
+        if (in->each) {
+            print_published(install_each(ctx, req.changes, req.dist, req.publish, req.link, print));
+        } else {
+            auto r = install(ctx, req);
+            print(r);
+            print_published(r.published);
+        }
     });
     c->add_option("changes", in->changes, "the .changes files of one source version");
     c->add_option("--from", in->from,
