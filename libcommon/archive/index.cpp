@@ -541,21 +541,36 @@ public:
         return finish();
     }
 
-    // Or chunks one by one (a full build): a batch is written once it is complete.
+    // Or (a full build) start, the chunks one by one (a batch is written once it is
+    // complete), finish.
+    void start() { begin(0); }
     void add(OutChunk chunk)
     {
-        if (chunks_.empty())
-            begin(0);
         raw_start_.push_back(raw_start_.back() + chunk.info.raw_size);
         chunks_.push_back(std::move(chunk));
         if (chunks_.size() - written_ >= batch)
             write_batch(written_, chunks_.size());
     }
-    BuiltIndex finish_added()
+
+    // The chunks not written yet, then the ends of the files (the xz stream tail; an empty
+    // index's gzip member), closed.
+    BuiltIndex finish()
     {
-        if (chunks_.empty())
-            begin(0);
-        return finish();
+        for (size_t b = written_; b < chunks_.size(); b += batch)
+            write_batch(b, std::min(chunks_.size(), b + batch));
+        std::vector<XzBlockSize> blocks;
+        for (const auto& c : chunks_) {
+            blocks.push_back({c.info.xz_unpadded, c.info.raw_size});
+            out_.state.chunks.push_back(c.info);
+        }
+        if (chunks_.empty() && options_.gz)
+            gz_.write(gzip_member("", options_.gzip_level)); // an empty file is not valid gzip
+        if (options_.xz)
+            xz_.write(xz_stream_tail(blocks));
+        out_.state.gz = gz_.finish(out_.gz_tmp);
+        out_.state.xz = xz_.finish(out_.xz_tmp);
+        out_.state.raw = raw_.finish(out_.raw_tmp);
+        return std::move(out_);
     }
 
 private:
@@ -667,27 +682,6 @@ private:
             }
         }
         return marks;
-    }
-
-    // The chunks not written yet, then the ends of the files (the xz stream tail; an empty
-    // index's gzip member), closed.
-    BuiltIndex finish()
-    {
-        for (size_t b = written_; b < chunks_.size(); b += batch)
-            write_batch(b, std::min(chunks_.size(), b + batch));
-        std::vector<XzBlockSize> blocks;
-        for (const auto& c : chunks_) {
-            blocks.push_back({c.info.xz_unpadded, c.info.raw_size});
-            out_.state.chunks.push_back(c.info);
-        }
-        if (chunks_.empty() && options_.gz)
-            gz_.write(gzip_member("", options_.gzip_level)); // an empty file is not valid gzip
-        if (options_.xz)
-            xz_.write(xz_stream_tail(blocks));
-        out_.state.gz = gz_.finish(out_.gz_tmp);
-        out_.state.xz = xz_.finish(out_.xz_tmp);
-        out_.state.raw = raw_.finish(out_.raw_tmp);
-        return std::move(out_);
     }
 
     std::vector<OutChunk> chunks_; // those written hold only their info
@@ -880,6 +874,7 @@ std::optional<BuiltIndex> build_streamed(IndexKind kind, const EntryStream& next
                                          const std::string& basename, const BuildOptions& options)
 {
     IndexWriter writer(nullptr, dir, basename, options);
+    writer.start();
     Cutter cutter(kind);
     std::vector<Entry> open; // entries not in a chunk yet; those before `counted` seen by the cutter
     std::vector<OutChunk> chunks;
@@ -905,7 +900,7 @@ std::optional<BuiltIndex> build_streamed(IndexKind kind, const EntryStream& next
         open.push_back(std::move(e));
     }
     cut_open(true);
-    return writer.finish_added();
+    return writer.finish();
 }
 
 BuiltIndex build_full(IndexKind kind, std::vector<Entry> entries, const std::filesystem::path& dir,

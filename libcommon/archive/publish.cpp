@@ -516,15 +516,16 @@ std::vector<Work> stage_due(db::Db& db, const std::vector<const DistPlan*>& plan
 }
 
 // Stage 2 for every distribution, several at once (each signature is a gpg process that mostly waits).
-void sign_releases(Context& ctx, const std::vector<std::string>& signers, std::vector<Work>& work, long long date,
-                   long long valid_until)
+void sign_releases(Context& ctx, const gpg::Keyring& first, const std::vector<std::string>& signers,
+                   std::vector<Work>& work, long long date, long long valid_until)
 {
     std::atomic<size_t> next{0};
     std::exception_ptr error;
     std::mutex m;
-    auto sign = [&] {
+    auto sign = [&](const gpg::Keyring* open) {
         try {
-            auto ring = keys::instance_keyring(ctx.home());
+            std::optional<gpg::Keyring> own;
+            const gpg::Keyring& ring = open ? *open : own.emplace(keys::instance_keyring(ctx.home()));
             for (size_t i; (i = next++) < work.size();)
                 stage_release(ring, signers, work[i], date, valid_until);
         } catch (...) {
@@ -535,8 +536,8 @@ void sign_releases(Context& ctx, const std::vector<std::string>& signers, std::v
     // (a key ring costs gpg start-ups of its own: a few distributions are signed with one)
     std::vector<std::thread> threads;
     for (size_t t = 1; t < std::min<size_t>(work.size() / 4, 4); ++t)
-        threads.emplace_back(sign);
-    sign();
+        threads.emplace_back(sign, nullptr);
+    sign(&first);
     for (auto& t : threads)
         t.join();
     if (error)
@@ -613,10 +614,11 @@ PublishReport publish(Context& ctx, const repo::RepositoryLock& lock, const Publ
 
     // Everything a new Release names is on disk before any Release is; the Releases are
     // all on disk before the database says they are published.
-    auto signers = keys::archive_signers(ctx); // (two during a key rotation)
+    auto ring = keys::instance_keyring(ctx.home());
+    auto signers = keys::archive_signers(ctx, &ring); // (two during a key rotation)
     long long now = schedule.now;
     long long valid_until = schedule.valid > 0 ? now + schedule.valid : 0;
-    sign_releases(ctx, signers, work, now, valid_until);
+    sign_releases(ctx, ring, signers, work, now, valid_until);
     Durable durable;
     install_all(work, durable);
     durable.flush(root);

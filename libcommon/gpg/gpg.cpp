@@ -31,20 +31,41 @@ constexpr std::string_view gpg_conf = "# written by mbd\n"
                                       "no-auto-key-retrieve\n"
                                       "no-greeting\n";
 
-void init_gpgme()
+// GPGME set up once, with the home of the first key ring opened as its default home: a
+// context on that home needs no engine info of its own, which costs a `gpg --version`
+// per context (a tool mostly opens its instance's home, often more than once). Returns
+// that home.
+const std::filesystem::path& init_gpgme(const std::filesystem::path& home)
 {
     static std::once_flag once;
-    std::call_once(once, [] {
+    static std::filesystem::path first;
+    std::call_once(once, [&] {
         // gpg is where Debian puts it: no gpgconf/gpgsm probing at start-up (~30 ms of every tool run)
         gpgme_set_global_flag("disable-gpgconf", "1");
         gpgme_check_version(nullptr);
         gpgme_set_locale(nullptr, LC_CTYPE, std::setlocale(LC_CTYPE, nullptr));
-        if (gpgme_engine_check_version(GPGME_PROTOCOL_OpenPGP) != 0)
+        if (gpgme_set_engine_info(GPGME_PROTOCOL_OpenPGP, nullptr, home.c_str()) != 0 ||
+            gpgme_engine_check_version(GPGME_PROTOCOL_OpenPGP) != 0)
             throw fail(Exit::environment, "GnuPG is not usable through GPGME (apt-get install gnupg)");
+        first = home;
     });
+    return first;
 }
 
 std::string err_text(gpgme_error_t err) { return gpgme_strerror(err); }
+
+// The key fpr (secret: with its secret part) by a key listing on ctx itself; nullptr when
+// there is none. (gpgme_get_key lists on a context of its own, which runs `gpg --version`
+// first: not to be used where ctx holds a result still read, such as a verification's.)
+gpgme_error_t lookup_key(gpgme_ctx_t ctx, const std::string& fpr, bool secret, gpgme_key_t* out)
+{
+    *out = nullptr;
+    if (auto err = gpgme_op_keylist_start(ctx, fpr.c_str(), secret ? 1 : 0))
+        return err;
+    auto err = gpgme_op_keylist_next(ctx, out);
+    gpgme_op_keylist_end(ctx);
+    return gpgme_err_code(err) == GPG_ERR_EOF ? 0 : err;
+}
 
 [[noreturn]] void throw_gpg(gpgme_error_t err, std::string_view what, Exit code = Exit::failed)
 {
@@ -453,7 +474,7 @@ SignatureInfo require_strong_signature(std::string_view signature)
 
 Keyring::Keyring(std::filesystem::path dir, Kind kind) : dir_(std::move(dir)), kind_(kind), impl_(new Impl)
 {
-    init_gpgme();
+    bool default_home = init_gpgme(dir_) == dir_;
     make_dirs(dir_, 0700);
     ::chmod(dir_.c_str(), 0700);
     std::string conf(gpg_conf);
@@ -478,8 +499,9 @@ Keyring::Keyring(std::filesystem::path dir, Kind kind) : dir_(std::move(dir)), k
     if (auto err = gpgme_new(&impl_->ctx))
         throw_gpg(err, "cannot create a GPGME context");
     gpgme_set_protocol(impl_->ctx, GPGME_PROTOCOL_OpenPGP);
-    if (auto err = gpgme_ctx_set_engine_info(impl_->ctx, GPGME_PROTOCOL_OpenPGP, nullptr, dir_.c_str()))
-        throw_gpg(err, fmt::format("cannot use GnuPG home '{}'", dir_.string()), Exit::environment);
+    if (!default_home)
+        if (auto err = gpgme_ctx_set_engine_info(impl_->ctx, GPGME_PROTOCOL_OpenPGP, nullptr, dir_.c_str()))
+            throw_gpg(err, fmt::format("cannot use GnuPG home '{}'", dir_.string()), Exit::environment);
     gpgme_set_pinentry_mode(impl_->ctx, GPGME_PINENTRY_MODE_LOOPBACK);
     gpgme_set_keylist_mode(impl_->ctx, GPGME_KEYLIST_MODE_LOCAL |
                                            (kind_ == Kind::secret ? GPGME_KEYLIST_MODE_WITH_SECRET : 0));
@@ -561,7 +583,7 @@ std::optional<KeyInfo> Keyring::find(std::string_view fingerprint) const
         return std::nullopt; // never a pattern search on user ids
     Key key;
     std::string fpr(fingerprint);
-    auto err = gpgme_get_key(impl_->ctx, fpr.c_str(), &key.k, 0);
+    auto err = lookup_key(impl_->ctx, fpr, false, &key.k);
     if (gpgme_err_code(err) == GPG_ERR_EOF || (!err && !key.k))
         return std::nullopt;
     if (err)
@@ -575,7 +597,12 @@ std::optional<KeyInfo> Keyring::find(std::string_view fingerprint) const
         if (!sub)
             return std::nullopt;
     }
-    return info_of(key.k);
+    auto info = info_of(key.k);
+    if (info.secret && !impl_->signers.count(fpr)) { // (a signature by it next needs no look-up of its own)
+        gpgme_key_ref(key.k);
+        impl_->signers.emplace(fpr, key.k);
+    }
+    return info;
 }
 
 std::vector<std::string> Keyring::import_keys(std::string_view data)
@@ -643,7 +670,7 @@ void Keyring::set_expiry(std::string_view fingerprint, long long expires_in_seco
 {
     Key key;
     std::string fpr(fingerprint);
-    if (!valid_fingerprint(fpr) || gpgme_get_key(impl_->ctx, fpr.c_str(), &key.k, 1) || !key.k)
+    if (!valid_fingerprint(fpr) || lookup_key(impl_->ctx, fpr, true, &key.k) || !key.k)
         throw fail(Exit::not_found, "no secret key {} in '{}'", fpr, dir_.string());
     if (auto err = gpgme_op_setexpire(impl_->ctx, key.k,
                                       static_cast<unsigned long>(std::max(expires_in_seconds, 0LL)), nullptr, 0))
@@ -654,7 +681,7 @@ void Keyring::remove_key(std::string_view fingerprint)
 {
     Key key;
     std::string fpr(fingerprint);
-    if (!valid_fingerprint(fpr) || gpgme_get_key(impl_->ctx, fpr.c_str(), &key.k, 0) || !key.k)
+    if (!valid_fingerprint(fpr) || lookup_key(impl_->ctx, fpr, false, &key.k) || !key.k)
         throw fail(Exit::not_found, "no key {} in '{}'", fpr, dir_.string());
     unsigned flags = GPGME_DELETE_FORCE | (kind_ == Kind::secret ? GPGME_DELETE_ALLOW_SECRET : 0);
     if (auto err = gpgme_op_delete_ext(impl_->ctx, key.k, flags))
@@ -669,7 +696,7 @@ gpgme_key_t signing_key(gpgme_ctx_t ctx, std::map<std::string, gpgme_key_t>& sig
     auto cached = signers.find(fpr);
     if (cached == signers.end()) {
         Key key;
-        if (!valid_fingerprint(fpr) || gpgme_get_key(ctx, fpr.c_str(), &key.k, 1) || !key.k)
+        if (!valid_fingerprint(fpr) || lookup_key(ctx, fpr, true, &key.k) || !key.k)
             throw fail(Exit::not_found, "no secret key {} to sign with", fpr);
         if (key.k->expired)
             throw fail(Exit::key_expired, "the signing key {} has expired", fpr);

@@ -67,11 +67,11 @@ Record require_record(Context& ctx)
     return *r;
 }
 
-// Why the ring's key fpr cannot sign now, or nullopt; a key missing from the
+// Why the key fpr, as the ring has it (k), cannot sign now, or nullopt; a key missing from the
 // ring is Error(missing).
-std::optional<Error> unusable(const gpg::Keyring& ring, const std::string& fpr, Exit missing)
+std::optional<Error> unusable(const std::optional<gpg::KeyInfo>& k, const gpg::Keyring& ring, const std::string& fpr,
+                              Exit missing)
 {
-    auto k = ring.find(fpr);
     if (!k || !k->secret)
         return fail(missing, "the instance key {} is missing from '{}'", fpr, ring.dir().string());
     if (k->revoked)
@@ -87,9 +87,9 @@ std::optional<Error> unusable(const gpg::Keyring& ring, const std::string& fpr, 
 std::optional<Error> problem(const Record& r, const gpg::Keyring& ring)
 {
     const auto& fpr = r.info.fingerprint;
-    if (auto err = unusable(ring, fpr, Exit::check_failed))
-        return err;
     auto k = ring.find(fpr);
+    if (auto err = unusable(k, ring, fpr, Exit::check_failed))
+        return err;
     auto differs = [&](std::string_view field, const auto& have, const auto& recorded) {
         return fail(Exit::check_failed, "the instance key {} does not match its record: {} is '{}', recorded '{}'", fpr,
                     field, have, recorded);
@@ -187,17 +187,19 @@ InstanceKey init_instance_key(Context& ctx, gpg::Algo algo, long long expire_sec
     return activate_instance_key(ctx);
 }
 
-InstanceKey require_instance_key(Context& ctx)
+InstanceKey require_instance_key(Context& ctx, const gpg::Keyring* open)
 {
     auto r = require_record(ctx);
     const auto& fpr = r.info.fingerprint;
     if (r.status.status != Status::active)
         throw fail(Exit::not_allowed, "the instance key {} is not active (status '{}'; see 'mbd-keygen check')", fpr,
                    r.status.display());
-    auto ring = instance_keyring(ctx.home());
-    if (auto err = unusable(ring, fpr, Exit::state))
+    std::optional<gpg::Keyring> own;
+    const gpg::Keyring& ring = open ? *open : own.emplace(instance_keyring(ctx.home()));
+    auto k = ring.find(fpr); // (one key listing: a gpg process)
+    if (auto err = unusable(k, ring, fpr, Exit::state))
         throw *err;
-    return InstanceKey{*ring.find(fpr), r.status};
+    return InstanceKey{*k, r.status};
 }
 
 InstanceKey check_instance_key(Context& ctx)
@@ -312,9 +314,9 @@ InstanceKey switch_instance_key(Context& ctx)
     return activate_instance_key(ctx);
 }
 
-std::vector<std::string> archive_signers(Context& ctx)
+std::vector<std::string> archive_signers(Context& ctx, const gpg::Keyring* ring)
 {
-    std::vector<std::string> out{require_instance_key(ctx).info.fingerprint};
+    std::vector<std::string> out{require_instance_key(ctx, ring).info.fingerprint};
     if (auto next = next_instance_key(ctx.db()))
         out.push_back(next->info.fingerprint);
     return out;

@@ -51,7 +51,9 @@ std::optional<InstanceKey> instance_key_record(db::Db& db);
 // The key to sign with: exists (Exit::not_found), active (Exit::not_allowed),
 // in the key ring (Exit::state), not revoked (Exit::key_revoked), not expired
 // (Exit::key_expired), can sign (Exit::check_failed).
-InstanceKey require_instance_key(Context& ctx);
+// ring: the instance key ring when the caller has it open already (each one opened costs gpg
+// start-ups).
+InstanceKey require_instance_key(Context& ctx, const gpg::Keyring* ring = nullptr);
 
 // `mbd-keygen check`: the key exists (Exit::not_found), its secret part is in
 // the key ring and it matches its record (algorithm, user id, dates) and makes
@@ -89,7 +91,7 @@ NextKey rotate_instance_key(Context& ctx, gpg::Algo algo, long long expire_secon
 InstanceKey switch_instance_key(Context& ctx);
 // The keys archives are signed with: the instance key (require_instance_key), and the
 // next one during a rotation.
-std::vector<std::string> archive_signers(Context& ctx);
+std::vector<std::string> archive_signers(Context& ctx, const gpg::Keyring* ring = nullptr);
 
 // Sign with the instance key (require_instance_key first).
 std::string clearsign(Context& ctx, std::string_view text);

@@ -1,0 +1,173 @@
+// The floor of a bulk import (issue 24), built and run by bench/floor: what any tool taking
+// these packages in must do at least, on this machine's cores, with the same libraries mbd
+// uses. For every file of a directory of uploads: read it once and hash it once (SHA-256);
+// for every .deb: its control member read with libarchive (the ar member control.tar.*,
+// then ./control in it); then the index text (each control stanza) written to a file.
+// Nothing is parsed, checked, recorded or made durable: no tool can do less.
+//
+//   floor DIR OUT [THREADS]   prints "files N bytes B debs D index-bytes I seconds S"
+//
+// And the floor of publishing one change: each FILE (a distribution's index files) written
+// again as a new file and synced, and the second half of each hashed with SHA-256 and
+// SHA-512 (an update hashes from its change to the end), the files shared by 2 threads.
+//
+//   floor --publish OUTDIR FILE...   prints "write S hash S"
+#include <archive.h>
+#include <archive_entry.h>
+#include <openssl/evp.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string read_all(const fs::path& p)
+{
+    std::ifstream in(p, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+void digest(const EVP_MD* md, const char* data, size_t size)
+{
+    unsigned char out[EVP_MAX_MD_SIZE];
+    unsigned len = 0;
+    EVP_Digest(data, size, out, &len, md, nullptr);
+}
+
+void sha256(const std::string& data) { digest(EVP_sha256(), data.data(), data.size()); }
+
+// Runs work(i) for i in [0, n) on 2 threads.
+template <typename F> void on_two(size_t n, F work)
+{
+    std::atomic<size_t> next{0};
+    auto run = [&] {
+        for (size_t i; (i = next++) < n;)
+            work(i);
+    };
+    std::thread other(run);
+    run();
+    other.join();
+}
+
+double since(std::chrono::steady_clock::time_point t)
+{
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+int publish_floor(const fs::path& outdir, const std::vector<std::string>& files)
+{
+    std::vector<std::string> data;
+    for (const auto& f : files)
+        data.push_back(read_all(f));
+    auto t0 = std::chrono::steady_clock::now();
+    on_two(data.size(), [&](size_t i) {
+        fs::path p = outdir / ("new." + std::to_string(i));
+        FILE* f = std::fopen(p.c_str(), "wb");
+        std::fwrite(data[i].data(), 1, data[i].size(), f);
+        std::fflush(f);
+        fdatasync(fileno(f));
+        std::fclose(f);
+    });
+    double write = since(t0);
+    auto t1 = std::chrono::steady_clock::now();
+    on_two(2 * data.size(), [&](size_t j) { // (SHA-256 and SHA-512 of a file on either thread)
+        const std::string& d = data[j / 2];
+        size_t half = d.size() / 2;
+        digest(j % 2 ? EVP_sha512() : EVP_sha256(), d.data() + half, d.size() - half);
+    });
+    std::printf("write %.3f hash %.3f\n", write, since(t1));
+    return 0;
+}
+
+// The first member of an archive in memory whose name starts with prefix.
+bool member(const void* data, size_t size, const char* prefix, bool raw_ar, std::string& out)
+{
+    archive* a = archive_read_new();
+    if (raw_ar) {
+        archive_read_support_format_ar(a);
+    } else {
+        archive_read_support_format_tar(a);
+        archive_read_support_filter_all(a);
+    }
+    bool found = false;
+    if (archive_read_open_memory(a, data, size) == ARCHIVE_OK) {
+        archive_entry* e;
+        while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
+            const char* name = archive_entry_pathname(e);
+            if (std::strncmp(name, prefix, std::strlen(prefix)) != 0)
+                continue;
+            char buf[65536];
+            for (la_ssize_t n; (n = archive_read_data(a, buf, sizeof buf)) > 0;)
+                out.append(buf, size_t(n));
+            found = true;
+            break;
+        }
+    }
+    archive_read_free(a);
+    return found;
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    if (argc > 2 && std::string(argv[1]) == "--publish")
+        return publish_floor(argv[2], std::vector<std::string>(argv + 3, argv + argc));
+    if (argc < 3) {
+        std::fprintf(stderr, "usage: floor DIR OUT [THREADS]\n");
+        return 2;
+    }
+    unsigned threads = argc > 3 ? unsigned(std::stoul(argv[3])) : std::thread::hardware_concurrency();
+    std::vector<fs::path> files;
+    for (const auto& e : fs::directory_iterator(argv[1]))
+        if (e.is_regular_file())
+            files.push_back(e.path());
+    auto began = std::chrono::steady_clock::now();
+    std::atomic<size_t> next{0}, bytes{0}, debs{0};
+    std::vector<std::string> stanzas(files.size());
+    auto work = [&] {
+        for (size_t i; (i = next++) < files.size();) {
+            std::string data = read_all(files[i]);
+            bytes += data.size();
+            sha256(data);
+            if (files[i].extension() != ".deb")
+                continue;
+            std::string control_tar, control;
+            if (member(data.data(), data.size(), "control.tar", true, control_tar) &&
+                member(control_tar.data(), control_tar.size(), "./control", false, control)) {
+                stanzas[i] = std::move(control);
+                ++debs;
+            }
+        }
+    };
+    std::vector<std::thread> pool;
+    for (unsigned t = 1; t < threads; ++t)
+        pool.emplace_back(work);
+    work();
+    for (auto& t : pool)
+        t.join();
+    size_t index = 0;
+    {
+        std::ofstream out(argv[2], std::ios::binary);
+        for (const auto& s : stanzas) {
+            if (s.empty())
+                continue;
+            out << s << '\n';
+            index += s.size() + 1;
+        }
+    }
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
+    std::printf("files %zu bytes %zu debs %zu index-bytes %zu seconds %.3f\n", files.size(), bytes.load(), debs.load(),
+                index, seconds);
+    return debs.load() > 0 ? 0 : 1;
+}
