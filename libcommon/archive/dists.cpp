@@ -6,6 +6,8 @@
 #include "db/context.hpp"
 #include "db/db.hpp"
 
+#include <algorithm>
+#include <deque>
 #include <map>
 
 namespace mbd::archive {
@@ -206,6 +208,31 @@ db::Stmt index_rows(db::Db& db, long long dist_id, const IndexSpec& spec, bool s
                     dist_id, spec.component, spec.pkg_kind, spec.arch);
 }
 
+// The keys of a Contents index, sorted, compactly: its paths are a text column per binary, not
+// rows the database could sort, so they are sorted here, in blocks of text with a view each
+// (a string per entry took twice the memory: 97-118 MB at 200,000 packages).
+class ContentsKeys {
+public:
+    void add(std::string_view path, std::string_view qualified)
+    {
+        size_t n = path.size() + 1 + qualified.size();
+        if (blocks_.empty() || blocks_.back().capacity() - blocks_.back().size() < n)
+            blocks_.emplace_back().reserve(std::max<size_t>(n, 1 << 20));
+        std::string& b = blocks_.back();
+        size_t at = b.size();
+        b += path;
+        b += '\x1f';
+        b += qualified;
+        keys_.emplace_back(b.data() + at, n); // (a block is never reallocated: it was reserved)
+    }
+    void sort() { std::sort(keys_.begin(), keys_.end()); }
+    const std::vector<std::string_view>& keys() const { return keys_; }
+
+private:
+    std::deque<std::string> blocks_;
+    std::vector<std::string_view> keys_;
+};
+
 } // namespace
 
 std::vector<Entry> all_entries(db::Db& db, long long dist_id, const IndexSpec& spec)
@@ -234,8 +261,27 @@ BuiltIndex build_from_db(db::Db& db, long long dist_id, const IndexSpec& spec, c
         if (built)
             return std::move(*built);
         log::warning("{}: the database's columns do not match its stanzas (index sorted in memory)", spec.path);
+        return build_full(spec.kind, all_entries(db, dist_id, spec), dir, basename, options);
     }
-    return build_full(spec.kind, all_entries(db, dist_id, spec), dir, basename, options);
+    ContentsKeys keys;
+    auto r = index_rows(db, dist_id, spec, false);
+    while (r.step()) {
+        std::string paths = r.text(0), q = qualified_name(r.text(1), r.text(2));
+        for (auto p : split(paths, '\n', false))
+            if (!p.empty())
+                keys.add(p, q);
+    }
+    keys.sort();
+    size_t i = 0;
+    return *build_streamed(
+        spec.kind,
+        [&](Entry& e) {
+            if (i == keys.keys().size())
+                return false;
+            e.key = keys.keys()[i++];
+            return true;
+        },
+        dir, basename, options);
 }
 
 } // namespace mbd::archive
