@@ -232,10 +232,11 @@ void stage_indices(db::Db& db, Work& w, const std::optional<Published>& publishe
     // import, a first publish) is not read: the indices are built in full from the database.
     bool incremental = published && !options.rebuild;
     if (incremental) {
-        unsigned long long entries = 0;
-        for (const auto& [path, st] : old_states)
-            for (const auto& c : st.chunks)
-                entries += c.entries;
+        unsigned long long entries = 0; // (stanzas: a journal row is one, a Contents entry a path)
+        for (const auto& spec : w.plan->indices)
+            if (auto st = old_states.find(spec.path); st != old_states.end() && spec.kind != IndexKind::contents)
+                for (const auto& c : st->second.chunks)
+                    entries += c.entries;
         auto rows = db.scalar_int("SELECT count(*) FROM dist_journal WHERE dist_id = ? AND seq > ?", d.id, published->seq);
         incremental = rows.value_or(0) <= std::max<long long>(journal_in_memory, (long long)(entries / 8));
         if (!incremental)

@@ -530,9 +530,10 @@ KeyInfo Keyring::generate(const std::string& user_id, Algo algo, long long expir
     gpgme_genkey_result_t r = gpgme_op_genkey_result(impl_->ctx);
     if (!r || !r->fpr)
         throw fail(Exit::failed, "key creation returned no fingerprint");
-    auto info = find(r->fpr);
+    std::string fpr = r->fpr; // (the look-up below is an operation of the context: r goes with it)
+    auto info = find(fpr);
     if (!info)
-        throw fail(Exit::failed, "the new key '{}' is not in the keyring", r->fpr);
+        throw fail(Exit::failed, "the new key '{}' is not in the keyring", fpr);
     return *info;
 }
 
@@ -598,7 +599,9 @@ std::optional<KeyInfo> Keyring::find(std::string_view fingerprint) const
             return std::nullopt;
     }
     auto info = info_of(key.k);
-    if (info.secret && !impl_->signers.count(fpr)) { // (a signature by it next needs no look-up of its own)
+    // A key that can sign is kept for signing: a signature by it next needs no look-up of its
+    // own (signing_key checks what it looks up the same way).
+    if (info.secret && !key.k->expired && !key.k->revoked && !impl_->signers.count(fpr)) {
         gpgme_key_ref(key.k);
         impl_->signers.emplace(fpr, key.k);
     }
