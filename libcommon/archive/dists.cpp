@@ -213,17 +213,14 @@ db::Stmt index_rows(db::Db& db, long long dist_id, const IndexSpec& spec, bool s
 // (a string per entry took twice the memory: 97-118 MB at 200,000 packages).
 class ContentsKeys {
 public:
-    void add(std::string_view path, std::string_view qualified)
+    void add(std::string_view path, const std::string& qualified)
     {
-        size_t n = path.size() + 1 + qualified.size();
-        if (blocks_.empty() || blocks_.back().capacity() - blocks_.back().size() < n)
-            blocks_.emplace_back().reserve(std::max<size_t>(n, 1 << 20));
+        std::string key = contents_key(path, qualified);
+        if (blocks_.empty() || blocks_.back().capacity() - blocks_.back().size() < key.size())
+            blocks_.emplace_back().reserve(std::max<size_t>(key.size(), 1 << 20));
         std::string& b = blocks_.back();
-        size_t at = b.size();
-        b += path;
-        b += '\x1f';
-        b += qualified;
-        keys_.emplace_back(b.data() + at, n); // (a block is never reallocated: it was reserved)
+        keys_.emplace_back(b.data() + b.size(), key.size()); // (a block is never reallocated: it was reserved)
+        b += key;
     }
     void sort() { std::sort(keys_.begin(), keys_.end()); }
     const std::vector<std::string_view>& keys() const { return keys_; }
