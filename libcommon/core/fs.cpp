@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <fcntl.h>
+#include <memory>
 #include <openssl/evp.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -186,16 +187,20 @@ void make_dirs(const fs::path& dir, mode_t mode) { make_new_dirs(dir, mode); }
 
 std::vector<fs::path> make_new_dirs(const fs::path& dir, mode_t mode)
 {
+    // mkdir first: one call where the parent is there (a new pool directory, say)
+    if (::mkdir(dir.c_str(), mode) == 0)
+        return {dir};
+    int err = errno;
     std::error_code ec;
-    if (fs::is_directory(dir, ec))
+    if (err == EEXIST && fs::is_directory(dir, ec))
         return {};
-    std::vector<fs::path> made;
-    if (!dir.parent_path().empty() && dir.parent_path() != dir)
-        made = make_new_dirs(dir.parent_path(), mode == 0700 ? 0755 : mode);
+    if (err != ENOENT || dir.parent_path().empty() || dir.parent_path() == dir)
+        throw sys_error(err, fmt::format("cannot create directory '{}'", dir.string()));
+    auto made = make_new_dirs(dir.parent_path(), mode == 0700 ? 0755 : mode);
     if (::mkdir(dir.c_str(), mode) == 0)
         made.push_back(dir);
-    else if (errno != EEXIST)
-        throw sys_error(fmt::format("cannot create directory '{}'", dir.string()));
+    else if (err = errno; err != EEXIST || !fs::is_directory(dir, ec)) // (made meanwhile by another)
+        throw sys_error(err, fmt::format("cannot create directory '{}'", dir.string()));
     return made;
 }
 
@@ -232,32 +237,73 @@ FileDigest digest_file(const fs::path& path)
     return digest_fd(fd.fd, path);
 }
 
+namespace {
+
+// The four digests of a file, fed in chunks.
+class FourDigests {
+public:
+    void update(std::string_view chunk)
+    {
+        md5_.update(chunk);
+        sha1_.update(chunk);
+        s256_.update(chunk);
+        s512_.update(chunk);
+        size_ += chunk.size();
+    }
+    FileDigest done() { return {size_, md5_.hex(), sha1_.hex(), s256_.hex(), s512_.hex()}; }
+
+private:
+    Hasher md5_{Hasher::Algo::md5}, sha1_{Hasher::Algo::sha1}, s256_{Hasher::Algo::sha256},
+        s512_{Hasher::Algo::sha512};
+    std::uintmax_t size_ = 0;
+};
+
+// read(2) into buf, retried on EINTR; 0 at the end.
+size_t read_some(int fd, char* buf, size_t size, const fs::path& path)
+{
+    for (;;) {
+        ssize_t n = ::read(fd, buf, size);
+        if (n >= 0)
+            return size_t(n);
+        if (errno != EINTR)
+            throw sys_error(fmt::format("cannot read '{}'", path.string()));
+    }
+}
+
+} // namespace
+
 FileDigest digest_fd(int fd, const fs::path& path)
 {
-    Hasher md5(Hasher::Algo::md5), sha1(Hasher::Algo::sha1), s256(Hasher::Algo::sha256),
-        s512(Hasher::Algo::sha512);
-    FileDigest d;
-    std::string buf(1 << 16, '\0');
-    while (true) {
-        ssize_t n = ::read(fd, buf.data(), buf.size());
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            throw sys_error(fmt::format("cannot read '{}'", path.string()));
-        if (n == 0)
-            break;
-        std::string_view chunk(buf.data(), size_t(n));
-        md5.update(chunk);
-        sha1.update(chunk);
-        s256.update(chunk);
-        s512.update(chunk);
-        d.size += std::uintmax_t(n);
+    FourDigests d;
+    auto buf = std::make_unique_for_overwrite<char[]>(1 << 16); // (not zeroed: one per file)
+    while (size_t n = read_some(fd, buf.get(), 1 << 16, path))
+        d.update({buf.get(), n});
+    return d.done();
+}
+
+FileDigest digest_file(const fs::path& path, std::uintmax_t keep_max, std::optional<std::string>& bytes)
+{
+    bytes.reset();
+    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    struct stat st {};
+    if (fd.fd < 0 || ::fstat(fd.fd, &st) != 0)
+        throw sys_error(fmt::format("cannot open '{}'", path.string()));
+    if (!S_ISREG(st.st_mode) || std::uintmax_t(st.st_size) > keep_max)
+        return digest_fd(fd.fd, path);
+    // (one byte more than its size: a file that grew since is read to its end all the same)
+    std::string all(size_t(st.st_size) + 1, '\0');
+    size_t got = 0;
+    while (size_t n = read_some(fd.fd, all.data() + got, all.size() - got, path)) {
+        got += n;
+        if (got == all.size())
+            all.resize(all.size() * 2);
     }
-    d.md5 = md5.hex();
-    d.sha1 = sha1.hex();
-    d.sha256 = s256.hex();
-    d.sha512 = s512.hex();
-    return d;
+    all.resize(got);
+    FourDigests d;
+    d.update(all);
+    if (got <= keep_max)
+        bytes = std::move(all);
+    return d.done();
 }
 
 std::string sha256_file(const fs::path& path)

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstring>
 #include <map>
+#include <mutex>
 #include <thread>
 
 namespace mbd::db {
@@ -173,8 +174,29 @@ std::optional<long long> Stmt::opt_int64(int col) const
     return int64(col);
 }
 
+namespace {
+
+// SQLite keeps a statement's or a savepoint's journal (the pages it changed, as they were)
+// in memory up to this size, then in a temporary file. An install in a batch is a
+// savepoint that changes some 35 pages (140 KiB): past SQLite's 64 KiB default each
+// of them went to that file, a write of 4 bytes and one of a page per page, 35 writes
+// per upload. Savepoints are released at once, so this bounds the memory they hold.
+constexpr int subjournal_in_memory = 4 << 20;
+
+void configure_sqlite()
+{
+    static std::once_flag once;
+    std::call_once(once, [] {
+        // (before SQLite initialises itself, at the first open; refused, nothing changes)
+        sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, subjournal_in_memory);
+    });
+}
+
+} // namespace
+
 Db Db::open_raw(const std::filesystem::path& path, int busy_timeout_ms)
 {
+    configure_sqlite();
     sqlite3* handle = nullptr;
     int rc = sqlite3_open_v2(path.c_str(), &handle,
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
@@ -272,6 +294,16 @@ void Transaction::commit()
 {
     db_.exec("COMMIT");
     done_ = true;
+}
+
+ReadSnapshot::ReadSnapshot(Db& db) : db_(db) { db_.exec("BEGIN DEFERRED"); }
+
+ReadSnapshot::~ReadSnapshot()
+{
+    try {
+        db_.exec("COMMIT"); // (ends the read; nothing was written)
+    } catch (...) {
+    }
 }
 
 } // namespace mbd::db

@@ -161,4 +161,18 @@ private:
     bool done_ = false;
 };
 
+// A read transaction (BEGIN ... COMMIT; reads only): the statements in it see one
+// snapshot and take the database's shared locks once, not once each. Nothing may
+// write through it; one may not begin inside another transaction.
+class ReadSnapshot {
+public:
+    explicit ReadSnapshot(Db& db);
+    ~ReadSnapshot();
+    ReadSnapshot(const ReadSnapshot&) = delete;
+    ReadSnapshot& operator=(const ReadSnapshot&) = delete;
+
+private:
+    Db& db_;
+};
+
 } // namespace mbd::db

@@ -84,11 +84,15 @@ void read_tar(archive* outer, const std::string& what, const std::filesystem::pa
 
 } // namespace
 
-DebInfo read_deb(const std::filesystem::path& file)
+namespace {
+
+// The ar archive, opened by `open`, read to its end.
+template <typename Open>
+DebInfo read_deb_with(const std::filesystem::path& file, Open open)
 {
     auto outer = new_reader();
     archive_read_support_format_ar(outer.get());
-    if (archive_read_open_filename(outer.get(), file.c_str(), 1 << 16) != ARCHIVE_OK)
+    if (open(outer.get()) != ARCHIVE_OK)
         throw fail(Exit::rejected, "'{}' is not a Debian binary package: {}", file.filename().string(),
                    archive_error_string(outer.get()) ? archive_error_string(outer.get()) : "unknown error");
     std::string control_text, debian_binary;
@@ -130,6 +134,18 @@ DebInfo read_deb(const std::filesystem::path& file)
     paths.erase(std::unique(paths.begin(), paths.end()), paths.end());
     info.paths = std::move(paths);
     return info;
+}
+
+} // namespace
+
+DebInfo read_deb(const std::filesystem::path& file)
+{
+    return read_deb_with(file, [&](archive* a) { return archive_read_open_filename(a, file.c_str(), 1 << 16); });
+}
+
+DebInfo read_deb(const std::filesystem::path& file, std::string_view bytes)
+{
+    return read_deb_with(file, [&](archive* a) { return archive_read_open_memory(a, bytes.data(), bytes.size()); });
 }
 
 } // namespace mbd::debian

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace mbd::debian {
@@ -18,5 +19,7 @@ struct DebInfo {
 
 // Error(Exit::rejected) naming the file when it is not a well-formed Debian binary package.
 DebInfo read_deb(const std::filesystem::path& file);
+// The same for its bytes, read already (file: for messages).
+DebInfo read_deb(const std::filesystem::path& file, std::string_view bytes);
 
 } // namespace mbd::debian

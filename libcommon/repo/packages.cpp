@@ -434,10 +434,16 @@ bool dropped_unpublished(db::Db& db, const ParsedInstall& p)
         .has_value();
 }
 
+// Files of at most this size are read once to be hashed and parsed (see verify_listed_files).
+constexpr std::uintmax_t small_file_max = 1 << 20;
+
 // Every file the .changes list, once, checked against its size and checksums; entries
 // gets the .changes entry of each.
+// `small` gets the bytes of each .dsc, .deb and .udeb of at most small_file_max bytes (for
+// parsing, without reading them again).
 void verify_listed_files(const std::vector<Upload>& uploads, std::map<std::string, PoolFile>& files,
-                         std::map<std::string, const debian::FileEntry*>& entries)
+                         std::map<std::string, const debian::FileEntry*>& entries,
+                         std::map<std::string, std::string>& small)
 {
     for (const auto& u : uploads)
         for (const auto& f : u.changes.files) {
@@ -450,7 +456,9 @@ void verify_listed_files(const std::vector<Upload>& uploads, std::map<std::strin
             }
             if (!fs::is_regular_file(at))
                 throw fail(Exit::rejected, "'{}' is listed in {} but missing", f.name, u.lists);
-            auto d = digest_file(at);
+            std::optional<std::string> bytes;
+            bool parsed = ends_with(f.name, ".dsc") || ends_with(f.name, ".deb") || ends_with(f.name, ".udeb");
+            auto d = digest_file(at, parsed ? small_file_max : 0, bytes);
             if (d.size != f.size)
                 throw fail(Exit::rejected, "'{}' has {} bytes, {} says {}", f.name, d.size, u.lists, f.size);
             if (d.sha256 != f.sha256)
@@ -459,6 +467,8 @@ void verify_listed_files(const std::vector<Upload>& uploads, std::map<std::strin
                 throw fail(Exit::rejected, "'{}' does not match its MD5 in {}", f.name, u.lists);
             files[f.name] = PoolFile{f.name, at, {}, d, 0};
             entries[f.name] = &f;
+            if (bytes)
+                small[f.name] = std::move(*bytes);
         }
 }
 
@@ -488,22 +498,42 @@ struct ReadUpload {
 ReadUpload read_upload(const ParsedInstall& parsed)
 {
     ReadUpload r;
-    verify_listed_files(parsed.uploads, r.files, r.entries);
+    std::map<std::string, std::string> small;
+    verify_listed_files(parsed.uploads, r.files, r.entries, small);
     r.dsc_entry = find_dsc_entry(r.entries);
-    if (r.dsc_entry)
-        r.dsc = debian::Dsc::parse(read_file(r.files[r.dsc_entry->name].from), r.dsc_entry->name);
+    if (r.dsc_entry) {
+        auto read = small.find(r.dsc_entry->name);
+        r.dsc = debian::Dsc::parse(read != small.end() ? read->second : read_file(r.files[r.dsc_entry->name].from),
+                                   r.dsc_entry->name);
+    }
     for (const auto& [name, pf] : r.files)
-        if (ends_with(name, ".deb") || ends_with(name, ".udeb"))
-            r.debs.emplace(name, debian::read_deb(pf.from));
+        if (ends_with(name, ".deb") || ends_with(name, ".udeb")) {
+            auto read = small.find(name);
+            r.debs.emplace(name, read != small.end() ? debian::read_deb(pf.from, read->second)
+                                                     : debian::read_deb(pf.from));
+        }
     return r;
 }
 
+// About what a read upload holds in memory: its .changes, .dsc and control paragraphs
+// parsed (some 16 KiB for a small upload, measured), and the paths of its packages.
+size_t held_bytes(const ReadUpload& r)
+{
+    size_t n = 16 << 10;
+    for (const auto& [name, deb] : r.debs)
+        for (const auto& path : deb.paths)
+            n += path.size() + sizeof path;
+    return n;
+}
+
 // Reads the uploads of install_each ahead, on threads of their own (read_changes and
-// read_upload: file work only), at most `window` ahead of the one taken; taken in order.
+// read_upload: file work only), at most `window` ahead of the one taken and, past the
+// next one taken, while what is read and not taken holds less than `budget` bytes
+// (held_bytes); taken in order.
 class ReadAhead {
 public:
-    ReadAhead(const std::vector<fs::path>& changes, size_t window) : changes_(changes), window_(window),
-                                                                     slots_(window)
+    ReadAhead(const std::vector<fs::path>& changes, size_t window, size_t budget)
+        : changes_(changes), window_(window), budget_(budget), slots_(window)
     {
         unsigned n = std::max(1u, std::thread::hardware_concurrency());
         for (unsigned t = 0; t < n; ++t)
@@ -531,6 +561,7 @@ public:
         Slot slot = std::move(at);
         at = Slot{};
         taken_ = i + 1;
+        held_ -= slot.bytes;
         l.unlock();
         cv_.notify_all();
         if (slot.error)
@@ -543,6 +574,7 @@ private:
         std::optional<ParsedInstall> parsed;
         std::optional<ReadUpload> read; // (its entries point into parsed's .changes, which moves with it)
         std::exception_ptr error;
+        size_t bytes = 0; // held_bytes
         bool done = false;
     };
     void work()
@@ -551,7 +583,10 @@ private:
             size_t i;
             {
                 std::unique_lock l(m_);
-                cv_.wait(l, [&] { return stop_ || next_ >= changes_.size() || next_ < taken_ + window_; });
+                cv_.wait(l, [&] {
+                    return stop_ || next_ >= changes_.size() ||
+                           (next_ < taken_ + window_ && (held_ < budget_ || next_ == taken_));
+                });
                 if (stop_ || next_ >= changes_.size())
                     return;
                 i = next_++;
@@ -560,21 +595,23 @@ private:
             try {
                 s.parsed = read_changes({changes_[i]});
                 s.read = read_upload(*s.parsed);
+                s.bytes = held_bytes(*s.read);
             } catch (...) {
                 s.error = std::current_exception();
             }
             s.done = true;
             {
                 std::lock_guard l(m_);
+                held_ += s.bytes;
                 slots_[i % window_] = std::move(s);
             }
             cv_.notify_all();
         }
     }
     const std::vector<fs::path>& changes_;
-    size_t window_;
+    size_t window_, budget_;
     std::vector<Slot> slots_; // a ring: .changes i in slot i % window (the one taken window before it is out)
-    size_t next_ = 0, taken_ = 0;
+    size_t next_ = 0, taken_ = 0, held_ = 0;
     bool stop_ = false;
     std::mutex m_;
     std::condition_variable cv_;
@@ -806,15 +843,19 @@ void copy_into_pool(db::Db& db, const fs::path& root, const std::vector<std::sha
                            pf.path);
         tx.commit();
     }
+    fs::path dir; // the last one made (an upload's files share one)
     for (const auto& st : staged)
         for (const auto& [name, pf] : st->files)
             if (!pf.id) {
                 fs::path to = root / pf.path;
-                for (const auto& made : make_new_dirs(to.parent_path()))
-                    durable.dir(made.parent_path()); // (a new pool/main/n/NAME/ must survive with its files)
+                if (to.parent_path() != dir) {
+                    dir = to.parent_path();
+                    for (const auto& made : make_new_dirs(dir))
+                        durable.dir(made.parent_path()); // (a new pool/main/n/NAME/ must survive with its files)
+                    durable.dir(dir);
+                }
                 archive::place_unsynced(pf.from, to, link);
                 durable.file(to);
-                durable.dir(to.parent_path());
                 fault::point("install.pool");
             }
 }
@@ -954,7 +995,11 @@ std::vector<std::string> install_each(Context& ctx, const std::vector<std::files
     std::set<std::string> sources;
     std::map<long long, DistChecks> checks; // by distribution id
     bool any = false;                        // something went in
+    // The checks of a batch read one snapshot: with the repository locked, only this
+    // install changes what they read, and it writes after them (commit_batch).
+    std::optional<db::ReadSnapshot> reading;
     auto commit_batch = [&] {
+        reading.reset();
         auto staged = std::move(batch);
         batch.clear();
         sources.clear();
@@ -982,13 +1027,20 @@ std::vector<std::string> install_each(Context& ctx, const std::vector<std::files
         committed();
     };
     try {
-        ReadAhead ahead(changes, 64);
+        // (a window past the batch's size: the reading goes on while a batch is committed)
+        ReadAhead ahead(changes, 1024, 8 << 20);
         for (size_t i = 0; i < changes.size(); ++i) {
             auto [parsed, read] = ahead.take(i);
+            if (!reading)
+                reading.emplace(db);
             resolve_dist(db, parsed, dist);
-            // (checking may publish, which must not find files of the batch pending)
-            if (sources.count(parsed.source) || batch.size() >= 1000 || dropped_unpublished(db, parsed))
+            // (checking may publish, which must not find files of the batch pending, nor
+            // run in a read snapshot)
+            bool publishes = dropped_unpublished(db, parsed);
+            if (sources.count(parsed.source) || batch.size() >= 1000 || publishes)
                 commit_batch();
+            if (!publishes && !reading)
+                reading.emplace(db);
             sources.insert(parsed.source);
             auto known = checks.find(parsed.dist.id);
             if (known == checks.end())

@@ -3,6 +3,7 @@
 #include "db/db.hpp"
 #include "db/schema.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 using namespace mbd;
@@ -144,4 +145,42 @@ TEST(Db, ReusedStatementsStartClean)
         late.emplace(gone.query(get, "k1"));
     }
     late.reset(); // (finalized after its connection closed, not put back)
+}
+
+// A read snapshot sees the database as it was when it began, also after another
+// connection commits, and takes no write lock: the other connection's commit goes in.
+TEST(Db, ReadSnapshotSeesOneState)
+{
+    TempDir dir;
+    auto a = db::Db::open(dir.path() / "config.sqlite");
+    auto b = db::Db::open(dir.path() / "config.sqlite");
+    a.run("INSERT INTO meta(key, value) VALUES ('k', 'before')");
+    {
+        db::ReadSnapshot snap(a);
+        EXPECT_EQ(a.scalar_text("SELECT value FROM meta WHERE key = 'k'"), "before");
+        b.run("UPDATE meta SET value = 'after' WHERE key = 'k'");
+        EXPECT_EQ(a.scalar_text("SELECT value FROM meta WHERE key = 'k'"), "before");
+        EXPECT_TRUE(a.in_transaction());
+    }
+    EXPECT_FALSE(a.in_transaction());
+    EXPECT_EQ(a.scalar_text("SELECT value FROM meta WHERE key = 'k'"), "after");
+}
+
+// A savepoint whose journal of changed pages is larger than SQLite keeps in memory by
+// default (64 KiB) rolls back whole, and one released goes in with its transaction.
+TEST(Db, LargeSavepointsRollBackWhole)
+{
+    TempDir dir;
+    auto db = db::Db::open(dir.path() / "config.sqlite");
+    db::Transaction tx(db);
+    std::string big(3000, 'x');
+    for (int round = 0; round < 2; ++round) {
+        db.exec("SAVEPOINT s");
+        for (int i = 0; i < 400; ++i) // (some 1.2 MB of pages)
+            db.run("INSERT INTO meta(key, value) VALUES (?, ?)", fmt::format("r{}-{}", round, i), big);
+        db.exec(round == 0 ? "ROLLBACK TO s; RELEASE s" : "RELEASE s");
+    }
+    tx.commit();
+    EXPECT_EQ(db.scalar_int("SELECT count(*) FROM meta WHERE key LIKE 'r0-%'"), 0);
+    EXPECT_EQ(db.scalar_int("SELECT count(*) FROM meta WHERE key LIKE 'r1-%'"), 400);
 }
