@@ -312,17 +312,9 @@ std::string sha256_file(const fs::path& path)
     if (fd.fd < 0)
         throw sys_error(fmt::format("cannot open '{}'", path.string()));
     Hasher h(Hasher::Algo::sha256);
-    std::string buf(1 << 16, '\0');
-    while (true) {
-        ssize_t n = ::read(fd.fd, buf.data(), buf.size());
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            throw sys_error(fmt::format("cannot read '{}'", path.string()));
-        if (n == 0)
-            break;
-        h.update(std::string_view(buf.data(), size_t(n)));
-    }
+    auto buf = std::make_unique_for_overwrite<char[]>(1 << 16);
+    while (size_t n = read_some(fd.fd, buf.get(), 1 << 16, path))
+        h.update({buf.get(), n});
     return h.hex();
 }
 
