@@ -437,6 +437,9 @@ bool dropped_unpublished(db::Db& db, const ParsedInstall& p)
 // Files of at most this size are read once to be hashed and parsed (see verify_listed_files).
 constexpr std::uintmax_t small_file_max = 1 << 20;
 
+// A binary package among an upload's files, by its name (as dpkg-genchanges names them).
+bool is_binary_package(std::string_view name) { return ends_with(name, ".deb") || ends_with(name, ".udeb"); }
+
 // Every file the .changes list, once, checked against its size and checksums; entries
 // gets the .changes entry of each.
 // `small` gets the bytes of each .dsc, .deb and .udeb of at most small_file_max bytes (for
@@ -457,7 +460,7 @@ void verify_listed_files(const std::vector<Upload>& uploads, std::map<std::strin
             if (!fs::is_regular_file(at))
                 throw fail(Exit::rejected, "'{}' is listed in {} but missing", f.name, u.lists);
             std::optional<std::string> bytes;
-            bool parsed = ends_with(f.name, ".dsc") || ends_with(f.name, ".deb") || ends_with(f.name, ".udeb");
+            bool parsed = ends_with(f.name, ".dsc") || is_binary_package(f.name);
             auto d = digest_file(at, parsed ? small_file_max : 0, bytes);
             if (d.size != f.size)
                 throw fail(Exit::rejected, "'{}' has {} bytes, {} says {}", f.name, d.size, u.lists, f.size);
@@ -507,7 +510,7 @@ ReadUpload read_upload(const ParsedInstall& parsed)
                                    r.dsc_entry->name);
     }
     for (const auto& [name, pf] : r.files)
-        if (ends_with(name, ".deb") || ends_with(name, ".udeb")) {
+        if (is_binary_package(name)) {
             auto read = small.find(name);
             r.debs.emplace(name, read != small.end() ? debian::read_deb(pf.from, read->second)
                                                      : debian::read_deb(pf.from));
