@@ -90,15 +90,13 @@ assert_kept() {
     done
 }
 
-# Where a case's .changes is now: incoming, claimed, rejected or builds.
-# where NAME: where the .changes of corpus case NAME is: incoming, claimed, rejected or builds
-# (each place it is in, in that order, when more than one: find's order is the file system's)
+# where NAME: where the .changes of corpus case NAME is now: incoming, claimed, rejected or
+# builds (each place it is in, in that order, when more than one: find's order is the file system's)
 where() {
-    local found places=() f d
+    local found places=() d
     found=$(find -L "$MBD_HOME/incoming" "$MBD_HOME/var" -name "$(basename "$CORPUS/$1"/*.changes)" -type f)
-    for f in incoming spool/claimed rejected builds; do
-        case $f in incoming) d=$MBD_HOME/incoming ;; *) d=$MBD_HOME/var/$f ;; esac
-        ! grep -qF "$d/" <<<"$found" || places+=("${f#spool/}")
+    for d in incoming var/spool/claimed var/rejected var/builds; do
+        ! grep -qF "$MBD_HOME/$d/" <<<"$found" || places+=("${d##*/}")
     done
     [ ${#places[@]} -gt 0 ] || places=("?$found")
     echo "${places[*]}"
