@@ -12,6 +12,11 @@
 // SHA-512 (an update hashes from its change to the end), the files shared by 2 threads.
 //
 //   floor --publish OUTDIR FILE...   prints "write S hash S"
+//
+// And the pool's directories: one per source (pool/main/p/pNNNNNN/, Debian's layout, which
+// every tool here makes), COUNT of them made under DIR on one thread, as an import makes them.
+//
+//   floor --pool-dirs DIR COUNT      prints "dirs N seconds S"
 #include <archive.h>
 #include <archive_entry.h>
 #include <openssl/evp.h>
@@ -24,6 +29,7 @@
 #include <fstream>
 #include <string>
 #include <thread>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <vector>
 
@@ -119,10 +125,29 @@ bool member(const void* data, size_t size, const char* prefix, bool raw_ar, std:
 
 } // namespace
 
+int pool_dirs_floor(const fs::path& dir, size_t count)
+{
+    fs::create_directories(dir / "pool/main/p");
+    auto began = std::chrono::steady_clock::now();
+    for (size_t i = 0; i < count; ++i) {
+        char name[32];
+        std::snprintf(name, sizeof name, "p%06zu", i);
+        if (::mkdir((dir / "pool/main/p" / name).c_str(), 0755) != 0) {
+            std::perror("mkdir");
+            return 1;
+        }
+    }
+    std::chrono::duration<double> took = std::chrono::steady_clock::now() - began;
+    std::printf("dirs %zu seconds %.3f\n", count, took.count());
+    return 0;
+}
+
 int main(int argc, char** argv)
 {
     if (argc > 2 && std::string(argv[1]) == "--publish")
         return publish_floor(argv[2], std::vector<std::string>(argv + 3, argv + argc));
+    if (argc == 4 && std::string(argv[1]) == "--pool-dirs")
+        return pool_dirs_floor(argv[2], std::stoul(argv[3]));
     if (argc < 3) {
         std::fprintf(stderr, "usage: floor DIR OUT [THREADS]\n");
         return 2;
