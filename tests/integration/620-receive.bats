@@ -39,6 +39,17 @@ EOF
     mbd-incoming events >/dev/null # the home's layout
 }
 
+# The exit code receive wrote when it ended, or "none" if it wrote none within 10 s (the client
+# may exit before its server's wrapper has written it: scp does when the server refuses).
+server_rc_written() {
+    local i
+    for i in $(seq 100); do
+        [ ! -s "$T/server.rc" ] || break
+        sleep 0.1
+    done
+    cat "$T/server.rc" 2>/dev/null || echo none
+}
+
 # shellcheck disable=SC2154 # bats' run sets stderr
 # sftp_session COMMAND...: one sftp -b session (local files in $T/files); sets status,
 # output, stderr, and server_rc: the exit code of receive.
@@ -47,7 +58,7 @@ sftp_session() {
     rm -f "$T/server.rc"
     run --separate-stderr env SSH_ORIGINAL_COMMAND=/usr/lib/openssh/sftp-server \
         sftp -b "$T/batch" -D "$T/server"
-    server_rc=$(cat "$T/server.rc")
+    server_rc=$(server_rc_written)
     printf '$ sftp: %s\nexit %s, receive exit %s\n%s\n' "$*" "$status" "$server_rc" "$stderr" >>"$T/commands.log"
 }
 
@@ -56,7 +67,7 @@ sftp_session() {
 scp_session() {
     rm -f "$T/server.rc"
     run --separate-stderr scp -S "$T/ssh" "$@"
-    server_rc=$(cat "$T/server.rc" 2>/dev/null || echo none)
+    server_rc=$(server_rc_written)
     printf '$ scp %s\nexit %s, receive exit %s\n%s\n' "$*" "$status" "$server_rc" "$stderr" >>"$T/commands.log"
 }
 
