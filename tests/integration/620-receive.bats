@@ -42,9 +42,8 @@ EOF
 # The exit code receive wrote when it ended, or "none" if it wrote none within 10 s (the client
 # may exit before its server's wrapper has written it: scp does when the server refuses).
 server_rc_written() {
-    local i
-    for i in $(seq 100); do
-        [ ! -s "$T/server.rc" ] || break
+    local tries=100
+    while [ ! -s "$T/server.rc" ] && [ $((tries -= 1)) -gt 0 ]; do
         sleep 0.1
     done
     cat "$T/server.rc" 2>/dev/null || echo none
