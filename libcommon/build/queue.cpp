@@ -429,6 +429,13 @@ std::optional<Build> ready_build(Pass& pass, const std::filesystem::path& entry)
     auto lock = FileLock::try_lock(dir / "lock");
     if (!lock)
         return std::nullopt; // another pass is building it, or only looking at it: look again next round
+    std::error_code ec;
+    if (!std::filesystem::exists(std::filesystem::symlink_status(entry, ec))) {
+        // another pass built it (and removed its entry, holding the lock) since this round
+        // listed the spool: nothing left to do with it
+        pass.seen.insert(name);
+        return std::nullopt;
+    }
     std::optional<Prepared> prepared;
     try {
         prepared = prepare(pass.ctx, entry);
@@ -507,6 +514,18 @@ PassReport run_pass(Context& ctx, const Delivery& delivery, const Runner& runner
     make_dirs(home.locks());
     int jobs = int(std::max(1LL, ctx.config().get_int("build.jobs")));
     Pass pass{ctx, build_env(ctx, delivery, runner), Slots(jobs), {}, {}, {}};
+    // The builds started run to their end whatever happens here: an error of the pass (the
+    // database busy beyond its timeout, say) waits for them before it is raised (a thread
+    // still running when its std::thread goes would abort the whole process)
+    struct JoinAll {
+        std::vector<std::thread>& threads;
+        ~JoinAll()
+        {
+            for (auto& t : threads)
+                if (t.joinable())
+                    t.join();
+        }
+    } join_all{pass.threads};
     bool more = true;
     while (more) {
         bool started = false, out_of_slots = false;
@@ -525,7 +544,7 @@ PassReport run_pass(Context& ctx, const Delivery& delivery, const Runner& runner
         }
         more = wait_for_change(pass, started, out_of_slots);
     }
-    for (auto& t : pass.threads)
+    for (auto& t : pass.threads) // (each has counted itself in the report)
         t.join();
     return pass.shared.report;
 }
