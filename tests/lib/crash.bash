@@ -236,12 +236,13 @@ crash_timed() {
     echo "$1 $(((${t1/./} - ${2/./}) / 1000))" >>"$CRASH_DIR/durations"
 }
 
-# crash_delay STEP: a random delay in seconds below the longest time STEP took so
+# crash_delay STEP: a random delay in seconds below the median time STEP took so
 # far (600 ms when it never ran whole), so that a fast step is killed as often as
-# a slow one.
+# a slow one (the longest time, after one slow run, let most rounds end unkilled).
 crash_delay() {
     local ms
-    ms=$(awk -v s="$1" '$1 == s && $2 > m { m = $2 } END { print (m > 0 ? m : 600) }' "$CRASH_DIR/durations" 2>/dev/null)
+    ms=$(awk -v s="$1" '$1 == s { print $2 }' "$CRASH_DIR/durations" 2>/dev/null | sort -n |
+        awk '{ v[NR] = $1 } END { m = v[int((NR + 1) / 2)]; print (m > 0 ? m : 600) }')
     ms=$((RANDOM * ms / 32768))
     printf '%d.%03d\n' $((ms / 1000)) $((ms % 1000))
 }
