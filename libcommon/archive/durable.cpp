@@ -65,6 +65,17 @@ private:
 
 } // namespace
 
+void start_writeback(const std::vector<fs::path>& files)
+{
+    for (const auto& f : files) {
+        int fd = ::open(f.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        ::sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+        ::close(fd);
+    }
+}
+
 void Durable::flush(const fs::path& any_dir)
 {
     if (files_.size() + dirs_.size() > 64) {

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <set>
 #include <string_view>
+#include <vector>
 
 namespace mbd::archive {
 
@@ -26,6 +27,12 @@ public:
 private:
     std::set<std::filesystem::path> files_, dirs_;
 };
+
+// Start writing the files to disk, without waiting: their sync later finds them written
+// (on ext4 their blocks allocated: a rename over a file allocates them, in the caller).
+// Run beside other work (a publish: beside gpg signing). A file that cannot be opened is
+// left for the sync.
+void start_writeback(const std::vector<std::filesystem::path>& files);
 
 // Write (or copy) to a temporary next to path and rename it there, without fsync:
 // a reader sees the old or the new content; make it durable with a Durable.

@@ -401,13 +401,12 @@ void stage_release(const gpg::Keyring& ring, const std::vector<std::string>& sig
 {
     make_dirs(w.dir);
     w.release = release_text(w.plan->header, date, valid_until, w.states);
-    std::string signature = ring.detach_sign(w.release, signers);
-    std::string inrelease = ring.clearsign(w.release, signers);
+    auto signed_release = ring.sign_release(w.release, signers);
     w.pair = new_pair_dir(w.dir);
     write_unsynced(w.pair / "Release", w.release); // (all made durable before the swap)
-    write_unsynced(w.pair / "Release.gpg", signature);
+    write_unsynced(w.pair / "Release.gpg", signed_release.detached);
     w.inrelease = w.dir / ".InRelease.new";
-    write_unsynced(w.inrelease, inrelease);
+    write_unsynced(w.inrelease, signed_release.clearsigned);
 }
 
 // After the new Release is live: superseded by-hash files past their grace period go.
@@ -619,7 +618,20 @@ PublishReport publish(Context& ctx, const repo::RepositoryLock& lock, const Publ
     auto signers = keys::archive_signers(ctx, &ring); // (two during a key rotation)
     long long now = schedule.now;
     long long valid_until = schedule.valid > 0 ? now + schedule.valid : 0;
-    sign_releases(ctx, ring, signers, work, now, valid_until);
+    std::vector<fs::path> written;
+    for (const auto& w : work)
+        for (const auto& b : w.built)
+            for (const auto* tmp : {&b.index.raw_tmp, &b.index.gz_tmp, &b.index.xz_tmp})
+                if (!tmp->empty())
+                    written.push_back(*tmp);
+    std::thread writeback(start_writeback, std::cref(written)); // beside gpg
+    try {
+        sign_releases(ctx, ring, signers, work, now, valid_until);
+    } catch (...) {
+        writeback.join();
+        throw;
+    }
+    writeback.join();
     Durable durable;
     install_all(work, durable);
     durable.flush(root);
@@ -693,9 +705,10 @@ std::string publish_snapshot(Context& ctx, const repo::RepositoryLock& lock, con
     auto signers = keys::archive_signers(ctx);
     auto ring = keys::instance_keyring(ctx.home());
     std::string release = release_text(header, now_seconds(), 0, states);
+    auto signed_release = ring.sign_release(release, signers);
     write_unsynced(tmp / "Release", release);
-    write_unsynced(tmp / "Release.gpg", ring.detach_sign(release, signers));
-    write_unsynced(tmp / "InRelease", ring.clearsign(release, signers));
+    write_unsynced(tmp / "Release.gpg", signed_release.detached);
+    write_unsynced(tmp / "InRelease", signed_release.clearsigned);
     for (auto name : {"Release", "Release.gpg", "InRelease"})
         durable.file(tmp / name);
     durable.dir(tmp);
@@ -722,8 +735,9 @@ std::vector<std::string> resign_snapshots(Context& ctx, const repo::RepositoryLo
         fs::path dir = dists / r.text(0);
         std::string release = read_file(dir / "Release");
         // (the Release stays: a signature by another key over the same text fits it)
-        write_atomic(dir / "Release.gpg", ring.detach_sign(release, signers));
-        write_atomic(dir / "InRelease", ring.clearsign(release, signers));
+        auto signed_release = ring.sign_release(release, signers);
+        write_atomic(dir / "Release.gpg", signed_release.detached);
+        write_atomic(dir / "InRelease", signed_release.clearsigned);
         out.push_back(r.text(0));
     }
     return out;

@@ -14,6 +14,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <thread>
 #include <cerrno>
 #include <fcntl.h>
 #include <sys/file.h>
@@ -256,8 +257,9 @@ size_t count_line_starts(std::string_view doc, std::string_view marker)
 // by itself (each holds inotify instances; left running they pile up until systemd
 // cannot start). Every process that opens a secret home holds a shared lock on its
 // agent.lock while it runs; when it ends, the last one (the exclusive lock is free)
-// stops the agent. A process that comes meanwhile waits for its shared lock, then
-// gpg starts a fresh agent for it.
+// stops the agent: `gpgconf --kill`, started on its own with the exclusive lock, which
+// it holds until the agent is gone (the tool does not wait for it: ~50 ms). A process
+// that comes meanwhile waits for its shared lock, then gpg starts a fresh agent for it.
 class Agents {
 public:
     static Agents& instance()
@@ -283,8 +285,8 @@ public:
     {
         for (auto& [home, fd] : homes_) {
             if (::flock(fd, LOCK_EX | LOCK_NB) == 0) {
-                auto r = run({"gpgconf", "--homedir", home, "--kill", "gpg-agent"});
-                log::debug("gpg", "stopped the gpg-agent of '{}' (exit {})", home, r.status);
+                bool started = spawn_detached({"gpgconf", "--homedir", home, "--kill", "gpg-agent"}, fd);
+                log::debug("gpg", "stopping the gpg-agent of '{}'{}", home, started ? "" : ": gpgconf did not start");
             }
             ::close(fd);
         }
@@ -300,6 +302,7 @@ private:
 
 struct Keyring::Impl {
     gpgme_ctx_t ctx = nullptr;
+    bool default_home = false; // the home GPGME was set up with (no engine info of its own)
     std::map<std::string, gpgme_key_t> signers; // looked up once per Keyring (each look-up runs gpg)
     ~Impl()
     {
@@ -496,17 +499,26 @@ Keyring::Keyring(std::filesystem::path dir, Kind kind) : dir_(std::move(dir)), k
     }
     if (kind_ == Kind::secret)
         Agents::instance().use(dir_);
-    if (auto err = gpgme_new(&impl_->ctx))
-        throw_gpg(err, "cannot create a GPGME context");
-    gpgme_set_protocol(impl_->ctx, GPGME_PROTOCOL_OpenPGP);
-    if (!default_home)
-        if (auto err = gpgme_ctx_set_engine_info(impl_->ctx, GPGME_PROTOCOL_OpenPGP, nullptr, dir_.c_str()))
-            throw_gpg(err, fmt::format("cannot use GnuPG home '{}'", dir_.string()), Exit::environment);
-    gpgme_set_pinentry_mode(impl_->ctx, GPGME_PINENTRY_MODE_LOOPBACK);
-    gpgme_set_keylist_mode(impl_->ctx, GPGME_KEYLIST_MODE_LOCAL |
-                                           (kind_ == Kind::secret ? GPGME_KEYLIST_MODE_WITH_SECRET : 0));
-    gpgme_set_offline(impl_->ctx, 1);
+    impl_->default_home = default_home;
+    impl_->ctx = new_context();
     log::debug("gpg", "keyring '{}'", dir_.string());
+}
+
+gpgme_ctx_t Keyring::new_context() const
+{
+    gpgme_ctx_t ctx = nullptr;
+    if (auto err = gpgme_new(&ctx))
+        throw_gpg(err, "cannot create a GPGME context");
+    gpgme_set_protocol(ctx, GPGME_PROTOCOL_OpenPGP);
+    if (!impl_->default_home)
+        if (auto err = gpgme_ctx_set_engine_info(ctx, GPGME_PROTOCOL_OpenPGP, nullptr, dir_.c_str())) {
+            gpgme_release(ctx);
+            throw_gpg(err, fmt::format("cannot use GnuPG home '{}'", dir_.string()), Exit::environment);
+        }
+    gpgme_set_pinentry_mode(ctx, GPGME_PINENTRY_MODE_LOOPBACK);
+    gpgme_set_keylist_mode(ctx, GPGME_KEYLIST_MODE_LOCAL | (kind_ == Kind::secret ? GPGME_KEYLIST_MODE_WITH_SECRET : 0));
+    gpgme_set_offline(ctx, 1);
+    return ctx;
 }
 
 Keyring::~Keyring() { delete impl_; }
@@ -875,14 +887,33 @@ std::string Keyring::detach_sign(std::string_view data, std::string_view signer)
     return sign(impl_->ctx, impl_->signers, data, {std::string(signer)}, GPGME_SIG_MODE_DETACH);
 }
 
-std::string Keyring::clearsign(std::string_view text, const std::vector<std::string>& signers) const
+Keyring::ReleaseSignatures Keyring::sign_release(std::string_view release, const std::vector<std::string>& signers) const
 {
-    return sign(impl_->ctx, impl_->signers, text, signers, GPGME_SIG_MODE_CLEAR);
-}
-
-std::string Keyring::detach_sign(std::string_view data, const std::vector<std::string>& signers) const
-{
-    return sign(impl_->ctx, impl_->signers, data, signers, GPGME_SIG_MODE_DETACH);
+    for (const auto& f : signers) // looked up (and cached) before the two contexts share the cache
+        signing_key(impl_->ctx, impl_->signers, f);
+    struct Context {
+        gpgme_ctx_t ctx;
+        ~Context() { gpgme_release(ctx); }
+    } other{new_context()};
+    ReleaseSignatures out;
+    std::exception_ptr error;
+    std::thread detached([&] {
+        try {
+            out.detached = sign(other.ctx, impl_->signers, release, signers, GPGME_SIG_MODE_DETACH);
+        } catch (...) {
+            error = std::current_exception();
+        }
+    });
+    try {
+        out.clearsigned = sign(impl_->ctx, impl_->signers, release, signers, GPGME_SIG_MODE_CLEAR);
+    } catch (...) {
+        detached.join();
+        throw;
+    }
+    detached.join();
+    if (error)
+        std::rethrow_exception(error);
+    return out;
 }
 
 Verified Keyring::verify_clearsigned(std::string_view document) const

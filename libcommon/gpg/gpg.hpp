@@ -18,6 +18,8 @@
 #include <string_view>
 #include <vector>
 
+struct gpgme_context; // (gpgme.h)
+
 namespace mbd::gpg {
 
 enum class Algo { rsa4096, ed25519 };
@@ -83,9 +85,14 @@ public:
     // Signatures by the given secret key (its fingerprint).
     std::string clearsign(std::string_view text, std::string_view signer) const;
     std::string detach_sign(std::string_view data, std::string_view signer) const; // armored
-    // One signature by each (an archive's Release during a key rotation).
-    std::string clearsign(std::string_view text, const std::vector<std::string>& signers) const;
-    std::string detach_sign(std::string_view data, const std::vector<std::string>& signers) const;
+
+    // Both signatures of an archive's Release, one by each signer (two during a key
+    // rotation): Release.gpg (detached, armored) and InRelease (clearsigned), made side
+    // by side.
+    struct ReleaseSignatures {
+        std::string detached, clearsigned;
+    };
+    ReleaseSignatures sign_release(std::string_view release, const std::vector<std::string>& signers) const;
 
     // Verify a clearsigned document against the keys of this keyring.
     Verified verify_clearsigned(std::string_view document) const;
@@ -104,6 +111,7 @@ public:
 
 private:
     struct Impl;
+    ::gpgme_context* new_context() const; // on this home, set up as every context of the keyring
     std::filesystem::path dir_;
     Kind kind_;
     Impl* impl_;
