@@ -834,18 +834,22 @@ std::shared_ptr<Staged> check_install(Context& ctx, const RepositoryLock& lock, 
 // Copy (or hard-link: archive::place_unsynced) the new files of checked uploads into the
 // pool, made durable through `durable`. They are recorded as pending first: a kill before
 // their install commits leaves them to the next publish, which deletes them.
-void copy_into_pool(db::Db& db, const fs::path& root, const std::vector<std::shared_ptr<Staged>>& staged,
-                    archive::Durable& durable, bool link)
+//
+// The record, committed before any file is placed.
+void record_pending(db::Db& db, const std::vector<std::shared_ptr<Staged>>& staged)
 {
-    {
-        db::Transaction tx(db);
-        for (const auto& st : staged)
-            for (const auto& [name, pf] : st->files)
-                if (!pf.id)
-                    db.run("INSERT OR IGNORE INTO pool_pending(repository, path) VALUES (?, ?)", st->repository,
-                           pf.path);
-        tx.commit();
-    }
+    db::Transaction tx(db);
+    for (const auto& st : staged)
+        for (const auto& [name, pf] : st->files)
+            if (!pf.id)
+                db.run("INSERT OR IGNORE INTO pool_pending(repository, path) VALUES (?, ?)", st->repository, pf.path);
+    tx.commit();
+}
+
+// The files themselves (no database: a thread of its own may do it).
+void place_into_pool(const fs::path& root, const std::vector<std::shared_ptr<Staged>>& staged,
+                     archive::Durable& durable, bool link)
+{
     fs::path dir; // the last one made (an upload's files share one)
     for (const auto& st : staged)
         for (const auto& [name, pf] : st->files)
@@ -861,6 +865,13 @@ void copy_into_pool(db::Db& db, const fs::path& root, const std::vector<std::sha
                 durable.file(to);
                 fault::point("install.pool");
             }
+}
+
+void copy_into_pool(db::Db& db, const fs::path& root, const std::vector<std::shared_ptr<Staged>>& staged,
+                    archive::Durable& durable, bool link)
+{
+    record_pending(db, staged);
+    place_into_pool(root, staged, durable, link);
 }
 
 // A transaction of its own, or a savepoint in the caller's (a batch of installs).
@@ -987,6 +998,131 @@ InstallResult install(Context& ctx, const InstallRequest& request)
 // 49 MB.
 constexpr size_t install_batch = 500;
 
+namespace {
+
+// The batches of install_each, two at a time: while one batch's files go into the pool
+// (and are synced) on a thread of its own, the one before it is committed and the next is
+// checked. A batch commits only once its files are durable (its thread joined).
+class Batches {
+public:
+    Batches(db::Db& db, const fs::path& root, bool link, const std::function<void(const InstallResult&)>& installed)
+        : db_(db), root_(root), link_(link), installed_(installed)
+    {
+    }
+    ~Batches()
+    {
+        if (placing_.joinable())
+            placing_.join();
+    }
+    Batches(const Batches&) = delete;
+    Batches& operator=(const Batches&) = delete;
+
+    // Checking an upload of this source must wait for the batches that hold it.
+    bool holds(const std::string& source) const { return open_sources_.count(source) || placed_sources_.count(source); }
+    size_t open_size() const { return open_.size(); }
+    bool any_installed() const { return any_; }
+
+    void add(std::shared_ptr<Staged> st)
+    {
+        open_sources_.insert(st->source);
+        open_.push_back(std::move(st));
+    }
+
+    // The open batch's files go into the pool (on their thread), the batch before it is
+    // committed. The caller holds no read transaction. After an error nothing more goes
+    // in (the files of a batch not committed stay pending, for the next publish to delete).
+    void rotate()
+    {
+        if (failed_)
+            return;
+        try {
+            rotate_once();
+        } catch (...) {
+            failed_ = true;
+            throw;
+        }
+    }
+
+    // Every batch committed.
+    void finish()
+    {
+        rotate();
+        rotate();
+    }
+
+private:
+    void rotate_once()
+    {
+        auto placed = wait_placed();
+        placed_sources_ = std::move(open_sources_);
+        open_sources_.clear();
+        if (!open_.empty()) {
+            placed_ = std::move(open_);
+            open_.clear();
+            record_pending(db_, placed_);
+            placing_ = std::thread([this] {
+                try {
+                    archive::Durable durable;
+                    place_into_pool(root_, placed_, durable, link_);
+                    durable.flush(root_);
+                } catch (...) {
+                    placing_error_ = std::current_exception();
+                }
+            });
+        }
+        commit(placed);
+    }
+
+    // The batch whose files were being placed, once they are durable.
+    std::vector<std::shared_ptr<Staged>> wait_placed()
+    {
+        if (placing_.joinable())
+            placing_.join();
+        placed_sources_.clear();
+        auto placed = std::move(placed_);
+        placed_.clear();
+        if (auto e = std::exchange(placing_error_, nullptr))
+            std::rethrow_exception(e);
+        return placed;
+    }
+
+    void commit(std::vector<std::shared_ptr<Staged>>& staged)
+    {
+        if (staged.empty())
+            return;
+        std::vector<InstallResult> results;
+        db::Transaction tx(db_);
+        auto committed = [&] {
+            tx.commit();
+            any_ = any_ || !results.empty();
+            for (const auto& r : results)
+                installed_(r);
+        };
+        for (auto& st : staged) {
+            try {
+                results.push_back(commit_install(db_, *st));
+            } catch (...) {
+                committed(); // those before it go in
+                throw;
+            }
+        }
+        committed();
+    }
+
+    db::Db& db_;
+    const fs::path& root_;
+    bool link_;
+    const std::function<void(const InstallResult&)>& installed_;
+    std::vector<std::shared_ptr<Staged>> open_, placed_; // being checked; going into the pool
+    std::set<std::string> open_sources_, placed_sources_;
+    std::thread placing_;
+    std::exception_ptr placing_error_;
+    bool any_ = false;    // something went in
+    bool failed_ = false; // a batch could not go in
+};
+
+} // namespace
+
 std::vector<std::string> install_each(Context& ctx, const std::vector<std::filesystem::path>& changes,
                                       const std::string& dist, bool publish, bool link,
                                       const std::function<void(const InstallResult&)>& installed)
@@ -997,43 +1133,13 @@ std::vector<std::string> install_each(Context& ctx, const std::vector<std::files
     RepositoryLock lock(ctx, first.dist.repository);
     fs::path root = archive::repository_dir(ctx, lock.id());
     // In batches: check many, copy their files, make them durable at once, install them in
-    // one transaction. An upload of a source already in the batch waits for the batch.
+    // one transaction. An upload of a source already in a batch waits for it.
     auto& db = ctx.db();
-    std::vector<std::shared_ptr<Staged>> batch;
-    std::set<std::string> sources;
+    Batches batches(db, root, link, installed);
     std::map<long long, DistChecks> checks; // by distribution id
-    bool any = false;                        // something went in
     // The checks of a batch read one snapshot: with the repository locked, only this
-    // install changes what they read, and it writes after them (commit_batch).
+    // install changes what they read, and it writes between them (rotate, finish).
     std::optional<db::ReadSnapshot> reading;
-    auto commit_batch = [&] {
-        reading.reset();
-        auto staged = std::move(batch);
-        batch.clear();
-        sources.clear();
-        if (staged.empty())
-            return;
-        archive::Durable durable;
-        copy_into_pool(db, root, staged, durable, link);
-        durable.flush(root);
-        std::vector<InstallResult> results;
-        db::Transaction tx(db);
-        auto committed = [&] {
-            tx.commit();
-            any = any || !results.empty();
-            for (const auto& r : results)
-                installed(r);
-        };
-        for (auto& st : staged) {
-            try {
-                results.push_back(commit_install(db, *st));
-            } catch (...) {
-                committed(); // those before it go in
-                throw;
-            }
-        }
-        committed();
-    };
     try {
         // (past a batch: the reading goes on while a batch is committed; 8 MiB hold some
         // 500 small uploads)
@@ -1043,30 +1149,36 @@ std::vector<std::string> install_each(Context& ctx, const std::vector<std::files
             if (!reading)
                 reading.emplace(db);
             resolve_dist(db, parsed, dist);
-            // (checking may publish, which must not find files of the batch pending, nor
-            // run in a read snapshot)
+            // (checking may publish, which must not find files of a batch pending, nor run
+            // in a read snapshot)
             bool publishes = dropped_unpublished(db, parsed);
-            if (sources.count(parsed.source) || batch.size() >= install_batch || publishes)
-                commit_batch();
+            if (batches.holds(parsed.source) || publishes) {
+                reading.reset();
+                batches.finish();
+            } else if (batches.open_size() >= install_batch) {
+                reading.reset();
+                batches.rotate();
+            }
             if (!publishes && !reading)
                 reading.emplace(db);
-            sources.insert(parsed.source);
             auto known = checks.find(parsed.dist.id);
             if (known == checks.end())
                 known = checks.emplace(parsed.dist.id, dist_checks(db, parsed.dist)).first;
-            batch.push_back(check_install(ctx, lock, parsed, known->second, std::move(read)));
+            batches.add(check_install(ctx, lock, parsed, known->second, std::move(read)));
         }
-        commit_batch();
+        reading.reset();
+        batches.finish();
     } catch (...) {
+        reading.reset();
         try {
-            commit_batch(); // what was checked before the failure goes in
+            batches.finish(); // what was checked before the failure goes in
         } catch (...) {
         }
-        if (publish && any)
+        if (publish && batches.any_installed())
             publish_repository(ctx, lock); // and is published; the error stands
         throw;
     }
-    return publish && any ? publish_repository(ctx, lock) : std::vector<std::string>{};
+    return publish && batches.any_installed() ? publish_repository(ctx, lock) : std::vector<std::string>{};
 }
 
 // ---- import --------------------------------------------------------------------------

@@ -186,6 +186,38 @@ $apt/etc/apt/sources.list.d/mbd-$identity-test.sources"
     run_mbd 4 mbd-repo install --each --from "$BATS_TEST_TMPDIR/no-such-list"
 }
 
+@test "install --each over several batches: a source back in the next batch is checked against its own; a bad upload stops the rest" {
+    # 650 uploads (bench/gen-packages: a source with an amd64 and an all package each):
+    # batches of 500, one going into the pool while the next is checked
+    gen="$BATS_TEST_TMPDIR/gen"
+    "$MBDT_SOURCE_DIR/bench/gen-packages" "$gen" 1300 --dist bookworm-test-unstable --version 1.0~test12+1 --extra 0 >/dev/null
+    "$MBDT_SOURCE_DIR/bench/gen-packages" "$BATS_TEST_TMPDIR/old" 2 --dist bookworm-test-unstable --version 1.0~test12+0 --extra 0 >/dev/null
+    cp "$BATS_TEST_TMPDIR"/old/pkgs/* "$gen/pkgs/"
+    mapfile -t changes <"$gen/changes"
+    cd "$gen/pkgs"
+    # p000000 again, at an older version, right after the first batch: refused, as the
+    # first batch holds a newer one
+    printf '%s\n' "${changes[@]:0:510}" "$(cat "$BATS_TEST_TMPDIR/old/changes")" "${changes[@]:510}" >"$BATS_TEST_TMPDIR/list"
+    run_mbd 7 mbd-repo install --each --link --from "$BATS_TEST_TMPDIR/list"
+    assert_stderr_contains "p000000"
+    assert_equal "$(printf '%s\n' "$output" | wc -l)" 510
+    dists="$MBD_HOME/repositories/test/dists/bookworm-test-unstable"
+    assert_equal "$(grep -c '^Package: ' "$dists/main/binary-amd64/Packages")" 1020
+    run_mbd mbd-repo check test
+    # the rest, p000600's .deb damaged: those before it go in
+    printf 'damaged' >>"$gen/pkgs/p000600_1.0~test12+1_amd64.deb"
+    printf '%s\n' "${changes[@]:510}" >"$BATS_TEST_TMPDIR/rest"
+    run_mbd 7 mbd-repo install --each --link --from "$BATS_TEST_TMPDIR/rest"
+    assert_stderr_contains "p000600"
+    assert_equal "$(printf '%s\n' "$output" | wc -l)" 90
+    run_mbd mbd-repo ls --json
+    assert_equal "$(printf '%s' "$output" | jq -r '[.[] | select(.distribution == "bookworm-test-unstable")] | length')" 600
+    assert_equal "$(printf '%s' "$output" | jq -r '.[] | select(.source == "p000000" and .distribution == "bookworm-test-unstable") | .version')" 1.0~test12+1
+    assert_equal "$(grep -c '^Package: ' "$dists/main/binary-amd64/Packages")" 1200
+    [ -z "$(find "$MBD_HOME/repositories/test/pool" -name 'p0006[0-9][0-9]*')" ]
+    run_mbd mbd-repo check test
+}
+
 @test "superseded by-hash files stay for the grace period; Valid-Until when configured" {
     mbdt_install hello 1.0-1~test12+1 bookworm-test-unstable
     bh="$MBD_HOME/repositories/test/dists/bookworm-test-unstable/main/binary-amd64/by-hash/SHA256"
