@@ -49,13 +49,19 @@ std::string read_fd(int fd, const fs::path& path, std::uintmax_t max_size)
     return out;
 }
 
+// Fetched once: OpenSSL 3 looks an implicitly fetched digest (EVP_sha256()...) up again at
+// every init, under a lock (an import inits four per file).
 const EVP_MD* md_of(Hasher::Algo algo)
 {
+    static EVP_MD* const md5 = EVP_MD_fetch(nullptr, "MD5", nullptr);
+    static EVP_MD* const sha1 = EVP_MD_fetch(nullptr, "SHA1", nullptr);
+    static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    static EVP_MD* const sha512 = EVP_MD_fetch(nullptr, "SHA512", nullptr);
     switch (algo) {
-    case Hasher::Algo::md5: return EVP_md5();
-    case Hasher::Algo::sha1: return EVP_sha1();
-    case Hasher::Algo::sha256: return EVP_sha256();
-    case Hasher::Algo::sha512: return EVP_sha512();
+    case Hasher::Algo::md5: return md5 ? md5 : EVP_md5();
+    case Hasher::Algo::sha1: return sha1 ? sha1 : EVP_sha1();
+    case Hasher::Algo::sha256: return sha256 ? sha256 : EVP_sha256();
+    case Hasher::Algo::sha512: return sha512 ? sha512 : EVP_sha512();
     }
     return EVP_sha256();
 }

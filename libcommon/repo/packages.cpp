@@ -904,8 +904,25 @@ private:
     bool done_ = false;
 };
 
+// Pool files recorded as pending or as garbage that are installed now are neither: once
+// per batch of installs (the garbage must not be collected; the pending rows the next
+// publish would forget anyway).
+void settle_pool_rows(db::Db& db, const std::string& repository)
+{
+    for (auto table : {"pool_pending", "pool_garbage"})
+        db.run(fmt::format("DELETE FROM {0} WHERE repository = ? AND EXISTS (SELECT 1 FROM pool_files f "
+                           "WHERE f.repository = {0}.repository AND f.path = {0}.path)",
+                           table),
+               repository);
+}
+
+// How the pool rows of an install are settled: by the install itself (one file at a time),
+// or by its caller, once for a batch (settle_pool_rows).
+enum class PoolRows { each, by_batch };
+
 // The database side of an install, once its files are in the pool and durable.
-InstallResult commit_install(db::Db& db, Staged& st, const std::function<void(db::Db&)>& also = {})
+InstallResult commit_install(db::Db& db, Staged& st, const std::function<void(db::Db&)>& also = {},
+                             PoolRows pool_rows = PoolRows::each)
 {
     auto& files = st.files;
     const auto& dist = st.dist;
@@ -924,8 +941,10 @@ InstallResult commit_install(db::Db& db, Staged& st, const std::function<void(db
                        pf.digest.sha512);
                 pf.id = db.last_insert_id();
             }
-            db.run("DELETE FROM pool_pending WHERE repository = ? AND path = ?", st.repository, pf.path);
-            db.run("DELETE FROM pool_garbage WHERE repository = ? AND path = ?", st.repository, pf.path);
+            if (pool_rows == PoolRows::each) {
+                db.run("DELETE FROM pool_pending WHERE repository = ? AND path = ?", st.repository, pf.path);
+                db.run("DELETE FROM pool_garbage WHERE repository = ? AND path = ?", st.repository, pf.path);
+            }
             result.pool_files.push_back(pf.path);
         }
         long long source_id;
@@ -1093,6 +1112,7 @@ private:
         std::vector<InstallResult> results;
         db::Transaction tx(db_);
         auto committed = [&] {
+            settle_pool_rows(db_, staged.front()->repository);
             tx.commit();
             any_ = any_ || !results.empty();
             for (const auto& r : results)
@@ -1100,7 +1120,7 @@ private:
         };
         for (auto& st : staged) {
             try {
-                results.push_back(commit_install(db_, *st));
+                results.push_back(commit_install(db_, *st, {}, PoolRows::by_batch));
             } catch (...) {
                 committed(); // those before it go in
                 throw;
@@ -1297,7 +1317,7 @@ std::vector<ImportPackageResult> import_packages(Context& ctx, const RepositoryL
         db::Transaction tx(db);
         for (auto& [i, st] : staged) {
             try {
-                commit_install(db, *st);
+                commit_install(db, *st, {}, PoolRows::by_batch);
                 results[i] = {ImportOutcome::installed, ""};
             } catch (const Error& e) {
                 results[i] = {ImportOutcome::failed, e.what()};
@@ -1318,6 +1338,8 @@ std::vector<ImportPackageResult> import_packages(Context& ctx, const RepositoryL
                 results[i] = {ImportOutcome::failed, e.what()};
             }
         }
+        if (!files.empty())
+            settle_pool_rows(db, files.front()->repository);
         tx.commit();
     };
     for (std::size_t i : order) {
