@@ -285,8 +285,13 @@ public:
     {
         for (auto& [home, fd] : homes_) {
             if (::flock(fd, LOCK_EX | LOCK_NB) == 0) {
-                bool started = spawn_detached({"gpgconf", "--homedir", home, "--kill", "gpg-agent"}, fd);
-                log::debug("gpg", "stopping the gpg-agent of '{}'{}", home, started ? "" : ": gpgconf did not start");
+                std::vector<std::string> kill{"gpgconf", "--homedir", home, "--kill", "gpg-agent"};
+                if (spawn_detached(kill, fd)) {
+                    log::debug("gpg", "stopping the gpg-agent of '{}'", home);
+                } else { // (no process to spare: stopped here, waited for)
+                    auto r = run(kill);
+                    log::debug("gpg", "stopped the gpg-agent of '{}' (exit {})", home, r.status);
+                }
             }
             ::close(fd);
         }
