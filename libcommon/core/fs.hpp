@@ -71,9 +71,12 @@ public:
     Hasher& operator=(const Hasher&) = delete;
     void update(std::string_view data);
     std::string hex();
+    // Start again (after hex(), or to drop what was fed): cheaper than a new Hasher.
+    void restart();
 
 private:
     void* ctx_;
+    Algo algo_;
 };
 
 // An exclusive flock() on a lock file, released on destruction.
