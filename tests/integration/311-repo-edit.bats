@@ -166,7 +166,7 @@ release_field() { sed -n "s/^$2: //p" "$MBD_HOME/repositories/test/dists/$1/Rele
     assert_stderr_contains "serves 'trixie' already"
 
     # bookworm removed: it holds packages, so it stays published (refusing uploads) for its grace
-    run_mbd mbd-repo -o publish.retire_grace=2 repository set test --remove-dist bookworm --prepare
+    run_mbd mbd-repo -o publish.retire_grace=30 repository set test --remove-dist bookworm --prepare
     assert_output_contains "changed: codename bookworm removed"
     mbd-repo repository show test --json | jq -e '.distributions[] | select(.codename == "bookworm") | .retire_after'
     [ -f "$dist/InRelease" ]
@@ -176,10 +176,11 @@ release_field() { sed -n "s/^$2: //p" "$MBD_HOME/repositories/test/dists/$1/Rele
     # kept again before the grace is over, then removed again
     run_mbd mbd-repo repository set test --add-dist bookworm --prepare
     assert_output_contains "changed: codename bookworm kept again"
-    run_mbd mbd-repo -o publish.retire_grace=1 repository set test --remove-dist bookworm --prepare
+    # (a grace of a few seconds: a loaded machine takes one between two commands)
+    run_mbd mbd-repo -o publish.retire_grace=4 repository set test --remove-dist bookworm --prepare
     run_mbd mbd-repo maintain
     [ -f "$dist/InRelease" ]
-    sleep 2
+    sleep 5
     run_mbd mbd-repo -o publish.pool_grace=0 maintain
     assert_output_contains "bookworm-test-unstable retired"
     [ ! -e "$dist" ]
