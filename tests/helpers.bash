@@ -31,22 +31,13 @@ mbd_setup() {
     export LC_ALL=C.UTF-8
 }
 
-# Stop the gpg-agent of GnuPG home DIR. First wait for the stop a tool began as it ended
-# (run on its own, it holds DIR/agent.lock exclusively): a home removed and made again
-# at the same path must not lose the agent of its next user to that late stop.
-stop_gpg_agent() {
-    [ -d "$1" ] || return 0
-    [ ! -e "$1/agent.lock" ] || flock -s -w 10 "$1/agent.lock" true 2>/dev/null || true
-    gpgconf --homedir "$1" --kill all 2>/dev/null || true
-}
-
 # Stop the gpg-agents a test's key rings started (the instance's, its sources' in
 # gnupg/sources/NAME, the user's): each left running holds inotify instances, of which
 # a user has 128, and systemd cannot start without one.
 mbd_teardown() {
     local d
     for d in $(find "$MBD_HOME/gnupg" -maxdepth 2 -type d 2>/dev/null) "$GNUPGHOME"; do
-        stop_gpg_agent "$d"
+        [ ! -d "$d" ] || gpgconf --homedir "$d" --kill all 2>/dev/null || true
     done
 }
 

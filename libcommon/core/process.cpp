@@ -257,34 +257,6 @@ RunResult run(const std::vector<std::string>& argv, const RunOptions& options)
     return result;
 }
 
-bool spawn_detached(const std::vector<std::string>& argv, int keep_fd)
-{
-    auto program = argv.empty() ? std::filesystem::path() : find_program(argv[0]);
-    if (program.empty())
-        return false;
-    log::debug("cmd", "spawn: {}", shell_join(argv));
-    std::vector<std::string> argv_copy = argv;
-    std::vector<char*> args = c_strings(argv_copy);
-    pid_t pid = ::fork();
-    if (pid < 0)
-        return false;
-    if (pid == 0) { // (only async-signal-safe calls from here on) a grandchild, so no one waits for it
-        if (::fork() != 0)
-            ::_exit(0);
-        ::setsid();
-        int keep = keep_fd >= 0 ? ::fcntl(keep_fd, F_DUPFD, 10) : -1; // (out of the way of 0-3)
-        int null = ::open("/dev/null", O_RDWR);
-        if (null < 0 || ::dup2(null, 0) < 0 || ::dup2(null, 1) < 0 || ::dup2(null, 2) < 0)
-            ::_exit(127);
-        if (keep_fd >= 0 && (keep < 0 || ::dup2(keep, 3) < 0)) // (a dup2 to another number clears close-on-exec)
-            ::_exit(127);
-        ::close_range(keep_fd >= 0 ? 4 : 3, ~0U, 0);
-        ::execv(program.c_str(), args.data());
-        ::_exit(127);
-    }
-    return wait_for(pid) == 0;
-}
-
 std::string run_checked(const std::vector<std::string>& argv, const RunOptions& options)
 {
     auto r = run(argv, options);

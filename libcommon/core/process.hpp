@@ -34,12 +34,6 @@ RunResult run(const std::vector<std::string>& argv, const RunOptions& options = 
 // stderr when the program fails; returns stdout.
 std::string run_checked(const std::vector<std::string>& argv, const RunOptions& options = {});
 
-// Start argv (found on PATH) and return without waiting for it: it runs on alone, its
-// stdin, stdout and stderr /dev/null, none of our descriptors but keep_fd (which it
-// holds open, as fd 3, until it ends: a lock it keeps for us). False when it could not
-// be started.
-bool spawn_detached(const std::vector<std::string>& argv, int keep_fd = -1);
-
 // The directory of the running program (where the other mbd tools are).
 std::filesystem::path program_directory();
 // The login name of the user the program runs as (its uid's number if it has none).

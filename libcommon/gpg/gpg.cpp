@@ -257,9 +257,9 @@ size_t count_line_starts(std::string_view doc, std::string_view marker)
 // by itself (each holds inotify instances; left running they pile up until systemd
 // cannot start). Every process that opens a secret home holds a shared lock on its
 // agent.lock while it runs; when it ends, the last one (the exclusive lock is free)
-// stops the agent: `gpgconf --kill`, started on its own with the exclusive lock, which
-// it holds until the agent is gone (the tool does not wait for it: ~50 ms). A process
-// that comes meanwhile waits for its shared lock, then gpg starts a fresh agent for it.
+// stops the agent. A process that comes meanwhile waits for its shared lock, then
+// gpg starts a fresh agent for it. (The stop is waited for: one left running after the
+// tool ended raced with whatever came next, a copy of the home losing its sockets.)
 class Agents {
 public:
     static Agents& instance()
@@ -285,13 +285,8 @@ public:
     {
         for (auto& [home, fd] : homes_) {
             if (::flock(fd, LOCK_EX | LOCK_NB) == 0) {
-                std::vector<std::string> kill{"gpgconf", "--homedir", home, "--kill", "gpg-agent"};
-                if (spawn_detached(kill, fd)) {
-                    log::debug("gpg", "stopping the gpg-agent of '{}'", home);
-                } else { // (no process to spare: stopped here, waited for)
-                    auto r = run(kill);
-                    log::debug("gpg", "stopped the gpg-agent of '{}' (exit {})", home, r.status);
-                }
+                auto r = run({"gpgconf", "--homedir", home, "--kill", "gpg-agent"});
+                log::debug("gpg", "stopped the gpg-agent of '{}' (exit {})", home, r.status);
             }
             ::close(fd);
         }

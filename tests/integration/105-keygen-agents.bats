@@ -4,9 +4,7 @@
 
 load ../helpers
 
-# (once the stop a tool started as it ended has finished: it holds agent.lock exclusively)
 agents_of_home() {
-    flock -s -w 10 "$MBD_HOME/gnupg/agent.lock" true
     pgrep -f -- "gpg-agent --homedir $MBD_HOME/" || true
 }
 

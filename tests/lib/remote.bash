@@ -89,7 +89,7 @@ remote_setup() {
 remote_teardown() {
     local d
     for d in "$BATS_TEST_TMPDIR"/*/gnupg "$BATS_TEST_TMPDIR"/*/gnupg/*/; do
-        stop_gpg_agent "$d"
+        [ ! -d "$d" ] || gpgconf --homedir "$d" --kill all 2>/dev/null || true
     done
     mbd_teardown
 }
