@@ -5,6 +5,7 @@
 #include "core/strings.hpp"
 #include "db/context.hpp"
 #include "db/db.hpp"
+#include "debian/debfile.hpp"
 
 #include <algorithm>
 #include <deque>
@@ -65,6 +66,57 @@ repo::IndexSet default_index_set(const Context& ctx)
     } catch (const Error& e) {
         throw fail(Exit::config, "publish.indices: {}", e.what());
     }
+}
+
+bool contents_wanted(Context& ctx)
+{
+    auto& db = ctx.db();
+    if (db.scalar_int("SELECT count(*) FROM distributions WHERE indices IS NULL").value_or(0) > 0 &&
+        default_index_set(ctx).contents)
+        return true;
+    for (const auto& words : db.column_text("SELECT DISTINCT indices FROM distributions WHERE indices IS NOT NULL"))
+        if (repo::parse_index_set(words).contents)
+            return true;
+    return false;
+}
+
+size_t read_unread_paths(db::Db& db, std::string_view repository, const std::filesystem::path& root)
+{
+    std::vector<std::pair<long long, std::string>> unread; // (binary id, pool path)
+    {
+        auto r = db.query("SELECT b.id, f.path FROM binary_packages b JOIN pool_files f ON f.id = b.file_id "
+                          "WHERE b.contents_read = 0 AND f.repository = ?",
+                          repository);
+        while (r.step())
+            unread.emplace_back(r.int64(0), r.text(1));
+    }
+    if (unread.empty())
+        return 0;
+    db::Transaction tx(db);
+    for (const auto& [id, path] : unread) {
+        std::string text;
+        try {
+            text = contents_text(debian::read_deb(root / path).paths);
+        } catch (const Error& e) {
+            log::warning("{}: its paths cannot be read, it has no Contents line: {}", path, e.what());
+        }
+        db.run("UPDATE binary_packages SET contents = ?, contents_read = 1 WHERE id = ?", text, id);
+    }
+    tx.commit();
+    log::debug("publish", "'{}': the paths of {} binaries read for Contents", repository, unread.size());
+    return unread.size();
+}
+
+std::string contents_text(const std::vector<std::string>& paths)
+{
+    std::string text;
+    for (const auto& p : paths)
+        if (std::none_of(p.begin(), p.end(), [](unsigned char ch) { return ch < 0x20 || ch == 0x7f; }) &&
+            p.back() != ' ') {
+            text += p;
+            text += '\n';
+        }
+    return text;
 }
 
 std::vector<std::string> index_forms(const repo::IndexSet& set)

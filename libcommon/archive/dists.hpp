@@ -57,6 +57,18 @@ std::vector<IndexSpec> header_index_specs(const std::string& header, bool conten
 // Every entry of a snapshot's index, from its frozen membership (repo/snapshots.hpp).
 std::vector<Entry> snapshot_entries(db::Db& db, long long snapshot_id, const IndexSpec& spec);
 
+// Whether any distribution publishes Contents (its own index set, or publish.indices): if
+// none does, an install does not read a package's paths (debian::DebPaths::skip).
+bool contents_wanted(Context& ctx);
+// The paths of the binaries of repository whose paths were not read at install, read now
+// from their pool files under root (the repository's directory), before a publish writes
+// Contents; the number read. A data member that cannot be read is warned of and leaves no
+// Contents line.
+size_t read_unread_paths(db::Db& db, std::string_view repository, const std::filesystem::path& root);
+// A binary's paths as Contents lists them, one per line, but those a Contents line cannot
+// hold (a control character, a trailing space).
+std::string contents_text(const std::vector<std::string>& paths);
+
 // 'section/name' as Contents lists a package.
 std::string qualified_name(const std::string& section, const std::string& name);
 // Entries for each path of a newline-separated list.

@@ -608,6 +608,8 @@ PublishReport publish(Context& ctx, const repo::RepositoryLock& lock, const Publ
     PublishReport report;
     auto plans = plan_dists(db, lock.id(), default_index_set(ctx));
     auto build = build_options(ctx);
+    if (std::any_of(plans.begin(), plans.end(), [](const DistPlan& p) { return p.set.contents; }))
+        read_unread_paths(db, lock.id(), root);
     auto work = stage_due(db, selected_dists(plans, options, lock.id()), schedule, root, options, build, report);
     if (work.empty())
         return report;

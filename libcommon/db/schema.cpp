@@ -437,6 +437,12 @@ CREATE INDEX snapshot_binaries_binary ON snapshot_binaries(binary_id);
 ALTER TABLE distributions ADD COLUMN indices TEXT;
 ALTER TABLE published_dists ADD COLUMN indices TEXT NOT NULL DEFAULT 'gz xz contents by-hash';
 )sql",
+        // paths read or not (issue 24): a binary installed while no distribution published
+        // Contents has its data member unread (contents ''), until a publish that does
+        R"sql(
+ALTER TABLE binary_packages ADD COLUMN contents_read INTEGER NOT NULL DEFAULT 1;
+CREATE INDEX binary_packages_unread ON binary_packages(id) WHERE contents_read = 0;
+)sql",
     },
 };
 

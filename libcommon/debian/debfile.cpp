@@ -91,7 +91,7 @@ namespace {
 
 // The ar archive, opened by `open`, read to its end.
 template <typename Open>
-DebInfo read_deb_with(const std::filesystem::path& file, Open open)
+DebInfo read_deb_with(const std::filesystem::path& file, DebPaths want, Open open)
 {
     auto outer = new_reader();
     archive_read_support_format_ar(outer.get());
@@ -113,7 +113,8 @@ DebInfo read_deb_with(const std::filesystem::path& file, Open open)
             read_tar(outer.get(), member, file, true, control_text, paths);
             have_control = true;
         } else if (starts_with(member, "data.tar")) {
-            read_tar(outer.get(), member, file, false, control_text, paths);
+            if (want == DebPaths::read)
+                read_tar(outer.get(), member, file, false, control_text, paths);
             have_data = true;
         }
     }
@@ -136,19 +137,20 @@ DebInfo read_deb_with(const std::filesystem::path& file, Open open)
     std::sort(paths.begin(), paths.end());
     paths.erase(std::unique(paths.begin(), paths.end()), paths.end());
     info.paths = std::move(paths);
+    info.paths_read = want == DebPaths::read;
     return info;
 }
 
 } // namespace
 
-DebInfo read_deb(const std::filesystem::path& file)
+DebInfo read_deb(const std::filesystem::path& file, DebPaths paths)
 {
-    return read_deb_with(file, [&](archive* a) { return archive_read_open_filename(a, file.c_str(), 1 << 16); });
+    return read_deb_with(file, paths, [&](archive* a) { return archive_read_open_filename(a, file.c_str(), 1 << 16); });
 }
 
-DebInfo read_deb(const std::filesystem::path& file, std::string_view bytes)
+DebInfo read_deb(const std::filesystem::path& file, std::string_view bytes, DebPaths paths)
 {
-    return read_deb_with(file, [&](archive* a) { return archive_read_open_memory(a, bytes.data(), bytes.size()); });
+    return read_deb_with(file, paths, [&](archive* a) { return archive_read_open_memory(a, bytes.data(), bytes.size()); });
 }
 
 } // namespace mbd::debian

@@ -1,5 +1,6 @@
 #include "repo/packages.hpp"
 
+#include "archive/dists.hpp"
 #include "archive/durable.hpp"
 #include "archive/publish.hpp"
 #include "core/error.hpp"
@@ -410,6 +411,7 @@ ParsedInstall parse_install(db::Db& db, const std::vector<fs::path>& changes, co
 
 struct Binary {
     std::string name, version, arch, kind, section, stanza, contents;
+    bool contents_read;
     PoolFile* file;
 };
 
@@ -498,7 +500,7 @@ struct ReadUpload {
     std::map<std::string, debian::DebInfo> debs; // by file name
 };
 
-ReadUpload read_upload(const ParsedInstall& parsed)
+ReadUpload read_upload(const ParsedInstall& parsed, debian::DebPaths paths)
 {
     ReadUpload r;
     std::map<std::string, std::string> small;
@@ -512,10 +514,17 @@ ReadUpload read_upload(const ParsedInstall& parsed)
     for (const auto& [name, pf] : r.files)
         if (is_binary_package(name)) {
             auto read = small.find(name);
-            r.debs.emplace(name, read != small.end() ? debian::read_deb(pf.from, read->second)
-                                                     : debian::read_deb(pf.from));
+            r.debs.emplace(name, read != small.end() ? debian::read_deb(pf.from, read->second, paths)
+                                                     : debian::read_deb(pf.from, paths));
         }
     return r;
+}
+
+// A package's paths are read at install only when a distribution publishes Contents (else
+// by the first publish that does: archive::read_unread_paths).
+debian::DebPaths paths_to_read(Context& ctx)
+{
+    return archive::contents_wanted(ctx) ? debian::DebPaths::read : debian::DebPaths::skip;
 }
 
 // About what a read upload holds in memory: its .changes, .dsc and control paragraphs
@@ -535,8 +544,8 @@ size_t held_bytes(const ReadUpload& r)
 // (held_bytes); taken in order.
 class ReadAhead {
 public:
-    ReadAhead(const std::vector<fs::path>& changes, size_t window, size_t budget)
-        : changes_(changes), window_(window), budget_(budget), slots_(window)
+    ReadAhead(const std::vector<fs::path>& changes, debian::DebPaths paths, size_t window, size_t budget)
+        : changes_(changes), paths_(paths), window_(window), budget_(budget), slots_(window)
     {
         unsigned n = std::max(1u, std::thread::hardware_concurrency());
         for (unsigned t = 0; t < n; ++t)
@@ -597,7 +606,7 @@ private:
             Slot s;
             try {
                 s.parsed = read_changes({changes_[i]});
-                s.read = read_upload(*s.parsed);
+                s.read = read_upload(*s.parsed, paths_);
                 s.bytes = held_bytes(*s.read);
             } catch (...) {
                 s.error = std::current_exception();
@@ -612,6 +621,7 @@ private:
         }
     }
     const std::vector<fs::path>& changes_;
+    debian::DebPaths paths_;
     size_t window_, budget_;
     std::vector<Slot> slots_; // a ring: .changes i in slot i % window (the one taken window before it is out)
     size_t next_ = 0, taken_ = 0, held_ = 0;
@@ -711,19 +721,6 @@ std::pair<std::string, std::string> built_from(const deb822::Paragraph& c, const
     return {bin_source, bin_source_version};
 }
 
-// A binary's paths for Contents, but those a Contents line cannot hold.
-std::string contents_of(const std::vector<std::string>& paths)
-{
-    std::string contents;
-    for (const auto& p : paths)
-        if (std::none_of(p.begin(), p.end(), [](unsigned char ch) { return ch < 0x20 || ch == 0x7f; }) &&
-            p.back() != ' ') {
-            contents += p;
-            contents += '\n';
-        }
-    return contents;
-}
-
 // One .deb or .udeb of the upload (e: its .changes entry), checked, with its pool path.
 Binary stage_binary(const Staged& st, const std::string& name, PoolFile& pf, const debian::FileEntry* e,
                     const debian::DebInfo& info, const std::vector<std::string>& archs)
@@ -745,7 +742,8 @@ Binary stage_binary(const Staged& st, const std::string& name, PoolFile& pf, con
     std::string sec = c.has("Section") ? c.get("Section") : e->section;
     pf.path = st.directory + "/" + name;
     std::string stanza = packages_stanza(c, pf.path, pf.digest, e->section, e->priority);
-    return {pkg, ver, arch, deb ? "deb" : "udeb", sec, std::move(stanza), contents_of(info.paths), &pf};
+    return {pkg, ver, arch, deb ? "deb" : "udeb", sec, std::move(stanza), archive::contents_text(info.paths),
+            info.paths_read, &pf};
 }
 
 // The binaries of the upload, checked.
@@ -968,8 +966,9 @@ InstallResult commit_install(db::Db& db, Staged& st, const std::function<void(db
                 throw fail(Exit::exists, "{} {} has a binary package '{}' for '{}' already", source, source_version,
                            b.name, b.arch);
             db.run("INSERT INTO binary_packages(source_id, name, version, architecture, kind, section, file_id, "
-                   "stanza, contents) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                   source_id, b.name, b.version, b.arch, b.kind, b.section, b.file->id, b.stanza, b.contents);
+                   "stanza, contents, contents_read) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   source_id, b.name, b.version, b.arch, b.kind, b.section, b.file->id, b.stanza, b.contents,
+                   b.contents_read);
             new_binaries.push_back(db.last_insert_id());
             result.binaries.push_back(fmt::format("{}_{}_{}", b.name, b.version, b.arch));
         }
@@ -1001,7 +1000,8 @@ InstallResult install(Context& ctx, const InstallRequest& request)
 {
     auto parsed = parse_install(ctx.db(), request.changes, request.dist);
     RepositoryLock lock(ctx, parsed.dist.repository);
-    auto st = check_install(ctx, lock, parsed, dist_checks(ctx.db(), parsed.dist), read_upload(parsed));
+    auto st = check_install(ctx, lock, parsed, dist_checks(ctx.db(), parsed.dist),
+                             read_upload(parsed, paths_to_read(ctx)));
     fs::path root = archive::repository_dir(ctx, lock.id());
     archive::Durable durable;
     copy_into_pool(ctx.db(), root, {st}, durable, request.link);
@@ -1163,7 +1163,7 @@ std::vector<std::string> install_each(Context& ctx, const std::vector<std::files
     try {
         // (past a batch: the reading goes on while a batch is committed; 8 MiB hold some
         // 500 small uploads)
-        ReadAhead ahead(changes, 2 * install_batch, 8 << 20);
+        ReadAhead ahead(changes, paths_to_read(ctx), 2 * install_batch, 8 << 20);
         for (size_t i = 0; i < changes.size(); ++i) {
             auto [parsed, read] = ahead.take(i);
             if (!reading)
@@ -1290,6 +1290,7 @@ std::vector<ImportPackageResult> import_packages(Context& ctx, const RepositoryL
 
     fs::path root = archive::repository_dir(ctx, lock.id());
     DistChecks checks = dist_checks(db, suite);
+    auto paths = paths_to_read(ctx);
     std::vector<std::pair<std::size_t, std::shared_ptr<Staged>>> batch;
     std::vector<std::pair<std::size_t, long long>> placements;
     std::set<std::string> sources;
@@ -1363,7 +1364,7 @@ std::vector<ImportPackageResult> import_packages(Context& ctx, const RepositoryL
                     publish_repository(ctx, lock);
                 }
                 sources.insert(p.source);
-                batch.emplace_back(i, check_install(ctx, lock, parsed, checks, read_upload(parsed)));
+                batch.emplace_back(i, check_install(ctx, lock, parsed, checks, read_upload(parsed, paths)));
             }
         } catch (const Error& e) {
             results[i] = {ImportOutcome::failed, e.what()};

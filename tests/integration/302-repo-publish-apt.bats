@@ -286,6 +286,9 @@ $apt/etc/apt/sources.list.d/mbd-$identity-test.sources"
     # Built on from a .gz-only state (an incremental publish), and read by apt.
     mbdt_install hello 1.1-1~test12+1 bookworm-test-unstable
     gunzip -c "$d/main/binary-amd64/Packages.gz" | grep -q '^Version: 1.1-1~test12+1$'
+    # No distribution publishes Contents: the package's paths were not read (its data member).
+    assert_equal "$(sqlite3 "$MBD_HOME/config.sqlite" \
+        "SELECT DISTINCT contents_read || ':' || contents FROM binary_packages WHERE version = '1.1-1~test12+1'")" "0:"
     run_mbd mbd-repo snapshot create bookworm-test-unstable gz-only
     run_mbd mbd-repo check
     apt="$BATS_TEST_TMPDIR/apt"
@@ -310,6 +313,10 @@ $apt/etc/apt/sources.list.d/mbd-$identity-test.sources"
     done
     grep -q '^Acquire-By-Hash: yes$' "$rel"
     xz -dc "$d/main/binary-amd64/Packages.xz" | grep -q '^Version: 1.1-1~test12+1$'
+    # ... and Contents lists the paths of the package installed without them: read now.
+    gunzip -c "$d/main/Contents-amd64.gz" | grep -Eq '^usr/share/hello/data +[a-z]+/hello$'
+    assert_equal "$(sqlite3 "$MBD_HOME/config.sqlite" \
+        "SELECT DISTINCT contents_read FROM binary_packages WHERE version = '1.1-1~test12+1'")" 1
     mbdt_assert_release_ok bookworm-test-unstable
     run_mbd mbd-repo check
     mbdt_apt_ok "$apt" update
