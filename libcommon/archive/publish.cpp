@@ -626,14 +626,10 @@ PublishReport publish(Context& ctx, const repo::RepositoryLock& lock, const Publ
             for (const auto* tmp : {&b.index.raw_tmp, &b.index.gz_tmp, &b.index.xz_tmp})
                 if (!tmp->empty())
                     written.push_back(*tmp);
-    std::thread writeback(start_writeback, std::cref(written)); // beside gpg
-    try {
+    {
+        std::jthread writeback(start_writeback, std::cref(written)); // beside gpg
         sign_releases(ctx, ring, signers, work, now, valid_until);
-    } catch (...) {
-        writeback.join();
-        throw;
     }
-    writeback.join();
     Durable durable;
     install_all(work, durable);
     durable.flush(root);

@@ -306,14 +306,20 @@ FileDigest digest_fd(int fd, const fs::path& path)
     return d.done();
 }
 
-FileDigest digest_file(const fs::path& path, std::uintmax_t keep_max, std::optional<std::string>& bytes)
+std::optional<FileDigest> digest_regular_file(const fs::path& path, std::uintmax_t keep_max,
+                                              std::optional<std::string>& bytes)
 {
     bytes.reset();
-    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    // (O_NONBLOCK: opening a FIFO waits for no writer; a regular file's reads ignore it)
+    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+    if (fd.fd < 0 && (errno == ENOENT || errno == ENOTDIR || errno == ENXIO))
+        return std::nullopt;
     struct stat st {};
     if (fd.fd < 0 || ::fstat(fd.fd, &st) != 0)
         throw sys_error(fmt::format("cannot open '{}'", path.string()));
-    if (!S_ISREG(st.st_mode) || std::uintmax_t(st.st_size) > keep_max)
+    if (!S_ISREG(st.st_mode))
+        return std::nullopt;
+    if (std::uintmax_t(st.st_size) > keep_max)
         return digest_fd(fd.fd, path);
     // (one byte more than its size: a file that grew since is read to its end all the same)
     std::string all(size_t(st.st_size) + 1, '\0');

@@ -54,10 +54,12 @@ struct FileDigest {
 FileDigest digest_file(const fs::path& path);
 // The same for an open file, read from where it is to its end (path: for messages).
 FileDigest digest_fd(int fd, const fs::path& path);
-// digest_file that also hands back the bytes it hashed when there are at most keep_max
-// of them: a small file that is hashed and then parsed is read once, and what is parsed
-// is what was hashed.
-FileDigest digest_file(const fs::path& path, std::uintmax_t keep_max, std::optional<std::string>& bytes);
+// digest_file of a regular file (nullopt: path is missing or names no regular file, a
+// FIFO included: never waited on) that also hands back the bytes it hashed when there are
+// at most keep_max of them: a small file that is hashed and then parsed is read once, and
+// what is parsed is what was hashed.
+std::optional<FileDigest> digest_regular_file(const fs::path& path, std::uintmax_t keep_max,
+                                              std::optional<std::string>& bytes);
 // Streams the file once for its SHA256 only.
 std::string sha256_file(const fs::path& path);
 

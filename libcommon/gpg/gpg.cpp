@@ -897,20 +897,16 @@ Keyring::ReleaseSignatures Keyring::sign_release(std::string_view release, const
     } other{new_context()};
     ReleaseSignatures out;
     std::exception_ptr error;
-    std::thread detached([&] {
-        try {
-            out.detached = sign(other.ctx, impl_->signers, release, signers, GPGME_SIG_MODE_DETACH);
-        } catch (...) {
-            error = std::current_exception();
-        }
-    });
-    try {
+    {
+        std::jthread detached([&] {
+            try {
+                out.detached = sign(other.ctx, impl_->signers, release, signers, GPGME_SIG_MODE_DETACH);
+            } catch (...) {
+                error = std::current_exception();
+            }
+        });
         out.clearsigned = sign(impl_->ctx, impl_->signers, release, signers, GPGME_SIG_MODE_CLEAR);
-    } catch (...) {
-        detached.join();
-        throw;
     }
-    detached.join();
     if (error)
         std::rethrow_exception(error);
     return out;

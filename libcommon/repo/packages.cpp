@@ -459,11 +459,12 @@ void verify_listed_files(const std::vector<Upload>& uploads, std::map<std::strin
                     throw fail(Exit::rejected, "'{}' is listed twice with different checksums", f.name);
                 continue;
             }
-            if (!fs::is_regular_file(at))
-                throw fail(Exit::rejected, "'{}' is listed in {} but missing", f.name, u.lists);
             std::optional<std::string> bytes;
             bool parsed = ends_with(f.name, ".dsc") || is_binary_package(f.name);
-            auto d = digest_file(at, parsed ? small_file_max : 0, bytes);
+            auto digest = digest_regular_file(at, parsed ? small_file_max : 0, bytes);
+            if (!digest)
+                throw fail(Exit::rejected, "'{}' is listed in {} but missing", f.name, u.lists);
+            const auto& d = *digest;
             if (d.size != f.size)
                 throw fail(Exit::rejected, "'{}' has {} bytes, {} says {}", f.name, d.size, u.lists, f.size);
             if (d.sha256 != f.sha256)
@@ -903,8 +904,8 @@ private:
 };
 
 // Pool files recorded as pending or as garbage that are installed now are neither: once
-// per batch of installs (the garbage must not be collected; the pending rows the next
-// publish would forget anyway).
+// per batch of installs, and by each publish's collection (the garbage must not be
+// collected; the pending rows are done with).
 void settle_pool_rows(db::Db& db, const std::string& repository)
 {
     for (auto table : {"pool_pending", "pool_garbage"})
@@ -1028,11 +1029,6 @@ public:
         : db_(db), root_(root), link_(link), installed_(installed)
     {
     }
-    ~Batches()
-    {
-        if (placing_.joinable())
-            placing_.join();
-    }
     Batches(const Batches&) = delete;
     Batches& operator=(const Batches&) = delete;
 
@@ -1079,7 +1075,7 @@ private:
             placed_ = std::move(open_);
             open_.clear();
             record_pending(db_, placed_);
-            placing_ = std::thread([this] {
+            placing_ = std::jthread([this] {
                 try {
                     archive::Durable durable;
                     place_into_pool(root_, placed_, durable, link_);
@@ -1135,10 +1131,10 @@ private:
     const std::function<void(const InstallResult&)>& installed_;
     std::vector<std::shared_ptr<Staged>> open_, placed_; // being checked; going into the pool
     std::set<std::string> open_sources_, placed_sources_;
-    std::thread placing_;
     std::exception_ptr placing_error_;
     bool any_ = false;    // something went in
     bool failed_ = false; // a batch could not go in
+    std::jthread placing_; // (last: joined before what it uses goes)
 };
 
 } // namespace
@@ -1491,9 +1487,7 @@ std::vector<std::string> publish_repository(Context& ctx, const RepositoryLock& 
                                 lock.id());
         while (pending.step())
             unlink.push_back(pending.text(0));
-        db.run("DELETE FROM pool_pending WHERE repository = ? AND EXISTS (SELECT 1 FROM pool_files f "
-               "WHERE f.repository = pool_pending.repository AND f.path = pool_pending.path)",
-               lock.id());
+        settle_pool_rows(db, lock.id()); // (and no garbage row may name a file installed again)
         auto old = db.query("SELECT path FROM pool_garbage WHERE repository = ? AND since + ? <= ?", lock.id(),
                             ctx.config().get_int("publish.pool_grace"), now);
         while (old.step())

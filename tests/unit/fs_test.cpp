@@ -5,6 +5,7 @@
 #include "core/fs.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 using namespace mbd;
 
@@ -19,7 +20,7 @@ TEST(Fs, DigestKeepsTheBytesOfSmallFiles)
         auto path = dir.path() / ("f" + std::to_string(size));
         write_atomic(path, content);
         std::optional<std::string> bytes = "left from before";
-        auto kept = digest_file(path, 250000, bytes);
+        auto kept = digest_regular_file(path, 250000, bytes).value();
         auto streamed = digest_file(path);
         EXPECT_EQ(kept.size, size);
         EXPECT_EQ(kept.sha256, sha256_hex(content));
@@ -34,8 +35,13 @@ TEST(Fs, DigestKeepsTheBytesOfSmallFiles)
             EXPECT_FALSE(bytes.has_value());
         }
     }
+    // No regular file there: missing, a directory, a FIFO (not waited on for a writer).
     std::optional<std::string> bytes;
-    EXPECT_THROW(digest_file(dir.path() / "missing", 100, bytes), Error);
+    EXPECT_FALSE(digest_regular_file(dir.path() / "missing", 100, bytes));
+    EXPECT_FALSE(digest_regular_file(dir.path() / "missing" / "below", 100, bytes));
+    EXPECT_FALSE(digest_regular_file(dir.path(), 100, bytes));
+    ASSERT_EQ(::mkfifo((dir.path() / "fifo").c_str(), 0600), 0);
+    EXPECT_FALSE(digest_regular_file(dir.path() / "fifo", 100, bytes));
 }
 
 TEST(Fs, MakeNewDirsSaysWhatItMade)
