@@ -12,6 +12,9 @@
 // SHA-512 (an update hashes from its change to the end), the files shared by 2 threads.
 //
 //   floor --publish OUTDIR FILE...   prints "write S hash S"
+//   floor --publish-noraw OUTDIR FILE...  the same, but only the compressed files (.gz, .xz)
+//     written: the layout where Release lists the uncompressed files' hashes and the archive
+//     serves only their compressed forms (Debian's, DESIGN.md's default)
 //
 // And the pool's directories: one per source (pool/main/p/pNNNNNN/, Debian's layout, which
 // every tool here makes), COUNT of them made under DIR on one thread, as an import makes them.
@@ -70,13 +73,15 @@ double since(std::chrono::steady_clock::time_point t)
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
-int publish_floor(const fs::path& outdir, const std::vector<std::string>& files)
+int publish_floor(const fs::path& outdir, const std::vector<std::string>& files, bool raw)
 {
     std::vector<std::string> data;
     for (const auto& f : files)
         data.push_back(read_all(f));
     auto t0 = std::chrono::steady_clock::now();
     on_two(data.size(), [&](size_t i) {
+        if (!raw && !files[i].ends_with(".gz") && !files[i].ends_with(".xz"))
+            return;
         fs::path p = outdir / ("new." + std::to_string(i));
         FILE* f = std::fopen(p.c_str(), "wb");
         std::fwrite(data[i].data(), 1, data[i].size(), f);
@@ -144,8 +149,9 @@ int pool_dirs_floor(const fs::path& dir, size_t count)
 
 int main(int argc, char** argv)
 {
-    if (argc > 2 && std::string(argv[1]) == "--publish")
-        return publish_floor(argv[2], std::vector<std::string>(argv + 3, argv + argc));
+    if (argc > 2 && (std::string(argv[1]) == "--publish" || std::string(argv[1]) == "--publish-noraw"))
+        return publish_floor(argv[2], std::vector<std::string>(argv + 3, argv + argc),
+                             std::string(argv[1]) == "--publish");
     if (argc == 4 && std::string(argv[1]) == "--pool-dirs")
         return pool_dirs_floor(argv[2], std::stoul(argv[3]));
     if (argc < 3) {
