@@ -84,7 +84,10 @@ size_t read_unread_paths(db::Db& db, std::string_view repository, const std::fil
 {
     std::vector<std::pair<long long, std::string>> unread; // (binary id, pool path)
     {
-        auto r = db.query("SELECT b.id, f.path FROM binary_packages b JOIN pool_files f ON f.id = b.file_id "
+        // (CROSS JOIN keeps this order: the binaries unread by their partial index, costing
+        // nothing when there are none; joined the other way, every pool file of the repository
+        // was read at each publish, 60 ms at 50,000 packages)
+        auto r = db.query("SELECT b.id, f.path FROM binary_packages b CROSS JOIN pool_files f ON f.id = b.file_id "
                           "WHERE b.contents_read = 0 AND f.repository = ?",
                           repository);
         while (r.step())
