@@ -321,3 +321,40 @@ $apt/etc/apt/sources.list.d/mbd-$identity-test.sources"
     run_mbd mbd-repo check
     mbdt_apt_ok "$apt" update
 }
+
+@test "Contents off: a data member is not read at install; turned on, one that cannot be read is warned of and has no Contents line" {
+    run_mbd mbd-repo dist set bookworm --indices gz
+    run_mbd mbd-repo publish test
+    upload=$(mbdt_build_package "$MBDT_PKG" hello 1.0-1~test12+1 --dist bookworm-test-unstable)
+    # The amd64 package's data member replaced by bytes no decompressor reads, the .changes
+    # told its new size and checksums (the uploader signs them).
+    deb=$(dirname "$upload")/hello_1.0-1~test12+1_amd64.deb
+    old_size=$(stat -c %s "$deb") old_md5=$(md5sum <"$deb" | cut -d' ' -f1)
+    old_sha1=$(sha1sum <"$deb" | cut -d' ' -f1) old_sha256=$(sha256sum <"$deb" | cut -d' ' -f1)
+    work="$BATS_TEST_TMPDIR/ar" && mkdir -p "$work"
+    (cd "$work" && ar x "$deb")
+    data=$(cd "$work" && ls data.tar.*)
+    control=$(cd "$work" && ls control.tar.*)
+    head -c 4096 /dev/urandom >"$work/$data"
+    rm "$deb" && (cd "$work" && ar rc "$deb" debian-binary "$control" "$data")
+    new_size=$(stat -c %s "$deb")
+    sed -i -e "s/$old_md5 $old_size /$(md5sum <"$deb" | cut -d' ' -f1) $new_size /" \
+        -e "s/$old_sha1 $old_size /$(sha1sum <"$deb" | cut -d' ' -f1) $new_size /" \
+        -e "s/$old_sha256 $old_size /$(sha256sum <"$deb" | cut -d' ' -f1) $new_size /" "$upload"
+    mbdt_sign_changes "$upload"
+    run_mbd mbd-repo install "$upload"
+    assert_equal "$(sqlite3 "$MBD_HOME/config.sqlite" \
+        "SELECT contents_read FROM binary_packages WHERE name = 'hello' AND architecture = 'amd64'")" 0
+    # Contents on again: the publish reads the paths it lacks, warns of the one it cannot.
+    run_mbd mbd-repo dist set bookworm --indices default
+    run --separate-stderr mbd-repo publish test # (a warning: run_mbd refuses one)
+    assert_equal "$status" 0
+    assert_stderr_contains "W: pool/main/h/hello/hello_1.0-1~test12+1_amd64.deb: its paths cannot be read, it has no Contents line"
+    d="$MBD_HOME/repositories/test/dists/bookworm-test-unstable"
+    gunzip -c "$d/main/Contents-amd64.gz" >"$BATS_TEST_TMPDIR/contents"
+    refute_grep ' [a-z]*/hello$' "$BATS_TEST_TMPDIR/contents"
+    assert_equal "$(sqlite3 "$MBD_HOME/config.sqlite" \
+        "SELECT contents_read FROM binary_packages WHERE name = 'hello' AND architecture = 'amd64'")" 1
+    mbdt_assert_release_ok bookworm-test-unstable
+    run_mbd mbd-repo check
+}
