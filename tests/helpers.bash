@@ -99,6 +99,30 @@ refute() {
     fi
 }
 
+# index_text FILE: the text of the index FILE (.../Packages, Sources, Contents-ARCH): FILE
+# when its index set writes it, else what FILE.xz or FILE.gz decompresses to (Debian's set,
+# the default, writes no uncompressed file).
+index_text() {
+    if [ -e "$1" ]; then
+        cat "$1"
+    elif [ -e "$1.xz" ]; then
+        xz -dc "$1.xz"
+    elif [ -e "$1.gz" ]; then
+        gzip -dc "$1.gz"
+    else
+        printf 'index_text: none of %s, .xz, .gz is there\n' "$1" >&2
+        return 1
+    fi
+}
+
+# index_file FILE: the name of a file holding index_text FILE; nothing when there is no
+# such index (so that `grep PATTERN "$(index_file FILE)"` and refute_grep fail on it).
+index_file() {
+    local t
+    t=$(mktemp -p "$BATS_TEST_TMPDIR" index.XXXXXX)
+    index_text "$1" >"$t" && printf '%s\n' "$t"
+}
+
 # refute_grep [GREP-OPTIONS] PATTERN [FILE...]: no line matches (grep exits 1; a
 # missing or unreadable file, exit 2, fails too). Shows the lines that matched.
 refute_grep() {

@@ -124,7 +124,9 @@ std::string contents_text(const std::vector<std::string>& paths)
 
 std::vector<std::string> index_forms(const repo::IndexSet& set)
 {
-    std::vector<std::string> out{""};
+    std::vector<std::string> out;
+    if (set.uncompressed)
+        out.emplace_back("");
     if (set.gz)
         out.emplace_back(".gz");
     if (set.xz)

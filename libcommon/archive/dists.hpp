@@ -32,7 +32,8 @@ struct DistPlan {
 std::vector<DistPlan> plan_dists(db::Db& db, std::string_view repository, const repo::IndexSet& default_set);
 // The configuration's publish.indices; Error(Exit::config) when it is not a set.
 repo::IndexSet default_index_set(const Context& ctx);
-// The suffixes of the files of an index: "" and, as set has them, ".gz" and ".xz".
+// The suffixes of the files of an index set writes: "" (uncompressed), ".gz", ".xz".
+// (Release lists the uncompressed one, "", whether or not it is written.)
 std::vector<std::string> index_forms(const repo::IndexSet& set);
 
 // Every entry of an index, read from the database.

@@ -191,7 +191,8 @@ bool get_str(std::string_view& in, std::string& s)
     return true;
 }
 
-constexpr std::string_view state_magic_v1 = "mbdidx1", state_magic = "mbdidx2"; // v2: hash marks
+// v2: hash marks; v3: whether the uncompressed file was written (before: always)
+constexpr std::string_view state_magic_v1 = "mbdidx1", state_magic_v2 = "mbdidx2", state_magic = "mbdidx3";
 
 // ---- hashes ---------------------------------------------------------------------
 
@@ -257,13 +258,16 @@ private:
 
 // ---- files --------------------------------------------------------------------
 
-// One form of an index being written; a form not published (on = false) is no file and
-// takes nothing.
+// How a form of an index is made: not at all, hashed only (the uncompressed form of a set
+// without it: Release lists it all the same), or written and hashed.
+enum class Out { none, hashed, written };
+
+// One form of an index being made; one not written is no file.
 class OutFile {
 public:
-    OutFile(const std::filesystem::path& dir, const std::string& name, bool on = true) : on_(on)
+    OutFile(const std::filesystem::path& dir, const std::string& name, Out out = Out::written) : out_(out)
     {
-        if (!on)
+        if (out != Out::written)
             return;
         std::string tmpl = (dir / ("." + name + ".tmp.XXXXXX")).string();
         fd_ = ::mkostemp(tmpl.data(), O_CLOEXEC);
@@ -284,9 +288,11 @@ public:
 
     void write(std::string_view data)
     {
-        if (!on_)
+        if (out_ == Out::none)
             return;
         hash.update(data);
+        if (out_ != Out::written)
+            return;
         buf_.append(data);
         if (buf_.size() >= (1 << 20))
             flush();
@@ -297,8 +303,8 @@ public:
     // Closes the file (kept on disk) and returns its size and hashes.
     FileInfo finish(std::filesystem::path& path)
     {
-        if (!on_)
-            return {};
+        if (out_ != Out::written)
+            return out_ == Out::none ? FileInfo{} : hash.finish();
         flush();
         if (::close(fd_) != 0)
             throw sys_error(fmt::format("cannot write '{}'", path_.string()));
@@ -325,7 +331,7 @@ private:
             d.remove_prefix(size_t(n));
         }
     }
-    bool on_;
+    Out out_;
     int fd_ = -1;
     std::filesystem::path path_;
     std::string buf_;
@@ -351,21 +357,28 @@ public:
     OldFile(const OldFile&) = delete;
     OldFile& operator=(const OldFile&) = delete;
     int fd() const { return fd_; }
+    bool is_open() const { return fd_ >= 0; }
     // Bytes [offset, offset + length), valid until the next read (empty: a form not written).
     std::string_view read(uint64_t offset, uint64_t length) const
     {
+        read_into(offset, length, buf_);
+        return buf_;
+    }
+    // The same into buf (callers on other threads bring their own).
+    void read_into(uint64_t offset, uint64_t length, std::string& buf) const
+    {
+        buf.clear();
         if (fd_ < 0)
-            return {};
-        buf_.resize(length);
+            return;
+        buf.resize(length);
         for (uint64_t done = 0; done < length;) {
-            ssize_t n = ::pread(fd_, buf_.data() + done, length - done, off_t(offset + done));
+            ssize_t n = ::pread(fd_, buf.data() + done, length - done, off_t(offset + done));
             if (n < 0 && errno == EINTR)
                 continue;
             if (n <= 0)
                 throw sys_error("cannot read a previous index file");
             done += uint64_t(n);
         }
-        return buf_;
     }
 
 private:
@@ -375,7 +388,7 @@ private:
 
 void OutFile::copy_unhashed(const OldFile& from, uint64_t length)
 {
-    if (!on_)
+    if (out_ != Out::written)
         return;
     flush();
     loff_t off = 0;
@@ -495,11 +508,34 @@ Offsets chunk_offsets(const std::vector<ChunkInfo>& chunks)
     return at;
 }
 
-// The previous files of an index being updated, and its state.
+// The previous files of an index being updated (those it wrote), and its state.
 struct OldIndex {
     const IndexState& state;
     const OldFile &raw, &gz, &xz;
     Offsets at; // where its chunks start in them
+
+    // The uncompressed text of chunk i: from the uncompressed file, or else its gzip member
+    // or its xz block (each decompresses on its own). Safe on any thread.
+    std::string text(size_t i) const
+    {
+        const ChunkInfo& c = state.chunks[i];
+        std::string buf;
+        if (raw.is_open()) {
+            raw.read_into(at.raw[i], c.raw_size, buf);
+            return buf;
+        }
+        std::string out;
+        if (gz.is_open()) {
+            gz.read_into(at.gz[i], c.gz_size, buf);
+            out = gunzip(buf);
+        } else {
+            xz.read_into(at.xz[i], c.xz_size, buf);
+            out = unxz(xz_stream_header() + buf + xz_stream_tail({{c.xz_unpadded, c.raw_size}}));
+        }
+        if (out.size() != c.raw_size)
+            throw fail(Exit::state, "a previous index file does not match its state");
+        return out;
+    }
 };
 
 // Does a hash mark follow a chunk starting at raw offset `start`? (Where the marks fall
@@ -512,13 +548,17 @@ bool mark_after(uint64_t start, uint64_t size, uint64_t spacing)
 // Writes the three forms of an index and hashes them (SHA-256 and SHA-512 of every byte
 // is most of an update's work on a large index). An update resumes the hashes from the
 // last mark before its first change: the bytes before it are copied unhashed. The
-// uncompressed file (the largest) is written by a task of its own.
+// uncompressed text (the largest) is hashed, and written if the set has it, by a task of
+// its own; when it is not written, an update reads its copied chunks' text from their
+// compressed forms.
 class IndexWriter {
 public:
     IndexWriter(const OldIndex* old, const std::filesystem::path& dir, const std::string& basename,
                 const BuildOptions& options)
-        : old_(old), basename_(basename), options_(options), raw_(dir, basename),
-          gz_(dir, basename + ".gz", options.gz), xz_(dir, basename + ".xz", options.xz), raw_start_{0}
+        : old_(old), basename_(basename), options_(options),
+          raw_(dir, basename, options.raw ? Out::written : Out::hashed),
+          gz_(dir, basename + ".gz", options.gz ? Out::written : Out::none),
+          xz_(dir, basename + ".xz", options.xz ? Out::written : Out::none), raw_start_{0}
     {
         put_str(tag_, StreamHash::tag());
     }
@@ -570,6 +610,7 @@ public:
         out_.state.gz = gz_.finish(out_.gz_tmp);
         out_.state.xz = xz_.finish(out_.xz_tmp);
         out_.state.raw = raw_.finish(out_.raw_tmp);
+        out_.state.raw_written = options_.raw;
         return std::move(out_);
     }
 
@@ -652,8 +693,10 @@ private:
         std::vector<std::string> marks;
         for (size_t j = b; j < e; ++j) {
             const auto& c = chunks_[j];
-            raw_.write(c.old >= 0 ? old_->raw.read(old_->at.raw[size_t(c.old)], c.info.raw_size)
-                                  : std::string_view(c.raw));
+            if (c.old >= 0)
+                raw_.write(old_->text(size_t(c.old)));
+            else
+                raw_.write(c.raw);
             if (mark_after_chunk(j))
                 raw_.hash.save(marks.emplace_back());
         }
@@ -733,7 +776,7 @@ ChunkChanges changes_per_chunk(IndexKind kind, const std::vector<ChunkInfo>& chu
 std::vector<Entry> chunk_entries(IndexKind kind, const OldIndex& old, size_t i, const ChunkChanges& per_chunk)
 {
     std::vector<Entry> e;
-    parse_chunk(kind, old.raw.read(old.at.raw[i], old.state.chunks[i].raw_size), e);
+    parse_chunk(kind, old.text(i), e);
     auto pc = per_chunk.find(i);
     if (pc == per_chunk.end())
         return e;
@@ -806,6 +849,7 @@ std::string contents_key(std::string_view path, std::string_view qualified_packa
 std::string IndexState::encode() const
 {
     std::string out(state_magic);
+    put_u64(out, raw_written ? 1 : 0);
     for (const FileInfo* f : {&raw, &gz, &xz}) {
         put_u64(out, f->size);
         put_str(out, f->sha256);
@@ -830,11 +874,17 @@ std::string IndexState::encode() const
 
 std::optional<IndexState> IndexState::decode(std::string_view in)
 {
-    bool v1 = starts_with(in, state_magic_v1);
-    if (!v1 && !starts_with(in, state_magic))
+    bool v1 = starts_with(in, state_magic_v1), v2 = starts_with(in, state_magic_v2);
+    if (!v1 && !v2 && !starts_with(in, state_magic))
         return std::nullopt;
     in.remove_prefix(state_magic.size());
     IndexState s;
+    if (!v1 && !v2) {
+        uint64_t flags;
+        if (!get_u64(in, flags) || flags > 1)
+            return std::nullopt;
+        s.raw_written = flags == 1;
+    }
     for (FileInfo* f : {&s.raw, &s.gz, &s.xz})
         if (!get_u64(in, f->size) || !get_str(in, f->sha256) || !get_str(in, f->sha512))
             return std::nullopt;
@@ -861,7 +911,8 @@ std::optional<IndexState> IndexState::decode(std::string_view in)
 
 bool same_forms(const IndexState& state, const BuildOptions& options)
 {
-    return state.gz.sha256.empty() != options.gz && state.xz.sha256.empty() != options.xz;
+    return state.raw_written == options.raw && state.gz.sha256.empty() != options.gz &&
+           state.xz.sha256.empty() != options.xz;
 }
 
 std::string render_full(IndexKind kind, std::vector<Entry> entries)
@@ -928,7 +979,7 @@ std::optional<BuiltIndex> build_incremental(IndexKind kind, const IndexState& ol
     if (!same_forms(old, options))
         return std::nullopt;
     OldFile raw, gz, xz;
-    if (!raw.open(old_raw, old.raw.size) || (options.gz && !gz.open(old_gz, old.gz.size)) ||
+    if ((options.raw && !raw.open(old_raw, old.raw.size)) || (options.gz && !gz.open(old_gz, old.gz.size)) ||
         (options.xz && !xz.open(old_xz, old.xz.size)))
         return std::nullopt;
     OldIndex prev{old, raw, gz, xz, chunk_offsets(old.chunks)};

@@ -1,5 +1,6 @@
 // archive/index: one index file (Packages, Sources or Contents-ARCH) in its three
-// forms (uncompressed, .gz, .xz), built from chunks so that republishing costs what
+// forms (uncompressed, .gz, .xz; the uncompressed one hashed for Release whether or not
+// it is written), built from chunks so that republishing costs what
 // changed, not the size of the archive.
 //
 // Entries are kept sorted by key. They are cut into chunks at content-defined
@@ -7,7 +8,8 @@
 // chunk holds a minimum of bytes, or at a maximum size), so a boundary depends only on
 // the entries since the previous boundary. Each chunk is one gzip member and one xz
 // block. An update re-reads only the chunks its changes fall into (from the previous
-// files, by-hash, which are immutable), rebuilds them, and carries on into the next
+// files, by-hash, which are immutable: the uncompressed one, or else each chunk's own gzip
+// member or xz block decompressed), rebuilds them, and carries on into the next
 // chunks until its boundaries fall where the old ones were; every other chunk is
 // copied compressed. An incremental build therefore gives the same bytes as a full one.
 // The files are hashed again only from the last hash mark before the first change.
@@ -68,7 +70,8 @@ struct HashMark {
 struct IndexState {
     std::vector<ChunkInfo> chunks;
     std::vector<HashMark> marks;
-    FileInfo raw, gz, xz;
+    FileInfo raw, gz, xz;     // raw: always hashed; gz, xz: empty when not written
+    bool raw_written = true; // whether the uncompressed file was written
 
     std::string encode() const;
     static std::optional<IndexState> decode(std::string_view blob); // nullopt: unreadable (rebuild)
@@ -80,9 +83,10 @@ struct BuildOptions {
     unsigned threads = 0; // 0: one per core
     std::uint64_t hash_mark_bytes = 2 << 20; // uncompressed bytes between hash marks
     bool gz = true, xz = true; // the compressed forms written (a form not written: its FileInfo is empty)
+    bool raw = true;           // the uncompressed file written (else only hashed); one of raw, gz, xz is
 };
 
-// Whether a state has exactly the compressed forms options write (else it is built in full).
+// Whether a state has exactly the forms options write (else it is built in full).
 bool same_forms(const IndexState& state, const BuildOptions& options);
 
 // The files of a built index, written as temporary files next to their target (the path
@@ -105,9 +109,9 @@ std::optional<BuiltIndex> build_streamed(IndexKind kind, const EntryStream& next
 BuiltIndex build_full(IndexKind kind, std::vector<Entry> entries, const std::filesystem::path& dir,
                       const std::string& basename, const BuildOptions& options);
 
-// Build from the previous state and files (raw, gz, xz: the by-hash copies) plus changes.
-// nullopt when the previous files are missing or do not match the state, or the state has
-// other compressed forms than options (build in full).
+// Build from the previous state and files (raw, gz, xz: the by-hash copies of those written)
+// plus changes. nullopt when the previous files are missing or do not match the state, or
+// the state has other forms than options (build in full).
 std::optional<BuiltIndex> build_incremental(IndexKind kind, const IndexState& old,
                                             const std::filesystem::path& old_raw,
                                             const std::filesystem::path& old_gz,

@@ -129,15 +129,36 @@ struct Published {
     std::string indices; // its index set's words
 };
 
-// The forms of an index its state says were written: the suffix and its file's size and hashes.
+// The files of an index its state says were written: the suffix and its file's size and hashes.
 std::vector<std::pair<std::string, const FileInfo*>> forms_of(const IndexState& st)
 {
-    std::vector<std::pair<std::string, const FileInfo*>> out{{"", &st.raw}};
+    std::vector<std::pair<std::string, const FileInfo*>> out;
+    if (st.raw_written)
+        out.emplace_back("", &st.raw);
     if (!st.gz.sha256.empty())
         out.emplace_back(".gz", &st.gz);
     if (!st.xz.sha256.empty())
         out.emplace_back(".xz", &st.xz);
     return out;
+}
+
+// What Release lists of an index: its files, and the uncompressed one written or not.
+std::vector<std::pair<std::string, const FileInfo*>> listed_forms(const IndexState& st)
+{
+    auto out = forms_of(st);
+    if (!st.raw_written)
+        out.insert(out.begin(), {"", &st.raw});
+    return out;
+}
+
+// Is the first file of an index as its state has it there, under its name and by-hash?
+bool present(const fs::path& target, const IndexState& st)
+{
+    auto files = forms_of(st);
+    if (files.empty())
+        return false;
+    fs::path file = target.string() + files.front().first;
+    return fs::exists(file) && fs::exists(by_hash(file, "SHA256", files.front().second->sha256));
 }
 
 std::string release_text(const std::string& header, long long date, long long valid_until,
@@ -162,7 +183,7 @@ std::string release_text(const std::string& header, long long date, long long va
     };
     std::vector<Row> rows;
     for (const auto& [path, st] : states)
-        for (auto [ext, info] : forms_of(st))
+        for (auto [ext, info] : listed_forms(st))
             rows.push_back({path + ext, info});
     std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.path < b.path; });
     size_t width = 0;
@@ -226,6 +247,7 @@ void stage_indices(db::Db& db, Work& w, const std::optional<Published>& publishe
             old_states = published_states;
     }
     BuildOptions forms = build;
+    forms.raw = w.plan->set.uncompressed;
     forms.gz = w.plan->set.gz;
     forms.xz = w.plan->set.xz;
     // The journal is read into memory when it is short against the indices; a long one (an
@@ -251,7 +273,7 @@ void stage_indices(db::Db& db, Work& w, const std::optional<Published>& publishe
         bool have_old = old != old_states.end();
         // Unchanged and present: kept as it is.
         if (incremental && have_old && ch == changes.end() && same_forms(old->second, forms) &&
-            fs::exists(by_hash(target, "SHA256", old->second.raw.sha256))) {
+            present(target, old->second)) {
             w.states[spec.path] = old->second;
             continue;
         }
@@ -270,7 +292,8 @@ void stage_indices(db::Db& db, Work& w, const std::optional<Published>& publishe
         ++report.indices_built;
         report.chunks_built += built->chunks_built;
         bool same = have_old && built->state.raw == old->second.raw && built->state.gz == old->second.gz &&
-                    built->state.xz == old->second.xz && fs::exists(target);
+                    built->state.xz == old->second.xz && same_forms(old->second, forms) &&
+                    present(target, old->second);
         if (same) {
             for (const auto* p : {&built->raw_tmp, &built->gz_tmp, &built->xz_tmp})
                 if (!p->empty())

@@ -172,9 +172,11 @@ void check_listing(const std::map<std::string, Listed>& listed, const std::vecto
                    const repo::IndexSet& set, const Problems& problem)
 {
     std::set<std::string> expected;
-    for (const auto& spec : specs)
+    for (const auto& spec : specs) {
+        expected.insert(spec.path); // (written or not)
         for (const auto& suffix : index_forms(set))
             expected.insert(spec.path + suffix);
+    }
     for (const auto& [path, l] : listed)
         if (!expected.count(path))
             problem(fmt::format("Release lists '{}', which is not an index of it", path));
@@ -290,6 +292,7 @@ void verify_snapshot(db::Db& db, const gpg::Keyring& ring, const std::vector<std
     repo::IndexSet set{false, false, false, header.find("\nAcquire-By-Hash: yes\n") != std::string::npos};
     for (const auto& [path, l] : listed) {
         set.contents = set.contents || path.find("/Contents-") != std::string::npos;
+        set.uncompressed = set.uncompressed || (path.ends_with("/Sources") && fs::exists(dir / path));
         set.gz = set.gz || path.ends_with("/Sources.gz");
         set.xz = set.xz || path.ends_with("/Sources.xz");
     }

@@ -125,8 +125,9 @@ const std::vector<ConfigKey> table = {
      "seconds a codename removed from a repository stays published (refusing uploads) before maintain removes "
      "it; 0: at once"},
     {"publish.indices", ConfigType::string, [] { return std::string("gz xz contents by-hash"); },
-     "the index files every distribution publishes beside the uncompressed ones, unless its own --indices says "
-     "otherwise: any of gz, xz, contents (Contents-ARCH), by-hash (Release announces Acquire-By-Hash)"},
+     "the index files every distribution publishes, unless its own --indices says otherwise: any of "
+     "uncompressed, gz, xz (at least one of these three), contents (Contents-ARCH), by-hash (Release "
+     "announces Acquire-By-Hash); Release lists the uncompressed files' hashes whether or not they are written"},
     {"publish.xz_preset", ConfigType::integer, [] { return std::string("6"); },
      "xz preset (0-9) of .xz index files (rebuilt chunks; publish --rebuild for all): lower is faster, larger"},
     {"publish.gzip_level", ConfigType::integer, [] { return std::string("6"); },

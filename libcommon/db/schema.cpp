@@ -443,6 +443,12 @@ ALTER TABLE published_dists ADD COLUMN indices TEXT NOT NULL DEFAULT 'gz xz cont
 ALTER TABLE binary_packages ADD COLUMN contents_read INTEGER NOT NULL DEFAULT 1;
 CREATE INDEX binary_packages_unread ON binary_packages(id) WHERE contents_read = 0;
 )sql",
+        // the uncompressed files become a form of the index set (issue 24), off in the
+        // default set: the sets stored so far wrote them, and keep doing so
+        R"sql(
+UPDATE distributions SET indices = trim('uncompressed ' || indices) WHERE indices IS NOT NULL;
+UPDATE published_dists SET indices = trim('uncompressed ' || indices);
+)sql",
     },
 };
 

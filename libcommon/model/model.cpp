@@ -577,7 +577,7 @@ bool valid_resolver(std::string_view r) { return r == "apt" || r == "aptitude" |
 
 IndexSet parse_index_set(std::string_view text)
 {
-    IndexSet set{false, false, false, false};
+    IndexSet set{false, false, false, false, false};
     std::string spaced(text);
     std::replace(spaced.begin(), spaced.end(), ',', ' ');
     for (auto w : split_ws(spaced)) {
@@ -589,16 +589,20 @@ IndexSet parse_index_set(std::string_view text)
             set.contents = true;
         else if (w == "by-hash")
             set.by_hash = true;
+        else if (w == "uncompressed")
+            set.uncompressed = true;
         else
-            throw fail(Exit::usage, "invalid index form '{}' (gz, xz, contents, by-hash)", w);
+            throw fail(Exit::usage, "invalid index form '{}' (uncompressed, gz, xz, contents, by-hash)", w);
     }
+    if (!set.uncompressed && !set.gz && !set.xz)
+        throw fail(Exit::usage, "index set '{}' has no file apt can read: it needs one of uncompressed, gz, xz", text);
     return set;
 }
 
 std::string index_set_text(const IndexSet& set)
 {
     std::vector<std::string> w;
-    for (auto [on, name] : {std::pair{set.gz, "gz"}, {set.xz, "xz"}, {set.contents, "contents"}, {set.by_hash, "by-hash"}})
+    for (auto [on, name] : {std::pair{set.uncompressed, "uncompressed"}, {set.gz, "gz"}, {set.xz, "xz"}, {set.contents, "contents"}, {set.by_hash, "by-hash"}})
         if (on)
             w.emplace_back(name);
     return join(w, " ");

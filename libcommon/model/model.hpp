@@ -139,15 +139,19 @@ bool valid_check_mode(std::string_view mode);
 // sbuild's build-dependency resolvers mbd offers: apt, aptitude, aspcud.
 bool valid_resolver(std::string_view resolver);
 
-// Which index files a distribution publishes beside the uncompressed ones (which Release
-// always lists): .gz, .xz, Contents-ARCH, and whether its Release announces by-hash (the
-// by-hash copies exist either way: publishing reads them). Written as words: "gz xz
-// contents by-hash" (Debian's set), "gz" (reprepro's cheapest), "" (none).
+// Which index files a distribution publishes: the uncompressed ones, .gz, .xz, Contents-ARCH,
+// and whether its Release announces by-hash (the by-hash copies exist either way: publishing
+// reads them). Release lists the uncompressed files' sizes and hashes whether or not they are
+// written, as Debian's archive does. Written as words: "gz xz contents by-hash" (Debian's
+// set, the default), "uncompressed gz" (reprepro's cheapest, aptly's), at least one of
+// uncompressed, gz and xz.
 struct IndexSet {
     bool gz = true, xz = true, contents = true, by_hash = true;
+    bool uncompressed = false;
     bool operator==(const IndexSet&) const = default;
 };
-// Words, space- or comma-separated; Error(Exit::usage) naming one that is not a form.
+// Words, space- or comma-separated; Error(Exit::usage) naming one that is not a form, or
+// when none of uncompressed, gz and xz is among them (apt would have nothing to read).
 IndexSet parse_index_set(std::string_view words);
 std::string index_set_text(const IndexSet& set);
 

@@ -74,12 +74,12 @@ normalize() {
     cd "$MBD_HOME/repositories/test"
     apt-ftparchive packages pool/ >"$BATS_TEST_TMPDIR/ftp.Packages" 2>/dev/null
     apt-ftparchive sources pool/ >"$BATS_TEST_TMPDIR/ftp.Sources" 2>/dev/null
-    normalize dists/bookworm-test-unstable/main/binary-amd64/Packages >"$BATS_TEST_TMPDIR/ours.p"
+    normalize "$(index_file dists/bookworm-test-unstable/main/binary-amd64/Packages)" >"$BATS_TEST_TMPDIR/ours.p"
     normalize "$BATS_TEST_TMPDIR/ftp.Packages" >"$BATS_TEST_TMPDIR/theirs.p"
     diff "$BATS_TEST_TMPDIR/theirs.p" "$BATS_TEST_TMPDIR/ours.p"
     [ "$(wc -l <"$BATS_TEST_TMPDIR/ours.p")" -gt 20 ]
     # Sources: ours adds Priority and Section (from the .changes, as dak does); the rest is equal
-    normalize dists/bookworm-test-unstable/main/source/Sources | grep -vE '\|(Priority|Section)\|' >"$BATS_TEST_TMPDIR/ours.s"
+    normalize "$(index_file dists/bookworm-test-unstable/main/source/Sources)" | grep -vE '\|(Priority|Section)\|' >"$BATS_TEST_TMPDIR/ours.s"
     normalize "$BATS_TEST_TMPDIR/ftp.Sources" >"$BATS_TEST_TMPDIR/theirs.s"
     diff "$BATS_TEST_TMPDIR/theirs.s" "$BATS_TEST_TMPDIR/ours.s"
     grep -q '|Directory|pool/main/h/hello$' "$BATS_TEST_TMPDIR/ours.s"
@@ -88,9 +88,15 @@ normalize() {
     grep -qE '^usr/bin/hello +misc/hello$' "$BATS_TEST_TMPDIR/contents"
     grep -qE '^usr/share/doc/other-doc/README +utils/other-doc$' "$BATS_TEST_TMPDIR/contents"
     refute_grep -E '^usr/share/doc +' "$BATS_TEST_TMPDIR/contents"
-    # compressed forms decompress to the uncompressed index
-    cmp <(xz -dc dists/bookworm-test-unstable/main/binary-amd64/Packages.xz) dists/bookworm-test-unstable/main/binary-amd64/Packages
-    cmp <(zcat dists/bookworm-test-unstable/main/source/Sources.gz) dists/bookworm-test-unstable/main/source/Sources
+    # Debian's set: no uncompressed file, but Release lists its size and checksums, those of
+    # the text both compressed forms decompress to
+    for f in main/binary-amd64/Packages main/source/Sources main/Contents-amd64; do
+        [ ! -e "dists/bookworm-test-unstable/$f" ]
+        cmp <(xz -dc "dists/bookworm-test-unstable/$f.xz") <(zcat "dists/bookworm-test-unstable/$f.gz")
+        sum=$(xz -dc "dists/bookworm-test-unstable/$f.xz" | sha256sum | cut -d' ' -f1)
+        size=$(xz -dc "dists/bookworm-test-unstable/$f.xz" | wc -c)
+        grep -Eq "^ $sum +$size $f\$" dists/bookworm-test-unstable/Release
+    done
 }
 
 @test "a publish with nothing changed writes nothing; --rebuild gives the same indices" {
@@ -179,7 +185,7 @@ $apt/etc/apt/sources.list.d/mbd-$identity-test.sources"
     assert_equal "$(printf '%s\n' "$output" | wc -l)" 2
     # shellcheck disable=SC2154 # $stderr: set by run --separate-stderr (run_mbd)
     assert_equal "$(printf '%s\n' "$stderr" | grep -c 'published')" 1
-    assert_equal "$(grep -c '^Package: ' "$MBD_HOME/repositories/test/dists/bookworm-test-unstable/main/binary-amd64/Packages")" 5
+    assert_equal "$(grep -c '^Package: ' "$(index_file "$MBD_HOME/repositories/test/dists/bookworm-test-unstable/main/binary-amd64/Packages")")" 5
     run_mbd mbd-repo check test
     run_mbd 2 mbd-repo install --each --from /dev/null
     assert_stderr_contains "no .changes given"
@@ -202,7 +208,7 @@ $apt/etc/apt/sources.list.d/mbd-$identity-test.sources"
     assert_stderr_contains "p000000"
     assert_equal "$(printf '%s\n' "$output" | wc -l)" 510
     dists="$MBD_HOME/repositories/test/dists/bookworm-test-unstable"
-    assert_equal "$(grep -c '^Package: ' "$dists/main/binary-amd64/Packages")" 1020
+    assert_equal "$(grep -c '^Package: ' "$(index_file "$dists/main/binary-amd64/Packages")")" 1020
     run_mbd mbd-repo check test
     # the rest, p000600's .deb damaged: those before it go in
     printf 'damaged' >>"$gen/pkgs/p000600_1.0~test12+1_amd64.deb"
@@ -213,7 +219,7 @@ $apt/etc/apt/sources.list.d/mbd-$identity-test.sources"
     run_mbd mbd-repo ls --json
     assert_equal "$(printf '%s' "$output" | jq -r '[.[] | select(.distribution == "bookworm-test-unstable")] | length')" 600
     assert_equal "$(printf '%s' "$output" | jq -r '.[] | select(.source == "p000000" and .distribution == "bookworm-test-unstable") | .version')" 1.0~test12+1
-    assert_equal "$(grep -c '^Package: ' "$dists/main/binary-amd64/Packages")" 1200
+    assert_equal "$(grep -c '^Package: ' "$(index_file "$dists/main/binary-amd64/Packages")")" 1200
     [ -z "$(find "$MBD_HOME/repositories/test/pool" -name 'p0006[0-9][0-9]*')" ]
     run_mbd mbd-repo check test
 }
@@ -221,7 +227,7 @@ $apt/etc/apt/sources.list.d/mbd-$identity-test.sources"
 @test "superseded by-hash files stay for the grace period; Valid-Until when configured" {
     mbdt_install hello 1.0-1~test12+1 bookworm-test-unstable
     bh="$MBD_HOME/repositories/test/dists/bookworm-test-unstable/main/binary-amd64/by-hash/SHA256"
-    old=$(sha256sum <"$bh/../../Packages" | cut -d' ' -f1)
+    old=$(sha256sum <"$bh/../../Packages.xz" | cut -d' ' -f1)
     mbdt_install hello 1.0-2~test12+1 bookworm-test-unstable
     [ -f "$bh/$old" ]
     run_mbd mbd-repo -o publish.byhash_grace=0 -o publish.valid_until=86400 publish test
@@ -234,7 +240,7 @@ $apt/etc/apt/sources.list.d/mbd-$identity-test.sources"
     mbdt_install other 1.0~test12+1 bookworm-test-unstable --no-all
     run_mbd mbd-repo -o publish.byhash_grace=0 -o publish.valid_until=86400 publish test --rebuild --dist bookworm-test-unstable
     [ ! -e "$bh/$old" ]
-    assert_equal "$(ls "$bh" | wc -l)" 3 # Packages, .gz, .xz
+    assert_equal "$(ls "$bh" | wc -l)" 2 # Packages.gz, .xz (Debian's set writes no uncompressed file)
     run_mbd mbd-repo -o publish.valid_until=86400 check test
     # without the setting, the next publish drops Valid-Until again
     run_mbd mbd-repo publish test
@@ -244,10 +250,10 @@ $apt/etc/apt/sources.list.d/mbd-$identity-test.sources"
 @test "udebs go to debian-installer/binary-ARCH/Packages; search finds sources and binaries" {
     mbdt_install inst 1.0~test12+1 bookworm-test-unstable --udeb
     dists="$MBD_HOME/repositories/test/dists/bookworm-test-unstable/main"
-    grep -q '^Package: inst-udeb$' "$dists/debian-installer/binary-amd64/Packages"
-    grep -q '^Filename: pool/main/i/inst/inst-udeb_1.0~test12+1_amd64.udeb$' "$dists/debian-installer/binary-amd64/Packages"
-    refute_grep '^Package: inst-udeb$' "$dists/binary-amd64/Packages"
-    refute_grep 'lib/inst/data' "$dists/Contents-amd64"
+    grep -q '^Package: inst-udeb$' "$(index_file "$dists/debian-installer/binary-amd64/Packages")"
+    grep -q '^Filename: pool/main/i/inst/inst-udeb_1.0~test12+1_amd64.udeb$' "$(index_file "$dists/debian-installer/binary-amd64/Packages")"
+    refute_grep '^Package: inst-udeb$' "$(index_file "$dists/binary-amd64/Packages")"
+    refute_grep 'lib/inst/data' "$(index_file "$dists/Contents-amd64")"
     mbdt_assert_release_ok bookworm-test-unstable
     mbdt_install other 1.0~test12+1 bookworm-test-unstable --no-all
     run_mbd mbd-repo search 'inst-u*' --json
@@ -273,6 +279,7 @@ $apt/etc/apt/sources.list.d/mbd-$identity-test.sources"
     assert_output_contains bookworm-test-unstable
     grep -q ' main/binary-amd64/Packages.gz$' "$rel"
     grep -q ' main/source/Sources$' "$rel"
+    [ ! -e "$d/main/source/Sources" ]
     refute_grep '\.xz$' "$rel"
     refute_grep 'Contents-' "$rel"
     refute_grep '^Acquire-By-Hash' "$rel"
@@ -296,12 +303,26 @@ $apt/etc/apt/sources.list.d/mbd-$identity-test.sources"
     mbdt_apt_ok "$apt" update
     mbdt_apt_ok "$apt" install hello
     grep -q "hello 1.1-1~test12+1" "$apt/usr/share/hello/data"
+    # The uncompressed files as a form of their own: written, then built on from them.
+    run_mbd mbd-repo dist set bookworm --indices uncompressed,gz
+    assert_output_contains "indices: gz -> uncompressed gz"
+    run_mbd mbd-repo publish test
+    cmp "$d/main/binary-amd64/Packages" <(zcat "$d/main/binary-amd64/Packages.gz")
+    mbdt_install other 1.0~test12+1 bookworm-test-unstable --no-all
+    grep -q '^Package: other$' "$d/main/binary-amd64/Packages"
+    cmp "$d/main/binary-amd64/Packages" <(zcat "$d/main/binary-amd64/Packages.gz")
+    mbdt_assert_release_ok bookworm-test-unstable
+    run_mbd mbd-repo check
+    # A set apt could read nothing of is refused.
+    run_mbd 2 mbd-repo dist set bookworm --indices contents,by-hash
+    assert_stderr_contains "has no file apt can read: it needs one of uncompressed, gz, xz"
     # The configuration default, for a distribution without a set of its own.
     run_mbd mbd-repo dist set bookworm --indices default
     run_mbd mbd-repo -o publish.indices=xz publish test
     grep -q ' main/binary-amd64/Packages.xz$' "$rel"
     refute_grep '\.gz$' "$rel"
     [ ! -e "$d/main/binary-amd64/Packages.gz" ]
+    [ ! -e "$d/main/binary-amd64/Packages" ]
     run_mbd 3 mbd-repo -o publish.indices=zip publish test
     assert_stderr_contains "publish.indices: invalid index form 'zip'"
     # Debian's set again, every form built from the current content.

@@ -29,8 +29,8 @@ versions() {
     [ -f "$pool/roll_1.2~small12+1_amd64.deb" ]
     [ ! -e "$pool/roll_1.1~small12+1_amd64.deb" ]
     [ ! -e "$pool/roll_1.1~small12+1.dsc" ]
-    grep -q '^Version: 1.3~small12+1$' "$MBD_HOME/repositories/small/dists/bookworm-small-unstable-rollback0/main/binary-amd64/Packages"
-    grep -q '^Version: 1.3~small12+1$' "$MBD_HOME/repositories/small/dists/bookworm-small-unstable-rollback0/main/source/Sources"
+    grep -q '^Version: 1.3~small12+1$' "$(index_file "$MBD_HOME/repositories/small/dists/bookworm-small-unstable-rollback0/main/binary-amd64/Packages")"
+    grep -q '^Version: 1.3~small12+1$' "$(index_file "$MBD_HOME/repositories/small/dists/bookworm-small-unstable-rollback0/main/source/Sources")"
     run_mbd mbd-repo check small
 }
 
@@ -70,7 +70,7 @@ versions() {
     assert_stderr_contains "holds hello 1.0-1~test12+1, not 9.9"
     run_mbd mbd-repo -o publish.pool_grace=0 remove hello bookworm-test-unstable --version 1.0-1~test12+1
     assert_equal "$(versions hello)" "1.0-1~test12+1 bookworm-test-testing"
-    refute_grep '^Package: hello' "$MBD_HOME/repositories/test/dists/bookworm-test-unstable/main/binary-amd64/Packages"
+    refute_grep '^Package: hello' "$(index_file "$MBD_HOME/repositories/test/dists/bookworm-test-unstable/main/binary-amd64/Packages")"
     [ -f "$MBD_HOME/repositories/test/pool/main/h/hello/hello_1.0-1~test12+1.dsc" ]
     run_mbd mbd-repo -o publish.pool_grace=0 remove hello bookworm-test-testing
     run_mbd 4 mbd-repo show hello
@@ -91,7 +91,7 @@ versions() {
     # the epoch wins over everything after it
     mbdt_install hello 1:0.1-1~test12+1 bookworm-test-unstable
     assert_equal "$(versions hello | head -1)" "1:0.1-1~test12+1 bookworm-test-unstable"
-    grep -q '^Version: 1:0.1-1~test12+1$' "$MBD_HOME/repositories/test/dists/bookworm-test-unstable/main/binary-amd64/Packages"
+    grep -q '^Version: 1:0.1-1~test12+1$' "$(index_file "$MBD_HOME/repositories/test/dists/bookworm-test-unstable/main/binary-amd64/Packages")"
 }
 
 @test "the layout's version rule, uploadable suites and the upload's checksums are enforced" {
@@ -141,7 +141,7 @@ versions() {
     refute_grep 'orig.tar.gz' "$changes"
     mbdt_sign_changes "$changes"
     run_mbd mbd-repo install "$changes"
-    grep -q 'hello_1.0.orig.tar.gz' "$MBD_HOME/repositories/test/dists/bookworm-test-unstable/main/source/Sources"
+    grep -q 'hello_1.0.orig.tar.gz' "$(index_file "$MBD_HOME/repositories/test/dists/bookworm-test-unstable/main/source/Sources")"
     apt="$BATS_TEST_TMPDIR/apt"
     mbdt_repo_apt "$apt" bookworm-test-unstable
     mbdt_apt_ok "$apt" update
@@ -173,16 +173,16 @@ versions() {
     run_mbd mbd-repo install "$changes"
     run_mbd mbd-repo migrate hello trixie-multi-unstable
     dists="$MBD_HOME/repositories/multi/dists"
-    refute_grep '^Architecture: i386' "$dists/trixie-multi-testing/main/binary-i386/Packages"
-    grep -q '^Package: hello-doc$' "$dists/trixie-multi-testing/main/binary-i386/Packages"
+    refute_grep '^Architecture: i386' "$(index_file "$dists/trixie-multi-testing/main/binary-i386/Packages")"
+    grep -q '^Package: hello-doc$' "$(index_file "$dists/trixie-multi-testing/main/binary-i386/Packages")"
     changes=$(mbdt_build_package "$MBDT_PKG" hello 1.0-1~multi12+1 --dist trixie-multi-unstable --arch i386 --binary-only --no-all)
     mbdt_sign_changes "$changes"
     run_mbd mbd-repo install "$changes"
     for d in trixie-multi-unstable trixie-multi-testing; do
-        grep -q '^Architecture: i386' "$dists/$d/main/binary-i386/Packages"
-        grep -q 'hello_1.0-1~multi12+1_i386.deb' "$dists/$d/main/binary-i386/Packages"
-        grep -qE '^usr/bin/hello +misc/hello$' "$dists/$d/main/Contents-i386"
-        refute_grep '_i386.deb' "$dists/$d/main/binary-amd64/Packages"
+        grep -q '^Architecture: i386' "$(index_file "$dists/$d/main/binary-i386/Packages")"
+        grep -q 'hello_1.0-1~multi12+1_i386.deb' "$(index_file "$dists/$d/main/binary-i386/Packages")"
+        grep -qE '^usr/bin/hello +misc/hello$' "$(index_file "$dists/$d/main/Contents-i386")"
+        refute_grep '_i386.deb' "$(index_file "$dists/$d/main/binary-amd64/Packages")"
     done
     run_mbd mbd-repo check multi
 }

@@ -49,13 +49,14 @@ next_operation() {
     run_mbd 12 mbd-repo check test
     assert_stderr_contains "pool file 'pool/main/h/hello/stray.deb' is not in the state database"
     rm "$repo/pool/main/h/hello/stray.deb"
-    pk="$repo/dists/bookworm-test-unstable/main/binary-amd64/Packages"
+    pk="$repo/dists/bookworm-test-unstable/main/binary-amd64/Packages.xz"
     cp "$pk" "$BATS_TEST_TMPDIR/Packages"
     rm "$pk"
-    printf 'Package: intruder\n\n' >"$pk"
+    printf 'Package: intruder\n\n' | xz >"$pk"
     run_mbd 12 mbd-repo check test --json
     assert_equal "$(printf '%s' "$output" | jq -r '.[0].ok')" false
-    assert_stderr_contains "'main/binary-amd64/Packages' does not match its size and checksums in Release"
+    assert_stderr_contains "'main/binary-amd64/Packages.xz' does not match its size and checksums in Release"
+    assert_stderr_contains "'main/binary-amd64/Packages.xz' does not decompress to 'main/binary-amd64/Packages'"
     rm "$pk"
     cp "$BATS_TEST_TMPDIR/Packages" "$pk"
     rm -r "$repo/dists/bookworm-test-unstable/main/source/by-hash"
@@ -207,7 +208,7 @@ next_operation() {
     pb=$!
     wait "$pa"
     wait "$pb"
-    assert_equal "$(grep -c '^Package: ' "$MBD_HOME/repositories/test/dists/bookworm-test-unstable/main/binary-amd64/Packages")" 2
+    assert_equal "$(grep -c '^Package: ' "$(index_file "$MBD_HOME/repositories/test/dists/bookworm-test-unstable/main/binary-amd64/Packages")")" 2
     run_mbd mbd-repo check test
     # while another process holds the lock, a writer waits and a reader does not
     setsid flock "$MBD_HOME/var/lock/repository-test.lock" sleep 30 &

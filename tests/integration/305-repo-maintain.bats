@@ -28,7 +28,7 @@ load ../lib/repo
 @test "maintain removes superseded by-hash files and unreferenced pool files once their grace has passed" {
     mbdt_install hello 1.0-1~test12+1 bookworm-test-unstable
     bh="$MBD_HOME/repositories/test/dists/bookworm-test-unstable/main/binary-amd64/by-hash/SHA256"
-    old=$(sha256sum <"$bh/../../Packages" | cut -d' ' -f1)
+    old=$(sha256sum <"$bh/../../Packages.xz" | cut -d' ' -f1)
     mbdt_install other 1.0~test12+1 bookworm-test-unstable --no-all
     [ -f "$bh/$old" ]
     run_mbd mbd-repo -o publish.byhash_grace=3600 maintain --json

@@ -67,7 +67,7 @@ release_field() { sed -n "s/^$2: //p" "$MBD_HOME/repositories/test/dists/$1/Rele
     assert_equal "$(repo_state)" "active unchecked"
     assert_equal "$(mbd-repo repository show test --json | jq -r .changes)" ""
     assert_equal "$(release_field bookworm-test-unstable Architectures)" "amd64 i386"
-    [ -f "$MBD_HOME/repositories/test/dists/bookworm-test-unstable/main/binary-i386/Packages" ]
+    [ -f "$MBD_HOME/repositories/test/dists/bookworm-test-unstable/main/binary-i386/Packages.xz" ]
     mbdt_assert_release_ok bookworm-test-unstable
     run_mbd mbd-repo check test
     # builds for both now, with the new lintian mode
@@ -121,7 +121,7 @@ release_field() { sed -n "s/^$2: //p" "$MBD_HOME/repositories/test/dists/$1/Rele
     run_mbd mbd-repo dist set bookworm --remove-extra debian-trixie
     run_mbd mbd-repo source remove debian-trixie
     run_mbd mbd-repo repository prepare test
-    [ -f "$MBD_HOME/repositories/test/dists/bookworm-test-unstable/contrib/binary-amd64/Packages" ]
+    [ -f "$MBD_HOME/repositories/test/dists/bookworm-test-unstable/contrib/binary-amd64/Packages.xz" ]
     mbdt_assert_release_ok bookworm-test-unstable
     # a distribution nothing serves goes
     run_mbd mbd-repo source add debian-trixie --codename trixie --uri "$(mirror)" --key "$KEYRING"
@@ -134,7 +134,7 @@ release_field() { sed -n "s/^$2: //p" "$MBD_HOME/repositories/test/dists/$1/Rele
     printf 'site.enabled = true\n' >>"$MBD_HOME/etc/mbd.conf"
     mbdt_install hello 1.0-1~test12+1 bookworm-test-unstable
     dist="$MBD_HOME/repositories/test/dists/bookworm-test-unstable"
-    packages=$(sha256sum <"$dist/main/binary-amd64/Packages")
+    packages=$(sha256sum <"$dist/main/binary-amd64/Packages.xz")
     inrelease=$(sha256sum <"$dist/InRelease")
     run_mbd mbd-repo source add debian-trixie --codename trixie --uri "$(mirror)" --key "$KEYRING"
     run_mbd mbd-repo dist add trixie --source debian-trixie --arch amd64 --indices xz,by-hash
@@ -150,7 +150,7 @@ release_field() { sed -n "s/^$2: //p" "$MBD_HOME/repositories/test/dists/$1/Rele
     assert_equal "$(repo_state)" "active unchecked"
     assert_equal "$(find "$MBD_HOME/repositories/test/dists" -maxdepth 1 -name 'trixie-test-*' | wc -l)" 46
     # bookworm's files are the same files (not even signed again)
-    assert_equal "$(sha256sum <"$dist/main/binary-amd64/Packages")" "$packages"
+    assert_equal "$(sha256sum <"$dist/main/binary-amd64/Packages.xz")" "$packages"
     assert_equal "$(sha256sum <"$dist/InRelease")" "$inrelease"
     mbdt_install hello 1.0-1~test13+1 trixie-test-unstable
     mbdt_assert_release_ok trixie-test-unstable

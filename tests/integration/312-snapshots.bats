@@ -11,7 +11,7 @@ load ../lib/repo
 dists() { printf '%s' "$MBD_HOME/repositories/test/dists"; }
 
 # sha256 of a snapshot's index file
-index_sum() { sha256sum <"$(dists)/$1/main/binary-amd64/Packages" | cut -d' ' -f1; }
+index_sum() { sha256sum <"$(dists)/$1/main/binary-amd64/Packages.xz" | cut -d' ' -f1; }
 
 @test "a snapshot is a signed NotAutomatic distribution apt installs from, linking the same index files" {
     mbdt_install hello 1.0-1~test12+1 bookworm-test-unstable
@@ -61,7 +61,7 @@ index_sum() { sha256sum <"$(dists)/$1/main/binary-amd64/Packages" | cut -d' ' -f
     [ -n "$(find "$MBD_HOME/repositories/test/pool" -name 'other_1.0~test12+1_amd64.deb')" ]
     assert_equal "$(index_sum bookworm-test-unstable@shipped)" "$before"
     assert_equal "$(sha256sum <"$(dists)/bookworm-test-unstable@shipped/InRelease")" "$release"
-    refute_grep -q 'Version: 1.0-1' "$(dists)/bookworm-test-unstable/main/binary-amd64/Packages"
+    refute_grep -q 'Version: 1.0-1' "$(index_file "$(dists)/bookworm-test-unstable/main/binary-amd64/Packages")"
     run_mbd mbd-repo ls test --dist bookworm-test-unstable
     refute_grep -q other <<<"$output"
     # a fresh apt: update and install from the snapshot, the .debs GC did not delete

@@ -53,7 +53,7 @@ fingerprints() {
     grep -q '^Distribution: bookworm-kr-unstable$' "$changes"
     keyring_built 1~kr12+1
     grep -q '^Package: kr-archive-keyring$' \
-        "$MBD_HOME/repositories/kr/dists/bookworm-kr-unstable/main/binary-amd64/Packages"
+        "$(index_file "$MBD_HOME/repositories/kr/dists/bookworm-kr-unstable/main/binary-amd64/Packages")"
 
     # apt installs it from the published suite
     apt="$BATS_TEST_TMPDIR/apt"

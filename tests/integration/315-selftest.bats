@@ -67,7 +67,7 @@ units() {
     assert_output_contains "Status: failed"
     # what apt fetched is what the archive publishes
     grep -q '^Package: mbd-selftest-any$' \
-        "$MBD_HOME/repositories/kr/dists/bookworm-kr-experimental/main/binary-amd64/Packages"
+        "$(index_file "$MBD_HOME/repositories/kr/dists/bookworm-kr-experimental/main/binary-amd64/Packages")"
     # the text report
     run_mbd mbd-repo selftest kr --timeout 300
     assert_output_contains "mbd-selftest-fail"

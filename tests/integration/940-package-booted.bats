@@ -76,11 +76,11 @@ cgroup_mounts() {
     # Nothing else is typed: the units build, install and publish it.
     local packages="$root$home/repositories/test/dists/bookworm-test-unstable/main/binary-amd64/Packages"
     for _ in $(seq 600); do
-        grep -qs '^Package: mbd-booted$' "$packages" && break
+        index_text "$packages" 2>/dev/null | grep -qs '^Package: mbd-booted$' && break
         sleep 1
     done
     mbdt_in sudo -u mbd mbd-incoming events --source mbd-booted >&2 || true
-    grep -q '^Package: mbd-booted$' "$packages"
+    grep -q '^Package: mbd-booted$' "$(index_file "$packages")"
     wait_units_idle 60
     assert_equal "$(failed_units)" ""
 

@@ -82,19 +82,35 @@ mbdt_assert_release_ok() {
     gpgv --keyring "$kr" "$dir/InRelease" 2>/dev/null || { echo "gpgv: InRelease of $1 does not verify" >&2; return 1; }
     gpgv --keyring "$kr" "$dir/Release.gpg" "$dir/Release" 2>/dev/null ||
         { echo "gpgv: Release.gpg of $1 does not verify" >&2; return 1; }
+    # Every listed file as apt reads it: the file, or (an uncompressed index the index set
+    # does not write, listed all the same) the text its .xz or .gz decompresses to.
+    local view="$BATS_TEST_TMPDIR/release-view/$1" path
+    rm -rf "$view"
+    while read -r _ _ path; do
+        [ -d "$view/${path%/*}" ] || mkdir -p "$view/${path%/*}"
+        if [ -e "$dir/$path" ]; then
+            ln -s "$dir/$path" "$view/$path"
+        elif [[ $path == *.gz || $path == *.xz ]]; then
+            echo "$1: '$path' is listed but missing" >&2
+            return 1
+        else
+            index_text "$dir/$path" >"$view/$path" || { echo "$1: '$path' is listed, but not there" >&2; return 1; }
+        fi
+    done < <(sed -n '/^SHA256:/,/^[^ ]/p' "$dir/Release" | grep '^ ')
     local algo list
     for algo in SHA256 SHA512; do
         list=$(sed -n "/^$algo:/,/^[^ ]/p" "$dir/Release" | grep '^ ')
         [ -n "$list" ] || { echo "$1: Release has no $algo list" >&2; return 1; }
-        # checksums of the files and of their by-hash copies
-        (cd "$dir" && printf '%s\n' "$list" | awk '{print $1 "  " $3}' | "${algo,,}sum" --quiet --strict -c) ||
+        # checksums of the files and of the by-hash copies of those written
+        (cd "$view" && printf '%s\n' "$list" | awk '{print $1 "  " $3}' | "${algo,,}sum" --quiet --strict -c) ||
             { echo "$1: a file does not match its $algo in Release" >&2; return 1; }
         (cd "$dir" && printf '%s\n' "$list" | awk -v a="$algo" '{n = split($3, p, "/"); d = ""
-                for (i = 1; i < n; i++) d = d p[i] "/"; print $1 "  " d "by-hash/" a "/" $1}' |
+                for (i = 1; i < n; i++) d = d p[i] "/"; print $1 "  " d "by-hash/" a "/" $1, $3}' |
+            while read -r sum copy file; do [ ! -e "$file" ] || printf '%s  %s\n' "$sum" "$copy"; done |
             "${algo,,}sum" --quiet --strict -c) || { echo "$1: a by-hash/$algo copy is missing or differs" >&2; return 1; }
         # sizes
         diff <(printf '%s\n' "$list" | awk '{print $3, $2}' | sort) \
-            <(cd "$dir" && printf '%s\n' "$list" | awk '{print $3}' | xargs stat -c '%n %s' | sort) >&2 ||
+            <(cd "$view" && printf '%s\n' "$list" | awk '{print $3}' | xargs stat -L -c '%n %s' | sort) >&2 ||
             { echo "$1: sizes differ from Release" >&2; return 1; }
     done
 }

@@ -192,6 +192,99 @@ TEST_F(IndexTest, FormsNotWrittenAreNoFiles)
     }
 }
 
+// Without the uncompressed file (Debian's set): its size and hashes are still in the state
+// (Release lists them), equal to those of the text the compressed forms decompress to;
+// updates read the copied chunks' text from the .gz (or, without one, the .xz) and give
+// the bytes and state of a full build; the state says so through encode/decode, and a
+// state of before (v2) had the file written.
+TEST_F(IndexTest, UncompressedNotWrittenIsHashedAndUpdatedFromCompressed)
+{
+    for (auto [gz, xz] : {std::pair{true, true}, std::pair{true, false}, std::pair{false, true}}) {
+        BuildOptions o = options;
+        o.raw = false;
+        o.gz = gz;
+        o.xz = xz;
+        o.hash_mark_bytes = 16 * 1024;
+        BuildOptions with_raw = o;
+        with_raw.raw = true;
+        std::string tag = std::string(gz ? "gz" : "") + (xz ? "xz" : "") + "-noraw-";
+        std::map<std::string, std::string> entries;
+        for (int i = 0; i < 1500; ++i) {
+            std::string text = stanza("pkg" + std::to_string(1000 + i), "1.0", i % 11);
+            entries[stanza_key(IndexKind::packages, text)] = text;
+        }
+        auto all = [&] {
+            std::vector<Entry> v;
+            for (const auto& [k, t] : entries)
+                v.push_back({k, t});
+            return v;
+        };
+        auto keep = [&](const BuiltIndex& b, const std::string& name) {
+            EXPECT_TRUE(b.raw_tmp.empty()) << tag << name;
+            for (auto [from, ext] : {std::pair{&b.gz_tmp, ".gz"}, std::pair{&b.xz_tmp, ".xz"}})
+                if (!from->empty())
+                    std::filesystem::rename(*from, tmp.path() / (tag + name + ext));
+            return b.state;
+        };
+        auto file = [&](const std::string& name, const char* ext) { return tmp.path() / (tag + name + ext); };
+        auto text_of = [&](const std::string& name) {
+            return gz ? gunzip(read_file(file(name, ".gz"))) : unxz(read_file(file(name, ".xz")));
+        };
+        IndexState prev = keep(build_full(IndexKind::packages, all(), tmp.path(), "Packages", o), "0");
+        EXPECT_FALSE(prev.raw_written);
+        EXPECT_GT(prev.marks.size(), 3u);
+        EXPECT_EQ(prev.raw.sha256, sha256_hex(text_of("0"))) << tag;
+        EXPECT_EQ(prev.raw.size, text_of("0").size());
+        auto decoded = IndexState::decode(prev.encode());
+        ASSERT_TRUE(decoded.has_value());
+        EXPECT_FALSE(decoded->raw_written);
+        EXPECT_TRUE(same_forms(*decoded, o));
+        EXPECT_FALSE(same_forms(*decoded, with_raw));
+        std::mt19937 rng(7);
+        for (int round = 1; round <= 6; ++round) {
+            std::vector<Change> changes;
+            for (int c = 0; c < 3; ++c) {
+                std::string text = stanza("pkg" + std::to_string(1000 + rng() % 1600), std::to_string(round) + ".0", 4);
+                auto key = stanza_key(IndexKind::packages, text);
+                changes.push_back({key, text});
+                entries[key] = text;
+            }
+            auto gone = entries.begin();
+            std::advance(gone, long(rng() % entries.size()));
+            changes.push_back({gone->first, std::nullopt});
+            entries.erase(gone);
+            std::string name = std::to_string(round), before = std::to_string(round - 1);
+            auto inc = build_incremental(IndexKind::packages, prev, file(before, ".raw"), file(before, ".gz"),
+                                         file(before, ".xz"), changes, tmp.path(), "Packages", o);
+            ASSERT_TRUE(inc.has_value()) << tag << round;
+            EXPECT_LT(inc->chunks_built, inc->state.chunks.size() / 2);
+            IndexState got = keep(*inc, name);
+            IndexState want = keep(build_full(IndexKind::packages, all(), tmp.path(), "Packages", o), name + "ref");
+            ASSERT_EQ(got.encode(), want.encode()) << tag << round;
+            if (gz) {
+                EXPECT_EQ(read_file(file(name, ".gz")), read_file(file(name + "ref", ".gz")));
+            }
+            if (xz) {
+                EXPECT_EQ(read_file(file(name, ".xz")), read_file(file(name + "ref", ".xz")));
+            }
+            EXPECT_EQ(got.raw.sha256, sha256_hex(text_of(name)));
+            // the same hashes as when the uncompressed file is written
+            auto written = build_full(IndexKind::packages, all(), tmp.path(), "Packages", with_raw);
+            EXPECT_EQ(written.state.raw, got.raw);
+            EXPECT_TRUE(written.state.raw_written);
+            EXPECT_EQ(read_file(written.raw_tmp), text_of(name));
+            prev = got;
+        }
+        // a state of before: magic v2, no flags; its uncompressed file was written
+        std::string v3 = prev.encode();
+        ASSERT_EQ(v3.substr(0, 8), std::string("mbdidx3") + '\0');
+        auto v2 = IndexState::decode("mbdidx2" + v3.substr(8));
+        ASSERT_TRUE(v2.has_value());
+        EXPECT_TRUE(v2->raw_written);
+        EXPECT_EQ(v2->raw, prev.raw);
+    }
+}
+
 TEST_F(IndexTest, ContentsGroupsPathsAcrossPackages)
 {
     std::vector<Entry> entries;

@@ -283,8 +283,8 @@ void define_dist(Cli& cli)
                   "sbuild's build-dependency resolver when a build installs something: apt, aptitude, aspcud")
         ->capture_default_str();
     c->add_option("--indices", d.indices,
-                  "index files published beside the uncompressed ones: any of gz, xz, contents, by-hash (default: "
-                  "configuration key publish.indices)");
+                  "index files published: any of uncompressed, gz, xz, contents, by-hash, with one of the first "
+                  "three (default: configuration key publish.indices)");
 
     auto ls = std::make_shared<NameArgs>();
     c = cli.command(g, "ls", "list distributions",
@@ -341,8 +341,8 @@ void define_dist(Cli& cli)
     c->add_option("--deb-build-profiles", e.deb_build_profiles, "DEB_BUILD_PROFILES for builds");
     c->add_option("--resolver", e.resolver, "sbuild's build-dependency resolver: apt, aptitude, aspcud");
     c->add_option("--indices", e.indices,
-                  "index files published beside the uncompressed ones: any of gz, xz, contents, by-hash; 'default': "
-                  "configuration key publish.indices (takes effect at the next publish)");
+                  "index files published: any of uncompressed, gz, xz, contents, by-hash, with one of the first "
+                  "three; 'default': configuration key publish.indices (takes effect at the next publish)");
 
     auto rm = std::make_shared<NameArgs>();
     c = cli.command(g, "remove", "remove a distribution no repository serves", [rm](Context& ctx) {
