@@ -379,3 +379,36 @@ $apt/etc/apt/sources.list.d/mbd-$identity-test.sources"
     mbdt_assert_release_ok bookworm-test-unstable
     run_mbd mbd-repo check
 }
+
+@test "a database from before 'uncompressed' was a form: a set of its own keeps the uncompressed files, the default drops them" {
+    d="$MBD_HOME/repositories/test/dists/bookworm-test-unstable"
+    # as the last mbd left it: the default set, which wrote the uncompressed files
+    run_mbd mbd-repo dist set bookworm --indices uncompressed,gz,xz,contents,by-hash
+    mbdt_install hello 1.0-1~test12+1 bookworm-test-unstable
+    [ -e "$d/main/binary-amd64/Packages" ]
+    sqlite3 "$MBD_HOME/config.sqlite" "UPDATE distributions SET indices = NULL;
+        UPDATE published_dists SET indices = 'gz xz contents by-hash';
+        UPDATE schema_version SET version = version - 1 WHERE domain = 'repo'"
+    # upgraded: the default is Debian's set, without them; Release lists them all the same
+    run_mbd mbd-repo publish test
+    assert_output_contains bookworm-test-unstable
+    [ ! -e "$d/main/binary-amd64/Packages" ]
+    [ ! -e "$d/main/source/Sources" ]
+    grep -q ' main/binary-amd64/Packages$' "$d/Release"
+    mbdt_assert_release_ok bookworm-test-unstable
+    run_mbd mbd-repo check
+    # a set of its own from then ('gz': the uncompressed files and .gz) gets the word
+    sqlite3 "$MBD_HOME/config.sqlite" "UPDATE distributions SET indices = 'gz';
+        UPDATE schema_version SET version = version - 1 WHERE domain = 'repo'"
+    run_mbd mbd-repo dist show bookworm --json
+    assert_equal "$(jq -r .indices <<<"$output")" "uncompressed gz"
+    run_mbd mbd-repo publish test
+    cmp "$d/main/binary-amd64/Packages" <(zcat "$d/main/binary-amd64/Packages.gz")
+    [ ! -e "$d/main/binary-amd64/Packages.xz" ]
+    mbdt_assert_release_ok bookworm-test-unstable
+    run_mbd mbd-repo check
+    apt="$BATS_TEST_TMPDIR/apt"
+    mbdt_repo_apt "$apt" bookworm-test-unstable
+    mbdt_apt_ok "$apt" update
+    mbdt_apt_ok "$apt" install hello
+}

@@ -61,7 +61,7 @@ next_operation() {
     cp "$BATS_TEST_TMPDIR/Packages" "$pk"
     rm -r "$repo/dists/bookworm-test-unstable/main/source/by-hash"
     run_mbd 12 mbd-repo check test
-    assert_stderr_contains "'main/source/Sources' has no by-hash/SHA256 copy"
+    assert_stderr_contains "'main/source/Sources.xz' has no by-hash/SHA256 copy"
     sed -i 's/^Label: test/Label: forged/' "$repo/dists/bookworm-test-unstable/Release"
     run_mbd 12 mbd-repo check test
     assert_stderr_contains "Release.gpg: bad signature"
