@@ -412,53 +412,6 @@ struct OutChunk {
     XzBlock xz;
 };
 
-// Compress the new chunks among chunks [begin, end), in parallel.
-void compress_all(std::vector<OutChunk>& chunks, size_t begin, size_t end, const BuildOptions& options)
-{
-    std::vector<size_t> jobs;
-    for (size_t i = begin; i < end; ++i)
-        if (chunks[i].old < 0)
-            jobs.push_back(i);
-    std::atomic<size_t> next{0};
-    auto work = [&] {
-        for (size_t j; (j = next++) < jobs.size();) {
-            OutChunk& c = chunks[jobs[j]];
-            if (options.gz)
-                c.gz = gzip_member(c.raw, options.gzip_level);
-            if (options.xz)
-                c.xz = xz_block(c.raw, options.xz_preset);
-            c.info.raw_size = c.raw.size();
-            c.info.gz_size = c.gz.size();
-            c.info.xz_size = c.xz.bytes.size();
-            c.info.xz_unpadded = c.xz.unpadded;
-        }
-    };
-    unsigned threads = options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
-    threads = unsigned(std::min<size_t>(threads, jobs.size()));
-    std::vector<std::thread> pool;
-    std::exception_ptr error;
-    std::mutex m;
-    for (unsigned t = 1; t < threads; ++t)
-        pool.emplace_back([&] {
-            try {
-                work();
-            } catch (...) {
-                std::lock_guard l(m);
-                error = std::current_exception();
-            }
-        });
-    try {
-        work();
-    } catch (...) {
-        std::lock_guard l(m);
-        error = std::current_exception();
-    }
-    for (auto& t : pool)
-        t.join();
-    if (error)
-        std::rethrow_exception(error);
-}
-
 // Cut the sorted entries of `open` into chunks, appending them to out. Entries before
 // `from` were counted by the cutter already. What follows the last boundary stays in
 // `open` unless final.
@@ -537,6 +490,60 @@ struct OldIndex {
         return out;
     }
 };
+
+// Compress the new chunks among chunks [begin, end), in parallel; and, when the old
+// index has no uncompressed file, decompress the text of the old ones (for hashing).
+void compress_all(std::vector<OutChunk>& chunks, size_t begin, size_t end, const BuildOptions& options,
+                  const OldIndex* old)
+{
+    std::vector<size_t> jobs;
+    bool old_text = old && !old->raw.is_open();
+    for (size_t i = begin; i < end; ++i)
+        if (chunks[i].old < 0 || old_text)
+            jobs.push_back(i);
+    std::atomic<size_t> next{0};
+    auto work = [&] {
+        for (size_t j; (j = next++) < jobs.size();) {
+            OutChunk& c = chunks[jobs[j]];
+            if (c.old >= 0) {
+                c.raw = old->text(size_t(c.old));
+                continue;
+            }
+            if (options.gz)
+                c.gz = gzip_member(c.raw, options.gzip_level);
+            if (options.xz)
+                c.xz = xz_block(c.raw, options.xz_preset);
+            c.info.raw_size = c.raw.size();
+            c.info.gz_size = c.gz.size();
+            c.info.xz_size = c.xz.bytes.size();
+            c.info.xz_unpadded = c.xz.unpadded;
+        }
+    };
+    unsigned threads = options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
+    threads = unsigned(std::min<size_t>(threads, jobs.size()));
+    std::vector<std::thread> pool;
+    std::exception_ptr error;
+    std::mutex m;
+    for (unsigned t = 1; t < threads; ++t)
+        pool.emplace_back([&] {
+            try {
+                work();
+            } catch (...) {
+                std::lock_guard l(m);
+                error = std::current_exception();
+            }
+        });
+    try {
+        work();
+    } catch (...) {
+        std::lock_guard l(m);
+        error = std::current_exception();
+    }
+    for (auto& t : pool)
+        t.join();
+    if (error)
+        std::rethrow_exception(error);
+}
 
 // Does a hash mark follow a chunk starting at raw offset `start`? (Where the marks fall
 // depends only on the chunks: equal indices have equal marks.)
@@ -664,7 +671,7 @@ private:
     void write_batch(size_t b, size_t e)
     {
         written_ = e;
-        compress_all(chunks_, b, e, options_);
+        compress_all(chunks_, b, e, options_, old_);
         auto raw_task = std::async(std::launch::async, [&] { return write_raw(b, e); });
         std::vector<std::string> marks;
         try {
@@ -693,8 +700,9 @@ private:
         std::vector<std::string> marks;
         for (size_t j = b; j < e; ++j) {
             const auto& c = chunks_[j];
-            if (c.old >= 0)
-                raw_.write(old_->text(size_t(c.old)));
+            // (an old chunk's text: from the old uncompressed file, else decompressed by compress_all)
+            if (c.old >= 0 && old_->raw.is_open())
+                raw_.write(old_->raw.read(old_->at.raw[size_t(c.old)], c.info.raw_size));
             else
                 raw_.write(c.raw);
             if (mark_after_chunk(j))
