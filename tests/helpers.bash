@@ -35,8 +35,14 @@ mbd_setup() {
 # gnupg/sources/NAME, the user's): each left running holds inotify instances, of which
 # a user has 128, and systemd cannot start without one.
 mbd_teardown() {
+    # shellcheck disable=SC2046 # one directory a word (no spaces in test paths)
+    stop_gpg_agent $(find "$MBD_HOME/gnupg" -maxdepth 2 -type d 2>/dev/null) "$GNUPGHOME"
+}
+
+# stop_gpg_agent DIR...: the gpg-agent (and other daemons) of each GnuPG home that exists.
+stop_gpg_agent() {
     local d
-    for d in $(find "$MBD_HOME/gnupg" -maxdepth 2 -type d 2>/dev/null) "$GNUPGHOME"; do
+    for d in "$@"; do
         [ ! -d "$d" ] || gpgconf --homedir "$d" --kill all 2>/dev/null || true
     done
 }

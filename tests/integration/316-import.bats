@@ -16,10 +16,7 @@ load ../lib/nginx
 
 teardown() {
     stop_nginx
-    local d
-    for d in "$BATS_TEST_TMPDIR/old/gnupg" "$BATS_TEST_TMPDIR/old-gnupg" "$BATS_TEST_TMPDIR/other-gnupg"; do
-        gpgconf --homedir "$d" --kill all 2>/dev/null || true
-    done
+    stop_gpg_agent "$BATS_TEST_TMPDIR/old/gnupg" "$BATS_TEST_TMPDIR/old-gnupg" "$BATS_TEST_TMPDIR/other-gnupg"
     mbd_teardown
 }
 

@@ -99,7 +99,7 @@ apt_sandbox() {
     log=$(mbd-build list --json | jq -r 'map(select(.source == "mbdtonold"))[0].log')
     # oldbase is not in the chroot: the session installs it from the imported suite
     grep -qE "Unpacking oldbase \(1.0-1\)" "$log"
-    gpgconf --homedir "$BATS_TEST_TMPDIR/old/gnupg" --kill all 2>/dev/null || true
+    stop_gpg_agent "$BATS_TEST_TMPDIR/old/gnupg"
 }
 
 @test "apt.proxy: build dependencies come through a caching proxy once; apt still checks what it serves" {

@@ -21,7 +21,7 @@ setup() {
 
 teardown() {
     stop_nginx
-    gpgconf --homedir "$BATS_TEST_TMPDIR/vendor-gnupg" --kill all 2>/dev/null || true
+    stop_gpg_agent "$BATS_TEST_TMPDIR/vendor-gnupg"
     mbd_teardown
     mbd_remove_test_users
 }

@@ -287,7 +287,7 @@ crash_random_kills() {
 
 # The home as a state of crash-states left it (the gpg-agent of the one before stopped).
 crash_power_restore() {
-    gpgconf --homedir "$MBD_HOME/gnupg" --kill all 2>/dev/null || true
+    stop_gpg_agent "$MBD_HOME/gnupg"
     rm -rf "$MBD_HOME"
     cp -a "$1" "$MBD_HOME"
 }

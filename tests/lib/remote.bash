@@ -87,10 +87,7 @@ remote_setup() {
 
 # Stop the gpg-agents the instances' key rings started.
 remote_teardown() {
-    local d
-    for d in "$BATS_TEST_TMPDIR"/*/gnupg "$BATS_TEST_TMPDIR"/*/gnupg/*/; do
-        [ ! -d "$d" ] || gpgconf --homedir "$d" --kill all 2>/dev/null || true
-    done
+    stop_gpg_agent "$BATS_TEST_TMPDIR"/*/gnupg "$BATS_TEST_TMPDIR"/*/gnupg/*/
     mbd_teardown
 }
 

@@ -31,7 +31,7 @@ mbdt_repo_template() {
         mbd-repo setup "$id" --no-check --arch amd64 "$@" >/dev/null 2>"$MBDT_TEMPLATE/setup.log"
         mbd-keygen export --output "$MBDT_TEMPLATE/key.asc"
         mbdt_uploader_key >/dev/null
-        for d in "$MBD_HOME/gnupg" "$GNUPGHOME"; do gpgconf --homedir "$d" --kill all 2>/dev/null || true; done
+        stop_gpg_agent "$MBD_HOME/gnupg" "$GNUPGHOME"
     )
 }
 
