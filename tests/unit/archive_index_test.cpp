@@ -24,6 +24,15 @@ std::string stanza(const std::string& name, const std::string& version, int size
     return s;
 }
 
+// Entries in key order, from stanzas by key.
+std::vector<Entry> entries_of(const std::map<std::string, std::string>& by_key)
+{
+    std::vector<Entry> v;
+    for (const auto& [k, t] : by_key)
+        v.push_back({k, t});
+    return v;
+}
+
 struct Built {
     IndexState state;
     std::string raw, gz, xz;
@@ -77,12 +86,7 @@ TEST_F(IndexTest, IncrementalEqualsFull)
         std::string text = stanza(name, "1.0", int(rng() % 20));
         entries[stanza_key(IndexKind::packages, text)] = text;
     }
-    auto all = [&] {
-        std::vector<Entry> v;
-        for (const auto& [k, t] : entries)
-            v.push_back({k, t});
-        return v;
-    };
+    auto all = [&] { return entries_of(entries); };
     options.hash_mark_bytes = 16 * 1024; // updates resume hashing from marks
     auto full = build_full(IndexKind::packages, all(), tmp.path(), "Packages", options);
     EXPECT_GT(full.state.chunks.size(), 5u);
@@ -213,12 +217,7 @@ TEST_F(IndexTest, UncompressedNotWrittenIsHashedAndUpdatedFromCompressed)
             std::string text = stanza("pkg" + std::to_string(1000 + i), "1.0", i % 11);
             entries[stanza_key(IndexKind::packages, text)] = text;
         }
-        auto all = [&] {
-            std::vector<Entry> v;
-            for (const auto& [k, t] : entries)
-                v.push_back({k, t});
-            return v;
-        };
+        auto all = [&] { return entries_of(entries); };
         auto keep = [&](const BuiltIndex& b, const std::string& name) {
             EXPECT_TRUE(b.raw_tmp.empty()) << tag << name;
             for (auto [from, ext] : {std::pair{&b.gz_tmp, ".gz"}, std::pair{&b.xz_tmp, ".xz"}})
