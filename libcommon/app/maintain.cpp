@@ -36,28 +36,33 @@ long long mtime_of(const fs::path& p)
     return ::lstat(p.c_str(), &st) == 0 ? static_cast<long long>(st.st_mtim.tv_sec) : -1;
 }
 
-// The hashes a distribution's Release names, per algorithm.
-std::map<std::string, std::set<std::string>> release_hashes(const fs::path& release)
+// The hashes of the files a distribution's Release names that are there, per algorithm.
+std::map<std::string, std::set<std::string>> release_hashes(const fs::path& dist_dir)
 {
     std::map<std::string, std::set<std::string>> out;
+    fs::path release = dist_dir / "Release";
     auto p = deb822::parse_one(read_file(release), release.string());
     for (const char* algo : {"SHA256", "SHA512"})
         for (const auto& line : p.lines(algo)) {
+            // (an uncompressed index the set does not write is listed all the same: its
+            // by-hash copies, left from when it was written, are superseded)
             auto words = split_ws(line);
-            if (!words.empty())
+            std::error_code ec;
+            if (words.size() == 3 && !words[2].starts_with('/') && words[2].find("..") == std::string_view::npos &&
+                fs::exists(dist_dir / std::string(words[2]), ec))
                 out[algo].emplace(words.front());
         }
     return out;
 }
 
-// By-hash files under dists/NAME/ that its Release does not name and that were
+// By-hash files under dists/NAME/ of no file its Release names and that were
 // superseded (archive/publish touches them then) more than grace seconds ago.
 long long clean_by_hash(const fs::path& dist_dir, long long grace, long long now)
 {
     std::error_code ec;
     if (!fs::exists(dist_dir / "Release", ec))
         return 0; // never published, or a publish in progress that a crash stopped: left to publish
-    auto current = release_hashes(dist_dir / "Release");
+    auto current = release_hashes(dist_dir);
     std::vector<fs::path> stale;
     for (auto it = fs::recursive_directory_iterator(dist_dir, ec); !ec && it != fs::recursive_directory_iterator();
          it.increment(ec)) {

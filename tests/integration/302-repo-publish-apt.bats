@@ -386,6 +386,8 @@ $apt/etc/apt/sources.list.d/mbd-$identity-test.sources"
     run_mbd mbd-repo dist set bookworm --indices uncompressed,gz,xz,contents,by-hash
     mbdt_install hello 1.0-1~test12+1 bookworm-test-unstable
     [ -e "$d/main/binary-amd64/Packages" ]
+    raw=$(sha256sum <"$d/main/binary-amd64/Packages" | cut -d' ' -f1)
+    [ -e "$d/main/binary-amd64/by-hash/SHA256/$raw" ]
     sqlite3 "$MBD_HOME/config.sqlite" "UPDATE distributions SET indices = NULL;
         UPDATE published_dists SET indices = 'gz xz contents by-hash';
         UPDATE schema_version SET version = version - 1 WHERE domain = 'repo'"
@@ -394,9 +396,14 @@ $apt/etc/apt/sources.list.d/mbd-$identity-test.sources"
     assert_output_contains bookworm-test-unstable
     [ ! -e "$d/main/binary-amd64/Packages" ]
     [ ! -e "$d/main/source/Sources" ]
-    grep -q ' main/binary-amd64/Packages$' "$d/Release"
+    grep -q " $raw .* main/binary-amd64/Packages\$" "$d/Release"
     mbdt_assert_release_ok bookworm-test-unstable
     run_mbd mbd-repo check
+    # its by-hash copies go after their grace, though Release still names the hash
+    run_mbd mbd-repo -o publish.byhash_grace=0 maintain
+    [ ! -e "$d/main/binary-amd64/by-hash/SHA256/$raw" ]
+    [ -e "$d/main/binary-amd64/Packages.xz" ]
+    mbdt_assert_release_ok bookworm-test-unstable
     # a set of its own from then ('gz': the uncompressed files and .gz) gets the word
     sqlite3 "$MBD_HOME/config.sqlite" "UPDATE distributions SET indices = 'gz';
         UPDATE schema_version SET version = version - 1 WHERE domain = 'repo'"
