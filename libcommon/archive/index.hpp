@@ -83,7 +83,8 @@ struct BuildOptions {
     unsigned threads = 0; // 0: one per core
     std::uint64_t hash_mark_bytes = 2 << 20; // uncompressed bytes between hash marks
     bool gz = true, xz = true; // the compressed forms written (a form not written: its FileInfo is empty)
-    bool raw = true;           // the uncompressed file written (else only hashed); one of raw, gz, xz is
+    bool raw = true;           // the uncompressed file written (else only hashed: Release lists it)
+    // (an index set has at least one of raw, gz and xz: repo::parse_index_set)
 };
 
 // Whether a state has exactly the forms options write (else it is built in full).
