@@ -142,10 +142,10 @@ std::optional<long long> member(db::Db& db, long long dist_id, std::string_view 
     return db.scalar_int("SELECT source_id FROM dist_sources WHERE dist_id = ? AND name = ?", dist_id, name);
 }
 
-// Set what a distribution holds of a source name (nullopt: nothing).
-void set_member(db::Db& db, long long dist_id, std::string_view name, std::optional<long long> source_id)
+// Set what a distribution holds of a source name (nullopt: nothing), from what it holds now.
+void change_member(db::Db& db, long long dist_id, std::string_view name, std::optional<long long> current,
+                   std::optional<long long> source_id)
 {
-    auto current = member(db, dist_id, name);
     if (current == source_id)
         return;
     if (current) {
@@ -158,6 +158,11 @@ void set_member(db::Db& db, long long dist_id, std::string_view name, std::optio
                *source_id, now_seconds());
         journal(db, dist_id, true, *source_id);
     }
+}
+
+void set_member(db::Db& db, long long dist_id, std::string_view name, std::optional<long long> source_id)
+{
+    change_member(db, dist_id, name, member(db, dist_id, name), source_id);
 }
 
 std::string version_of(db::Db& db, long long source_id)
@@ -190,16 +195,16 @@ void place(db::Db& db, const DistRef& target, std::string_view name, long long s
             if (!held)
                 continue;
             auto to = rb < suite.rollbacks ? dist_id_of(rb + 1) : std::nullopt;
-            set_member(db, *from, name, std::nullopt);
+            change_member(db, *from, name, held, std::nullopt);
             if (to)
                 set_member(db, *to, name, held);
         }
-        set_member(db, target.id, name, std::nullopt);
+        change_member(db, target.id, name, previous, std::nullopt);
         if (suite.rollbacks > 0)
             if (auto rb0 = dist_id_of(1))
                 set_member(db, *rb0, name, previous);
     }
-    set_member(db, target.id, name, source_id);
+    change_member(db, target.id, name, std::nullopt, source_id); // (it holds nothing of name now)
 }
 
 // A binary with the same name, architecture and version from another source would
@@ -777,18 +782,26 @@ void keep_published_files(Staged& st)
 }
 
 // Pool files: the same name with other content is refused; with the same, it is that row.
+// (The files not in the pool yet are all in the upload's directory: one query for them.)
 void match_pool_files(db::Db& db, Staged& st, const std::string& repository)
 {
-    for (auto& [name, pf] : st.files) {
-        if (pf.id)
+    std::map<std::string, PoolFile*> wanted;
+    for (auto& [name, pf] : st.files)
+        if (!pf.id)
+            wanted[pf.path] = &pf;
+    if (wanted.empty())
+        return;
+    // (paths under DIR/ sort between "DIR/" and "DIR0", '0' following '/')
+    auto row = db.query("SELECT path, id, size, sha256 FROM pool_files WHERE repository = ? AND path > ? AND path < ?",
+                        repository, st.directory + "/", st.directory + "0");
+    while (row.step()) {
+        auto it = wanted.find(row.text(0));
+        if (it == wanted.end())
             continue;
-        auto row = db.query("SELECT id, size, sha256 FROM pool_files WHERE repository = ? AND path = ?", repository,
-                            pf.path);
-        if (row.step()) {
-            if (std::uintmax_t(row.int64(1)) != pf.digest.size || row.text(2) != pf.digest.sha256)
-                throw fail(Exit::exists, "pool file '{}' exists with other content", pf.path);
-            pf.id = row.int64(0);
-        }
+        PoolFile& pf = *it->second;
+        if (std::uintmax_t(row.int64(2)) != pf.digest.size || row.text(3) != pf.digest.sha256)
+            throw fail(Exit::exists, "pool file '{}' exists with other content", pf.path);
+        pf.id = row.int64(1);
     }
 }
 
@@ -962,8 +975,9 @@ InstallResult commit_install(db::Db& db, Staged& st, const std::function<void(db
         }
         std::vector<long long> new_binaries;
         for (const auto& b : binaries) {
-            if (db.scalar_int("SELECT 1 FROM binary_packages WHERE source_id = ? AND name = ? AND architecture = ?",
-                              source_id, b.name, b.arch))
+            // (a source inserted just now has no binaries yet)
+            if (!dsc && db.scalar_int("SELECT 1 FROM binary_packages WHERE source_id = ? AND name = ? AND architecture = ?",
+                                      source_id, b.name, b.arch))
                 throw fail(Exit::exists, "{} {} has a binary package '{}' for '{}' already", source, source_version,
                            b.name, b.arch);
             db.run("INSERT INTO binary_packages(source_id, name, version, architecture, kind, section, file_id, "
