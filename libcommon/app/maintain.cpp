@@ -45,11 +45,16 @@ std::map<std::string, std::set<std::string>> release_hashes(const fs::path& dist
     for (const char* algo : {"SHA256", "SHA512"})
         for (const auto& line : p.lines(algo)) {
             // (an uncompressed index the set does not write is listed all the same: its
-            // by-hash copies, left from when it was written, are superseded)
+            // by-hash copies, left from when it was written, are superseded; a compressed
+            // file listed keeps its copies, even when the file itself is lost)
             auto words = split_ws(line);
+            if (words.size() != 3)
+                continue;
+            std::string_view path = words[2];
             std::error_code ec;
-            if (words.size() == 3 && !words[2].starts_with('/') && words[2].find("..") == std::string_view::npos &&
-                fs::exists(dist_dir / std::string(words[2]), ec))
+            bool compressed = path.ends_with(".gz") || path.ends_with(".xz");
+            if (compressed || (!path.starts_with('/') && path.find("..") == std::string_view::npos &&
+                               fs::exists(dist_dir / std::string(path), ec)))
                 out[algo].emplace(words.front());
         }
     return out;

@@ -461,6 +461,13 @@ Offsets chunk_offsets(const std::vector<ChunkInfo>& chunks)
     return at;
 }
 
+// A previous file of an index is damaged: a chunk of it does not decompress, or not to its
+// size. The update gives up; the index is built in full (build_incremental's nullopt).
+class DamagedOld : public Error {
+public:
+    using Error::Error;
+};
+
 // The previous files of an index being updated (those it wrote), and its state.
 struct OldIndex {
     const IndexState& state;
@@ -478,15 +485,21 @@ struct OldIndex {
             return buf;
         }
         std::string out;
-        if (gz.is_open()) {
-            gz.read_into(at.gz[i], c.gz_size, buf);
-            out = gunzip(buf);
-        } else {
-            xz.read_into(at.xz[i], c.xz_size, buf);
-            out = unxz(xz_stream_header() + buf + xz_stream_tail({{c.xz_unpadded, c.raw_size}}));
+        try {
+            if (gz.is_open()) {
+                gz.read_into(at.gz[i], c.gz_size, buf);
+                out = gunzip(buf);
+            } else {
+                xz.read_into(at.xz[i], c.xz_size, buf);
+                out = unxz(xz_stream_header() + buf + xz_stream_tail({{c.xz_unpadded, c.raw_size}}));
+            }
+        } catch (const Error& e) {
+            throw DamagedOld(Exit::state, fmt::format("chunk {} of the previous .{}: {}", i, gz.is_open() ? "gz" : "xz",
+                                                      e.what()));
         }
         if (out.size() != c.raw_size)
-            throw fail(Exit::state, "a previous index file does not match its state");
+            throw DamagedOld(Exit::state, fmt::format("chunk {} of the previous .{} is {} bytes, its state says {}", i,
+                                                      gz.is_open() ? "gz" : "xz", out.size(), c.raw_size));
         return out;
     }
 };
@@ -1005,10 +1018,15 @@ std::optional<BuiltIndex> build_incremental(IndexKind kind, const IndexState& ol
                 entries.push_back({key, std::move(*text)});
         return build_full(kind, std::move(entries), dir, basename, options);
     }
-    auto chunks = rechunk(kind, prev, changes_per_chunk(kind, old.chunks, std::move(changes)));
-    log::debug("publish", "{}: {} chunks, {} rebuilt", basename, chunks.size(),
-               std::count_if(chunks.begin(), chunks.end(), [](const OutChunk& c) { return c.old < 0; }));
-    return IndexWriter(&prev, dir, basename, options).write(std::move(chunks));
+    try {
+        auto chunks = rechunk(kind, prev, changes_per_chunk(kind, old.chunks, std::move(changes)));
+        log::debug("publish", "{}: {} chunks, {} rebuilt", basename, chunks.size(),
+                   std::count_if(chunks.begin(), chunks.end(), [](const OutChunk& c) { return c.old < 0; }));
+        return IndexWriter(&prev, dir, basename, options).write(std::move(chunks));
+    } catch (const DamagedOld& e) {
+        log::warning("{}: {}: built in full", (dir / basename).string(), e.what());
+        return std::nullopt;
+    }
 }
 
 } // namespace mbd::archive

@@ -111,8 +111,9 @@ BuiltIndex build_full(IndexKind kind, std::vector<Entry> entries, const std::fil
                       const std::string& basename, const BuildOptions& options);
 
 // Build from the previous state and files (raw, gz, xz: the by-hash copies of those written)
-// plus changes. nullopt when the previous files are missing or do not match the state, or
-// the state has other forms than options (build in full).
+// plus changes. nullopt (build in full) when the previous files are missing or their sizes
+// do not match the state, when a chunk of the previous .gz or .xz does not decompress to its
+// size (warned of), or when the state has other forms than options.
 std::optional<BuiltIndex> build_incremental(IndexKind kind, const IndexState& old,
                                             const std::filesystem::path& old_raw,
                                             const std::filesystem::path& old_gz,

@@ -109,7 +109,8 @@ void install_file(const fs::path& tmp, const fs::path& target, const FileInfo& i
 void touch_superseded(const fs::path& target, const FileInfo& old)
 {
     for (auto [algo, hash] : {std::pair{"SHA256", &old.sha256}, std::pair{"SHA512", &old.sha512}})
-        ::utimensat(AT_FDCWD, by_hash(target, algo, *hash).c_str(), nullptr, 0);
+        if (!hash->empty()) // (a leftover file's hashes are not known)
+            ::utimensat(AT_FDCWD, by_hash(target, algo, *hash).c_str(), nullptr, 0);
 }
 
 void remove_stale_temporaries(const fs::path& dir)
@@ -316,6 +317,22 @@ void stage_indices(db::Db& db, Work& w, const std::optional<Published>& publishe
                 w.dropped.emplace_back(w.dir / (path + ext), *info);
                 w.touched_dirs.insert(w.dropped.back().first.parent_path());
             }
+    }
+    // A form not written whose file is there all the same (a publish killed after recording
+    // what it published, before removing what it dropped, leaves it): it goes too.
+    for (const auto& [path, st] : w.states) {
+        std::set<std::string> kept;
+        for (const auto& f : forms_of(st))
+            kept.insert(f.first);
+        for (std::string ext : {"", ".gz", ".xz"}) {
+            fs::path file = w.dir / (path + ext);
+            std::error_code ec;
+            bool dropped = std::any_of(w.dropped.begin(), w.dropped.end(), [&](const auto& x) { return x.first == file; });
+            if (!kept.count(ext) && !dropped && fs::is_regular_file(fs::symlink_status(file, ec))) {
+                w.dropped.emplace_back(file, FileInfo{}); // (its by-hash copies: not named by Release, pruned)
+                w.touched_dirs.insert(file.parent_path());
+            }
+        }
     }
 }
 

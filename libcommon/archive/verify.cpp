@@ -207,12 +207,14 @@ void check_index_file(const fs::path& file, const std::string& path, const Liste
 // What an index holds according to the state database.
 using EntriesOf = std::function<std::vector<Entry>(const IndexSpec&)>;
 
-// Check that an index is what the database holds and that its .gz and .xz (those of set) decompress to it.
+// Check that an index is what the database holds (the size and both checksums Release lists
+// for it, written or not) and that its .gz and .xz (those of set) decompress to it.
 void check_index_content(const EntriesOf& entries, const fs::path& dir, const IndexSpec& spec,
-                         const repo::IndexSet& set, const std::string& sha256, const Problems& problem)
+                         const repo::IndexSet& set, const Listed& raw, const Problems& problem)
 {
     std::string text = render_full(spec.kind, entries(spec));
-    if (sha256_hex(text) != sha256)
+    std::string sha256 = sha256_hex(text);
+    if (sha256 != raw.sha256 || text.size() != raw.size || sha512_hex(text) != raw.sha512)
         problem(fmt::format("'{}' is not what the state database holds", spec.path));
     try {
         if (set.gz && sha256_hex(gunzip(read_file(dir / (spec.path + ".gz")))) != sha256)
@@ -236,8 +238,25 @@ void check_indices(const std::vector<IndexSpec>& specs, const repo::IndexSet& se
         }
         // The content is what the database says; the compressed forms hold the same.
         if (auto raw = listed.find(spec.path); raw != listed.end())
-            check_index_content(entries, dir, spec, set, raw->second.sha256, problem);
+            check_index_content(entries, dir, spec, set, raw->second, problem);
     }
+}
+
+// A file of a form a distribution does not publish, at an index's name (left by a publish
+// killed before removing what it dropped; the next publish of the distribution removes it).
+void check_unpublished_forms(const std::vector<IndexSpec>& specs, const repo::IndexSet& set, const fs::path& dir,
+                             const Problems& problem)
+{
+    auto forms = index_forms(set);
+    for (const auto& spec : specs)
+        for (std::string ext : {"", ".gz", ".xz"}) {
+            std::error_code ec;
+            if (std::find(forms.begin(), forms.end(), ext) == forms.end() &&
+                fs::is_regular_file(fs::symlink_status(dir / (spec.path + ext), ec)))
+                problem(fmt::format("'{}' is there, but the distribution does not publish it (run 'mbd-repo publish "
+                                    "--rebuild')",
+                                    spec.path + ext));
+        }
 }
 
 // Check one distribution: its publish state, its signatures, its Release and its index files.
@@ -264,6 +283,7 @@ void verify_dist(db::Db& db, const DistPlan& plan, const Signed& sig, const fs::
     check_listing(listed, plan.indices, plan.set, problem);
     check_indices(plan.indices, plan.set, [&](const IndexSpec& spec) { return all_entries(db, plan.dist.id, spec); },
                   dir, listed, problem);
+    check_unpublished_forms(plan.indices, plan.set, dir, problem);
 }
 
 // Check one snapshot: its signatures, its Release (no Valid-Until: never signed again) and

@@ -313,6 +313,19 @@ $apt/etc/apt/sources.list.d/mbd-$identity-test.sources"
     cmp "$d/main/binary-amd64/Packages" <(zcat "$d/main/binary-amd64/Packages.gz")
     mbdt_assert_release_ok bookworm-test-unstable
     run_mbd mbd-repo check
+    # A publish killed after recording that it no longer writes the uncompressed files,
+    # before removing them, leaves them behind: check says so; the next publish removes them.
+    run_mbd mbd-repo dist set bookworm --indices gz
+    run env MBD_FAULT=publish.recorded:1 mbd-repo publish test
+    assert_equal "$status" 137
+    [ -e "$d/main/binary-amd64/Packages" ]
+    run_mbd 12 mbd-repo check test
+    assert_stderr_contains "'main/binary-amd64/Packages' is there, but the distribution does not publish it"
+    run_mbd mbd-repo publish --rebuild test
+    [ ! -e "$d/main/binary-amd64/Packages" ]
+    [ ! -e "$d/main/source/Sources" ]
+    mbdt_assert_release_ok bookworm-test-unstable
+    run_mbd mbd-repo check test
     # A set apt could read nothing of is refused.
     run_mbd 2 mbd-repo dist set bookworm --indices contents,by-hash
     assert_stderr_contains "has no file apt can read: it needs one of uncompressed, gz, xz"
@@ -341,6 +354,25 @@ $apt/etc/apt/sources.list.d/mbd-$identity-test.sources"
     mbdt_assert_release_ok bookworm-test-unstable
     run_mbd mbd-repo check
     mbdt_apt_ok "$apt" update
+}
+
+@test "a previous index file damaged in place: the next publish says so and builds that index in full" {
+    mbdt_install hello 1.0-1~test12+1 bookworm-test-unstable
+    d="$MBD_HOME/repositories/test/dists/bookworm-test-unstable"
+    # Debian's set: no uncompressed file; an update takes the text it copies from the .gz
+    [ ! -e "$d/main/binary-amd64/Packages" ]
+    f="$d/main/binary-amd64/Packages.gz" # (and its by-hash copies: one file)
+    python3 -c 'import sys; b = bytearray(open(sys.argv[1], "rb").read()); b[len(b) // 2] ^= 0xff
+open(sys.argv[1], "r+b").write(b)' "$f"
+    upload=$(mbdt_build_package "$MBDT_PKG" other 1.0~test12+1 --dist bookworm-test-unstable --no-all)
+    mbdt_sign_changes "$upload"
+    run --separate-stderr mbd-repo install "$upload" # (a warning: run_mbd refuses one)
+    assert_equal "$status" 0
+    assert_stderr_contains "Packages: chunk 0 of the previous .gz: corrupt gzip data: built in full"
+    gunzip -c "$d/main/binary-amd64/Packages.gz" | grep -q '^Package: other$'
+    gunzip -c "$d/main/binary-amd64/Packages.gz" | grep -q '^Package: hello$'
+    mbdt_assert_release_ok bookworm-test-unstable
+    run_mbd mbd-repo check test
 }
 
 @test "Contents off: a data member is not read at install; turned on, one that cannot be read is warned of and has no Contents line" {
@@ -399,10 +431,15 @@ $apt/etc/apt/sources.list.d/mbd-$identity-test.sources"
     grep -q " $raw .* main/binary-amd64/Packages\$" "$d/Release"
     mbdt_assert_release_ok bookworm-test-unstable
     run_mbd mbd-repo check
-    # its by-hash copies go after their grace, though Release still names the hash
+    # its by-hash copies go after their grace, though Release still names the hash; a
+    # compressed file Release names keeps its by-hash copy, even while the file is lost
+    xz_hash=$(sha256sum "$d/main/source/Sources.xz" | cut -d' ' -f1)
+    mv "$d/main/source/Sources.xz" "$BATS_TEST_TMPDIR/Sources.xz"
     run_mbd mbd-repo -o publish.byhash_grace=0 maintain
     [ ! -e "$d/main/binary-amd64/by-hash/SHA256/$raw" ]
     [ -e "$d/main/binary-amd64/Packages.xz" ]
+    [ -e "$d/main/source/by-hash/SHA256/$xz_hash" ]
+    mv "$BATS_TEST_TMPDIR/Sources.xz" "$d/main/source/Sources.xz"
     mbdt_assert_release_ok bookworm-test-unstable
     # a set of its own from then ('gz': the uncompressed files and .gz) gets the word
     sqlite3 "$MBD_HOME/config.sqlite" "UPDATE distributions SET indices = 'gz';
