@@ -7,7 +7,9 @@
 #include "archive/index.hpp"
 #include "model/model.hpp"
 
+#include <array>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace mbd::archive {
@@ -35,6 +37,8 @@ repo::IndexSet default_index_set(const Context& ctx);
 // The suffixes of the files of an index set writes: "" (uncompressed), ".gz", ".xz".
 // (Release lists the uncompressed one, "", whether or not it is written.)
 std::vector<std::string> index_forms(const repo::IndexSet& set);
+// Every suffix an index file can have, whatever the set.
+constexpr std::array<std::string_view, 3> all_index_forms{"", ".gz", ".xz"};
 
 // Every entry of an index, read from the database.
 std::vector<Entry> all_entries(db::Db& db, long long dist_id, const IndexSpec& spec);

@@ -485,6 +485,7 @@ struct OldIndex {
             return buf;
         }
         std::string out;
+        const char* form = gz.is_open() ? "gz" : "xz";
         try {
             if (gz.is_open()) {
                 gz.read_into(at.gz[i], c.gz_size, buf);
@@ -494,12 +495,11 @@ struct OldIndex {
                 out = unxz(xz_stream_header() + buf + xz_stream_tail({{c.xz_unpadded, c.raw_size}}));
             }
         } catch (const Error& e) {
-            throw DamagedOld(Exit::state, fmt::format("chunk {} of the previous .{}: {}", i, gz.is_open() ? "gz" : "xz",
-                                                      e.what()));
+            throw DamagedOld(Exit::state, fmt::format("chunk {} of the previous .{}: {}", i, form, e.what()));
         }
         if (out.size() != c.raw_size)
             throw DamagedOld(Exit::state, fmt::format("chunk {} of the previous .{} is {} bytes, its state says {}", i,
-                                                      gz.is_open() ? "gz" : "xz", out.size(), c.raw_size));
+                                                      form, out.size(), c.raw_size));
         return out;
     }
 };

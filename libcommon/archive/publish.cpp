@@ -305,33 +305,38 @@ void stage_indices(db::Db& db, Work& w, const std::optional<Published>& publishe
         w.states[spec.path] = built->state;
         w.built.push_back({target, std::move(*built), have_old ? std::optional(old->second) : std::nullopt});
     }
+    // The suffixes of the files an index of this publish has (none: not published now).
+    auto kept = [&](const std::string& path) {
+        std::set<std::string> out;
+        if (auto now = w.states.find(path); now != w.states.end())
+            for (const auto& f : forms_of(now->second))
+                out.insert(f.first);
+        return out;
+    };
+    std::set<fs::path> dropped;
+    auto drop = [&](const fs::path& file, const FileInfo& info) {
+        dropped.insert(file);
+        w.touched_dirs.insert(file.parent_path());
+        w.dropped.emplace_back(file, info);
+    };
     // What the last publish wrote and this one does not (Contents, or a compressed form, turned off).
     for (const auto& [path, st] : published_states) {
-        auto now = w.states.find(path);
-        std::set<std::string> kept;
-        if (now != w.states.end())
-            for (const auto& f : forms_of(now->second))
-                kept.insert(f.first);
+        auto keep = kept(path);
         for (auto [ext, info] : forms_of(st))
-            if (!kept.count(ext)) {
-                w.dropped.emplace_back(w.dir / (path + ext), *info);
-                w.touched_dirs.insert(w.dropped.back().first.parent_path());
-            }
+            if (!keep.count(ext))
+                drop(w.dir / (path + ext), *info);
     }
     // A form not written whose file is there all the same (a publish killed after recording
-    // what it published, before removing what it dropped, leaves it): it goes too.
+    // what it published, before removing what it dropped, leaves it): it goes too (its
+    // hashes are not known; its by-hash copies, named by no Release, are pruned).
     for (const auto& [path, st] : w.states) {
-        std::set<std::string> kept;
-        for (const auto& f : forms_of(st))
-            kept.insert(f.first);
-        for (std::string ext : {"", ".gz", ".xz"}) {
-            fs::path file = w.dir / (path + ext);
+        auto keep = kept(path);
+        for (auto ext : all_index_forms) {
+            fs::path file = w.dir / (path + std::string(ext));
             std::error_code ec;
-            bool dropped = std::any_of(w.dropped.begin(), w.dropped.end(), [&](const auto& x) { return x.first == file; });
-            if (!kept.count(ext) && !dropped && fs::is_regular_file(fs::symlink_status(file, ec))) {
-                w.dropped.emplace_back(file, FileInfo{}); // (its by-hash copies: not named by Release, pruned)
-                w.touched_dirs.insert(file.parent_path());
-            }
+            if (!keep.count(std::string(ext)) && !dropped.count(file) &&
+                fs::is_regular_file(fs::symlink_status(file, ec)))
+                drop(file, FileInfo{});
         }
     }
 }

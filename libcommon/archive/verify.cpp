@@ -249,13 +249,14 @@ void check_unpublished_forms(const std::vector<IndexSpec>& specs, const repo::In
 {
     auto forms = index_forms(set);
     for (const auto& spec : specs)
-        for (std::string ext : {"", ".gz", ".xz"}) {
+        for (auto ext : all_index_forms) {
+            std::string path = spec.path + std::string(ext);
             std::error_code ec;
             if (std::find(forms.begin(), forms.end(), ext) == forms.end() &&
-                fs::is_regular_file(fs::symlink_status(dir / (spec.path + ext), ec)))
+                fs::is_regular_file(fs::symlink_status(dir / path, ec)))
                 problem(fmt::format("'{}' is there, but the distribution does not publish it (run 'mbd-repo publish "
                                     "--rebuild')",
-                                    spec.path + ext));
+                                    path));
         }
 }
 
