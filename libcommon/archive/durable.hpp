@@ -12,6 +12,7 @@
 
 #include <filesystem>
 #include <set>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -19,13 +20,15 @@ namespace mbd::archive {
 
 class Durable {
 public:
-    void file(const std::filesystem::path& p) { files_.insert(p); }
-    void dir(const std::filesystem::path& p) { dirs_.insert(p); }
+    void file(const std::filesystem::path& p) { files_.insert(p.native()); }
+    void dir(const std::filesystem::path& p) { dirs_.insert(p.native()); }
     void flush(const std::filesystem::path& any_dir);
     bool empty() const { return files_.empty() && dirs_.empty(); }
 
 private:
-    std::set<std::filesystem::path> files_, dirs_;
+    // (strings, not paths: a path compares component by component, each a path of its own,
+    // and an import adds a pool directory for every file)
+    std::set<std::string> files_, dirs_;
 };
 
 // Start writing the files to disk, without waiting: their sync later finds them written

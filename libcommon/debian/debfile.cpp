@@ -50,12 +50,35 @@ std::string strip_dot(std::string_view p)
     return std::string(p);
 }
 
+// The decompression filter the member's name asks for (dpkg names each: data.tar.xz),
+// not all of libarchive's, which each look at every member's first bytes; a name of no
+// known compression gets them all.
+void support_filter_named(archive* a, std::string_view member)
+{
+    auto dot = member.rfind(".tar");
+    std::string_view ext = dot == std::string_view::npos ? std::string_view() : member.substr(dot + 4);
+    if (ext.empty())
+        return; // (a plain tar: no filter)
+    if (ext == ".gz")
+        archive_read_support_filter_gzip(a);
+    else if (ext == ".xz")
+        archive_read_support_filter_xz(a);
+    else if (ext == ".zst")
+        archive_read_support_filter_zstd(a);
+    else if (ext == ".bz2")
+        archive_read_support_filter_bzip2(a);
+    else if (ext == ".lzma")
+        archive_read_support_filter_lzma(a);
+    else
+        archive_read_support_filter_all(a);
+}
+
 // Walk the tar member; for the control tarball return ./control, for data collect paths.
 void read_tar(archive* outer, const std::string& what, const std::filesystem::path& file, bool control,
               std::string& control_text, std::vector<std::string>& paths)
 {
     auto in = new_reader();
-    archive_read_support_filter_all(in.get());
+    support_filter_named(in.get(), what);
     archive_read_support_format_tar(in.get());
     thread_local std::unique_ptr<char[]> buf(new char[Nested::size]);
     Nested nested{outer, buf.get()};
