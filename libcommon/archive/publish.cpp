@@ -210,9 +210,12 @@ BuildOptions build_options(const Context& ctx)
     return BuildOptions{level("publish.gzip_level", 1, 9), level("publish.xz_preset", 0, 9), 0};
 }
 
-// The most journal rows a publish reads into memory whatever the size of the indices (a
-// few MB of stanzas); beyond that, an eighth of the entries published.
-constexpr long long journal_in_memory = 2000;
+// The journal rows a publish reads into memory: publish.journal_rows, whatever the size of
+// the indices (a few MB of stanzas), or an eighth of the entries published.
+long long journal_limit_of(long long floor_rows, unsigned long long entries)
+{
+    return std::max<long long>(floor_rows, (long long)(entries / 8));
+}
 
 // A distribution being published.
 struct Work {
@@ -235,7 +238,7 @@ struct Work {
 
 // Stage 1: the index files that changed, written as temporary files.
 void stage_indices(db::Db& db, Work& w, const std::optional<Published>& published, const PublishOptions& options,
-                   const BuildOptions& build, PublishReport& report)
+                   const BuildOptions& build, long long journal_floor, PublishReport& report)
 {
     const auto& d = w.plan->dist;
     std::map<std::string, IndexState> published_states, old_states;
@@ -254,14 +257,17 @@ void stage_indices(db::Db& db, Work& w, const std::optional<Published>& publishe
     // The journal is read into memory when it is short against the indices; a long one (an
     // import, a first publish) is not read: the indices are built in full from the database.
     bool incremental = published && !options.rebuild;
-    if (incremental) {
+    if (incremental && full_build_marked(db, d.id)) {
+        incremental = false;
+        log::debug("publish", "{}: marked by a bulk install: built in full", d.name);
+    } else if (incremental) {
         unsigned long long entries = 0; // (stanzas: a journal row is one, a Contents entry a path)
         for (const auto& spec : w.plan->indices)
             if (auto st = old_states.find(spec.path); st != old_states.end() && spec.kind != IndexKind::contents)
                 for (const auto& c : st->second.chunks)
                     entries += c.entries;
         auto rows = db.scalar_int("SELECT count(*) FROM dist_journal WHERE dist_id = ? AND seq > ?", d.id, published->seq);
-        incremental = rows.value_or(0) <= std::max<long long>(journal_in_memory, (long long)(entries / 8));
+        incremental = rows.value_or(0) <= journal_limit_of(journal_floor, entries);
         if (!incremental)
             log::debug("publish", "{}: {} journal rows, {} entries published: built in full", d.name, *rows, entries);
     }
@@ -487,6 +493,7 @@ struct Schedule {
     std::map<long long, long long> journal_seq; // the last journal entry, by distribution id
     long long now = 0;
     long long valid = 0; // publish.valid_until (<= 0: no Valid-Until)
+    long long journal_floor = 0; // publish.journal_rows (journal_limit)
 };
 
 // The last publish and the journal of each distribution of a repository, and the time.
@@ -510,6 +517,7 @@ Schedule read_schedule(Context& ctx, std::string_view repository)
     }
     s.now = now_seconds();
     s.valid = ctx.config().get_int("publish.valid_until");
+    s.journal_floor = ctx.config().get_int("publish.journal_rows");
     return s;
 }
 
@@ -554,7 +562,7 @@ std::vector<Work> stage_due(db::Db& db, const std::vector<const DistPlan*>& plan
         if (!is_due(s, *plan, pub, seq, options.rebuild || options.resign, dir))
             continue;
         Work w{plan, seq, {}, {}, dir, {}, {}};
-        stage_indices(db, w, pub, options, build, report);
+        stage_indices(db, w, pub, options, build, s.journal_floor, report);
         work.push_back(std::move(w));
     }
     return work;
@@ -640,6 +648,36 @@ void record_published(db::Db& db, const std::vector<Work>& work, long long now, 
 }
 
 } // namespace
+
+long long journal_limit(db::Db& db, long long dist_id, long long floor_rows)
+{
+    unsigned long long entries = 0;
+    auto r = db.query("SELECT path, state FROM published_indices WHERE dist_id = ?", dist_id);
+    while (r.step())
+        if (!starts_with(fs::path(r.text(0)).filename().string(), "Contents-"))
+            if (auto st = IndexState::decode(r.text(1)))
+                for (const auto& c : st->chunks)
+                    entries += c.entries;
+    return journal_limit_of(floor_rows, entries);
+}
+
+long long journal_rows(db::Db& db, long long dist_id)
+{
+    auto published = db.scalar_int("SELECT seq FROM published_dists WHERE dist_id = ?", dist_id);
+    return db.scalar_int("SELECT count(*) FROM dist_journal WHERE dist_id = ? AND seq > ?", dist_id, published.value_or(0))
+        .value_or(0);
+}
+
+bool full_build_marked(db::Db& db, long long dist_id)
+{
+    return db.scalar_int("SELECT 1 FROM dist_journal WHERE source_id = 0 AND dist_id = ?", dist_id).has_value();
+}
+
+void mark_full_build(db::Db& db, long long dist_id)
+{
+    if (!full_build_marked(db, dist_id))
+        db.run("INSERT INTO dist_journal(dist_id, added, source_id, binary_id) VALUES (?, 1, 0, NULL)", dist_id);
+}
 
 fs::path repository_dir(const Context& ctx, std::string_view id) { return ctx.home().repositories() / std::string(id); }
 

@@ -68,6 +68,19 @@ struct PublishTime {
 };
 std::vector<PublishTime> publish_times(db::Db& db);
 
+// The journal (dist_journal: what a distribution's members changed since its last publish)
+// is read into memory by the next publish while it is short against the indices published:
+// at most `floor_rows` (publish.journal_rows) or an eighth of the stanzas published. Past
+// that the publish builds the distribution in full from the database, and an install may
+// say so with a marker row (source_id 0): the additions after it are not journaled, as that
+// publish does not read them (removals still are: a source removed is not collected before
+// the publish that drops it from the indices).
+long long journal_limit(db::Db& db, long long dist_id, long long floor_rows);
+// The journal rows of a distribution since it was last published (all of them: never).
+long long journal_rows(db::Db& db, long long dist_id);
+bool full_build_marked(db::Db& db, long long dist_id);
+void mark_full_build(db::Db& db, long long dist_id);
+
 // The directory a repository is published in ($MBD_HOME/repositories/ID).
 std::filesystem::path repository_dir(const Context& ctx, std::string_view id);
 

@@ -132,6 +132,9 @@ const std::vector<ConfigKey> table = {
      "xz preset (0-9) of .xz index files (rebuilt chunks; publish --rebuild for all): lower is faster, larger"},
     {"publish.gzip_level", ConfigType::integer, [] { return std::string("6"); },
      "gzip level (1-9) of .gz index files (rebuilt chunks; publish --rebuild for all)"},
+    {"publish.journal_rows", ConfigType::integer, [] { return std::string("2000"); },
+     "changes a publish applies to the indices in place, whatever their size (more, and more than an eighth of "
+     "the stanzas published: the distribution is built in full, and a bulk install stops journaling its additions)"},
     {"publish.url", ConfigType::string, [] { return std::string(); },
      "URL under which HOME/repositories is served (sources lists); empty: file:// on this host"},
     {"site.enabled", ConfigType::boolean, [] { return std::string("false"); },

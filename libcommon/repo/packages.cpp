@@ -130,6 +130,8 @@ std::string sources_stanza(const deb822::Paragraph& dsc, const std::string& dire
 
 void journal(db::Db& db, long long dist_id, bool added, long long source_id)
 {
+    if (added && archive::full_build_marked(db, dist_id))
+        return; // (the next publish builds the distribution in full: it reads no addition)
     db.run("INSERT INTO dist_journal(dist_id, added, source_id, binary_id) VALUES (?, ?, ?, NULL)", dist_id, added,
            source_id);
     db.run("INSERT INTO dist_journal(dist_id, added, source_id, binary_id) "
@@ -993,7 +995,8 @@ InstallResult commit_install(db::Db& db, Staged& st, const std::function<void(db
             // New binaries of a source some distributions hold already.
             for (long long bin : new_binaries)
                 db.run("INSERT INTO dist_journal(dist_id, added, source_id, binary_id) "
-                       "SELECT dist_id, 1, source_id, ? FROM dist_sources WHERE source_id = ?",
+                       "SELECT dist_id, 1, source_id, ? FROM dist_sources ds WHERE source_id = ? AND NOT EXISTS "
+                       "(SELECT 1 FROM dist_journal m WHERE m.source_id = 0 AND m.dist_id = ds.dist_id)",
                        bin, source_id);
         }
         check_binary_clash(db, dist.id, dist.name, source, source_id);
@@ -1037,10 +1040,55 @@ namespace {
 // The batches of install_each, two at a time: while one batch's files go into the pool
 // (and are synced) on a thread of its own, the one before it is committed and the next is
 // checked. A batch commits only once its files are durable (its thread joined).
+// How many journal rows the installs of this run add to each distribution: past what its
+// next publish reads into memory (archive::journal_limit) the distribution is marked to be
+// built in full, and the installs after the mark journal no additions. Counted from the
+// journal there is at a distribution's first install (a distribution never published is
+// built in full by its first publish: marked at once).
+class JournalBudget {
+public:
+    explicit JournalBudget(long long floor_rows) : floor_rows_(floor_rows) {}
+
+    // Before st's install, in its transaction.
+    void charge(db::Db& db, const Staged& st)
+    {
+        long long id = st.dist.id;
+        auto it = dists_.find(id);
+        if (it == dists_.end()) {
+            Budget b;
+            b.marked = archive::full_build_marked(db, id);
+            if (!b.marked && !db.scalar_int("SELECT 1 FROM published_dists WHERE dist_id = ?", id))
+                b.left = 0;
+            else if (!b.marked)
+                b.left = archive::journal_limit(db, id, floor_rows_) - archive::journal_rows(db, id);
+            it = dists_.emplace(id, b).first;
+        }
+        Budget& b = it->second;
+        if (b.marked)
+            return;
+        // (its additions: a row for its source, one per binary; a replaced version's removal
+        // is not counted: a journal longer than counted has the publish build it in full anyway)
+        b.left -= (st.dsc ? 1 : 0) + (long long)st.binaries.size();
+        if (b.left < 0) {
+            archive::mark_full_build(db, id);
+            b.marked = true;
+        }
+    }
+
+private:
+    struct Budget {
+        bool marked = false;
+        long long left = 0;
+    };
+    long long floor_rows_;
+    std::map<long long, Budget> dists_;
+};
+
 class Batches {
 public:
-    Batches(db::Db& db, const fs::path& root, bool link, const std::function<void(const InstallResult&)>& installed)
-        : db_(db), root_(root), link_(link), installed_(installed)
+    Batches(db::Db& db, const fs::path& root, bool link, const std::function<void(const InstallResult&)>& installed,
+            long long journal_floor)
+        : db_(db), root_(root), link_(link), installed_(installed), budget_(journal_floor)
     {
     }
     Batches(const Batches&) = delete;
@@ -1130,6 +1178,7 @@ private:
         };
         for (auto& st : staged) {
             try {
+                budget_.charge(db_, *st);
                 results.push_back(commit_install(db_, *st, {}, PoolRows::by_batch));
             } catch (...) {
                 committed(); // those before it go in
@@ -1143,6 +1192,7 @@ private:
     const fs::path& root_;
     bool link_;
     const std::function<void(const InstallResult&)>& installed_;
+    JournalBudget budget_;
     std::vector<std::shared_ptr<Staged>> open_, placed_; // being checked; going into the pool
     std::set<std::string> open_sources_, placed_sources_;
     std::exception_ptr placing_error_;
@@ -1165,7 +1215,7 @@ std::vector<std::string> install_each(Context& ctx, const std::vector<std::files
     // In batches: check many, copy their files, make them durable at once, install them in
     // one transaction. An upload of a source already in a batch waits for it.
     auto& db = ctx.db();
-    Batches batches(db, root, link, installed);
+    Batches batches(db, root, link, installed, ctx.config().get_int("publish.journal_rows"));
     std::map<long long, DistChecks> checks; // by distribution id
     // The checks of a batch read one snapshot: with the repository locked, only this
     // install changes what they read, and it writes between them (rotate, finish).
@@ -1311,6 +1361,7 @@ std::vector<ImportPackageResult> import_packages(Context& ctx, const RepositoryL
     };
     // A batch: the new files into the pool and durable, then one transaction, a savepoint
     // per package (a failing one is rolled back alone).
+    JournalBudget budget(ctx.config().get_int("publish.journal_rows"));
     auto commit_batch = [&] {
         auto staged = std::move(batch);
         auto placing = std::move(placements);
@@ -1328,6 +1379,7 @@ std::vector<ImportPackageResult> import_packages(Context& ctx, const RepositoryL
         db::Transaction tx(db);
         for (auto& [i, st] : staged) {
             try {
+                budget.charge(db, *st);
                 commit_install(db, *st, {}, PoolRows::by_batch);
                 results[i] = {ImportOutcome::installed, ""};
             } catch (const Error& e) {

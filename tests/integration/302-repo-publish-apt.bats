@@ -224,6 +224,45 @@ $apt/etc/apt/sources.list.d/mbd-$identity-test.sources"
     run_mbd mbd-repo check test
 }
 
+@test "a bulk install past what a publish reads of the journal marks the distribution: no more additions journaled, built in full, as a rebuild builds it" {
+    gen="$BATS_TEST_TMPDIR/gen"
+    "$MBDT_SOURCE_DIR/bench/gen-packages" "$gen" 60 --dist bookworm-test-unstable --version 1.0~test12+1 --extra 0 >/dev/null
+    cd "$gen/pkgs"
+    head -n 5 "$gen/changes" >"$BATS_TEST_TMPDIR/first"
+    tail -n +6 "$gen/changes" >"$BATS_TEST_TMPDIR/rest"
+    run_mbd mbd-repo install --each --link --from "$BATS_TEST_TMPDIR/first"
+    db="$MBD_HOME/config.sqlite"
+    dist_id=$(sqlite3 "$db" "SELECT id FROM dists WHERE name = 'bookworm-test-unstable'")
+    journal() { sqlite3 "$db" "SELECT COUNT(*) FROM dist_journal WHERE dist_id = $dist_id AND $1"; }
+    # 25 uploads of a source and 2 binaries each, a publish reading 20 rows: 6 uploads are
+    # journaled (18 rows), the 7th marks the distribution, the rest are not journaled
+    run_mbd mbd-repo -o publish.journal_rows=20 install --each --link --no-publish --from "$BATS_TEST_TMPDIR/rest"
+    assert_equal "$(journal 'source_id = 0')" 1
+    assert_equal "$(journal 'source_id <> 0')" 18
+    run_mbd 12 mbd-repo check test
+    assert_stderr_contains "not published"
+    run --separate-stderr mbd-repo --log publish -o publish.journal_rows=20 publish test
+    assert_equal "$status" 0
+    assert_stderr_contains "bookworm-test-unstable: marked by a bulk install: built in full"
+    assert_equal "$(journal '1')" 0
+    dists="$MBD_HOME/repositories/test/dists/bookworm-test-unstable"
+    assert_equal "$(grep -c '^Package: ' "$(index_file "$dists/main/binary-amd64/Packages")")" 60
+    assert_equal "$(grep -c '^Package: ' "$(index_file "$dists/main/source/Sources")")" 30
+    run_mbd mbd-repo check test
+    indices=("$dists/main/binary-amd64/Packages.xz" "$dists/main/source/Sources.xz")
+    before=$(sha256sum "${indices[@]}" | cut -d' ' -f1)
+    run_mbd mbd-repo publish --rebuild test
+    assert_equal "$(sha256sum "${indices[@]}" | cut -d' ' -f1)" "$before"
+    # one more install, alone: journaled again, no mark
+    one=$(mbdt_build_package "$MBDT_PKG" hello 1.0-1~test12+1 --dist bookworm-test-unstable)
+    mbdt_sign_changes "$one"
+    run_mbd mbd-repo -o publish.journal_rows=20 install --no-publish "$one"
+    assert_equal "$(journal 'source_id = 0')" 0
+    [ "$(journal 'source_id <> 0')" -gt 0 ]
+    run_mbd mbd-repo publish test
+    run_mbd mbd-repo check test
+}
+
 @test "superseded by-hash files stay for the grace period; Valid-Until when configured" {
     mbdt_install hello 1.0-1~test12+1 bookworm-test-unstable
     bh="$MBD_HOME/repositories/test/dists/bookworm-test-unstable/main/binary-amd64/by-hash/SHA256"
