@@ -22,9 +22,28 @@
 // every tool here makes), COUNT of them made under DIR on one thread, as an import makes them.
 //
 //   floor --pool-dirs DIR COUNT      prints "dirs N seconds S"
+//
+// And the pool itself: for every .changes of UPLOADS (in the order LIST names them), its
+// source's directory made (pool/main/<initial>/<Source>/) and each file it lists hard-linked
+// into it, on one thread; the directories and files made durable by one syncfs.
+//
+//   floor --pool DIR UPLOADS LIST    prints "dirs D links L seconds S"
+//
+// And the record: a row per file (path, size, 4 hashes) and per package (its stanza) in an
+// SQLite database with a unique index on what names each (WAL, synchronous=FULL: each commit
+// synced), one transaction per 500 uploads as an import batches them. The rows are made from
+// the uploads before the clock starts: only storing them is timed.
+//
+//   floor --record DB UPLOADS LIST   prints "files F packages P batches B seconds S"
+//
+// And compressing the index text: FILE deflated (zlib, level 6, gzip members) in 2 halves
+// on 2 threads.
+//
+//   floor --gzip FILE                prints "bytes N gz G seconds S"
 #include <archive.h>
 #include <archive_entry.h>
 #include <openssl/evp.h>
+#include <sqlite3.h>
 #include <zlib.h>
 
 #include <atomic>
@@ -32,7 +51,9 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fcntl.h>
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <sys/stat.h>
@@ -173,8 +194,205 @@ int pool_dirs_floor(const fs::path& dir, size_t count)
     return 0;
 }
 
+// The uploads LIST names (one .changes per line, in UPLOADS): each one's Source and files.
+struct Upload {
+    std::string source;
+    std::vector<std::string> files;
+};
+
+std::vector<Upload> read_uploads(const fs::path& uploads, const fs::path& list)
+{
+    std::vector<Upload> out;
+    std::ifstream names(list);
+    for (std::string name; std::getline(names, name);) {
+        if (name.empty())
+            continue;
+        std::istringstream in(read_all(uploads / name));
+        Upload u;
+        bool files = false;
+        for (std::string line; std::getline(in, line);) {
+            if (line.starts_with("Source: "))
+                u.source = line.substr(8);
+            else if (line == "Files:")
+                files = true;
+            else if (files && line.starts_with(" "))
+                u.files.push_back(line.substr(line.rfind(' ') + 1));
+            else
+                files = false;
+        }
+        u.files.push_back(name);
+        out.push_back(std::move(u));
+    }
+    return out;
+}
+
+std::string pool_dir(const Upload& u)
+{
+    std::string initial = u.source.starts_with("lib") && u.source.size() > 3 ? u.source.substr(0, 4) : u.source.substr(0, 1);
+    return "pool/main/" + initial + "/" + u.source;
+}
+
+int pool_floor(const fs::path& dir, const fs::path& uploads, const fs::path& list)
+{
+    auto all = read_uploads(uploads, list);
+    fs::create_directories(dir / "pool/main");
+    auto began = std::chrono::steady_clock::now();
+    size_t dirs = 0, links = 0;
+    for (const auto& u : all) {
+        fs::path d = dir / pool_dir(u);
+        if (::mkdir(d.parent_path().c_str(), 0755) == 0)
+            ++dirs;
+        if (::mkdir(d.c_str(), 0755) != 0) {
+            std::perror(d.c_str());
+            return 1;
+        }
+        ++dirs;
+        for (const auto& f : u.files) {
+            if (f.ends_with(".changes"))
+                continue;
+            if (::link((uploads / f).c_str(), (d / f).c_str()) != 0) {
+                std::perror(f.c_str());
+                return 1;
+            }
+            ++links;
+        }
+    }
+    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+    syncfs(fd);
+    ::close(fd);
+    std::printf("dirs %zu links %zu seconds %.3f\n", dirs, links, since(began));
+    return 0;
+}
+
+std::string hex(const unsigned char* p, unsigned n)
+{
+    static const char digits[] = "0123456789abcdef";
+    std::string out;
+    for (unsigned i = 0; i < n; ++i) {
+        out += digits[p[i] >> 4];
+        out += digits[p[i] & 15];
+    }
+    return out;
+}
+
+int record_floor(const fs::path& db_path, const fs::path& uploads, const fs::path& list)
+{
+    struct File {
+        std::string path, md5, sha1, sha256, sha512;
+        size_t size;
+        std::string stanza; // (a package's: a .deb's control or a .dsc)
+    };
+    auto all = read_uploads(uploads, list);
+    std::vector<std::vector<File>> rows(all.size());
+    on_two(all.size(), [&](size_t i) {
+        for (const auto& f : all[i].files) {
+            if (f.ends_with(".changes"))
+                continue;
+            std::string data = read_all(uploads / f);
+            File row{pool_dir(all[i]) + "/" + f, {}, {}, {}, {}, data.size(), {}};
+            for (auto [md, to] : {std::pair{EVP_md5(), &row.md5}, {EVP_sha1(), &row.sha1}, {EVP_sha256(), &row.sha256},
+                                  {EVP_sha512(), &row.sha512}}) {
+                unsigned char out[EVP_MAX_MD_SIZE];
+                unsigned len = 0;
+                EVP_Digest(data.data(), data.size(), out, &len, md, nullptr);
+                *to = hex(out, len);
+            }
+            std::string control_tar;
+            if (f.ends_with(".dsc"))
+                row.stanza = std::move(data);
+            else if (f.ends_with(".deb") && member(data.data(), data.size(), "control.tar", true, control_tar))
+                member(control_tar.data(), control_tar.size(), "./control", false, row.stanza);
+            rows[i].push_back(std::move(row));
+        }
+    });
+    sqlite3* db = nullptr;
+    if (sqlite3_open(db_path.c_str(), &db) != SQLITE_OK)
+        return 1;
+    auto exec = [&](const char* sql) {
+        char* err = nullptr;
+        if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+            std::fprintf(stderr, "%s: %s\n", sql, err);
+            std::exit(1);
+        }
+    };
+    exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+         "CREATE TABLE files (id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE, size INTEGER, md5 TEXT, sha1 TEXT,"
+         " sha256 TEXT, sha512 TEXT);"
+         "CREATE TABLE packages (id INTEGER PRIMARY KEY, file_id INTEGER NOT NULL, stanza TEXT NOT NULL);"
+         "CREATE INDEX packages_file ON packages(file_id);");
+    sqlite3_stmt *file_row, *package_row;
+    sqlite3_prepare_v2(db, "INSERT INTO files(path, size, md5, sha1, sha256, sha512) VALUES (?, ?, ?, ?, ?, ?)", -1,
+                       &file_row, nullptr);
+    sqlite3_prepare_v2(db, "INSERT INTO packages(file_id, stanza) VALUES (?, ?)", -1, &package_row, nullptr);
+    auto began = std::chrono::steady_clock::now();
+    size_t files = 0, packages = 0, batches = 0;
+    for (size_t i = 0; i < rows.size(); ++i) {
+        if (i % 500 == 0)
+            exec("BEGIN");
+        for (const auto& r : rows[i]) {
+            sqlite3_bind_text(file_row, 1, r.path.c_str(), -1, SQLITE_STATIC);
+            sqlite3_bind_int64(file_row, 2, sqlite3_int64(r.size));
+            sqlite3_bind_text(file_row, 3, r.md5.c_str(), -1, SQLITE_STATIC);
+            sqlite3_bind_text(file_row, 4, r.sha1.c_str(), -1, SQLITE_STATIC);
+            sqlite3_bind_text(file_row, 5, r.sha256.c_str(), -1, SQLITE_STATIC);
+            sqlite3_bind_text(file_row, 6, r.sha512.c_str(), -1, SQLITE_STATIC);
+            if (sqlite3_step(file_row) != SQLITE_DONE)
+                return 1;
+            sqlite3_reset(file_row);
+            ++files;
+            if (r.stanza.empty())
+                continue;
+            sqlite3_bind_int64(package_row, 1, sqlite3_last_insert_rowid(db));
+            sqlite3_bind_text(package_row, 2, r.stanza.data(), int(r.stanza.size()), SQLITE_STATIC);
+            if (sqlite3_step(package_row) != SQLITE_DONE)
+                return 1;
+            sqlite3_reset(package_row);
+            ++packages;
+        }
+        if (i % 500 == 499 || i + 1 == rows.size()) {
+            exec("COMMIT");
+            ++batches;
+        }
+    }
+    double took = since(began);
+    sqlite3_finalize(file_row);
+    sqlite3_finalize(package_row);
+    sqlite3_close(db);
+    std::printf("files %zu packages %zu batches %zu seconds %.3f\n", files, packages, batches, took);
+    return 0;
+}
+
+int gzip_floor(const fs::path& file)
+{
+    std::string text = read_all(file);
+    size_t half = text.size() / 2;
+    std::string_view parts[2] = {std::string_view(text).substr(0, half), std::string_view(text).substr(half)};
+    std::atomic<size_t> gz{0};
+    auto began = std::chrono::steady_clock::now();
+    on_two(2, [&](size_t i) {
+        z_stream z{};
+        deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+        std::string out(deflateBound(&z, uLong(parts[i].size())), '\0');
+        z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(parts[i].data()));
+        z.avail_in = uInt(parts[i].size());
+        z.next_out = reinterpret_cast<Bytef*>(out.data());
+        z.avail_out = uInt(out.size());
+        deflate(&z, Z_FINISH);
+        gz += z.total_out;
+        deflateEnd(&z);
+    });
+    std::printf("bytes %zu gz %zu seconds %.3f\n", text.size(), gz.load(), since(began));
+    return 0;
+}
+
 int main(int argc, char** argv)
 {
+    if (argc == 5 && std::string(argv[1]) == "--pool")
+        return pool_floor(argv[2], argv[3], argv[4]);
+    if (argc == 5 && std::string(argv[1]) == "--record")
+        return record_floor(argv[2], argv[3], argv[4]);
+    if (argc == 3 && std::string(argv[1]) == "--gzip")
+        return gzip_floor(argv[2]);
     if (argc > 2 && (std::string(argv[1]) == "--publish" || std::string(argv[1]) == "--publish-noraw"))
         return publish_floor(argv[2], std::vector<std::string>(argv + 3, argv + argc),
                              std::string(argv[1]) == "--publish");
