@@ -5,7 +5,7 @@
 // then ./control in it); then the index text (each control stanza) written to a file.
 // Nothing is parsed, checked, recorded or made durable: no tool can do less.
 //
-//   floor DIR OUT [THREADS]   prints "files N bytes B debs D index-bytes I seconds S"
+//   floor DIR OUT [THREADS]   prints "files N bytes B debs D index-bytes I cpu C seconds S"
 //
 // And the floor of publishing one change: each FILE (a distribution's index files) written
 // again as a new file and synced, and the second half of each hashed with SHA-256 and
@@ -27,19 +27,21 @@
 // source's directory made (pool/main/<initial>/<Source>/) and each file it lists hard-linked
 // into it, on one thread; the directories and files made durable by one syncfs.
 //
-//   floor --pool DIR UPLOADS LIST    prints "dirs D links L seconds S"
+//   floor --pool DIR UPLOADS LIST    prints "dirs D links L cpu C seconds S"
 //
 // And the record: a row per file (path, size, 4 hashes) and per package (its stanza) in an
 // SQLite database with a unique index on what names each (WAL, synchronous=FULL: each commit
 // synced), one transaction per 500 uploads as an import batches them. The rows are made from
 // the uploads before the clock starts: only storing them is timed.
 //
-//   floor --record DB UPLOADS LIST   prints "files F packages P batches B seconds S"
+//   floor --record DB UPLOADS LIST   prints "files F packages P batches B cpu C seconds S"
 //
 // And compressing the index text: FILE deflated (zlib, level 6, gzip members) in 2 halves
 // on 2 threads.
 //
-//   floor --gzip FILE                prints "bytes N gz G seconds S"
+//   floor --gzip FILE                prints "bytes N gz G cpu C seconds S"
+//
+// (cpu: the CPU seconds of every thread, user and system, in what seconds times)
 #include <archive.h>
 #include <archive_entry.h>
 #include <openssl/evp.h>
@@ -47,6 +49,7 @@
 #include <zlib.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -56,6 +59,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <vector>
@@ -90,6 +94,14 @@ template <typename F> void on_two(size_t n, F work)
     std::thread other(run);
     run();
     other.join();
+}
+
+// CPU seconds of this process so far (every thread, user and system).
+double cpu_seconds()
+{
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
 }
 
 double since(std::chrono::steady_clock::time_point t)
@@ -237,16 +249,18 @@ int pool_floor(const fs::path& dir, const fs::path& uploads, const fs::path& lis
     auto all = read_uploads(uploads, list);
     fs::create_directories(dir / "pool/main");
     auto began = std::chrono::steady_clock::now();
+    double cpu = cpu_seconds();
     size_t dirs = 0, links = 0;
     for (const auto& u : all) {
         fs::path d = dir / pool_dir(u);
-        if (::mkdir(d.parent_path().c_str(), 0755) == 0)
-            ++dirs;
-        if (::mkdir(d.c_str(), 0755) != 0) {
-            std::perror(d.c_str());
-            return 1;
+        for (const auto& made : {d.parent_path(), d}) {
+            if (::mkdir(made.c_str(), 0755) == 0)
+                ++dirs;
+            else if (errno != EEXIST) {
+                std::perror(made.c_str());
+                return 1;
+            }
         }
-        ++dirs;
         for (const auto& f : u.files) {
             if (f.ends_with(".changes"))
                 continue;
@@ -258,9 +272,12 @@ int pool_floor(const fs::path& dir, const fs::path& uploads, const fs::path& lis
         }
     }
     int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
-    syncfs(fd);
+    if (fd < 0 || syncfs(fd) != 0) {
+        std::perror(dir.c_str());
+        return 1;
+    }
     ::close(fd);
-    std::printf("dirs %zu links %zu seconds %.3f\n", dirs, links, since(began));
+    std::printf("dirs %zu links %zu cpu %.3f seconds %.3f\n", dirs, links, cpu_seconds() - cpu, since(began));
     return 0;
 }
 
@@ -325,6 +342,7 @@ int record_floor(const fs::path& db_path, const fs::path& uploads, const fs::pat
                        &file_row, nullptr);
     sqlite3_prepare_v2(db, "INSERT INTO packages(file_id, stanza) VALUES (?, ?)", -1, &package_row, nullptr);
     auto began = std::chrono::steady_clock::now();
+    double cpu = cpu_seconds();
     size_t files = 0, packages = 0, batches = 0;
     for (size_t i = 0; i < rows.size(); ++i) {
         if (i % 500 == 0)
@@ -355,10 +373,11 @@ int record_floor(const fs::path& db_path, const fs::path& uploads, const fs::pat
         }
     }
     double took = since(began);
+    cpu = cpu_seconds() - cpu;
     sqlite3_finalize(file_row);
     sqlite3_finalize(package_row);
     sqlite3_close(db);
-    std::printf("files %zu packages %zu batches %zu seconds %.3f\n", files, packages, batches, took);
+    std::printf("files %zu packages %zu batches %zu cpu %.3f seconds %.3f\n", files, packages, batches, cpu, took);
     return 0;
 }
 
@@ -369,6 +388,7 @@ int gzip_floor(const fs::path& file)
     std::string_view parts[2] = {std::string_view(text).substr(0, half), std::string_view(text).substr(half)};
     std::atomic<size_t> gz{0};
     auto began = std::chrono::steady_clock::now();
+    double cpu = cpu_seconds();
     on_two(2, [&](size_t i) {
         z_stream z{};
         deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
@@ -381,7 +401,7 @@ int gzip_floor(const fs::path& file)
         gz += z.total_out;
         deflateEnd(&z);
     });
-    std::printf("bytes %zu gz %zu seconds %.3f\n", text.size(), gz.load(), since(began));
+    std::printf("bytes %zu gz %zu cpu %.3f seconds %.3f\n", text.size(), gz.load(), cpu_seconds() - cpu, since(began));
     return 0;
 }
 
@@ -408,6 +428,7 @@ int main(int argc, char** argv)
         if (e.is_regular_file())
             files.push_back(e.path());
     auto began = std::chrono::steady_clock::now();
+    double cpu = cpu_seconds();
     std::atomic<size_t> next{0}, bytes{0}, debs{0};
     std::vector<std::string> stanzas(files.size());
     auto work = [&] {
@@ -442,7 +463,7 @@ int main(int argc, char** argv)
         }
     }
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
-    std::printf("files %zu bytes %zu debs %zu index-bytes %zu seconds %.3f\n", files.size(), bytes.load(), debs.load(),
-                index, seconds);
+    std::printf("files %zu bytes %zu debs %zu index-bytes %zu cpu %.3f seconds %.3f\n", files.size(), bytes.load(),
+                debs.load(), index, cpu_seconds() - cpu, seconds);
     return debs.load() > 0 ? 0 : 1;
 }

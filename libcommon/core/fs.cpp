@@ -321,8 +321,9 @@ std::optional<FileDigest> digest_regular_file(const fs::path& path, std::uintmax
         return std::nullopt;
     if (std::uintmax_t(st.st_size) > keep_max)
         return digest_fd(fd.fd, path);
-    // (one byte more than its size: a file that grew since is read to its end all the same;
-    // a read that stops short at the size fstat gave is at the end, with no read for the 0)
+    // (one byte more than its size: a file that grew since fstat is read to its end all the
+    // same; a read that stops short at the size fstat gave is taken as the end, with no read
+    // for the 0: a file still being written then is hashed as it was, and fails its checksum)
     std::string all(size_t(st.st_size) + 1, '\0');
     size_t got = 0;
     while (size_t n = read_some(fd.fd, all.data() + got, all.size() - got, path)) {

@@ -1037,14 +1037,15 @@ constexpr size_t install_batch = 500;
 
 namespace {
 
-// The batches of install_each, two at a time: while one batch's files go into the pool
-// (and are synced) on a thread of its own, the one before it is committed and the next is
-// checked. A batch commits only once its files are durable (its thread joined).
 // How many journal rows the installs of this run add to each distribution: past what its
 // next publish reads into memory (archive::journal_limit) the distribution is marked to be
 // built in full, and the installs after the mark journal no additions. Counted from the
 // journal there is at a distribution's first install (a distribution never published is
-// built in full by its first publish: marked at once).
+// built in full by its first publish: marked at once). Only the rows an upload adds are
+// counted (not a replaced version's removal, nor an import's placing of what the repository
+// has): a journal longer than counted goes past the limit all the same, and its publish builds
+// in full by the count; the mark only spares the rows. (An upload that fails after its charge
+// may leave the mark its rows called for: the next publish builds in full all the same.)
 class JournalBudget {
 public:
     explicit JournalBudget(long long floor_rows) : floor_rows_(floor_rows) {}
@@ -1084,6 +1085,9 @@ private:
     std::map<long long, Budget> dists_;
 };
 
+// The batches of install_each, two at a time: while one batch's files go into the pool
+// (and are synced) on a thread of its own, the one before it is committed and the next is
+// checked. A batch commits only once its files are durable (its thread joined).
 class Batches {
 public:
     Batches(db::Db& db, const fs::path& root, bool link, const std::function<void(const InstallResult&)>& installed,
