@@ -199,15 +199,19 @@ std::string release_text(const std::string& header, long long date, long long va
     return text;
 }
 
+// An integer configuration key, refused outside [lo, hi].
+long long config_in(const Context& ctx, std::string_view key, long long lo, long long hi)
+{
+    long long v = ctx.config().get_int(key);
+    if (v < lo || v > hi)
+        throw fail(Exit::config, "'{}' must be between {} and {}, not {}", key, lo, hi, v);
+    return v;
+}
+
 BuildOptions build_options(const Context& ctx)
 {
-    auto level = [&](std::string_view key, long long lo, long long hi) {
-        long long v = ctx.config().get_int(key);
-        if (v < lo || v > hi)
-            throw fail(Exit::config, "'{}' must be between {} and {}, not {}", key, lo, hi, v);
-        return int(v);
-    };
-    return BuildOptions{level("publish.gzip_level", 1, 9), level("publish.xz_preset", 0, 9), 0};
+    return BuildOptions{int(config_in(ctx, "publish.gzip_level", 1, 9)), int(config_in(ctx, "publish.xz_preset", 0, 9)),
+                        0};
 }
 
 // The journal rows a publish reads into memory: publish.journal_rows, whatever the size of
@@ -517,7 +521,7 @@ Schedule read_schedule(Context& ctx, std::string_view repository)
     }
     s.now = now_seconds();
     s.valid = ctx.config().get_int("publish.valid_until");
-    s.journal_floor = ctx.config().get_int("publish.journal_rows");
+    s.journal_floor = journal_floor(ctx);
     return s;
 }
 
@@ -648,6 +652,8 @@ void record_published(db::Db& db, const std::vector<Work>& work, long long now, 
 }
 
 } // namespace
+
+long long journal_floor(const Context& ctx) { return config_in(ctx, "publish.journal_rows", 0, 100'000'000); }
 
 long long journal_limit(db::Db& db, long long dist_id, long long floor_rows)
 {

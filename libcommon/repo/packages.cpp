@@ -1219,7 +1219,7 @@ std::vector<std::string> install_each(Context& ctx, const std::vector<std::files
     // In batches: check many, copy their files, make them durable at once, install them in
     // one transaction. An upload of a source already in a batch waits for it.
     auto& db = ctx.db();
-    Batches batches(db, root, link, installed, ctx.config().get_int("publish.journal_rows"));
+    Batches batches(db, root, link, installed, archive::journal_floor(ctx));
     std::map<long long, DistChecks> checks; // by distribution id
     // The checks of a batch read one snapshot: with the repository locked, only this
     // install changes what they read, and it writes between them (rotate, finish).
@@ -1365,7 +1365,7 @@ std::vector<ImportPackageResult> import_packages(Context& ctx, const RepositoryL
     };
     // A batch: the new files into the pool and durable, then one transaction, a savepoint
     // per package (a failing one is rolled back alone).
-    JournalBudget budget(ctx.config().get_int("publish.journal_rows"));
+    JournalBudget budget(archive::journal_floor(ctx));
     auto commit_batch = [&] {
         auto staged = std::move(batch);
         auto placing = std::move(placements);

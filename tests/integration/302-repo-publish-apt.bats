@@ -259,6 +259,9 @@ $apt/etc/apt/sources.list.d/mbd-$identity-test.sources"
     run_mbd mbd-repo -o publish.journal_rows=20 install --no-publish "$one"
     assert_equal "$(journal 'source_id = 0')" 0
     [ "$(journal 'source_id <> 0')" -gt 0 ]
+    run_mbd 3 mbd-repo -o publish.journal_rows=-1 publish test
+    assert_stderr_contains "'publish.journal_rows' must be between 0 and 100000000, not -1"
+    run_mbd 3 mbd-repo -o publish.journal_rows=-1 install --each --from "$BATS_TEST_TMPDIR/first"
     run_mbd mbd-repo publish test
     run_mbd mbd-repo check test
 }
