@@ -497,7 +497,7 @@ struct Schedule {
     std::map<long long, long long> journal_seq; // the last journal entry, by distribution id
     long long now = 0;
     long long valid = 0; // publish.valid_until (<= 0: no Valid-Until)
-    long long journal_floor = 0; // publish.journal_rows (journal_limit)
+    long long journal_floor = 0; // publish.journal_rows (journal_room)
 };
 
 // The last publish and the journal of each distribution of a repository, and the time.
@@ -655,8 +655,11 @@ void record_published(db::Db& db, const std::vector<Work>& work, long long now, 
 
 long long journal_floor(const Context& ctx) { return config_in(ctx, "publish.journal_rows", 0, 100'000'000); }
 
-long long journal_limit(db::Db& db, long long dist_id, long long floor_rows)
+long long journal_room(db::Db& db, long long dist_id, long long floor_rows)
 {
+    auto published = db.scalar_int("SELECT seq FROM published_dists WHERE dist_id = ?", dist_id);
+    if (!published)
+        return 0;
     unsigned long long entries = 0;
     auto r = db.query("SELECT path, state FROM published_indices WHERE dist_id = ?", dist_id);
     while (r.step())
@@ -664,14 +667,8 @@ long long journal_limit(db::Db& db, long long dist_id, long long floor_rows)
             if (auto st = IndexState::decode(r.text(1)))
                 for (const auto& c : st->chunks)
                     entries += c.entries;
-    return journal_limit_of(floor_rows, entries);
-}
-
-long long journal_rows(db::Db& db, long long dist_id)
-{
-    auto published = db.scalar_int("SELECT seq FROM published_dists WHERE dist_id = ?", dist_id);
-    return db.scalar_int("SELECT count(*) FROM dist_journal WHERE dist_id = ? AND seq > ?", dist_id, published.value_or(0))
-        .value_or(0);
+    auto rows = db.scalar_int("SELECT count(*) FROM dist_journal WHERE dist_id = ? AND seq > ?", dist_id, *published);
+    return journal_limit_of(floor_rows, entries) - rows.value_or(0);
 }
 
 bool full_build_marked(db::Db& db, long long dist_id)

@@ -75,11 +75,12 @@ std::vector<PublishTime> publish_times(db::Db& db);
 // say so with a marker row (source_id 0): the additions after it are not journaled, as that
 // publish does not read them (removals still are: a source removed is not collected before
 // the publish that drops it from the indices).
-long long journal_limit(db::Db& db, long long dist_id, long long floor_rows);
+//
+// How many more rows a distribution's journal takes before that point (0 or less: past it; a
+// distribution never published: 0, its first publish builds in full).
+long long journal_room(db::Db& db, long long dist_id, long long floor_rows);
 // publish.journal_rows (Error(Exit::config) outside 0 .. 100,000,000).
 long long journal_floor(const Context& ctx);
-// The journal rows of a distribution since it was last published (all of them: never).
-long long journal_rows(db::Db& db, long long dist_id);
 bool full_build_marked(db::Db& db, long long dist_id);
 void mark_full_build(db::Db& db, long long dist_id);
 

@@ -1038,7 +1038,7 @@ constexpr size_t install_batch = 500;
 namespace {
 
 // How many journal rows the installs of this run add to each distribution: past what its
-// next publish reads into memory (archive::journal_limit) the distribution is marked to be
+// next publish reads into memory (archive::journal_room) the distribution is marked to be
 // built in full, and the installs after the mark journal no additions. Counted from the
 // journal there is at a distribution's first install (a distribution never published is
 // built in full by its first publish: marked at once). Only the rows an upload adds are
@@ -1058,10 +1058,8 @@ public:
         if (it == dists_.end()) {
             Budget b;
             b.marked = archive::full_build_marked(db, id);
-            if (!b.marked && !db.scalar_int("SELECT 1 FROM published_dists WHERE dist_id = ?", id))
-                b.left = 0;
-            else if (!b.marked)
-                b.left = archive::journal_limit(db, id, floor_rows_) - archive::journal_rows(db, id);
+            if (!b.marked)
+                b.left = archive::journal_room(db, id, floor_rows_);
             it = dists_.emplace(id, b).first;
         }
         Budget& b = it->second;
